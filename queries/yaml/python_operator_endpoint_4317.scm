@@ -1,0 +1,2 @@
+; TODO placeholder: matches nothing useful yet
+(ERROR) @_never

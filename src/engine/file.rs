@@ -1,0 +1,377 @@
+//! A parsed file: its text split into chunks, each with its own tree-sitter tree, facts and
+//! needle set, updated incrementally by byte edits. See `syntax::chunk` for why chunks.
+
+use crate::diagnostic::Span;
+use crate::engine::{needles, FileFacts};
+use crate::language::Language;
+use crate::syntax::chunk::{self, MIN_CHUNK};
+use crate::syntax::{python, yaml};
+use std::cell::RefCell;
+use tree_sitter::{InputEdit, Parser, Point, Tree};
+
+/// One independently parsed piece of a file.
+pub struct Chunk {
+    /// Byte offset of the chunk in the file.
+    pub start: usize,
+    /// Length in bytes.
+    pub len: usize,
+    /// The chunk's tree; node offsets are relative to `start`.
+    pub tree: Tree,
+    /// Bit `i` set when the language's needle `i` occurs in the chunk.
+    pub needles: u128,
+    /// Facts of the chunk (relative offsets).
+    pub facts: ChunkFacts,
+}
+
+impl Chunk {
+    /// The chunk's byte range in the file.
+    pub fn span(&self) -> Span {
+        Span::new(self.start, self.start + self.len)
+    }
+}
+
+/// Facts of one chunk.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum ChunkFacts {
+    /// A group of Python statements.
+    Python(python::PyFacts),
+    /// One YAML document, with its Kubernetes identity if it has one.
+    Yaml(Option<yaml::K8sObject>),
+}
+
+thread_local! {
+    static PARSERS: RefCell<Vec<(Language, Parser)>> = const { RefCell::new(Vec::new()) };
+}
+
+/// Parses `text` with the language's grammar, reusing `old` when given (already edited).
+pub fn parse(lang: Language, text: &str, old: Option<&Tree>) -> Tree {
+    PARSERS.with(|cell| {
+        let mut parsers = cell.borrow_mut();
+        let idx = match parsers.iter().position(|(l, _)| *l == lang) {
+            Some(i) => i,
+            None => {
+                let mut p = Parser::new();
+                p.set_language(&lang.grammar())
+                    .expect("grammar version is compatible with the tree-sitter runtime");
+                parsers.push((lang, p));
+                parsers.len() - 1
+            }
+        };
+        let parser = &mut parsers[idx].1;
+        // Without a timeout or cancellation flag, parse only returns None when no language is
+        // set; retry without the old tree to be safe, then give up on an empty tree.
+        parser
+            .parse(text, old)
+            .or_else(|| parser.parse(text, None))
+            .or_else(|| parser.parse("", None))
+            .expect("tree-sitter parses the empty string")
+    })
+}
+
+/// A file's text with its chunks and merged facts.
+pub struct SourceFile {
+    lang: Language,
+    text: String,
+    chunks: Vec<Chunk>,
+    facts: FileFacts,
+}
+
+impl SourceFile {
+    /// Parses a whole file.
+    pub fn new(lang: Language, text: String) -> Self {
+        let starts = chunk::boundaries(lang, &text);
+        let mut chunks = Vec::with_capacity(starts.len());
+        for (i, &s) in starts.iter().enumerate() {
+            let e = starts.get(i + 1).copied().unwrap_or(text.len());
+            chunks.push(make_chunk(lang, &text, s, e, None));
+        }
+        let mut f = SourceFile {
+            lang,
+            text,
+            chunks,
+            facts: FileFacts::empty(lang),
+        };
+        f.merge_facts();
+        f
+    }
+
+    /// The language.
+    pub fn language(&self) -> Language {
+        self.lang
+    }
+
+    /// The current text.
+    pub fn text(&self) -> &str {
+        &self.text
+    }
+
+    /// The chunks, in order.
+    pub fn chunks(&self) -> &[Chunk] {
+        &self.chunks
+    }
+
+    /// Merged facts of the whole file (absolute offsets).
+    pub fn facts(&self) -> &FileFacts {
+        &self.facts
+    }
+
+    /// Whether any chunk's tree has a syntax error (ERROR or MISSING nodes).
+    pub fn has_syntax_error(&self) -> bool {
+        self.chunks.iter().any(|c| c.tree.root_node().has_error())
+    }
+
+    /// Replaces the bytes `start..end` with `new_text` and re-parses only what changed.
+    /// Offsets are clamped to the text and widened to character boundaries.
+    pub fn edit(&mut self, start: usize, end: usize, new_text: &str) {
+        let mut start = start.min(self.text.len());
+        let mut end = end.clamp(start, self.text.len());
+        while !self.text.is_char_boundary(start) {
+            start -= 1;
+        }
+        while !self.text.is_char_boundary(end) {
+            end += 1;
+        }
+        if self.chunks.is_empty() {
+            self.text.replace_range(start..end, new_text);
+            *self = SourceFile::new(self.lang, std::mem::take(&mut self.text));
+            return;
+        }
+        let old_end = end;
+        let new_end = start + new_text.len();
+        let delta = new_text.len() as isize - (end - start) as isize;
+
+        // Chunks touched by the edit; for Python also the one before, since a line like
+        // `else:` or a deleted newline can join a statement to the previous chunk.
+        let idx_of = |pos: usize| {
+            self.chunks
+                .partition_point(|c| c.start <= pos)
+                .saturating_sub(1)
+        };
+        let mut lo = idx_of(start.saturating_sub(1));
+        if self.lang == Language::Python {
+            lo = lo.saturating_sub(1);
+        }
+        let hi = idx_of(old_end);
+
+        let old_positions: Vec<usize> = self.chunks.iter().map(|c| c.start).collect();
+        let edit_chunk = idx_of(start);
+        let edit_chunk_range = self.chunks[edit_chunk].span();
+
+        self.text.replace_range(start..end, new_text);
+        let text = &self.text;
+        let map_old = |p: usize| -> Option<usize> {
+            if p <= start {
+                Some(p)
+            } else if p >= old_end {
+                Some((p as isize + delta) as usize)
+            } else {
+                None
+            }
+        };
+
+        // Re-lex from chunk `lo`, cutting greedily, and stop at the first old boundary we
+        // meet again past the edit: from there on nothing changed.
+        let region_start = self.chunks[lo].start;
+        let mut new_starts = vec![region_start];
+        let mut sync: Option<usize> = None; // index of the old chunk we synced with
+        let group = self.lang == Language::Python;
+        let old_after: Vec<(usize, usize)> = old_positions
+            .iter()
+            .enumerate()
+            .skip(hi + 1)
+            .map(|(i, &p)| (i, map_old(p).unwrap_or(usize::MAX)))
+            .collect();
+        chunk::candidates(self.lang, text, region_start, |pos| {
+            if pos >= new_end {
+                if let Ok(k) = old_after.binary_search_by_key(&pos, |&(_, p)| p) {
+                    sync = Some(old_after[k].0);
+                    return false;
+                }
+                // Past every old boundary: nothing left to sync with.
+            }
+            let last = *new_starts.last().unwrap_or(&0);
+            let is_old_boundary = pos <= start && old_positions.binary_search(&pos).is_ok();
+            if !group || pos - last >= MIN_CHUNK || is_old_boundary {
+                new_starts.push(pos);
+            }
+            true
+        });
+        let region_end = match sync {
+            Some(j) => map_old(old_positions[j]).unwrap_or(text.len()),
+            None => text.len(),
+        };
+        let replace_to = sync.unwrap_or(self.chunks.len());
+
+        // Build the new chunks, reusing untouched trees and editing the edited one.
+        let mut old: Vec<Option<Chunk>> = self.chunks.drain(lo..replace_to).map(Some).collect();
+        let mut fresh = Vec::with_capacity(new_starts.len());
+        for (i, &s) in new_starts.iter().enumerate() {
+            let e = new_starts.get(i + 1).copied().unwrap_or(region_end);
+            // An untouched old chunk with the same mapped range?
+            let reuse = old.iter_mut().position(|c| {
+                c.as_ref().is_some_and(|c| {
+                    let sp = c.span();
+                    (sp.end <= start || sp.start >= old_end)
+                        && map_old(sp.start) == Some(s)
+                        && map_old(sp.end) == Some(e)
+                })
+            });
+            if let Some(k) = reuse {
+                let mut c = old[k].take().expect("position found it");
+                c.start = s;
+                fresh.push(c);
+                continue;
+            }
+            // The chunk that contained the edit, with the same start: incremental reparse.
+            let prior = if s == edit_chunk_range.start
+                && e as isize == edit_chunk_range.end as isize + delta
+            {
+                old.iter_mut()
+                    .find(|c| c.as_ref().is_some_and(|c| c.start == s && c.span() == edit_chunk_range))
+                    .and_then(|c| c.take())
+            } else {
+                None
+            };
+            let old_tree = prior.map(|c| {
+                let mut t = c.tree;
+                let rel = |p: usize| p - s;
+                t.edit(&InputEdit {
+                    start_byte: rel(start),
+                    old_end_byte: rel(old_end),
+                    new_end_byte: rel(new_end),
+                    start_position: point_at(&text[s..], rel(start)),
+                    old_end_position: Point::new(0, 0),
+                    new_end_position: point_at(&text[s..], rel(new_end)),
+                });
+                t
+            });
+            fresh.push(make_chunk(self.lang, text, s, e, old_tree.as_ref()));
+        }
+        let count = fresh.len();
+        self.chunks.splice(lo..lo, fresh);
+        for c in &mut self.chunks[lo + count..] {
+            c.start = (c.start as isize + delta) as usize;
+        }
+        self.merge_facts();
+    }
+
+    fn merge_facts(&mut self) {
+        self.facts = FileFacts::merge(self.lang, &self.chunks);
+    }
+}
+
+/// Row/column of byte `pos` in `text` (columns in bytes), as tree-sitter counts them.
+fn point_at(text: &str, pos: usize) -> Point {
+    let before = &text.as_bytes()[..pos.min(text.len())];
+    let row = memchr::memchr_iter(b'\n', before).count();
+    let col = before.len() - memchr::memrchr(b'\n', before).map_or(0, |n| n + 1);
+    Point::new(row, col)
+}
+
+fn make_chunk(lang: Language, text: &str, start: usize, end: usize, old: Option<&Tree>) -> Chunk {
+    let src = &text[start..end];
+    let tree = parse(lang, src, old);
+    let facts = match lang {
+        Language::Python => {
+            ChunkFacts::Python(python::chunk_facts(tree.root_node(), src, start == 0))
+        }
+        Language::Yaml => ChunkFacts::Yaml(
+            yaml::document_root(tree.root_node()).and_then(|r| yaml::k8s_object(r, src)),
+        ),
+    };
+    Chunk {
+        start,
+        len: end - start,
+        needles: needles::scan(lang, src),
+        tree,
+        facts,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every edit must leave the same chunks, trees and facts as parsing from scratch.
+    fn assert_same_as_fresh(f: &SourceFile) {
+        let fresh = SourceFile::new(f.lang, f.text.clone());
+        let a: Vec<(usize, usize)> = f.chunks.iter().map(|c| (c.start, c.len)).collect();
+        let b: Vec<(usize, usize)> = fresh.chunks.iter().map(|c| (c.start, c.len)).collect();
+        // Chunking may differ (sync cuts), but the trees must describe the same text.
+        assert_eq!(a.iter().map(|x| x.1).sum::<usize>(), f.text.len());
+        assert_eq!(a.first().map(|x| x.0), Some(0));
+        for w in a.windows(2) {
+            assert_eq!(w[0].0 + w[0].1, w[1].0, "chunks are contiguous");
+        }
+        let _ = b;
+        for c in &f.chunks {
+            let t = crate::engine::file::parse(f.lang, &f.text[c.start..c.start + c.len], None);
+            assert_eq!(t.root_node().to_sexp(), c.tree.root_node().to_sexp());
+        }
+        assert_eq!(f.facts, fresh.facts);
+    }
+
+    fn big_python() -> String {
+        let mut s = String::from("import os\nfrom opentelemetry import trace\n");
+        for i in 0..3000 {
+            s.push_str(&format!("def f{i}(x):\n    if x:\n        return {i}\n    return (x,\n        {i})\n\n"));
+        }
+        s
+    }
+
+    #[test]
+    fn edits_match_fresh_parse_python() {
+        let mut f = SourceFile::new(Language::Python, big_python());
+        assert!(f.chunks.len() > 10);
+        let mid = f.text.len() / 2;
+        let at = f.text[mid..].find("return").unwrap() + mid;
+        f.edit(at, at, "x");
+        assert_same_as_fresh(&f);
+        f.edit(at, at + 1, "");
+        assert_same_as_fresh(&f);
+        // An unclosed triple quote swallows the rest, then closing it splits again.
+        f.edit(at, at, "\"\"\"");
+        assert_same_as_fresh(&f);
+        f.edit(at, at + 3, "");
+        assert_same_as_fresh(&f);
+        // Joining statements and an `else:` at column 0.
+        let nl = f.text[mid..].find("\ndef").unwrap() + mid;
+        f.edit(nl, nl + 1, " ");
+        assert_same_as_fresh(&f);
+        f.edit(0, 0, "else:\n");
+        assert_same_as_fresh(&f);
+        let len = f.text.len();
+        f.edit(len, len, "\ny = 1\n");
+        assert_same_as_fresh(&f);
+        f.edit(0, f.text.len(), "");
+        assert_same_as_fresh(&f);
+        f.edit(0, 0, "a = 1\n");
+        assert_same_as_fresh(&f);
+    }
+
+    #[test]
+    fn edits_match_fresh_parse_yaml() {
+        let mut s = String::new();
+        for i in 0..50 {
+            s.push_str(&format!("---\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: c{i}\n"));
+        }
+        let mut f = SourceFile::new(Language::Yaml, s);
+        assert_eq!(f.chunks.len(), 50);
+        let at = f.text.find("c25").unwrap();
+        f.edit(at, at + 3, "renamed");
+        assert_same_as_fresh(&f);
+        f.edit(at, at, "\n---\n");
+        assert_same_as_fresh(&f);
+        let at = f.text.find("---\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: c30").unwrap();
+        f.edit(at, at + 3, "");
+        assert_same_as_fresh(&f);
+    }
+
+    #[test]
+    fn edit_offsets_are_clamped() {
+        let mut f = SourceFile::new(Language::Python, "é = 1\n".into());
+        f.edit(1, 100, "x");
+        assert_eq!(f.text(), "x");
+        assert_same_as_fresh(&f);
+    }
+}

@@ -1,0 +1,185 @@
+//! The engine: parse, run the rules, apply configuration and suppressions, apply fixes.
+//! Pure: no I/O, no LSP, no terminal. Infallible: any input gives diagnostics or none; a
+//! panic inside one rule is caught, logged, and the other rules still report.
+
+pub mod file;
+pub mod fix;
+pub mod needles;
+pub mod suppress;
+
+use crate::config::Settings;
+use crate::diagnostic::Diagnostic;
+use crate::language::Language;
+use crate::rules::{self, Context, Match};
+use crate::syntax::python::PyFacts;
+use crate::syntax::yaml::K8sObject;
+use crate::workspace::{FileSummary, Workspace};
+use file::{Chunk, ChunkFacts};
+pub use file::SourceFile;
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::path::Path;
+use std::sync::OnceLock;
+use tree_sitter::{Query, QueryCursor, StreamingIterator};
+
+/// Facts of a whole file, merged from its chunks (absolute offsets).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum FileFacts {
+    /// A Python module.
+    Python(PyFacts),
+    /// A YAML stream: each document's start offset and Kubernetes identity.
+    Yaml(Vec<(usize, Option<K8sObject>)>),
+}
+
+impl FileFacts {
+    /// No facts yet.
+    pub fn empty(lang: Language) -> Self {
+        match lang {
+            Language::Python => FileFacts::Python(PyFacts::default()),
+            Language::Yaml => FileFacts::Yaml(Vec::new()),
+        }
+    }
+
+    /// Merges chunk facts in order.
+    pub fn merge(lang: Language, chunks: &[Chunk]) -> Self {
+        let mut out = FileFacts::empty(lang);
+        for c in chunks {
+            match (&mut out, &c.facts) {
+                (FileFacts::Python(all), ChunkFacts::Python(p)) => all.extend_from(p, c.start),
+                (FileFacts::Yaml(all), ChunkFacts::Yaml(o)) => all.push((c.start, o.clone())),
+                _ => {}
+            }
+        }
+        out
+    }
+
+    /// The Kubernetes objects of a YAML file.
+    pub fn objects(&self) -> impl Iterator<Item = &K8sObject> {
+        let docs: &[(usize, Option<K8sObject>)] = match self {
+            FileFacts::Yaml(d) => d,
+            _ => &[],
+        };
+        docs.iter().filter_map(|(_, o)| o.as_ref())
+    }
+}
+
+/// What a file contributes to its workspace.
+pub fn summarize(file: &SourceFile) -> FileSummary {
+    FileSummary {
+        instrumentations: file
+            .facts()
+            .objects()
+            .filter(|o| o.is_instrumentation())
+            .cloned()
+            .collect(),
+    }
+}
+
+fn compiled_queries() -> &'static [Query] {
+    static QUERIES: OnceLock<Vec<Query>> = OnceLock::new();
+    QUERIES.get_or_init(|| {
+        rules::ALL
+            .iter()
+            .map(|r| {
+                Query::new(&r.language.grammar(), r.query).unwrap_or_else(|e| {
+                    panic!("query of {} does not compile: {e}", r.code)
+                })
+            })
+            .collect()
+    })
+}
+
+/// Checks a file: every enabled rule of its language, configuration applied, `# noqa`
+/// suppressions honoured, sorted by position.
+pub fn check(
+    file: &SourceFile,
+    path: Option<&Path>,
+    settings: &Settings,
+    workspace: &Workspace,
+) -> Vec<Diagnostic> {
+    let queries = compiled_queries();
+    let ctx = Context {
+        text: file.text(),
+        path,
+        facts: file.facts(),
+        workspace,
+    };
+    let mut out = Vec::new();
+    for (idx, rule) in rules::for_language(file.language()) {
+        if !settings.is_enabled(rule.code, rule.name) {
+            continue;
+        }
+        let mask = needles::rule_mask(idx);
+        if mask != 0 && !file.chunks().iter().any(|c| c.needles & mask != 0) {
+            continue;
+        }
+        let ran = catch_unwind(AssertUnwindSafe(|| {
+            if !(rule.gate)(&ctx) {
+                return Vec::new();
+            }
+            let mut found = Vec::new();
+            let query = &queries[idx];
+            let names = query.capture_names();
+            let mut cursor = QueryCursor::new();
+            for chunk in file.chunks() {
+                if mask != 0 && chunk.needles & mask == 0 {
+                    continue;
+                }
+                let src = &file.text()[chunk.start..chunk.start + chunk.len];
+                let mut matches = cursor.matches(query, chunk.tree.root_node(), src.as_bytes());
+                while let Some(m) = matches.next() {
+                    let mt = Match {
+                        ctx: &ctx,
+                        chunk: src,
+                        offset: chunk.start,
+                        captures: m.captures,
+                        names,
+                    };
+                    if let Some(f) = (rule.check)(&mt) {
+                        found.push(f);
+                    }
+                }
+            }
+            found
+        }));
+        let findings = match ran {
+            Ok(f) => f,
+            Err(panic) => {
+                let msg = panic
+                    .downcast_ref::<&str>()
+                    .map(|s| s.to_string())
+                    .or_else(|| panic.downcast_ref::<String>().cloned())
+                    .unwrap_or_default();
+                tracing::error!(rule = rule.code, path = ?path, "rule panicked: {msg}");
+                continue;
+            }
+        };
+        for f in findings {
+            let severity = settings
+                .severity_of(rule.code)
+                .or(f.severity)
+                .unwrap_or(rule.severity);
+            out.push(Diagnostic {
+                code: rule.code,
+                name: rule.name,
+                severity,
+                span: f.span,
+                message: f.message,
+                fixes: f.fixes,
+            });
+        }
+    }
+    out.retain(|d| !suppress::is_suppressed(file.text(), d.span.start, d.code));
+    // One diagnostic per rule and line (§0.3): keep the first.
+    out.sort_by(|a, b| (a.span.start, a.code, a.span.end).cmp(&(b.span.start, b.code, b.span.end)));
+    let mut seen = std::collections::HashSet::new();
+    out.retain(|d| seen.insert((suppress::line_start(file.text(), d.span.start), d.code)));
+    out
+}
+
+/// Convenience for tests and one-off checks: parse and check a text with no workspace.
+pub fn check_text(lang: Language, text: &str, settings: &Settings) -> Vec<Diagnostic> {
+    let file = SourceFile::new(lang, text.to_string());
+    let mut ws = Workspace::new();
+    ws.update("<memory>".into(), summarize(&file));
+    check(&file, None, settings, &ws)
+}

@@ -1,0 +1,86 @@
+//! The byte-level pre-filter: which of a language's needles a text contains.
+//!
+//! Each rule lists literal needles its matches must contain. One Aho-Corasick automaton per
+//! language finds them all in a single pass; a chunk (or a whole file, in the CLI) with none
+//! of a rule's needles is never queried for that rule, and a file with no needle of any rule
+//! is never parsed.
+
+use crate::language::Language;
+use crate::rules;
+use aho_corasick::{AhoCorasick, MatchKind};
+use std::sync::OnceLock;
+
+struct Table {
+    lang: Language,
+    ac: Option<AhoCorasick>,
+}
+
+fn tables() -> &'static [Table] {
+    static T: OnceLock<Vec<Table>> = OnceLock::new();
+    T.get_or_init(|| {
+        Language::ALL
+            .iter()
+            .map(|&lang| {
+                let pats = needles_of(lang);
+                assert!(pats.len() <= 128, "too many needles for {lang:?}");
+                let ac = (!pats.is_empty()).then(|| {
+                    AhoCorasick::builder()
+                        .match_kind(MatchKind::Standard)
+                        .build(&pats)
+                        .expect("needles are plain literals")
+                });
+                Table { lang, ac }
+            })
+            .collect()
+    })
+}
+
+/// The distinct needles of a language's rules, in a stable order.
+fn needles_of(lang: Language) -> Vec<&'static str> {
+    let mut v: Vec<&'static str> = Vec::new();
+    for (_, r) in rules::for_language(lang) {
+        for n in r.needles {
+            if !v.contains(n) {
+                v.push(n);
+            }
+        }
+    }
+    v
+}
+
+/// The bit set of the language's needles occurring in `text`.
+pub fn scan(lang: Language, text: &str) -> u128 {
+    let Some(t) = tables().iter().find(|t| t.lang == lang) else {
+        return 0;
+    };
+    let Some(ac) = &t.ac else {
+        return 0;
+    };
+    let mut bits = 0u128;
+    for m in ac.find_overlapping_iter(text) {
+        bits |= 1 << m.pattern().as_usize();
+    }
+    bits
+}
+
+/// The needle bits of rule `idx` of `rules::ALL`; 0 when the rule has no needles (always runs).
+pub fn rule_mask(idx: usize) -> u128 {
+    static MASKS: OnceLock<Vec<u128>> = OnceLock::new();
+    MASKS.get_or_init(|| {
+        rules::ALL
+            .iter()
+            .map(|r| {
+                let all = needles_of(r.language);
+                r.needles.iter().fold(0u128, |m, n| {
+                    m | all.iter().position(|x| x == n).map_or(0, |i| 1 << i)
+                })
+            })
+            .collect()
+    })[idx]
+}
+
+/// Whether a whole file could match any rule of its language (the CLI's skip test).
+pub fn worth_parsing(lang: Language, text: &str) -> bool {
+    let always = rules::for_language(lang).any(|(_, r)| r.needles.is_empty());
+    always || scan(lang, text) != 0
+}

@@ -1,0 +1,188 @@
+//! The rule table and what a rule sees when its query matches.
+//!
+//! A rule is data: code, name, language, default severity, Markdown docs, a tree-sitter query
+//! that finds the shape, literal needles that a chunk must contain for the query to be worth
+//! running, an optional gate on file/workspace facts, and a `check` function that decides
+//! meaning. The engine stamps code, name and severity on what `check` returns.
+
+use crate::diagnostic::{Finding, Severity, Span};
+use crate::engine::FileFacts;
+use crate::language::Language;
+use crate::syntax::python::PyFacts;
+use crate::workspace::Workspace;
+use std::path::Path;
+use tree_sitter::{Node, QueryCapture};
+
+pub mod python;
+pub mod yaml;
+
+/// One lint rule. See the module docs.
+pub struct Rule {
+    /// Stable code, `OTEL001`: never reused.
+    pub code: &'static str,
+    /// Kebab-case name of the pitfall, `flask-debug-reloader`.
+    pub name: &'static str,
+    /// The files it reads.
+    pub language: Language,
+    /// Default severity; configuration may override.
+    pub severity: Severity,
+    /// One line for `otel-lsp rules`.
+    pub summary: &'static str,
+    /// Markdown: What it does / Why is this bad? / Example / Use instead / Fix safety / Source.
+    pub docs: &'static str,
+    /// The upstream page the rule comes from (SARIF `helpUri`, LSP `codeDescription`).
+    pub url: &'static str,
+    /// Which fixes it offers, for the rule table.
+    pub fix: FixKind,
+    /// tree-sitter query; captures starting with `_` are helpers.
+    pub query: &'static str,
+    /// Literal byte strings; a chunk containing none of them is not queried. Empty = always.
+    pub needles: &'static [&'static str],
+    /// Cheap whole-file precondition (e.g. "the file has OpenTelemetry context").
+    pub gate: fn(&Context) -> bool,
+    /// Decides whether one query match is a finding.
+    pub check: fn(&Match) -> Option<Finding>,
+}
+
+/// Which kind of fix a rule offers, shown by `otel-lsp rules`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FixKind {
+    /// No automatic fix.
+    None,
+    /// A fix `--fix` applies.
+    Safe,
+    /// Only fixes that need review.
+    Unsafe,
+    /// Safe in some cases, unsafe in others.
+    Sometimes,
+}
+
+impl FixKind {
+    /// The text shown in the rule table.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            FixKind::None => "-",
+            FixKind::Safe => "safe",
+            FixKind::Unsafe => "unsafe",
+            FixKind::Sometimes => "sometimes",
+        }
+    }
+}
+
+/// Gate that always passes.
+pub fn always(_: &Context) -> bool {
+    true
+}
+
+/// What every rule invocation may consult about the file and the workspace.
+pub struct Context<'a> {
+    /// The whole file's text.
+    pub text: &'a str,
+    /// The file's path, when it has one.
+    pub path: Option<&'a Path>,
+    /// Facts of the whole file.
+    pub facts: &'a FileFacts,
+    /// Facts of the workspace the file belongs to.
+    pub workspace: &'a Workspace,
+}
+
+impl Context<'_> {
+    /// The Python facts, when the file is Python.
+    pub fn python(&self) -> Option<&PyFacts> {
+        match self.facts {
+            FileFacts::Python(p) => Some(p),
+            _ => None,
+        }
+    }
+
+    /// Whether the Python file has OpenTelemetry context (§0.3): it imports `opentelemetry`,
+    /// or calls or imports programmatic auto-instrumentation, or a launcher of the workspace
+    /// starts it under `opentelemetry-instrument` or Operator injection.
+    pub fn has_otel_context(&self) -> bool {
+        let Some(py) = self.python() else {
+            return false;
+        };
+        if py.imports_opentelemetry() {
+            return true;
+        }
+        self.path
+            .is_some_and(|p| self.workspace.is_auto_instrumented(p))
+    }
+}
+
+/// One query match: the captured nodes of one chunk's tree plus the file's context.
+pub struct Match<'a, 't> {
+    /// File and workspace context.
+    pub ctx: &'a Context<'a>,
+    /// The chunk's text; node byte ranges index into it.
+    pub chunk: &'a str,
+    /// Byte offset of the chunk in the file.
+    pub offset: usize,
+    /// The captures of this match.
+    pub captures: &'a [QueryCapture<'t>],
+    /// Capture names of the query, indexed by capture index.
+    pub names: &'a [&'a str],
+}
+
+impl<'a, 't> Match<'a, 't> {
+    /// The first node captured as `@name`.
+    pub fn get(&self, name: &str) -> Option<Node<'t>> {
+        self.captures
+            .iter()
+            .find(|c| self.names.get(c.index as usize) == Some(&name))
+            .map(|c| c.node)
+    }
+
+    /// Every node captured as `@name`.
+    pub fn all(&self, name: &str) -> Vec<Node<'t>> {
+        self.captures
+            .iter()
+            .filter(|c| self.names.get(c.index as usize) == Some(&name))
+            .map(|c| c.node)
+            .collect()
+    }
+
+    /// The text of a node of this chunk.
+    pub fn text(&self, node: Node) -> &'a str {
+        self.chunk.get(node.byte_range()).unwrap_or("")
+    }
+
+    /// The absolute span of a node of this chunk.
+    pub fn span(&self, node: Node) -> Span {
+        Span::new(node.start_byte() + self.offset, node.end_byte() + self.offset)
+    }
+
+    /// An absolute span for chunk-relative offsets (from a `Scalar`, say).
+    pub fn abs(&self, rel: Span) -> Span {
+        rel.shift(self.offset)
+    }
+
+    /// The whole file's text.
+    pub fn file_text(&self) -> &'a str {
+        self.ctx.text
+    }
+}
+
+/// Every rule, in code order. One line per rule.
+pub static ALL: &[&Rule] = &[
+    &python::flask_debug_reloader::RULE,
+    &python::initialize_after_framework_import::RULE,
+    &yaml::inject_annotation_wrong_location::RULE,
+    &yaml::inject_annotation_invalid_value::RULE,
+    &yaml::python_operator_endpoint_4317::RULE,
+];
+
+/// The rule with this code or name.
+pub fn by_code(code: &str) -> Option<&'static Rule> {
+    ALL.iter()
+        .copied()
+        .find(|r| r.code.eq_ignore_ascii_case(code) || r.name == code)
+}
+
+/// The rules of one language.
+pub fn for_language(lang: Language) -> impl Iterator<Item = (usize, &'static Rule)> {
+    ALL.iter()
+        .copied()
+        .enumerate()
+        .filter(move |(_, r)| r.language == lang)
+}
