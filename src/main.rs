@@ -1,1 +1,124 @@
-fn main() {}
+//! The `otel-lsp` binary: `check`, `server`, `rules`, `explain`.
+
+use clap::{Parser, Subcommand, ValueEnum};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+mod cli;
+mod server;
+
+/// Finds OpenTelemetry Python auto-instrumentation pitfalls in code, manifests and launchers.
+#[derive(Parser, Debug)]
+#[command(name = "otel-lsp", version, about, propagate_version = true)]
+struct Args {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Check files and directories (default: the current directory).
+    Check(CheckArgs),
+    /// Run the language server over stdio.
+    Server(ServerArgs),
+    /// List every rule: code, name, severity, language, fix.
+    Rules {
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = RulesFormat::Text)]
+        format: RulesFormat,
+    },
+    /// Show one rule's documentation.
+    Explain {
+        /// The rule's code (OTEL001) or name (flask-debug-reloader).
+        rule: String,
+    },
+}
+
+/// Output formats of `check`.
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Format {
+    /// `path:line:col: CODE message`, with a summary.
+    Text,
+    /// A JSON array (the documented public contract).
+    Json,
+    /// SARIF 2.1.0.
+    Sarif,
+    /// GitHub Actions workflow commands.
+    Github,
+}
+
+/// Output formats of `rules`.
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RulesFormat {
+    /// A table.
+    Text,
+    /// A JSON array.
+    Json,
+}
+
+/// Arguments of `otel-lsp check`.
+#[derive(clap::Args, Debug, Clone)]
+pub struct CheckArgs {
+    /// Files or directories to check.
+    #[arg(default_value = ".")]
+    pub paths: Vec<PathBuf>,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    pub format: Format,
+    /// Apply safe fixes.
+    #[arg(long)]
+    pub fix: bool,
+    /// Also apply unsafe fixes (implies --fix).
+    #[arg(long)]
+    pub unsafe_fixes: bool,
+    /// Only these rules (codes, code prefixes or names; comma-separated or repeated).
+    #[arg(long, value_delimiter = ',')]
+    pub select: Vec<String>,
+    /// Skip these rules (codes, code prefixes or names).
+    #[arg(long, value_delimiter = ',')]
+    pub ignore: Vec<String>,
+    /// Exit 0 even when problems are found.
+    #[arg(long)]
+    pub exit_zero: bool,
+    /// Print only the diagnostics, no summary.
+    #[arg(long, short)]
+    pub quiet: bool,
+    /// Use this configuration file instead of discovering one.
+    #[arg(long)]
+    pub config: Option<PathBuf>,
+    /// Colour: auto (terminal only), always, never.
+    #[arg(long, value_enum, default_value_t = Color::Auto)]
+    pub color: Color,
+}
+
+/// When to colour text output.
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Color {
+    /// Only when stdout is a terminal and NO_COLOR is unset.
+    Auto,
+    /// Always.
+    Always,
+    /// Never.
+    Never,
+}
+
+/// Arguments of `otel-lsp server`.
+#[derive(clap::Args, Debug, Clone)]
+pub struct ServerArgs {
+    /// Speak over stdio (the only transport; accepted for clients that pass it).
+    #[arg(long)]
+    pub stdio: bool,
+    /// Log level on stderr (error, warn, info, debug, trace); `OTEL_LSP_LOG` also works.
+    #[arg(long)]
+    pub log_level: Option<String>,
+}
+
+fn main() -> ExitCode {
+    let args = Args::parse();
+    match args.command {
+        Command::Check(a) => cli::check(a),
+        Command::Server(a) => server::run(a),
+        Command::Rules { format } => cli::rules(format),
+        Command::Explain { rule } => cli::explain(&rule),
+    }
+}

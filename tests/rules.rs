@@ -132,7 +132,8 @@ fn safe_fixes_snapshot_and_are_idempotent() {
     let settings = Settings::default();
     for (path, lang) in fixtures() {
         let text = std::fs::read_to_string(&path).unwrap();
-        let ws = otel_lsp::workspace::Workspace::new();
+        let mut ws = otel_lsp::workspace::Workspace::new();
+        ws.update(path.clone(), engine::summarize(&SourceFile::new(lang, text.clone())));
         let once = fix::fix_file(lang, &text, Some(&path), &settings, &ws, false);
         assert!(once.refused.is_empty(), "{}: refused {:?}", path.display(), once.refused);
         let twice = fix::fix_file(lang, &once.text, Some(&path), &settings, &ws, false);
