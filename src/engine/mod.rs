@@ -116,7 +116,10 @@ pub fn check(
             if !(rule.gate)(&ctx) {
                 return Vec::new();
             }
-            let mut found = Vec::new();
+            let mut found = match rule.scan {
+                Some(scan) => scan(&ctx),
+                None => Vec::new(),
+            };
             let query = &queries[idx];
             let names = query.capture_names();
             let mut cursor = QueryCursor::new();

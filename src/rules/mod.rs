@@ -42,6 +42,9 @@ pub struct Rule {
     pub gate: fn(&Context) -> bool,
     /// Decides whether one query match is a finding.
     pub check: fn(&Match) -> Option<Finding>,
+    /// For rules judged on whole-file or workspace facts rather than one syntax shape (the
+    /// launcher and environment model): called once per file after the gate passes.
+    pub scan: Option<fn(&Context) -> Vec<Finding>>,
 }
 
 /// Which kind of fix a rule offers, shown by `otel-lsp rules`.

@@ -20,6 +20,7 @@ pub static RULE: Rule = Rule {
     needles: &["debug", "use_reloader"],
     gate: gate,
     check,
+    scan: None,
 };
 
 const MESSAGE: &str = "Flask debug mode enables the Werkzeug reloader, which restarts the process and breaks OpenTelemetry auto-instrumentation. Pass `use_reloader=False`.";

@@ -18,6 +18,7 @@ pub static RULE: Rule = Rule {
     needles: &[],
     gate: always,
     check,
+    scan: None,
 };
 
 fn check(_m: &Match) -> Option<Finding> {
