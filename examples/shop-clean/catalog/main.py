@@ -1,0 +1,16 @@
+"""Catalog service: FastAPI with programmatic auto-instrumentation."""
+
+from opentelemetry.instrumentation.auto_instrumentation import initialize
+
+initialize()
+
+from fastapi import FastAPI  # noqa: E402  (must come after initialize())
+
+app = FastAPI(title="catalog")
+
+PRODUCTS = [{"sku": "tea-earl-grey", "price": 450}, {"sku": "tea-sencha", "price": 520}]
+
+
+@app.get("/products")
+async def products():
+    return PRODUCTS
