@@ -222,22 +222,146 @@ pub fn settings_from_json(value: &serde_json::Value) -> (Settings, Vec<String>) 
     )
 }
 
-/// Finds and parses the configuration governing `dir`: the nearest ancestor with an
-/// `otel-lsp.toml` or a `pyproject.toml` carrying `[tool.otel-lsp]`. This is the only
-/// function here that reads files.
-pub fn discover(dir: &Path) -> Result<Option<Config>, ConfigError> {
-    for folder in dir.ancestors() {
-        for name in CONFIG_FILES {
-            let p = folder.join(name);
-            let Ok(text) = std::fs::read_to_string(&p) else {
-                continue;
-            };
-            if let Some(c) = parse(&p, &text)? {
-                return Ok(Some(c));
+/// Reads the configuration of one folder, without looking at its ancestors: its
+/// `otel-lsp.toml`, else its `pyproject.toml` when that has a `[tool.otel-lsp]` table.
+/// A missing file is not an error; an unreadable or invalid one is, naming the file.
+pub fn load_dir(dir: &Path) -> Result<Option<Config>, ConfigError> {
+    for name in CONFIG_FILES {
+        let p = dir.join(name);
+        let text = match std::fs::read_to_string(&p) {
+            Ok(t) => t,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
+            Err(e) => {
+                return Err(ConfigError {
+                    path: p,
+                    message: format!("cannot read: {e}"),
+                })
             }
+        };
+        if let Some(c) = parse(&p, &text)? {
+            return Ok(Some(c));
         }
     }
     Ok(None)
+}
+
+/// Reads a configuration file named explicitly (`check --config`). A `pyproject.toml`
+/// without `[tool.otel-lsp]` gives the defaults.
+pub fn load_file(path: &Path) -> Result<Config, ConfigError> {
+    let text = std::fs::read_to_string(path).map_err(|e| ConfigError {
+        path: path.to_path_buf(),
+        message: format!("cannot read: {e}"),
+    })?;
+    Ok(parse(path, &text)?.unwrap_or_else(|| Config {
+        source: Some(path.to_path_buf()),
+        ..Config::default()
+    }))
+}
+
+/// Finds and parses the configuration governing `dir`: the nearest ancestor with an
+/// `otel-lsp.toml` or a `pyproject.toml` carrying `[tool.otel-lsp]`. The nearest file
+/// applies alone: configurations are not merged.
+pub fn discover(dir: &Path) -> Result<Option<Config>, ConfigError> {
+    for folder in dir.ancestors() {
+        if let Some(c) = load_dir(folder)? {
+            return Ok(Some(c));
+        }
+    }
+    Ok(None)
+}
+
+/// Checks rule selectors given outside a file (command-line flags): each must match a rule.
+pub fn check_selectors(flag: &str, selectors: &[String]) -> Result<(), String> {
+    for sel in selectors {
+        if !rules::ALL
+            .iter()
+            .any(|r| selector_matches(sel, r.code, r.name))
+        {
+            return Err(format!(
+                "{flag}: `{sel}` matches no rule (see `otel-lsp rules`)"
+            ));
+        }
+    }
+    Ok(())
+}
+
+impl Config {
+    /// The folder the configuration file is in: `exclude` patterns are relative to it.
+    pub fn root(&self) -> Option<&Path> {
+        self.source.as_deref().and_then(Path::parent)
+    }
+}
+
+/// Compiled `exclude` patterns of one configuration, matched like `.gitignore` lines: a
+/// pattern without `/` matches a file or folder name at any depth (`*.gen.py`, `vendor`);
+/// a pattern with `/` matches the path relative to the configuration's folder, where `*`
+/// stays within one path component and `**` crosses them (`tests/fixtures/**`). A folder
+/// that matches excludes everything below it.
+#[derive(Debug, Clone)]
+pub struct Exclude {
+    root: PathBuf,
+    names: globset::GlobSet,
+    paths: globset::GlobSet,
+}
+
+impl Exclude {
+    /// Compiles the patterns of `config`; `None` when it has none or no folder.
+    pub fn new(config: &Config) -> Result<Option<Exclude>, ConfigError> {
+        let Some(root) = config.root() else {
+            return Ok(None);
+        };
+        if config.exclude.is_empty() {
+            return Ok(None);
+        }
+        let mut names = globset::GlobSetBuilder::new();
+        let mut paths = globset::GlobSetBuilder::new();
+        for pat in &config.exclude {
+            let trimmed = pat.trim_start_matches("./").trim_end_matches('/');
+            let glob = globset::GlobBuilder::new(trimmed.trim_start_matches('/'))
+                .literal_separator(true)
+                .build()
+                .map_err(|e| ConfigError {
+                    path: config.source.clone().unwrap_or_default(),
+                    message: format!("`exclude`: `{pat}` is not a valid glob: {e}"),
+                })?;
+            if trimmed.contains('/') {
+                paths.add(glob);
+            } else {
+                names.add(glob);
+            }
+        }
+        let build = |b: globset::GlobSetBuilder| {
+            b.build().map_err(|e| ConfigError {
+                path: config.source.clone().unwrap_or_default(),
+                message: format!("`exclude`: {e}"),
+            })
+        };
+        Ok(Some(Exclude {
+            root: root.to_path_buf(),
+            names: build(names)?,
+            paths: build(paths)?,
+        }))
+    }
+
+    /// Whether `path` itself (absolute, normalised) matches a pattern. Paths outside the
+    /// configuration's folder never do.
+    pub fn matches(&self, path: &Path) -> bool {
+        let Ok(rel) = path.strip_prefix(&self.root) else {
+            return false;
+        };
+        if rel.as_os_str().is_empty() {
+            return false;
+        }
+        let name_hit = rel.file_name().is_some_and(|n| self.names.is_match(n));
+        name_hit || self.paths.is_match(rel)
+    }
+
+    /// Whether `path` or one of its folders below the configuration's folder matches.
+    pub fn excludes(&self, path: &Path) -> bool {
+        path.ancestors()
+            .take_while(|a| a.starts_with(&self.root))
+            .any(|a| self.matches(a))
+    }
 }
 
 #[cfg(test)]
@@ -266,6 +390,38 @@ mod tests {
             e.message.contains("`select`") && e.message.contains("NOPE9"),
             "{e}"
         );
+    }
+
+    #[test]
+    fn exclude_patterns_match_like_gitignore() {
+        let c = parse(
+            Path::new("/p/otel-lsp.toml"),
+            "exclude=['vendor', '*.gen.py', 'tests/fixtures/**', './build/']\n",
+        )
+        .unwrap()
+        .unwrap();
+        let ex = Exclude::new(&c).unwrap().unwrap();
+        assert!(ex.matches(Path::new("/p/vendor")));
+        assert!(ex.matches(Path::new("/p/a/vendor")));
+        assert!(ex.excludes(Path::new("/p/a/vendor/x.py")));
+        assert!(ex.matches(Path::new("/p/a/b.gen.py")));
+        assert!(ex.matches(Path::new("/p/tests/fixtures/a/b.py")));
+        assert!(!ex.matches(Path::new("/p/x/tests/fixtures/a.py")));
+        assert!(ex.excludes(Path::new("/p/build/app.py")));
+        assert!(!ex.excludes(Path::new("/p/app.py")));
+        assert!(!ex.excludes(Path::new("/elsewhere/vendor/app.py")));
+        assert!(!ex.matches(Path::new("/p")));
+    }
+
+    #[test]
+    fn cli_selectors_are_checked() {
+        assert!(check_selectors(
+            "--select",
+            &["OTEL001".into(), "flask-debug-reloader".into()]
+        )
+        .is_ok());
+        let e = check_selectors("--ignore", &["OTEL9".into()]).unwrap_err();
+        assert!(e.contains("--ignore") && e.contains("OTEL9"), "{e}");
     }
 
     #[test]

@@ -80,9 +80,12 @@ pub struct CheckArgs {
     /// Exit 0 even when problems are found.
     #[arg(long)]
     pub exit_zero: bool,
-    /// Print only the diagnostics, no summary.
+    /// Print only the diagnostics: no summary line.
     #[arg(long, short)]
     pub quiet: bool,
+    /// Apply `exclude` patterns to paths named on the command line too (for pre-commit).
+    #[arg(long)]
+    pub force_exclude: bool,
     /// Use this configuration file instead of discovering one.
     #[arg(long)]
     pub config: Option<PathBuf>,

@@ -1,0 +1,506 @@
+//! The printers of `check`: text, JSON, SARIF 2.1.0 and GitHub workflow commands.
+//!
+//! Diagnostics carry UTF-8 byte spans; this is where they become what people and tools read:
+//! 1-based lines and 1-based columns counted in characters (Unicode scalar values). An end
+//! position is exclusive: it names the character just after the span (SARIF's convention),
+//! so an empty span has equal start and end. Lines end at `\n`; a `\r` before it belongs to
+//! the line's end, not to a column anyone reports.
+
+use otel_lsp::diagnostic::{Applicability, Diagnostic, Severity, Span};
+use otel_lsp::rules::{self, Rule};
+use serde::Serialize;
+use serde_json::{json, Value};
+use std::io::{self, Write};
+use std::path::Path;
+
+/// A 1-based line and column (in characters).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Position {
+    /// 1-based line.
+    pub line: usize,
+    /// 1-based column in Unicode scalar values.
+    pub column: usize,
+}
+
+/// Byte offset → line and column, for one text.
+pub struct LineIndex<'a> {
+    text: &'a str,
+    starts: Vec<usize>,
+}
+
+impl<'a> LineIndex<'a> {
+    /// Indexes the line starts of `text`.
+    pub fn new(text: &'a str) -> Self {
+        let mut starts = vec![0];
+        starts.extend(memchr::memchr_iter(b'\n', text.as_bytes()).map(|i| i + 1));
+        LineIndex { text, starts }
+    }
+
+    /// The position of byte `offset`, clamped to the text and to a character boundary.
+    pub fn position(&self, offset: usize) -> Position {
+        let mut offset = offset.min(self.text.len());
+        while !self.text.is_char_boundary(offset) {
+            offset -= 1;
+        }
+        let line = self.starts.partition_point(|&s| s <= offset);
+        let start = self.starts[line - 1];
+        let column = self.text[start..offset].chars().count() + 1;
+        Position { line, column }
+    }
+
+    /// Start and (exclusive) end of a span.
+    pub fn range(&self, span: Span) -> (Position, Position) {
+        (self.position(span.start), self.position(span.end))
+    }
+}
+
+/// One checked file with what remains to report about it.
+pub struct FileReport {
+    /// The path as the user would type it.
+    pub path: String,
+    /// The text the diagnostics' spans index into.
+    pub text: String,
+    /// The diagnostics, sorted by position.
+    pub diagnostics: Vec<Diagnostic>,
+}
+
+/// Numbers for the summary line.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Summary {
+    /// Files read (whether or not they were worth parsing).
+    pub files: usize,
+    /// Diagnostics reported.
+    pub problems: usize,
+    /// Of those, how many `--fix` would repair.
+    pub fixable: usize,
+    /// Of those, how many only `--unsafe-fixes` would repair.
+    pub unsafe_fixable: usize,
+    /// Fixes applied (`None` when not fixing).
+    pub fixed: Option<usize>,
+}
+
+fn plural(n: usize, one: &str, many: &str) -> String {
+    format!("{n} {}", if n == 1 { one } else { many })
+}
+
+impl Summary {
+    /// The summary line of text output, e.g. `3 problems (2 fixable with --fix) in 41 files`.
+    pub fn line(&self) -> String {
+        let files = plural(self.files, "file", "files");
+        let problems = if self.problems == 0 {
+            "No problems".to_string()
+        } else {
+            plural(self.problems, "problem", "problems")
+        };
+        let mut notes = Vec::new();
+        if let Some(fixed) = self.fixed {
+            notes.push(format!("{fixed} fixed"));
+        } else if self.fixable > 0 {
+            notes.push(format!("{} fixable with --fix", self.fixable));
+        }
+        if self.unsafe_fixable > 0 {
+            notes.push(format!("{} more with --unsafe-fixes", self.unsafe_fixable));
+        }
+        let verb = if self.fixed.is_some() {
+            " remaining"
+        } else {
+            ""
+        };
+        if notes.is_empty() {
+            format!("{problems}{verb} in {files}")
+        } else {
+            format!("{problems}{verb} ({}) in {files}", notes.join(", "))
+        }
+    }
+}
+
+const RESET: &str = "\x1b[0m";
+const BOLD: &str = "\x1b[1m";
+
+fn severity_colour(s: Severity) -> &'static str {
+    match s {
+        Severity::Error => "\x1b[1;31m",
+        Severity::Warning => "\x1b[1;33m",
+        Severity::Info => "\x1b[1;34m",
+        Severity::Hint => "\x1b[1;36m",
+    }
+}
+
+/// `path:line:col: CODE message` lines, then the summary unless `summary` is `None`.
+pub fn text(
+    out: &mut dyn Write,
+    files: &[FileReport],
+    summary: Option<&Summary>,
+    colour: bool,
+) -> io::Result<()> {
+    for f in files {
+        let index = LineIndex::new(&f.text);
+        for d in &f.diagnostics {
+            let p = index.position(d.span.start);
+            let message = one_line(&d.message);
+            if colour {
+                writeln!(
+                    out,
+                    "{BOLD}{}{RESET}:{}:{}: {}{}{RESET} {message}",
+                    f.path,
+                    p.line,
+                    p.column,
+                    severity_colour(d.severity),
+                    d.code
+                )?;
+            } else {
+                writeln!(
+                    out,
+                    "{}:{}:{}: {} {message}",
+                    f.path, p.line, p.column, d.code
+                )?;
+            }
+        }
+    }
+    if let Some(s) = summary {
+        let line = s.line();
+        if colour {
+            writeln!(out, "{BOLD}{line}{RESET}")?;
+        } else {
+            writeln!(out, "{line}")?;
+        }
+    }
+    Ok(())
+}
+
+/// Messages are one line in line-oriented formats.
+fn one_line(s: &str) -> String {
+    s.replace(['\r', '\n'], " ")
+}
+
+/// One element of the JSON output (see the README's "JSON output" section).
+#[derive(Serialize)]
+pub struct JsonDiagnostic<'a> {
+    /// The file, as the user would type it.
+    pub path: &'a str,
+    /// 1-based line of the first character.
+    pub line: usize,
+    /// 1-based column (in characters) of the first character.
+    pub column: usize,
+    /// 1-based line of the exclusive end.
+    pub end_line: usize,
+    /// 1-based column of the exclusive end.
+    pub end_column: usize,
+    /// Rule code.
+    pub code: &'static str,
+    /// Rule name.
+    pub name: &'static str,
+    /// Effective severity.
+    pub severity: Severity,
+    /// Message.
+    pub message: &'a str,
+    /// Repairs, preferred first.
+    pub fixes: Vec<JsonFix<'a>>,
+}
+
+/// A fix in the JSON output.
+#[derive(Serialize)]
+pub struct JsonFix<'a> {
+    /// What the fix does.
+    pub title: &'a str,
+    /// `safe` or `unsafe`.
+    pub applicability: Applicability,
+    /// The edits, in positions of the checked text.
+    pub edits: Vec<JsonEdit<'a>>,
+}
+
+/// An edit in the JSON output: replace the range with `new_text`.
+#[derive(Serialize)]
+pub struct JsonEdit<'a> {
+    /// 1-based start line.
+    pub line: usize,
+    /// 1-based start column.
+    pub column: usize,
+    /// 1-based exclusive end line.
+    pub end_line: usize,
+    /// 1-based exclusive end column.
+    pub end_column: usize,
+    /// Replacement text (empty: delete; empty range: insert).
+    pub new_text: &'a str,
+}
+
+/// The JSON array of every diagnostic.
+pub fn json(out: &mut dyn Write, files: &[FileReport]) -> io::Result<()> {
+    let mut all = Vec::new();
+    for f in files {
+        let index = LineIndex::new(&f.text);
+        for d in &f.diagnostics {
+            let (s, e) = index.range(d.span);
+            all.push(JsonDiagnostic {
+                path: &f.path,
+                line: s.line,
+                column: s.column,
+                end_line: e.line,
+                end_column: e.column,
+                code: d.code,
+                name: d.name,
+                severity: d.severity,
+                message: &d.message,
+                fixes: d
+                    .fixes
+                    .iter()
+                    .map(|fix| JsonFix {
+                        title: &fix.title,
+                        applicability: fix.applicability,
+                        edits: fix
+                            .edits
+                            .iter()
+                            .map(|ed| {
+                                let (s, e) = index.range(ed.span);
+                                JsonEdit {
+                                    line: s.line,
+                                    column: s.column,
+                                    end_line: e.line,
+                                    end_column: e.column,
+                                    new_text: &ed.new_text,
+                                }
+                            })
+                            .collect(),
+                    })
+                    .collect(),
+            });
+        }
+    }
+    serde_json::to_writer_pretty(&mut *out, &all)?;
+    writeln!(out)
+}
+
+/// Percent-encodes a path for a URI, keeping `/` and RFC 3986 unreserved characters.
+fn uri_path(path: &str) -> String {
+    let mut s = String::with_capacity(path.len());
+    for b in path.bytes() {
+        if b.is_ascii_alphanumeric() || b"-._~/".contains(&b) {
+            s.push(b as char);
+        } else {
+            s.push_str(&format!("%{b:02X}"));
+        }
+    }
+    s
+}
+
+fn sarif_level(s: Severity) -> &'static str {
+    match s {
+        Severity::Error => "error",
+        Severity::Warning => "warning",
+        Severity::Info | Severity::Hint => "note",
+    }
+}
+
+fn sarif_region(index: &LineIndex, span: Span) -> Value {
+    let (s, e) = index.range(span);
+    json!({
+        "startLine": s.line,
+        "startColumn": s.column,
+        "endLine": e.line,
+        "endColumn": e.column,
+    })
+}
+
+fn sarif_rule(r: &Rule) -> Value {
+    let short = if r.summary.is_empty() {
+        r.name
+    } else {
+        r.summary
+    };
+    let mut rule = json!({
+        "id": r.code,
+        "name": r.name,
+        "shortDescription": { "text": short },
+        "defaultConfiguration": { "level": sarif_level(r.severity) },
+        "properties": {
+            "language": r.language.as_str(),
+            "fix": r.fix.as_str(),
+        },
+    });
+    if !r.docs.is_empty() {
+        rule["fullDescription"] = json!({ "text": short });
+        rule["help"] = json!({ "text": r.docs, "markdown": r.docs });
+    }
+    if !r.url.is_empty() {
+        rule["helpUri"] = json!(r.url);
+    }
+    rule
+}
+
+/// A SARIF 2.1.0 log with one run: every rule's metadata and every diagnostic.
+pub fn sarif(out: &mut dyn Write, files: &[FileReport], cwd: &Path) -> io::Result<()> {
+    let mut results = Vec::new();
+    for f in files {
+        let index = LineIndex::new(&f.text);
+        let location = if Path::new(&f.path).is_absolute() {
+            json!({ "uri": format!("file://{}", uri_path(&f.path)) })
+        } else {
+            json!({ "uri": uri_path(&f.path), "uriBaseId": "%SRCROOT%" })
+        };
+        for d in &f.diagnostics {
+            let rule_index = rules::ALL.iter().position(|r| r.code == d.code);
+            let fixes: Vec<Value> = d
+                .fixes
+                .iter()
+                .map(|fix| {
+                    json!({
+                        "description": { "text": fix.title },
+                        "artifactChanges": [{
+                            "artifactLocation": location,
+                            "replacements": fix.edits.iter().map(|e| json!({
+                                "deletedRegion": sarif_region(&index, e.span),
+                                "insertedContent": { "text": e.new_text },
+                            })).collect::<Vec<_>>(),
+                        }],
+                    })
+                })
+                .collect();
+            let mut result = json!({
+                "ruleId": d.code,
+                "level": sarif_level(d.severity),
+                "message": { "text": d.message },
+                "locations": [{
+                    "physicalLocation": {
+                        "artifactLocation": location,
+                        "region": sarif_region(&index, d.span),
+                    }
+                }],
+            });
+            if let Some(i) = rule_index {
+                result["ruleIndex"] = json!(i);
+            }
+            if !fixes.is_empty() {
+                result["fixes"] = json!(fixes);
+            }
+            results.push(result);
+        }
+    }
+    let root = cwd.to_string_lossy();
+    let root = if root.ends_with('/') {
+        root.into_owned()
+    } else {
+        format!("{root}/")
+    };
+    let log = json!({
+        "$schema": "https://json.schemastore.org/sarif-2.1.0.json",
+        "version": "2.1.0",
+        "runs": [{
+            "tool": {
+                "driver": {
+                    "name": "otel-lsp",
+                    "version": env!("CARGO_PKG_VERSION"),
+                    "rules": rules::ALL.iter().map(|r| sarif_rule(r)).collect::<Vec<_>>(),
+                }
+            },
+            "columnKind": "unicodeCodePoints",
+            "originalUriBaseIds": {
+                "%SRCROOT%": { "uri": format!("file://{}", uri_path(&root)) }
+            },
+            "results": results,
+        }]
+    });
+    serde_json::to_writer_pretty(&mut *out, &log)?;
+    writeln!(out)
+}
+
+/// Escapes workflow-command data (the message).
+fn gh_data(s: &str) -> String {
+    s.replace('%', "%25")
+        .replace('\r', "%0D")
+        .replace('\n', "%0A")
+}
+
+/// Escapes a workflow-command property value.
+fn gh_property(s: &str) -> String {
+    gh_data(s).replace(':', "%3A").replace(',', "%2C")
+}
+
+/// GitHub Actions annotations: `::warning file=…,line=…,col=…,endLine=…,endColumn=…,title=…::message`.
+pub fn github(out: &mut dyn Write, files: &[FileReport]) -> io::Result<()> {
+    for f in files {
+        let index = LineIndex::new(&f.text);
+        for d in &f.diagnostics {
+            let (s, e) = index.range(d.span);
+            let level = match d.severity {
+                Severity::Error => "error",
+                Severity::Warning => "warning",
+                Severity::Info | Severity::Hint => "notice",
+            };
+            writeln!(
+                out,
+                "::{level} file={},line={},col={},endLine={},endColumn={},title={}::{}",
+                gh_property(&f.path),
+                s.line,
+                s.column,
+                e.line,
+                e.column,
+                gh_property(&format!("{} ({})", d.code, d.name)),
+                gh_data(&d.message),
+            )?;
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn columns_count_characters_and_handle_crlf() {
+        let text = "é😀x = 1\r\nab\r\n\r\n";
+        let idx = LineIndex::new(text);
+        assert_eq!(idx.position(0), Position { line: 1, column: 1 });
+        // `x` is after a 2-byte and a 4-byte character.
+        assert_eq!(idx.position(6), Position { line: 1, column: 3 });
+        // Inside the emoji: clamped back to its start.
+        assert_eq!(idx.position(4), Position { line: 1, column: 2 });
+        let b = text.find("ab").unwrap();
+        assert_eq!(idx.position(b + 1), Position { line: 2, column: 2 });
+        assert_eq!(idx.position(text.len()), Position { line: 4, column: 1 });
+        assert_eq!(
+            idx.position(text.len() + 10),
+            Position { line: 4, column: 1 }
+        );
+        assert_eq!(
+            LineIndex::new("").position(0),
+            Position { line: 1, column: 1 }
+        );
+    }
+
+    #[test]
+    fn summary_wording() {
+        let mut s = Summary {
+            files: 41,
+            problems: 3,
+            fixable: 2,
+            ..Summary::default()
+        };
+        assert_eq!(s.line(), "3 problems (2 fixable with --fix) in 41 files");
+        s.unsafe_fixable = 1;
+        assert_eq!(
+            s.line(),
+            "3 problems (2 fixable with --fix, 1 more with --unsafe-fixes) in 41 files"
+        );
+        let s = Summary {
+            files: 1,
+            problems: 0,
+            fixed: Some(2),
+            ..Summary::default()
+        };
+        assert_eq!(s.line(), "No problems remaining (2 fixed) in 1 file");
+        let s = Summary {
+            files: 2,
+            problems: 1,
+            ..Summary::default()
+        };
+        assert_eq!(s.line(), "1 problem in 2 files");
+    }
+
+    #[test]
+    fn escapes() {
+        assert_eq!(uri_path("a b/ü.py"), "a%20b/%C3%BC.py");
+        assert_eq!(gh_property("a:b,c%\n"), "a%3Ab%2Cc%25%0A");
+        assert_eq!(gh_data("a:b\r\n"), "a:b%0D%0A");
+    }
+}
