@@ -46,6 +46,16 @@ impl Settings {
         self.severity.get(code).copied()
     }
 
+    /// Layers command-line flags over a configuration file's settings, as ruff does: a
+    /// `--select` starts the selection afresh (the file's `select` and `ignore` no longer
+    /// apply), `--ignore` adds to the file's, severities stay the file's.
+    pub fn overlay_flags(&mut self, flags: &Settings) {
+        if flags.select.is_some() {
+            self.ignore.clear();
+        }
+        self.overlay(flags);
+    }
+
     /// Layers `other` (e.g. command-line flags or editor settings) over `self`: a given
     /// `select` replaces, `ignore` and `severity` add up.
     pub fn overlay(&mut self, other: &Settings) {
@@ -411,6 +421,29 @@ mod tests {
         assert!(!ex.excludes(Path::new("/p/app.py")));
         assert!(!ex.excludes(Path::new("/elsewhere/vendor/app.py")));
         assert!(!ex.matches(Path::new("/p")));
+    }
+
+    #[test]
+    fn command_line_select_starts_afresh() {
+        let mut file = Settings {
+            select: Some(vec!["OTEL00".into()]),
+            ignore: vec!["OTEL001".into()],
+            ..Settings::default()
+        };
+        let mut ignored = file.clone();
+        ignored.overlay_flags(&Settings {
+            ignore: vec!["OTEL002".into()],
+            ..Settings::default()
+        });
+        assert!(!ignored.is_enabled("OTEL001", "flask-debug-reloader"));
+        assert!(!ignored.is_enabled("OTEL002", "x"));
+        assert!(ignored.is_enabled("OTEL003", "x"));
+        file.overlay_flags(&Settings {
+            select: Some(vec!["OTEL001".into()]),
+            ..Settings::default()
+        });
+        assert!(file.is_enabled("OTEL001", "flask-debug-reloader"));
+        assert!(!file.is_enabled("OTEL003", "x"));
     }
 
     #[test]

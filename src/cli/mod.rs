@@ -102,17 +102,21 @@ fn run_check(args: &CheckArgs) -> anyhow::Result<ExitCode> {
     }
 
     // Phase 2: read, filter by needles, parse, summarise.
-    let loaded: Vec<(Target, Loaded)> = found
+    let read: Vec<(Target, Result<Loaded, String>)> = found
         .targets
         .into_par_iter()
-        .filter_map(|t| match load(&t) {
-            Ok(l) => Some((t, l)),
-            Err(w) => {
-                eprintln!("warning: {w}");
-                None
-            }
+        .map(|t| {
+            let l = load(&t);
+            (t, l)
         })
         .collect();
+    let mut loaded = Vec::with_capacity(read.len());
+    for (t, l) in read {
+        match l {
+            Ok(l) => loaded.push((t, l)),
+            Err(w) => eprintln!("warning: {w}"),
+        }
+    }
     let files_read = loaded.len();
     let mut workspace = Workspace::new();
     let summaries: Vec<_> = loaded

@@ -41,7 +41,7 @@ impl Scope {
     fn new(config: Config, cli: &Settings) -> Result<Scope, ConfigError> {
         let exclude = Exclude::new(&config)?;
         let mut settings = config.settings;
-        settings.overlay(cli);
+        settings.overlay_flags(cli);
         Ok(Scope { settings, exclude })
     }
 

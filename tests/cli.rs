@@ -1,0 +1,686 @@
+//! Runs the real `otel-lsp` binary on temporary projects: formats (JSON and SARIF parsed),
+//! exit codes, configuration, walking, `--fix`, and the files it must skip with a warning.
+//!
+//! Only OTEL001 (`flask-debug-reloader`) finds anything today, so the inputs trigger it; the
+//! assertions look for OTEL001 (often with `--select OTEL001`) rather than counting every
+//! rule, so they keep passing as rules land.
+
+use serde_json::Value;
+use std::fs;
+use std::path::Path;
+use std::process::Command;
+use tempfile::TempDir;
+
+/// A Flask app with OpenTelemetry and `app.run(debug=True)` on line 7, column 5.
+const FLASK_APP: &str = "from flask import Flask
+from opentelemetry import trace
+
+app = Flask(__name__)
+
+if __name__ == \"__main__\":
+    app.run(port=8082, debug=True)
+";
+
+/// Python and YAML that no rule should ever flag.
+const CLEAN_PY: &str = "def add(a, b):\n    return a + b\n";
+const CLEAN_YAML: &str =
+    "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: settings\ndata:\n  mode: plain\n";
+
+struct Out {
+    code: i32,
+    stdout: String,
+    stderr: String,
+}
+
+fn run_env(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Out {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_otel-lsp"));
+    cmd.current_dir(dir).args(args).env_remove("NO_COLOR");
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    let out = cmd.output().expect("the binary runs");
+    Out {
+        code: out.status.code().expect("exited normally"),
+        stdout: String::from_utf8(out.stdout).expect("stdout is UTF-8"),
+        stderr: String::from_utf8(out.stderr).expect("stderr is UTF-8"),
+    }
+}
+
+fn run(dir: &Path, args: &[&str]) -> Out {
+    run_env(dir, args, &[])
+}
+
+fn write(root: &Path, rel: &str, text: impl AsRef<[u8]>) {
+    let p = root.join(rel);
+    fs::create_dir_all(p.parent().unwrap()).unwrap();
+    fs::write(p, text).unwrap();
+}
+
+/// `app.py` (one OTEL001), `lib/util.py` and `k8s/config.yaml` (clean).
+fn project() -> TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    write(dir.path(), "app.py", FLASK_APP);
+    write(dir.path(), "lib/util.py", CLEAN_PY);
+    write(dir.path(), "k8s/config.yaml", CLEAN_YAML);
+    dir
+}
+
+fn json(out: &Out) -> Vec<Value> {
+    let v: Value = serde_json::from_str(&out.stdout)
+        .unwrap_or_else(|e| panic!("not JSON ({e}):\n{}", out.stdout));
+    v.as_array().expect("a JSON array").clone()
+}
+
+fn otel001(diags: &[Value]) -> Vec<&Value> {
+    diags.iter().filter(|d| d["code"] == "OTEL001").collect()
+}
+
+#[test]
+fn text_output_sorted_with_summary_and_exit_1() {
+    let dir = project();
+    write(dir.path(), "b/app.py", FLASK_APP);
+    let out = run(dir.path(), &["check", "--select", "OTEL001"]);
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    let lines: Vec<&str> = out.stdout.lines().collect();
+    assert!(
+        lines[0].starts_with("app.py:7:5: OTEL001 Flask debug mode"),
+        "{}",
+        out.stdout
+    );
+    assert!(
+        lines[1].starts_with("b/app.py:7:5: OTEL001 "),
+        "{}",
+        out.stdout
+    );
+    assert_eq!(
+        lines[2], "2 problems (2 fixable with --fix) in 4 files",
+        "{}",
+        out.stdout
+    );
+    assert!(
+        !out.stdout.contains('\x1b'),
+        "no colour when not a terminal"
+    );
+}
+
+#[test]
+fn clean_tree_exits_0() {
+    let dir = tempfile::tempdir().unwrap();
+    write(dir.path(), "lib/util.py", CLEAN_PY);
+    write(dir.path(), "k8s/config.yaml", CLEAN_YAML);
+    let out = run(dir.path(), &["check"]);
+    assert_eq!(out.code, 0, "{}{}", out.stdout, out.stderr);
+    assert_eq!(out.stdout, "No problems in 2 files\n");
+    let out = run(dir.path(), &["check", "--format", "json"]);
+    assert_eq!((out.code, json(&out).len()), (0, 0));
+}
+
+#[test]
+fn exit_zero_quiet_and_colour() {
+    let dir = project();
+    let out = run(dir.path(), &["check", "--select", "OTEL001", "--exit-zero"]);
+    assert_eq!(out.code, 0);
+    assert!(out.stdout.contains("OTEL001"));
+    let out = run(dir.path(), &["check", "--select", "OTEL001", "--quiet"]);
+    assert_eq!(out.code, 1);
+    assert_eq!(out.stdout.lines().count(), 1, "{}", out.stdout);
+    let out = run(
+        dir.path(),
+        &["check", "--color", "always", "--select", "OTEL001"],
+    );
+    assert!(out.stdout.contains("\x1b["), "{}", out.stdout);
+    let out = run_env(
+        dir.path(),
+        &["check", "--select", "OTEL001"],
+        &[("NO_COLOR", "1")],
+    );
+    assert!(!out.stdout.contains('\x1b'));
+}
+
+#[test]
+fn json_contract() {
+    let dir = project();
+    let out = run(
+        dir.path(),
+        &["check", "--format", "json", "--select", "OTEL001"],
+    );
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    let diags = json(&out);
+    assert_eq!(diags.len(), 1);
+    let d = &diags[0];
+    assert_eq!(d["path"], "app.py");
+    assert_eq!(
+        (d["line"].as_u64(), d["column"].as_u64()),
+        (Some(7), Some(5))
+    );
+    // The span is the called function, `app.run`.
+    assert_eq!(
+        (d["end_line"].as_u64(), d["end_column"].as_u64()),
+        (Some(7), Some(12))
+    );
+    assert_eq!(d["name"], "flask-debug-reloader");
+    assert_eq!(d["severity"], "warning");
+    assert!(d["message"]
+        .as_str()
+        .unwrap()
+        .contains("use_reloader=False"));
+    let fix = &d["fixes"][0];
+    assert_eq!(fix["applicability"], "safe");
+    assert!(fix["title"].as_str().unwrap().contains("use_reloader"));
+    let edit = &fix["edits"][0];
+    assert_eq!(edit["new_text"], ", use_reloader=False");
+    let col = "    app.run(port=8082, debug=True".chars().count() as u64 + 1;
+    assert_eq!(edit["line"].as_u64(), Some(7));
+    assert_eq!(edit["column"].as_u64(), Some(col));
+    assert_eq!(edit["end_column"].as_u64(), Some(col));
+    let keys: Vec<&str> = d.as_object().unwrap().keys().map(String::as_str).collect();
+    for k in [
+        "path",
+        "line",
+        "column",
+        "end_line",
+        "end_column",
+        "code",
+        "name",
+        "severity",
+        "message",
+        "fixes",
+    ] {
+        assert!(keys.contains(&k), "missing {k}");
+    }
+}
+
+#[test]
+fn paths_are_shown_as_typed_relative_to_the_working_directory() {
+    let dir = project();
+    write(dir.path(), "sub/app.py", FLASK_APP);
+    let abs = dir.path().join("sub");
+    for arg in ["./sub/", "sub", abs.to_str().unwrap()] {
+        let out = run(
+            dir.path(),
+            &["check", "--format", "json", "--select", "OTEL001", arg],
+        );
+        let diags = json(&out);
+        assert_eq!(diags[0]["path"], "sub/app.py", "for {arg}");
+    }
+}
+
+#[test]
+fn columns_are_characters_and_crlf_is_handled() {
+    let dir = tempfile::tempdir().unwrap();
+    let text = FLASK_APP
+        .replace("    app.run(", "    ü = '😀'; app.run(")
+        .replace('\n', "\r\n");
+    write(dir.path(), "app.py", text);
+    let out = run(
+        dir.path(),
+        &["check", "--format", "json", "--select", "OTEL001"],
+    );
+    let d = &json(&out)[0];
+    let col = "    ü = '😀'; ".chars().count() as u64 + 1;
+    assert_eq!(
+        (d["line"].as_u64(), d["column"].as_u64()),
+        (Some(7), Some(col))
+    );
+    assert_eq!(d["end_column"].as_u64(), Some(col + "app.run".len() as u64));
+    let out = run(dir.path(), &["check", "--select", "OTEL001"]);
+    assert!(
+        out.stdout.starts_with(&format!("app.py:7:{col}: OTEL001")),
+        "{}",
+        out.stdout
+    );
+}
+
+#[test]
+fn sarif_is_2_1_0_with_rules_and_regions() {
+    let dir = project();
+    let out = run(
+        dir.path(),
+        &["check", "--format", "sarif", "--select", "OTEL001"],
+    );
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    let log: Value = serde_json::from_str(&out.stdout).expect("SARIF is JSON");
+    assert_eq!(log["version"], "2.1.0");
+    assert!(log["$schema"].as_str().unwrap().contains("sarif-2.1.0"));
+    let run = &log["runs"][0];
+    assert_eq!(run["columnKind"], "unicodeCodePoints");
+    let driver = &run["tool"]["driver"];
+    assert_eq!(driver["name"], "otel-lsp");
+    let rules = driver["rules"].as_array().unwrap();
+    let rule = rules
+        .iter()
+        .find(|r| r["id"] == "OTEL001")
+        .expect("OTEL001 listed");
+    assert_eq!(rule["name"], "flask-debug-reloader");
+    assert!(rule["helpUri"].as_str().unwrap().starts_with("https://"));
+    assert!(rule["help"]["markdown"]
+        .as_str()
+        .unwrap()
+        .contains("## Why is this bad?"));
+    let results = run["results"].as_array().unwrap();
+    assert_eq!(results.len(), 1);
+    let r = &results[0];
+    assert_eq!(r["ruleId"], "OTEL001");
+    assert_eq!(r["level"], "warning");
+    let idx = r["ruleIndex"].as_u64().unwrap() as usize;
+    assert_eq!(rules[idx]["id"], "OTEL001");
+    let loc = &r["locations"][0]["physicalLocation"];
+    assert_eq!(loc["artifactLocation"]["uri"], "app.py");
+    assert_eq!(loc["artifactLocation"]["uriBaseId"], "%SRCROOT%");
+    let region = &loc["region"];
+    assert_eq!(region["startLine"], 7);
+    assert_eq!(region["startColumn"], 5);
+    assert_eq!(region["endLine"], 7);
+    assert_eq!(region["endColumn"], 12);
+    assert!(run["originalUriBaseIds"]["%SRCROOT%"]["uri"]
+        .as_str()
+        .unwrap()
+        .starts_with("file:///"));
+}
+
+#[test]
+fn github_annotations() {
+    let dir = project();
+    let out = run(
+        dir.path(),
+        &["check", "--format", "github", "--select", "OTEL001"],
+    );
+    assert_eq!(out.code, 1);
+    assert_eq!(out.stdout.lines().count(), 1);
+    assert!(
+        out.stdout.starts_with(
+            "::warning file=app.py,line=7,col=5,endLine=7,endColumn=12,title=OTEL001 (flask-debug-reloader)::Flask debug mode"
+        ),
+        "{}",
+        out.stdout
+    );
+}
+
+#[test]
+fn select_and_ignore_flags() {
+    let dir = project();
+    let out = run(
+        dir.path(),
+        &["check", "--ignore", "OTEL001", "--format", "json"],
+    );
+    assert!(otel001(&json(&out)).is_empty());
+    let out = run(
+        dir.path(),
+        &["check", "--select", "OTEL002,OTEL003", "--format", "json"],
+    );
+    assert!(otel001(&json(&out)).is_empty());
+    let out = run(
+        dir.path(),
+        &[
+            "check",
+            "--select",
+            "flask-debug-reloader",
+            "--format",
+            "json",
+        ],
+    );
+    assert_eq!(otel001(&json(&out)).len(), 1);
+    let out = run(dir.path(), &["check", "--select", "BOGUS1"]);
+    assert_eq!(out.code, 2);
+    assert!(
+        out.stderr.contains("--select") && out.stderr.contains("BOGUS1"),
+        "{}",
+        out.stderr
+    );
+}
+
+#[test]
+fn config_in_a_parent_folder_applies() {
+    for (name, text) in [
+        (
+            "pyproject.toml",
+            "[project]\nname = \"x\"\n\n[tool.otel-lsp]\nignore = [\"OTEL001\"]\n",
+        ),
+        ("otel-lsp.toml", "ignore = [\"OTEL001\"]\n"),
+    ] {
+        let dir = project();
+        write(dir.path(), name, text);
+        write(dir.path(), "svc/api/app.py", FLASK_APP);
+        let out = run(&dir.path().join("svc"), &["check", "--format", "json"]);
+        assert_eq!(out.code, 0, "{name}: {}{}", out.stdout, out.stderr);
+        assert!(otel001(&json(&out)).is_empty(), "{name}");
+        // Command-line selection replaces the file's.
+        let out = run(&dir.path().join("svc"), &["check", "--select", "OTEL001"]);
+        assert_eq!(out.code, 1, "{name}");
+    }
+}
+
+#[test]
+fn nearest_config_wins_and_severity_is_overridden() {
+    let dir = project();
+    write(dir.path(), "otel-lsp.toml", "ignore = [\"OTEL001\"]\n");
+    write(
+        dir.path(),
+        "svc/pyproject.toml",
+        "[tool.otel-lsp]\nseverity = { OTEL001 = \"error\" }\n",
+    );
+    write(dir.path(), "svc/app.py", FLASK_APP);
+    let out = run(dir.path(), &["check", "--format", "json"]);
+    let diags = json(&out);
+    let found = otel001(&diags);
+    assert_eq!(found.len(), 1, "only svc/app.py: {}", out.stdout);
+    assert_eq!(found[0]["path"], "svc/app.py");
+    assert_eq!(found[0]["severity"], "error");
+    // `--config` replaces discovery.
+    write(dir.path(), "other.toml", "select = [\"OTEL001\"]\n");
+    let out = run(
+        dir.path(),
+        &["check", "--format", "json", "--config", "other.toml"],
+    );
+    let diags = json(&out);
+    assert_eq!(otel001(&diags).len(), 2);
+    assert!(otel001(&diags).iter().all(|d| d["severity"] == "warning"));
+}
+
+#[test]
+fn bad_config_exits_2_naming_file_and_key() {
+    let cases = [
+        (
+            "otel-lsp.toml",
+            "severity = { OTEL001 = \"loud\" }\n",
+            "severity.OTEL001",
+        ),
+        ("otel-lsp.toml", "selct = [\"OTEL001\"]\n", "selct"),
+        (
+            "pyproject.toml",
+            "[tool.otel-lsp]\nexclude = [\"a[\"]\n",
+            "exclude",
+        ),
+        ("otel-lsp.toml", "select = [\n", "invalid TOML"),
+    ];
+    for (name, text, key) in cases {
+        let dir = project();
+        write(dir.path(), name, text);
+        let out = run(dir.path(), &["check"]);
+        assert_eq!(out.code, 2, "{name}: {text}");
+        assert!(out.stderr.contains(name), "{}", out.stderr);
+        assert!(out.stderr.contains(key), "{key}: {}", out.stderr);
+        assert!(out.stdout.is_empty());
+    }
+    let dir = project();
+    let out = run(dir.path(), &["check", "--config", "missing.toml"]);
+    assert_eq!(out.code, 2);
+    assert!(out.stderr.contains("missing.toml"), "{}", out.stderr);
+}
+
+#[test]
+fn exclude_globs_and_explicit_paths() {
+    let dir = project();
+    write(
+        dir.path(),
+        "otel-lsp.toml",
+        "exclude = [\"vendor\", \"gen/**\", \"*_generated.py\"]\n",
+    );
+    for p in [
+        "vendor/a/app.py",
+        "gen/app.py",
+        "svc/app_generated.py",
+        "svc/app.py",
+    ] {
+        write(dir.path(), p, FLASK_APP);
+    }
+    let out = run(
+        dir.path(),
+        &["check", "--select", "OTEL001", "--format", "json"],
+    );
+    let diags = json(&out);
+    let paths: Vec<&str> = diags.iter().map(|d| d["path"].as_str().unwrap()).collect();
+    assert_eq!(paths, ["app.py", "svc/app.py"]);
+    // A file named on the command line is checked even when excluded …
+    let out = run(dir.path(), &["check", "--select", "OTEL001", "gen/app.py"]);
+    assert_eq!(out.code, 1, "{}", out.stdout);
+    // … unless --force-exclude.
+    let out = run(
+        dir.path(),
+        &[
+            "check",
+            "--select",
+            "OTEL001",
+            "--force-exclude",
+            "gen/app.py",
+            "vendor/a/app.py",
+        ],
+    );
+    assert_eq!(out.code, 0, "{}", out.stdout);
+    assert!(out.stdout.contains("in 0 files"), "{}", out.stdout);
+}
+
+#[test]
+fn gitignore_hidden_and_default_excludes_are_honoured() {
+    let dir = project();
+    write(dir.path(), ".gitignore", "ignored/\nbuild_*.py\n");
+    for p in [
+        "ignored/app.py",
+        "build_x.py",
+        ".hidden/app.py",
+        "node_modules/pkg/app.py",
+        "venv/lib/app.py",
+    ] {
+        write(dir.path(), p, FLASK_APP);
+    }
+    let out = run(
+        dir.path(),
+        &["check", "--select", "OTEL001", "--format", "json"],
+    );
+    let diags = json(&out);
+    let paths: Vec<&str> = diags.iter().map(|d| d["path"].as_str().unwrap()).collect();
+    assert_eq!(paths, ["app.py"]);
+    // Named explicitly, an ignored file is checked.
+    let out = run(
+        dir.path(),
+        &["check", "--select", "OTEL001", "ignored/app.py"],
+    );
+    assert_eq!(out.code, 1);
+}
+
+#[test]
+fn fix_rewrites_atomically_keeping_the_mode() {
+    let dir = project();
+    let app = dir.path().join("app.py");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        fs::set_permissions(&app, fs::Permissions::from_mode(0o640)).unwrap();
+    }
+    let out = run(dir.path(), &["check", "--fix", "--select", "OTEL001"]);
+    assert_eq!(out.code, 0, "{}{}", out.stdout, out.stderr);
+    assert_eq!(out.stdout, "No problems remaining (1 fixed) in 3 files\n");
+    let text = fs::read_to_string(&app).unwrap();
+    assert!(
+        text.contains("app.run(port=8082, debug=True, use_reloader=False)"),
+        "{text}"
+    );
+    assert_eq!(
+        text,
+        FLASK_APP.replace("debug=True)", "debug=True, use_reloader=False)")
+    );
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = fs::metadata(&app).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o640);
+    }
+    let names: Vec<String> = fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert!(names.iter().all(|n| !n.contains(".tmp")), "{names:?}");
+    let again = run(dir.path(), &["check", "--select", "OTEL001"]);
+    assert_eq!(again.code, 0);
+    assert_eq!(again.stdout, "No problems in 3 files\n");
+    // Unfixed files are untouched; --unsafe-fixes is accepted and implies --fix.
+    assert_eq!(
+        fs::read_to_string(dir.path().join("lib/util.py")).unwrap(),
+        CLEAN_PY
+    );
+    let out = run(
+        dir.path(),
+        &["check", "--unsafe-fixes", "--select", "OTEL001"],
+    );
+    assert_eq!(out.code, 0);
+}
+
+#[test]
+fn fix_reports_what_remains_in_json() {
+    let dir = project();
+    let out = run(
+        dir.path(),
+        &["check", "--fix", "--format", "json", "--select", "OTEL001"],
+    );
+    assert_eq!(out.code, 0);
+    assert!(json(&out).is_empty());
+}
+
+/// A file the process cannot read. Under root `chmod 000` does not stop reading, so there
+/// a symbolic link to `/proc/self/mem` (which fails to read at offset 0 with EIO) stands in.
+fn make_unreadable(root: &Path, rel: &str) {
+    let p = root.join(rel);
+    write(root, rel, FLASK_APP);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        fs::set_permissions(&p, fs::Permissions::from_mode(0o000)).unwrap();
+        if fs::read(&p).is_ok() {
+            fs::remove_file(&p).unwrap();
+            std::os::unix::fs::symlink("/proc/self/mem", &p).unwrap();
+        }
+    }
+}
+
+#[cfg(unix)]
+#[test]
+fn unreadable_file_warns_and_the_rest_is_checked() {
+    let dir = project();
+    make_unreadable(dir.path(), "locked/app.py");
+    let out = run(dir.path(), &["check", "--select", "OTEL001"]);
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    assert!(
+        out.stderr.contains("warning: skipping locked/app.py"),
+        "{}",
+        out.stderr
+    );
+    assert!(
+        out.stdout.starts_with("app.py:7:5: OTEL001"),
+        "{}",
+        out.stdout
+    );
+    assert!(!out.stdout.contains("locked/"));
+}
+
+#[test]
+fn non_utf8_file_warns_and_the_rest_is_checked() {
+    let dir = project();
+    let mut bytes = FLASK_APP.as_bytes().to_vec();
+    bytes.extend_from_slice(b"# caf\xe9\n");
+    write(dir.path(), "latin1.py", bytes);
+    let out = run(dir.path(), &["check", "--select", "OTEL001"]);
+    assert_eq!(out.code, 1);
+    assert!(
+        out.stderr
+            .contains("warning: skipping latin1.py: not valid UTF-8 (byte 0xe9 on line 8)"),
+        "{}",
+        out.stderr
+    );
+    assert!(out.stdout.starts_with("app.py:7:5: OTEL001"));
+    assert!(out.stdout.contains("in 3 files"), "{}", out.stdout);
+}
+
+#[cfg(unix)]
+#[test]
+fn broken_symlink_warns_and_the_rest_is_checked() {
+    let dir = project();
+    std::os::unix::fs::symlink(dir.path().join("gone.py"), dir.path().join("dangling.py")).unwrap();
+    // A working link to a file is followed.
+    std::os::unix::fs::symlink(dir.path().join("app.py"), dir.path().join("linked.py")).unwrap();
+    let out = run(dir.path(), &["check", "--select", "OTEL001"]);
+    assert_eq!(out.code, 1);
+    assert!(
+        out.stderr
+            .contains("warning: skipping dangling.py: broken symbolic link"),
+        "{}",
+        out.stderr
+    );
+    let lines: Vec<&str> = out.stdout.lines().collect();
+    assert!(lines[0].starts_with("app.py:7:5:"), "{}", out.stdout);
+    assert!(lines[1].starts_with("linked.py:7:5:"), "{}", out.stdout);
+}
+
+#[test]
+fn missing_path_exits_2_naming_it() {
+    let dir = project();
+    let out = run(dir.path(), &["check", "app.py", "no/such/dir"]);
+    assert_eq!(out.code, 2);
+    assert!(out.stderr.contains("no/such/dir"), "{}", out.stderr);
+    assert!(out.stdout.is_empty());
+}
+
+#[test]
+fn explicit_file_of_another_language_is_skipped_with_a_warning() {
+    let dir = project();
+    write(dir.path(), "Dockerfile", "FROM python:3.12\n");
+    let out = run(
+        dir.path(),
+        &["check", "Dockerfile", "app.py", "--select", "OTEL001"],
+    );
+    assert_eq!(out.code, 1);
+    assert!(out.stderr.contains("skipping Dockerfile"), "{}", out.stderr);
+}
+
+#[test]
+fn rules_table_and_json() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = run(dir.path(), &["rules"]);
+    assert_eq!(out.code, 0);
+    let mut lines = out.stdout.lines();
+    let header: Vec<&str> = lines.next().unwrap().split_whitespace().collect();
+    assert_eq!(header, ["CODE", "NAME", "SEVERITY", "LANGUAGE", "FIX"]);
+    let row: Vec<&str> = lines
+        .find(|l| l.starts_with("OTEL001"))
+        .unwrap()
+        .split_whitespace()
+        .collect();
+    assert_eq!(
+        row,
+        [
+            "OTEL001",
+            "flask-debug-reloader",
+            "warning",
+            "python",
+            "safe"
+        ]
+    );
+    let out = run(dir.path(), &["rules", "--format", "json"]);
+    let list: Vec<Value> = serde_json::from_str(&out.stdout).unwrap();
+    let r = list.iter().find(|r| r["code"] == "OTEL001").unwrap();
+    assert_eq!(r["name"], "flask-debug-reloader");
+    assert!(r["url"].as_str().unwrap().starts_with("https://"));
+}
+
+#[test]
+fn explain_shows_the_docs_and_rejects_unknown_codes() {
+    let dir = tempfile::tempdir().unwrap();
+    for code in ["OTEL001", "otel001", "flask-debug-reloader"] {
+        let out = run(dir.path(), &["explain", code]);
+        assert_eq!(out.code, 0, "{code}");
+        assert!(out.stdout.starts_with("# OTEL001 (flask-debug-reloader)"));
+        for section in [
+            "## What it does",
+            "## Why is this bad?",
+            "## Example",
+            "## Use instead",
+            "## Fix safety",
+            "## Source",
+            "https://opentelemetry.io/",
+        ] {
+            assert!(out.stdout.contains(section), "{section}");
+        }
+    }
+    let out = run(dir.path(), &["explain", "OTEL999"]);
+    assert_eq!(out.code, 2);
+    assert!(out.stderr.contains("OTEL999"));
+}
