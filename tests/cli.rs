@@ -592,13 +592,21 @@ fn non_utf8_file_warns_and_the_rest_is_checked() {
 
 #[cfg(unix)]
 #[test]
-fn broken_symlink_warns_and_the_rest_is_checked() {
+fn broken_symlink_and_special_files_warn_and_the_rest_is_checked() {
     let dir = project();
     std::os::unix::fs::symlink(dir.path().join("gone.py"), dir.path().join("dangling.py")).unwrap();
     // A working link to a file is followed.
     std::os::unix::fs::symlink(dir.path().join("app.py"), dir.path().join("linked.py")).unwrap();
+    // A socket (like a FIFO) is not a file: reading it would block or fail.
+    let _socket = std::os::unix::net::UnixListener::bind(dir.path().join("sock.py")).unwrap();
     let out = run(dir.path(), &["check", "--select", "OTEL001"]);
     assert_eq!(out.code, 1);
+    assert!(
+        out.stderr
+            .contains("warning: skipping sock.py: not a regular file"),
+        "{}",
+        out.stderr
+    );
     assert!(
         out.stderr
             .contains("warning: skipping dangling.py: broken symbolic link"),

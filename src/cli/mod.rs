@@ -85,11 +85,12 @@ fn run_check(args: &CheckArgs) -> anyhow::Result<ExitCode> {
         ..Settings::default()
     };
     let cwd = std::env::current_dir().context("reading the working directory")?;
+    let shown = |e: config::ConfigError| anyhow::anyhow!(walk::config_error(&e, &cwd));
     let forced = match &args.config {
-        Some(p) => Some(config::load_file(&walk::absolute(p, &cwd))?),
+        Some(p) => Some(config::load_file(&walk::absolute(p, &cwd)).map_err(shown)?),
         None => None,
     };
-    let scopes = Scopes::new(cli, forced)?;
+    let scopes = Scopes::new(cli, forced).map_err(shown)?;
     let found = walk::collect(&args.paths, &cwd, &scopes, args.force_exclude);
     for w in &found.warnings {
         eprintln!("warning: {w}");

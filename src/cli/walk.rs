@@ -187,6 +187,11 @@ pub fn absolute(path: &Path, cwd: &Path) -> PathBuf {
     normalize(&cwd.join(path))
 }
 
+/// A configuration error, its file shown as the user would type it.
+pub fn config_error(e: &ConfigError, cwd: &Path) -> String {
+    format!("{}: {}", display_path(&e.path, cwd).display(), e.message)
+}
+
 const NOT_OURS: &str = "not a Python (.py, .pyi) or YAML (.yaml, .yml) file";
 
 /// Shared state of one walk.
@@ -213,7 +218,7 @@ impl Collector<'_> {
             Ok(s) => Some(s),
             Err(e) => {
                 let mut errors = lock(&self.errors);
-                let msg = e.to_string();
+                let msg = config_error(&e, self.cwd);
                 if !errors.contains(&msg) {
                     errors.push(msg);
                 }
