@@ -4,7 +4,7 @@
 //! 1-based lines and 1-based columns counted in characters (Unicode scalar values). An end
 //! position is exclusive: it names the character just after the span (SARIF's convention),
 //! so an empty span has equal start and end. Lines end at `\n`; a `\r` before it belongs to
-//! the line's end, not to a column anyone reports.
+//! the line's end, not to a column anyone reports. A leading byte-order mark is not counted.
 
 use otel_lsp::diagnostic::{Applicability, Diagnostic, Severity, Span};
 use otel_lsp::rules::{self, Rule};
@@ -43,7 +43,11 @@ impl<'a> LineIndex<'a> {
             offset -= 1;
         }
         let line = self.starts.partition_point(|&s| s <= offset);
-        let start = self.starts[line - 1];
+        let mut start = self.starts[line - 1];
+        // A byte-order mark is not a column anyone sees.
+        if start == 0 && offset >= 3 && self.text.starts_with('\u{feff}') {
+            start = 3;
+        }
         let column = self.text[start..offset].chars().count() + 1;
         Position { line, column }
     }
