@@ -470,12 +470,23 @@ fn gitignore_hidden_and_default_excludes_are_honoured() {
     let diags = json(&out);
     let paths: Vec<&str> = diags.iter().map(|d| d["path"].as_str().unwrap()).collect();
     assert_eq!(paths, ["app.py"]);
-    // Named explicitly, an ignored file is checked.
+    // Named explicitly, an ignored file is checked, unless --force-exclude.
     let out = run(
         dir.path(),
         &["check", "--select", "OTEL001", "ignored/app.py"],
     );
     assert_eq!(out.code, 1);
+    let args = ["check", "--select", "OTEL001", "--force-exclude"];
+    let out = run(
+        dir.path(),
+        &[&args[..], &["node_modules/pkg/app.py"]].concat(),
+    );
+    assert_eq!(out.code, 0, "{}", out.stdout);
+    let out = run(
+        &dir.path().join("venv"),
+        &[&args[..], &["lib/app.py"]].concat(),
+    );
+    assert_eq!(out.code, 1, "only names below the working directory count");
 }
 
 #[test]

@@ -55,9 +55,11 @@ impl Scope {
         by_name || self.exclude.as_ref().is_some_and(|e| e.matches(abs))
     }
 
-    /// Whether `abs` or any folder above it is excluded (for `--force-exclude`).
-    fn excludes_path(&self, abs: &Path) -> bool {
-        let by_name = abs.components().any(|c| match c {
+    /// Whether a named path or a folder above it is excluded (for `--force-exclude`). Folder
+    /// names are looked for only in the path as shown (below the working directory), so a
+    /// project that itself lives under some `venv/` is not excluded wholesale.
+    fn excludes_named(&self, abs: &Path, shown: &Path) -> bool {
+        let by_name = shown.components().any(|c| match c {
             Component::Normal(n) => n.to_str().is_some_and(|n| DEFAULT_EXCLUDES.contains(&n)),
             _ => false,
         });
@@ -330,7 +332,7 @@ pub fn collect(paths: &[PathBuf], cwd: &Path, scopes: &Scopes, force_exclude: bo
         let Some(scope) = c.scope_of(&abs) else {
             continue;
         };
-        if force_exclude && scope.excludes_path(&abs) {
+        if force_exclude && scope.excludes_named(&abs, &display_path(p, cwd)) {
             continue;
         }
         if std::fs::metadata(p).is_ok_and(|m| m.is_dir()) {
