@@ -174,7 +174,8 @@ pub fn document_root(root: Node) -> Option<Node> {
     Some(body)
 }
 
-/// The identity of a Kubernetes object: a document with `apiVersion` and `kind`.
+/// The identity of a Kubernetes object: a document with `apiVersion` and `kind`, plus the few
+/// facts other documents and files need (the workspace model of rules.md §0.3).
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Default)]
 pub struct K8sObject {
     /// `apiVersion` value.
@@ -185,6 +186,33 @@ pub struct K8sObject {
     pub name: Option<String>,
     /// `metadata.namespace` (explicit only).
     pub namespace: Option<String>,
+    /// The `instrumentation.opentelemetry.io/*` annotations at the place the Operator reads
+    /// them: the pod template's (or Pod's) annotations of a workload, or a Namespace's own
+    /// annotations. `(full key, value as written without quotes)`, in document order.
+    pub pod_annotations: Vec<(String, String)>,
+    /// For an OpenTelemetry Operator `Instrumentation`: what other documents need of its spec.
+    pub instrumentation: Option<InstrumentationSpec>,
+}
+
+/// The parts of an `Instrumentation` spec that decide what an injected Python process sees.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Default)]
+pub struct InstrumentationSpec {
+    /// The language sections present under `spec` (`python`, `java`, `nodejs`, `dotnet`, `go`,
+    /// `apacheHttpd`, `nginx`, …), even when empty (`python: {}`).
+    pub languages: Vec<String>,
+    /// `spec.env`: name and literal value (`None` for `valueFrom` or a non-scalar value).
+    pub env: Vec<(String, Option<String>)>,
+    /// `spec.python.env`, like `env`.
+    pub python_env: Vec<(String, Option<String>)>,
+    /// `spec.exporter.endpoint`.
+    pub exporter_endpoint: Option<String>,
+}
+
+impl InstrumentationSpec {
+    /// Whether the spec has a `python` section.
+    pub fn has_python(&self) -> bool {
+        self.languages.iter().any(|l| l == "python")
+    }
 }
 
 impl K8sObject {
@@ -195,8 +223,142 @@ impl K8sObject {
 
     /// Whether this is an OpenTelemetry Operator `Instrumentation`.
     pub fn is_instrumentation(&self) -> bool {
-        self.kind == "Instrumentation" && self.group() == "opentelemetry.io"
+        is_instrumentation(&self.api_version, &self.kind)
     }
+
+    /// The namespace the object's pods run in, as far as the files say: a Namespace's own
+    /// name, else the explicit `metadata.namespace`.
+    pub fn pod_namespace(&self) -> Option<&str> {
+        if self.kind == "Namespace" && self.group().is_empty() {
+            self.name.as_deref()
+        } else {
+            self.namespace.as_deref()
+        }
+    }
+
+    /// The value of a pod-level `instrumentation.opentelemetry.io/*` annotation.
+    pub fn pod_annotation(&self, key: &str) -> Option<&str> {
+        self.pod_annotations
+            .iter()
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+/// Whether `apiVersion` + `kind` name an OpenTelemetry Operator `Instrumentation` (not the
+/// same-named kinds of other groups, such as `newrelic.com`).
+pub fn is_instrumentation(api_version: &str, kind: &str) -> bool {
+    kind == "Instrumentation"
+        && api_version.rsplit_once('/').map_or("", |(g, _)| g) == "opentelemetry.io"
+}
+
+/// Where a kind of object keeps the metadata of the pods it creates (rules.md §0.4).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PodShape {
+    /// Key path of the metadata whose annotations the Operator reads for the pods.
+    pub pod_meta: &'static [&'static str],
+    /// Key paths of the object's other `ObjectMeta`s (its own, a CronJob's Job template's).
+    pub other_metas: &'static [&'static [&'static str]],
+    /// Key paths of the mappings that hold a pod template (`spec` of a Deployment), where a
+    /// stray `metadata:` is no field at all.
+    pub template_holders: &'static [&'static [&'static str]],
+    /// Whether this is a Namespace: its annotations are namespace-wide defaults, not a pod's.
+    pub namespace: bool,
+}
+
+impl PodShape {
+    /// The path of the pod template (`spec.template`), empty for a Pod or Namespace.
+    pub fn template(&self) -> &'static [&'static str] {
+        &self.pod_meta[..self.pod_meta.len() - 1]
+    }
+}
+
+const TEMPLATE_SHAPE: PodShape = PodShape {
+    pod_meta: &["spec", "template", "metadata"],
+    other_metas: &[&["metadata"]],
+    template_holders: &[&["spec"]],
+    namespace: false,
+};
+
+/// The pod shape of a kind of object, by `apiVersion` group and `kind`; `None` for objects that
+/// create no pods (Services, ConfigMaps, Instrumentations, …).
+pub fn pod_shape(api_version: &str, kind: &str) -> Option<PodShape> {
+    let group = api_version.rsplit_once('/').map_or("", |(g, _)| g);
+    match (group, kind) {
+        ("", "Pod") => Some(PodShape {
+            pod_meta: &["metadata"],
+            other_metas: &[],
+            template_holders: &[],
+            namespace: false,
+        }),
+        ("", "Namespace") => Some(PodShape {
+            pod_meta: &["metadata"],
+            other_metas: &[],
+            template_holders: &[],
+            namespace: true,
+        }),
+        ("apps" | "extensions", "Deployment" | "StatefulSet" | "DaemonSet" | "ReplicaSet")
+        | ("", "ReplicationController")
+        | ("batch", "Job")
+        | ("apps.openshift.io", "DeploymentConfig")
+        | ("argoproj.io", "Rollout")
+        | ("serving.knative.dev", "Service") => Some(TEMPLATE_SHAPE),
+        ("batch", "CronJob") => Some(PodShape {
+            pod_meta: &["spec", "jobTemplate", "spec", "template", "metadata"],
+            other_metas: &[&["metadata"], &["spec", "jobTemplate", "metadata"]],
+            template_holders: &[&["spec"], &["spec", "jobTemplate", "spec"]],
+            namespace: false,
+        }),
+        ("", "PodTemplate") => Some(PodShape {
+            pod_meta: &["template", "metadata"],
+            other_metas: &[&["metadata"]],
+            template_holders: &[],
+            namespace: false,
+        }),
+        _ => None,
+    }
+}
+
+/// The key prefix of every OpenTelemetry Operator annotation.
+pub const OPERATOR_PREFIX: &str = "instrumentation.opentelemetry.io/";
+
+/// One entry of a container (or Instrumentation) `env:` list.
+#[derive(Debug, Clone)]
+pub struct EnvVar<'t> {
+    /// The variable name.
+    pub name: String,
+    /// The literal `value:` (absent for `valueFrom` or when not a scalar).
+    pub value: Option<Scalar>,
+    /// The `value:` node, when present.
+    pub value_node: Option<Node<'t>>,
+    /// The list item (a mapping).
+    pub item: Node<'t>,
+}
+
+/// The entries of an `env:` list (items without a scalar `name` are skipped).
+pub fn env_vars<'t>(list: Node<'t>, src: &str) -> Vec<EnvVar<'t>> {
+    items(list)
+        .into_iter()
+        .filter_map(|item| {
+            let name = scalar(get(item, "name", src)?, src)?.value;
+            let value_node = get(item, "value", src);
+            Some(EnvVar {
+                name,
+                value: value_node.and_then(|v| scalar(v, src)),
+                value_node,
+                item,
+            })
+        })
+        .collect()
+}
+
+/// `(name, literal value)` of an `env:` list, for file facts.
+fn env_facts(list: Option<Node>, src: &str) -> Vec<(String, Option<String>)> {
+    list.map(|l| env_vars(l, src))
+        .unwrap_or_default()
+        .into_iter()
+        .map(|e| (e.name, e.value.map(|v| v.value)))
+        .collect()
 }
 
 /// Reads the object identity of a document root; `None` unless it has `apiVersion` and `kind`.
@@ -210,12 +372,101 @@ pub fn k8s_object(root: Node, src: &str) -> Option<K8sObject> {
             .map(|s| s.value)
             .filter(|v| !v.is_empty() && !v.contains("{{"))
     };
+    let mut pod_annotations = Vec::new();
+    if let Some(shape) = pod_shape(&api_version, &kind) {
+        let mut path = shape.pod_meta.to_vec();
+        path.push("annotations");
+        if let Some(ann) = get_path(root, &path, src) {
+            for p in pairs(ann) {
+                let Some(key) = pair_key(p, src).filter(|k| k.starts_with(OPERATOR_PREFIX)) else {
+                    continue;
+                };
+                let value = p
+                    .child_by_field_name("value")
+                    .and_then(|v| scalar(v, src))
+                    .map(|s| s.value)
+                    .unwrap_or_default();
+                pod_annotations.push((key, value));
+            }
+        }
+    }
+    let instrumentation = is_instrumentation(&api_version, &kind).then(|| {
+        let spec = get(root, "spec", src);
+        let languages = spec
+            .map(|s| {
+                pairs(s)
+                    .into_iter()
+                    .filter_map(|p| pair_key(p, src))
+                    .filter(|k| INSTRUMENTATION_LANGUAGES.contains(&k.as_str()))
+                    .collect()
+            })
+            .unwrap_or_default();
+        InstrumentationSpec {
+            languages,
+            env: env_facts(spec.and_then(|s| get(s, "env", src)), src),
+            python_env: env_facts(spec.and_then(|s| get_path(s, &["python", "env"], src)), src),
+            exporter_endpoint: spec
+                .and_then(|s| get_path(s, &["exporter", "endpoint"], src))
+                .and_then(|v| scalar(v, src))
+                .map(|s| s.value),
+        }
+    });
     Some(K8sObject {
         api_version,
         kind,
         name: field("name"),
         namespace: field("namespace"),
+        pod_annotations,
+        instrumentation,
     })
+}
+
+/// The language sections of an `Instrumentation` spec.
+pub const INSTRUMENTATION_LANGUAGES: &[&str] = &[
+    "python",
+    "java",
+    "nodejs",
+    "dotnet",
+    "go",
+    "apacheHttpd",
+    "nginx",
+    "php",
+    "ruby",
+];
+
+/// Byte offset of the start of the line containing `pos`.
+pub fn line_start(src: &str, pos: usize) -> usize {
+    let pos = pos.min(src.len());
+    memchr::memrchr(b'\n', &src.as_bytes()[..pos]).map_or(0, |n| n + 1)
+}
+
+/// Byte offset just past the line break ending the line that contains `pos` (the text's end
+/// when the line has none).
+pub fn line_after(src: &str, pos: usize) -> usize {
+    let pos = pos.min(src.len());
+    memchr::memchr(b'\n', &src.as_bytes()[pos..]).map_or(src.len(), |n| pos + n + 1)
+}
+
+/// Byte offset just past the last line of `node`: tree-sitter-yaml sometimes ends a block
+/// node after the final line break, sometimes before it.
+pub fn line_after_node(src: &str, node: Node) -> usize {
+    let end = node.end_byte().max(node.start_byte() + 1).min(src.len());
+    line_after(src, end.saturating_sub(1))
+}
+
+/// The column of `pos` (bytes since its line start) when only spaces precede it on its line.
+pub fn indent_at(src: &str, pos: usize) -> Option<usize> {
+    let ls = line_start(src, pos);
+    let before = src.get(ls..pos)?;
+    before.bytes().all(|b| b == b' ').then_some(pos - ls)
+}
+
+/// The line break the text uses (`\r\n` when its first line ends so).
+pub fn newline_of(src: &str) -> &'static str {
+    match memchr::memchr(b'\n', src.as_bytes()) {
+        Some(n) if n > 0 && src.as_bytes()[n - 1] == b'\r' => "\r\n",
+        _ => "\n",
+    }
 }
 
 #[cfg(test)]
@@ -239,13 +490,23 @@ mod tests {
         assert_eq!(obj.namespace, None);
         let ann = get_path(root, &["metadata", "annotations"], src).unwrap();
         let p = pairs(ann)[0];
-        assert_eq!(key_path(p, src), ["metadata", "annotations", "instrumentation.opentelemetry.io/inject-python"]);
+        assert_eq!(
+            key_path(p, src),
+            [
+                "metadata",
+                "annotations",
+                "instrumentation.opentelemetry.io/inject-python"
+            ]
+        );
         let v = scalar(p.child_by_field_name("value").unwrap(), src).unwrap();
         assert_eq!((v.value.as_str(), v.quote), ("true", Some('\'')));
         let containers = get_path(root, &["spec", "template", "spec", "containers"], src).unwrap();
         let c = items(containers);
         assert_eq!(c.len(), 1);
         let image = pair(c[0], "image", src).unwrap();
-        assert_eq!(key_path(image, src), ["spec", "template", "spec", "containers", "-", "image"]);
+        assert_eq!(
+            key_path(image, src),
+            ["spec", "template", "spec", "containers", "-", "image"]
+        );
     }
 }
