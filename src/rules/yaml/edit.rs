@@ -83,18 +83,8 @@ pub fn remove_pair_line(pair_node: Node, src: &str, keep: &[&str]) -> Option<Rem
     let row = pair_node.start_position().row;
     let mut span = Span::new(line_start(src, start), line_after(src, start));
     let mut cur = pair_node;
-    loop {
-        let Some(mapping) = cur.parent().filter(|m| m.kind() == "block_mapping") else {
-            break;
-        };
+    while let Some(mapping) = cur.parent().filter(|m| m.kind() == "block_mapping") {
         if pairs(mapping).len() != 1 {
-            break;
-        }
-        let mut c = mapping.walk();
-        let stray_comment = mapping
-            .named_children(&mut c)
-            .any(|n| n.kind() == "comment" && n.start_position().row != row);
-        if stray_comment {
             break;
         }
         let Some(holder) = mapping
@@ -104,6 +94,10 @@ pub fn remove_pair_line(pair_node: Node, src: &str, keep: &[&str]) -> Option<Rem
         else {
             break;
         };
+        // A comment in the emptied mapping (a commented-out key, a note) keeps it.
+        if has_comment_off_row(holder, row) {
+            break;
+        }
         let path = key_path(holder, src);
         if path.len() < 2
             || path_is_prefix(&path, keep)
@@ -117,7 +111,27 @@ pub fn remove_pair_line(pair_node: Node, src: &str, keep: &[&str]) -> Option<Rem
         );
         cur = holder;
     }
+    // At the end of a text with no final line break, take the line break before instead.
+    if span.end == src.len() && !src.ends_with('\n') && span.start > 0 {
+        span.start -= 1;
+        if span.start > 0 && src.as_bytes()[span.start - 1] == b'\r' {
+            span.start -= 1;
+        }
+    }
     Some(Removal { span, text })
+}
+
+/// Whether `node` holds a comment on another row than `row`.
+fn has_comment_off_row(node: Node, row: usize) -> bool {
+    let mut c = node.walk();
+    let mut stack = vec![node];
+    while let Some(n) = stack.pop() {
+        if n.kind() == "comment" && n.start_position().row != row {
+            return true;
+        }
+        stack.extend(n.children(&mut c));
+    }
+    false
 }
 
 /// The indentation step of a document: how far the first nested block mapping is indented

@@ -61,7 +61,7 @@ const LANGUAGES: &[&str] = &[
 
 fn check(m: &Match) -> Option<Finding> {
     let src = m.chunk;
-    let site = operator::site(m.get("pair")?, src)?;
+    let site = operator::site(m, m.get("pair")?)?;
     let AnnotationKey::Inject(_) = site.annotation else {
         return None;
     };
@@ -267,7 +267,7 @@ fn unknown_reference(
         i.name.as_deref() == Some(name)
             && match ns {
                 None => true,
-                Some(ns) => i.namespace.as_deref().is_none_or(|n| n == ns),
+                Some(ns) => !matches!(i.namespace.as_deref(), Some(n) if n != ns),
             }
     });
     if matches {

@@ -29,7 +29,7 @@ pub static RULE: Rule = Rule {
 
 fn check(m: &Match) -> Option<Finding> {
     let src = m.chunk;
-    let site = operator::site(m.get("pair")?, src)?;
+    let site = operator::site(m, m.get("pair")?)?;
     if !site.is_misplaced(src) {
         return None;
     }
@@ -82,7 +82,7 @@ fn fix(site: &Site, src: &str) -> Option<Fix> {
         src,
         &target,
         Leaf::Mapping,
-        &[removal.text.clone()],
+        std::slice::from_ref(&removal.text),
     )?;
     let edits = edit::move_edits(&removal, add)?;
     let old: Vec<&str> = site.parent.iter().map(String::as_str).collect();

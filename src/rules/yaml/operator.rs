@@ -3,6 +3,8 @@
 //! OTLP endpoint parsing, and the exporter settings an Operator-injected Python process ends up
 //! with (rules.md §0.3, §0.4).
 
+use crate::engine::FileFacts;
+use crate::rules::Match;
 use crate::syntax::yaml::{
     self, content, get_path, key_path, pair, pair_key, pairs, pod_shape, scalar, K8sObject,
     PodShape, OPERATOR_PREFIX,
@@ -122,6 +124,20 @@ pub fn document_of(node: Node) -> Option<(Node, bool)> {
     Some((root, !top.has_error()))
 }
 
+/// The Kubernetes identity of the match's document: from the file facts the engine already
+/// computed for the chunk, else read again.
+pub fn object(m: &Match, root: Node) -> Option<K8sObject> {
+    if let FileFacts::Yaml(docs) = m.ctx.facts {
+        let i = docs.partition_point(|(start, _)| *start < m.offset);
+        if let Some((start, obj)) = docs.get(i) {
+            if *start == m.offset {
+                return obj.clone();
+            }
+        }
+    }
+    yaml::k8s_object(root, m.chunk)
+}
+
 fn path_eq(path: &[String], parts: &[&[&str]]) -> bool {
     let mut want = parts.iter().flat_map(|p| p.iter());
     let mut got = path.iter();
@@ -137,14 +153,15 @@ fn path_eq(path: &[String], parts: &[&[&str]]) -> bool {
 /// Reads the Operator annotation at a mapping pair, in a document that parsed cleanly (Helm
 /// templates and half-typed documents are not judged). `None` when the key is no Operator
 /// pod annotation or the document is no object that creates pods (or a Namespace).
-pub fn site<'t>(pair_node: Node<'t>, src: &str) -> Option<Site<'t>> {
+pub fn site<'t>(m: &Match, pair_node: Node<'t>) -> Option<Site<'t>> {
+    let src = m.chunk;
     let key = pair_key(pair_node, src)?;
     let annotation = annotation_key(&key)?;
     let (root, clean) = document_of(pair_node)?;
     if !clean {
         return None;
     }
-    let obj = yaml::k8s_object(root, src)?;
+    let obj = object(m, root)?;
     let shape = pod_shape(&obj.api_version, &obj.kind)?;
     let mut parent = key_path(pair_node, src);
     parent.pop();
@@ -405,9 +422,9 @@ impl<'a, T: Copy + PartialEq> PythonEnv<'a, T> {
 }
 
 /// The `env:` entries of a list node as a layer, each with its `value:` node.
-pub fn env_layer<'a, 't>(
+pub fn env_layer<'t>(
     list: Option<Node<'t>>,
-    src: &'a str,
+    src: &str,
 ) -> Vec<(String, Option<String>, Option<Node<'t>>)> {
     list.map(|l| yaml::env_vars(l, src))
         .unwrap_or_default()

@@ -14,8 +14,7 @@ use crate::diagnostic::{Edit, Finding, Fix, Severity, Span};
 use crate::language::Language;
 use crate::rules::{always, FixKind, Match, Rule};
 use crate::syntax::yaml::{
-    get, get_path, items, k8s_object, key_path, pair, pod_shape, scalar, K8sObject, PodShape,
-    Scalar,
+    get, get_path, items, key_path, pair, pod_shape, scalar, K8sObject, PodShape, Scalar,
 };
 use crate::workspace::INJECT_PYTHON;
 use tree_sitter::Node;
@@ -48,7 +47,7 @@ fn check(m: &Match) -> Option<Finding> {
     if !clean {
         return None;
     }
-    let obj = k8s_object(root, src)?;
+    let obj = operator::object(m, root)?;
     let path = key_path(pair_node, src);
     let path: Vec<&str> = path.iter().map(String::as_str).collect();
     if obj.is_instrumentation() {
