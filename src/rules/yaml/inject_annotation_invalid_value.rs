@@ -7,16 +7,17 @@
 //! annotations, a Namespace's annotations). Elsewhere in a real `ObjectMeta` map (the
 //! workload's own annotations or labels) only the type check runs, and only when OTEL003 does
 //! not already report the key there: OTEL003's fix moves the line to the pods, where this rule
-//! then judges the value — so one mistake never gets two diagnostics on the same line.
+//! then judges the value — so one mistake never gets two diagnostics on the same line. In Helm
+//! values files, `podAnnotations:` is judged for the type and the string cases (there is no
+//! namespace to resolve names in).
 
-use super::operator::{
-    self, is_dns_label, is_dns_subdomain, yaml11_bool, AnnotationKey, Place, Site,
-};
+use super::operator::{self, is_dns_label, is_dns_subdomain, yaml11_bool, AnnotationKey, Place};
 use crate::diagnostic::{Edit, Finding, Fix, Severity, Span};
 use crate::language::Language;
 use crate::rules::{always, FixKind, Match, Rule};
-use crate::syntax::yaml::{content, Scalar, OPERATOR_PREFIX};
+use crate::syntax::yaml::{content, scalar, Scalar, OPERATOR_PREFIX};
 use crate::workspace::Workspace;
+use tree_sitter::Node;
 
 /// The rule.
 pub static RULE: Rule = Rule {
@@ -59,39 +60,71 @@ const LANGUAGES: &[&str] = &[
     "ruby",
 ];
 
-fn check(m: &Match) -> Option<Finding> {
+/// What is known about where a judged annotation sits.
+struct Where<'t> {
+    key_node: Node<'t>,
+    value_node: Option<Node<'t>>,
+    /// All cases are judged (the Operator reads it there), not only the type.
+    full: bool,
+    /// For case 3: the pod's namespace (`Some(None)` when unknown); `None` skips case 3.
+    pod_ns: Option<Option<String>>,
+}
+
+fn locate<'t>(m: &Match, pair: Node<'t>) -> Option<Where<'t>> {
     let src = m.chunk;
-    let site = operator::site(m, m.get("pair")?)?;
-    let AnnotationKey::Inject(_) = site.annotation else {
-        return None;
-    };
-    let full = matches!(site.place, Place::Pod | Place::Namespace);
-    if !full && (!site.in_object_meta() || site.is_misplaced(src)) {
+    if let Some(site) = operator::site(m, pair) {
+        if !matches!(site.annotation, AnnotationKey::Inject(_)) {
+            return None;
+        }
+        let full = matches!(site.place, Place::Pod | Place::Namespace);
+        if !full && (!site.in_object_meta() || site.is_misplaced(src)) {
+            return None;
+        }
+        return Some(Where {
+            key_node: site.key_node,
+            value_node: site.value_node,
+            full,
+            pod_ns: Some(site.obj.pod_namespace().map(str::to_string)),
+        });
+    }
+    let (annotation, value_node) = operator::values_pod_annotation(m, pair)?;
+    if !matches!(annotation, AnnotationKey::Inject(_)) {
         return None;
     }
-    let Some(vnode) = site.value_node else {
-        return full.then(|| empty_value(m, m.span(site.key_node), None));
+    Some(Where {
+        key_node: pair.child_by_field_name("key")?,
+        value_node,
+        full: true,
+        pod_ns: None,
+    })
+}
+
+fn check(m: &Match) -> Option<Finding> {
+    let src = m.chunk;
+    let at = locate(m, m.get("pair")?)?;
+    let Some(vnode) = at.value_node else {
+        return at.full.then(|| empty_value(m, m.span(at.key_node), None));
     };
     let v = content(vnode);
     let raw = m.text(v);
     if raw.contains("{{") {
         return None;
     }
-    let scalar = site.value(src)?;
+    let scalar = scalar(vnode, src)?;
     if scalar.is_plain() {
         let typed = v.named_child(0).map(|c| c.kind()).unwrap_or("");
         if typed == "null_scalar" {
-            return full.then(|| empty_value(m, m.span(vnode), None));
+            return at.full.then(|| empty_value(m, m.span(vnode), None));
         }
         let number = matches!(typed, "integer_scalar" | "float_scalar");
         if number || yaml11_bool(&scalar.value).is_some() {
             return Some(not_a_string(m, &scalar));
         }
     }
-    if !full {
+    if !at.full {
         return None;
     }
-    judge_string(m, &site, &scalar)
+    judge_string(m, at.pod_ns.as_ref().map(|o| o.as_deref()), &scalar)
 }
 
 /// Case 1: a YAML boolean or number where Kubernetes wants a string.
@@ -147,7 +180,8 @@ fn named(ws: &Workspace, name: &str) -> bool {
 }
 
 /// Cases 2 and 3 on a string value at a place the Operator reads.
-fn judge_string(m: &Match, site: &Site, s: &Scalar) -> Option<Finding> {
+/// `pod_ns`: the pod's namespace for case 3 (`None`: case 3 is not judged).
+fn judge_string(m: &Match, pod_ns: Option<Option<&str>>, s: &Scalar) -> Option<Finding> {
     let v = s.value.as_str();
     let ws = m.ctx.workspace;
     // Substitutions of other tools (`${NS}`, kustomize/chainsaw `($ns)`): unknown values.
@@ -205,7 +239,7 @@ fn judge_string(m: &Match, site: &Site, s: &Scalar) -> Option<Finding> {
                 }
                 return Some(f);
             }
-            unknown_reference(m, site, s, Some(ns), name)
+            unknown_reference(m, pod_ns?, s, Some(ns), name)
         }
         None => {
             if !is_dns_subdomain(v) {
@@ -215,7 +249,7 @@ fn judge_string(m: &Match, site: &Site, s: &Scalar) -> Option<Finding> {
                 }
                 return Some(f);
             }
-            unknown_reference(m, site, s, None, v)
+            unknown_reference(m, pod_ns?, s, None, v)
         }
     }
 }
@@ -249,7 +283,7 @@ fn normalized_candidates(ws: &Workspace, v: &str) -> Vec<String> {
 /// Instrumentations name their namespaces.
 fn unknown_reference(
     m: &Match,
-    site: &Site,
+    pod_ns: Option<&str>,
     s: &Scalar,
     ns: Option<&str>,
     name: &str,
@@ -273,7 +307,6 @@ fn unknown_reference(
     if matches {
         return None;
     }
-    let pod_ns = site.obj.pod_namespace();
     let mut refs: Vec<String> = Vec::new();
     for i in &insts {
         let Some(iname) = i.name.as_deref() else {
@@ -327,7 +360,9 @@ Checks the value of `instrumentation.opentelemetry.io/inject-<lang>` annotations
 All cases are judged where the Operator reads the annotation: the pod template's (or Pod's)
 annotations and a Namespace's annotations. On the workload's own metadata only case 1 is
 checked (the API server rejects the object wherever the map is), and only when
-`inject-annotation-wrong-location` (OTEL003) is not already reporting that key.
+`inject-annotation-wrong-location` (OTEL003) is not already reporting that key. In a Helm
+values file (a document with no `apiVersion`/`kind`), the `podAnnotations:` map is judged for
+cases 1 and 2: charts render it into the pod template with `toYaml`, types included.
 
 Not flagged: `"true"`, `"True"`, `"false"`, `"my-instrumentation"`,
 `"opentelemetry/my-instrumentation"`, values naming an Instrumentation of the workspace (even

@@ -76,6 +76,13 @@ fn message(site: &Site, wrong: &Wrong) -> String {
 /// YAML or the result would not be.
 fn fix(site: &Site, src: &str) -> Option<Fix> {
     let target = site.target();
+    // Only `metadata:`/`annotations:` are ever created: a workload without a pod template
+    // (an Argo Rollout with `workloadRef`) gets no fix.
+    if !site.shape.template().is_empty()
+        && get_path(site.root, site.shape.template(), src).is_none()
+    {
+        return None;
+    }
     let removal = edit::remove_pair_line(site.pair, src, &target)?;
     let add = edit::add_under(
         site.root,

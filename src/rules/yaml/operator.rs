@@ -180,6 +180,24 @@ pub fn site<'t>(m: &Match, pair_node: Node<'t>) -> Option<Site<'t>> {
     })
 }
 
+/// An Operator annotation under `podAnnotations:` in a document that is no Kubernetes object
+/// (a Helm values file: charts render that map into the pod template with `toYaml`, types
+/// included). Gives the key's kind and the value node.
+pub fn values_pod_annotation<'t>(
+    m: &Match,
+    pair_node: Node<'t>,
+) -> Option<(AnnotationKey, Option<Node<'t>>)> {
+    let src = m.chunk;
+    let annotation = annotation_key(&pair_key(pair_node, src)?)?;
+    let (root, clean) = document_of(pair_node)?;
+    if !clean || object(m, root).is_some() {
+        return None;
+    }
+    let path = key_path(pair_node, src);
+    let parent = path.len().checked_sub(2).and_then(|i| path.get(i))?;
+    (parent == "podAnnotations").then(|| (annotation, pair_node.child_by_field_name("value")))
+}
+
 fn classify(shape: &PodShape, parent: &[String]) -> Place {
     if parent.iter().any(|k| k == "-") {
         return Place::Other;
