@@ -509,4 +509,73 @@ mod tests {
             ["spec", "template", "spec", "containers", "-", "image"]
         );
     }
+
+    #[test]
+    fn operator_facts() {
+        let src = "apiVersion: batch/v1\nkind: CronJob\nmetadata:\n  name: c\n  namespace: shop\n  annotations:\n    instrumentation.opentelemetry.io/inject-java: \"true\"\nspec:\n  jobTemplate:\n    spec:\n      template:\n        metadata:\n          annotations:\n            instrumentation.opentelemetry.io/inject-python: 'py'\n            other: x\n";
+        let tree = parse(src);
+        let obj = k8s_object(document_root(tree.root_node()).unwrap(), src).unwrap();
+        assert_eq!(
+            obj.pod_annotations,
+            vec![(
+                "instrumentation.opentelemetry.io/inject-python".to_string(),
+                "py".to_string()
+            )]
+        );
+        assert_eq!(obj.pod_namespace(), Some("shop"));
+        assert!(obj.instrumentation.is_none());
+
+        let src = "apiVersion: opentelemetry.io/v1alpha1\nkind: Instrumentation\nmetadata:\n  name: i\nspec:\n  exporter:\n    endpoint: http://c:4317\n  env:\n    - name: A\n      value: \"1\"\n    - name: B\n      valueFrom: {fieldRef: {fieldPath: x}}\n  java: {}\n  python:\n    env: [{name: C, value: c}]\n";
+        let tree = parse(src);
+        let obj = k8s_object(document_root(tree.root_node()).unwrap(), src).unwrap();
+        let spec = obj.instrumentation.unwrap();
+        assert_eq!(spec.languages, ["java", "python"]);
+        assert!(spec.has_python());
+        assert_eq!(
+            spec.env,
+            vec![("A".into(), Some("1".into())), ("B".into(), None)]
+        );
+        assert_eq!(spec.python_env, vec![("C".into(), Some("c".into()))]);
+        assert_eq!(spec.exporter_endpoint.as_deref(), Some("http://c:4317"));
+        assert!(!is_instrumentation(
+            "newrelic.com/v1beta2",
+            "Instrumentation"
+        ));
+    }
+
+    #[test]
+    fn pod_shapes_by_group_and_kind() {
+        let meta = |v: &str, k: &str| pod_shape(v, k).map(|s| s.pod_meta.join("."));
+        assert_eq!(meta("v1", "Pod").as_deref(), Some("metadata"));
+        assert_eq!(
+            meta("apps/v1", "Deployment").as_deref(),
+            Some("spec.template.metadata")
+        );
+        assert_eq!(
+            meta("serving.knative.dev/v1", "Service").as_deref(),
+            Some("spec.template.metadata")
+        );
+        assert_eq!(
+            meta("batch/v1beta1", "CronJob").as_deref(),
+            Some("spec.jobTemplate.spec.template.metadata")
+        );
+        assert_eq!(
+            meta("v1", "PodTemplate").as_deref(),
+            Some("template.metadata")
+        );
+        assert!(pod_shape("v1", "Namespace").is_some_and(|s| s.namespace));
+        assert_eq!(meta("v1", "Service"), None);
+        assert_eq!(meta("example.com/v1", "Deployment"), None);
+    }
+
+    #[test]
+    fn line_helpers() {
+        let src = "a: 1\r\n  b: 2\nc";
+        assert_eq!(newline_of(src), "\r\n");
+        assert_eq!(line_start(src, 8), 6);
+        assert_eq!(line_after(src, 0), 6);
+        assert_eq!(line_after(src, src.len()), src.len());
+        assert_eq!(indent_at(src, 8), Some(2));
+        assert_eq!(indent_at(src, 3), None);
+    }
 }

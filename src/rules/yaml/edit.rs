@@ -316,3 +316,108 @@ pub fn move_edits(removal: &Removal, add: Edit) -> Option<Vec<Edit>> {
     }
     Some(vec![Edit::delete(r), add])
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn with_tree<R>(src: &str, f: impl FnOnce(Node) -> R) -> R {
+        let tree = parse(Language::Yaml, src, None);
+        f(document_root(tree.root_node()).unwrap())
+    }
+
+    fn apply(src: &str, edits: Vec<Edit>) -> String {
+        let f = crate::diagnostic::Fix::safe("", edits);
+        fix::apply(src, &[&f]).0
+    }
+
+    #[test]
+    fn add_under_creates_missing_keys_with_sibling_indentation() {
+        let src = "spec:\n    template:\n        spec:\n            x: 1\n";
+        let e = with_tree(src, |root| {
+            add_under(
+                root,
+                src,
+                &["spec", "template", "metadata", "annotations"],
+                Leaf::Mapping,
+                &["k: v".into()],
+            )
+        });
+        assert_eq!(
+            apply(src, vec![e.unwrap()]),
+            "spec:\n    template:\n        metadata:\n            annotations:\n                k: v\n        spec:\n            x: 1\n"
+        );
+    }
+
+    #[test]
+    fn add_under_appends_to_sequences_and_fills_empty_values() {
+        let src = "spec:\n  env:\n  - name: A\n    value: a\n  python: ~\n";
+        let entry = ["- name: B".to_string(), "  value: b".to_string()];
+        let e = with_tree(src, |root| {
+            add_under(root, src, &["spec", "env"], Leaf::Sequence, &entry)
+        });
+        assert_eq!(
+            apply(src, vec![e.unwrap()]),
+            "spec:\n  env:\n  - name: A\n    value: a\n  - name: B\n    value: b\n  python: ~\n"
+        );
+        let e = with_tree(src, |root| {
+            add_under(
+                root,
+                src,
+                &["spec", "python", "env"],
+                Leaf::Sequence,
+                &entry,
+            )
+        });
+        assert_eq!(
+            apply(src, vec![e.unwrap()]),
+            "spec:\n  env:\n  - name: A\n    value: a\n  python:\n    env:\n      - name: B\n        value: b\n"
+        );
+        // A flow mapping in the way: no edit.
+        let src = "spec: {env: []}\n";
+        assert!(with_tree(src, |root| add_under(
+            root,
+            src,
+            &["spec", "env"],
+            Leaf::Sequence,
+            &entry
+        ))
+        .is_none());
+    }
+
+    #[test]
+    fn remove_pair_line_takes_emptied_mappings_but_not_comments_or_the_target() {
+        let src = "metadata:\n  name: x\n  annotations:\n    k: v # note\nspec: {}\n";
+        let r = with_tree(src, |root| {
+            let ann =
+                crate::syntax::yaml::get_path(root, &["metadata", "annotations"], src).unwrap();
+            remove_pair_line(pairs(ann)[0], src, &["spec"])
+        })
+        .unwrap();
+        assert_eq!(r.text, "k: v # note");
+        assert_eq!(
+            apply(src, vec![Edit::delete(r.span)]),
+            "metadata:\n  name: x\nspec: {}\n"
+        );
+
+        let src = "metadata:\n  name: x\n  annotations:\n    # keep me\n    k: v\n";
+        let r = with_tree(src, |root| {
+            let ann =
+                crate::syntax::yaml::get_path(root, &["metadata", "annotations"], src).unwrap();
+            remove_pair_line(pairs(ann)[0], src, &[])
+        })
+        .unwrap();
+        assert_eq!(
+            apply(src, vec![Edit::delete(r.span)]),
+            "metadata:\n  name: x\n  annotations:\n    # keep me\n"
+        );
+
+        // Sharing a line with other content: no removal.
+        let src = "a: {k: v}\n";
+        assert!(with_tree(src, |root| {
+            let a = crate::syntax::yaml::get(root, "a", src).unwrap();
+            remove_pair_line(pairs(a)[0], src, &[])
+        })
+        .is_none());
+    }
+}
