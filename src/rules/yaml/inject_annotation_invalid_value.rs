@@ -321,11 +321,15 @@ fn unknown_reference(
         }
     }
     let v = s.value.as_str();
-    let known = refs
+    let mut known = refs
         .iter()
+        .take(5)
         .map(|r| format!("`{r}`"))
         .collect::<Vec<_>>()
         .join(", ");
+    if refs.len() > 5 {
+        known.push_str(", …");
+    }
     let span = m.abs(s.span);
     let mut f = Finding::new(
         span,

@@ -83,6 +83,10 @@ fn fix(site: &Site, src: &str) -> Option<Fix> {
     {
         return None;
     }
+    // A label that a selector also matches on must stay, or the selector breaks.
+    if matches!(site.place, Place::Wrong(Wrong::Labels)) && selected_on(site, src) {
+        return None;
+    }
     let removal = edit::remove_pair_line(site.pair, src, &target)?;
     let add = edit::add_under(
         site.root,
@@ -100,6 +104,21 @@ fn fix(site: &Site, src: &str) -> Option<Fix> {
         has(&target) && !has(&old)
     })?;
     Some(Fix::safe(format!("Move to `{}`", target.join(".")), edits))
+}
+
+/// Whether a selector of the workload (`spec.selector[.matchLabels]`) names the key.
+fn selected_on(site: &Site, src: &str) -> bool {
+    site.shape.template_holders.iter().any(|h| {
+        let mut sel: Vec<&str> = h.to_vec();
+        sel.push("selector");
+        let direct = get_path(site.root, &sel, src);
+        sel.push("matchLabels");
+        let matched = get_path(site.root, &sel, src);
+        [direct, matched]
+            .into_iter()
+            .flatten()
+            .any(|m| pair(m, &site.key, src).is_some())
+    })
 }
 
 const DOCS: &str = r#"## What it does
