@@ -71,6 +71,12 @@ pub fn summarize(file: &SourceFile) -> FileSummary {
             .filter(|o| o.is_instrumentation())
             .cloned()
             .collect(),
+        injectors: file
+            .facts()
+            .objects()
+            .filter(|o| !o.pod_annotations.is_empty())
+            .cloned()
+            .collect(),
     }
 }
 

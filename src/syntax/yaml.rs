@@ -174,7 +174,8 @@ pub fn document_root(root: Node) -> Option<Node> {
     Some(body)
 }
 
-/// The identity of a Kubernetes object: a document with `apiVersion` and `kind`.
+/// The identity of a Kubernetes object: a document with `apiVersion` and `kind`, plus the few
+/// facts other documents and files need (the workspace model of rules.md §0.3).
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Default)]
 pub struct K8sObject {
     /// `apiVersion` value.
@@ -185,6 +186,33 @@ pub struct K8sObject {
     pub name: Option<String>,
     /// `metadata.namespace` (explicit only).
     pub namespace: Option<String>,
+    /// The `instrumentation.opentelemetry.io/*` annotations at the place the Operator reads
+    /// them: the pod template's (or Pod's) annotations of a workload, or a Namespace's own
+    /// annotations. `(full key, value as written without quotes)`, in document order.
+    pub pod_annotations: Vec<(String, String)>,
+    /// For an OpenTelemetry Operator `Instrumentation`: what other documents need of its spec.
+    pub instrumentation: Option<InstrumentationSpec>,
+}
+
+/// The parts of an `Instrumentation` spec that decide what an injected Python process sees.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Default)]
+pub struct InstrumentationSpec {
+    /// The language sections present under `spec` (`python`, `java`, `nodejs`, `dotnet`, `go`,
+    /// `apacheHttpd`, `nginx`, …), even when empty (`python: {}`).
+    pub languages: Vec<String>,
+    /// `spec.env`: name and literal value (`None` for `valueFrom` or a non-scalar value).
+    pub env: Vec<(String, Option<String>)>,
+    /// `spec.python.env`, like `env`.
+    pub python_env: Vec<(String, Option<String>)>,
+    /// `spec.exporter.endpoint`.
+    pub exporter_endpoint: Option<String>,
+}
+
+impl InstrumentationSpec {
+    /// Whether the spec has a `python` section.
+    pub fn has_python(&self) -> bool {
+        self.languages.iter().any(|l| l == "python")
+    }
 }
 
 impl K8sObject {
@@ -195,8 +223,142 @@ impl K8sObject {
 
     /// Whether this is an OpenTelemetry Operator `Instrumentation`.
     pub fn is_instrumentation(&self) -> bool {
-        self.kind == "Instrumentation" && self.group() == "opentelemetry.io"
+        is_instrumentation(&self.api_version, &self.kind)
     }
+
+    /// The namespace the object's pods run in, as far as the files say: a Namespace's own
+    /// name, else the explicit `metadata.namespace`.
+    pub fn pod_namespace(&self) -> Option<&str> {
+        if self.kind == "Namespace" && self.group().is_empty() {
+            self.name.as_deref()
+        } else {
+            self.namespace.as_deref()
+        }
+    }
+
+    /// The value of a pod-level `instrumentation.opentelemetry.io/*` annotation.
+    pub fn pod_annotation(&self, key: &str) -> Option<&str> {
+        self.pod_annotations
+            .iter()
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+/// Whether `apiVersion` + `kind` name an OpenTelemetry Operator `Instrumentation` (not the
+/// same-named kinds of other groups, such as `newrelic.com`).
+pub fn is_instrumentation(api_version: &str, kind: &str) -> bool {
+    kind == "Instrumentation"
+        && api_version.rsplit_once('/').map_or("", |(g, _)| g) == "opentelemetry.io"
+}
+
+/// Where a kind of object keeps the metadata of the pods it creates (rules.md §0.4).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PodShape {
+    /// Key path of the metadata whose annotations the Operator reads for the pods.
+    pub pod_meta: &'static [&'static str],
+    /// Key paths of the object's other `ObjectMeta`s (its own, a CronJob's Job template's).
+    pub other_metas: &'static [&'static [&'static str]],
+    /// Key paths of the mappings that hold a pod template (`spec` of a Deployment), where a
+    /// stray `metadata:` is no field at all.
+    pub template_holders: &'static [&'static [&'static str]],
+    /// Whether this is a Namespace: its annotations are namespace-wide defaults, not a pod's.
+    pub namespace: bool,
+}
+
+impl PodShape {
+    /// The path of the pod template (`spec.template`), empty for a Pod or Namespace.
+    pub fn template(&self) -> &'static [&'static str] {
+        &self.pod_meta[..self.pod_meta.len() - 1]
+    }
+}
+
+const TEMPLATE_SHAPE: PodShape = PodShape {
+    pod_meta: &["spec", "template", "metadata"],
+    other_metas: &[&["metadata"]],
+    template_holders: &[&["spec"]],
+    namespace: false,
+};
+
+/// The pod shape of a kind of object, by `apiVersion` group and `kind`; `None` for objects that
+/// create no pods (Services, ConfigMaps, Instrumentations, …).
+pub fn pod_shape(api_version: &str, kind: &str) -> Option<PodShape> {
+    let group = api_version.rsplit_once('/').map_or("", |(g, _)| g);
+    match (group, kind) {
+        ("", "Pod") => Some(PodShape {
+            pod_meta: &["metadata"],
+            other_metas: &[],
+            template_holders: &[],
+            namespace: false,
+        }),
+        ("", "Namespace") => Some(PodShape {
+            pod_meta: &["metadata"],
+            other_metas: &[],
+            template_holders: &[],
+            namespace: true,
+        }),
+        ("apps" | "extensions", "Deployment" | "StatefulSet" | "DaemonSet" | "ReplicaSet")
+        | ("", "ReplicationController")
+        | ("batch", "Job")
+        | ("apps.openshift.io", "DeploymentConfig")
+        | ("argoproj.io", "Rollout")
+        | ("serving.knative.dev", "Service") => Some(TEMPLATE_SHAPE),
+        ("batch", "CronJob") => Some(PodShape {
+            pod_meta: &["spec", "jobTemplate", "spec", "template", "metadata"],
+            other_metas: &[&["metadata"], &["spec", "jobTemplate", "metadata"]],
+            template_holders: &[&["spec"], &["spec", "jobTemplate", "spec"]],
+            namespace: false,
+        }),
+        ("", "PodTemplate") => Some(PodShape {
+            pod_meta: &["template", "metadata"],
+            other_metas: &[&["metadata"]],
+            template_holders: &[],
+            namespace: false,
+        }),
+        _ => None,
+    }
+}
+
+/// The key prefix of every OpenTelemetry Operator annotation.
+pub const OPERATOR_PREFIX: &str = "instrumentation.opentelemetry.io/";
+
+/// One entry of a container (or Instrumentation) `env:` list.
+#[derive(Debug, Clone)]
+pub struct EnvVar<'t> {
+    /// The variable name.
+    pub name: String,
+    /// The literal `value:` (absent for `valueFrom` or when not a scalar).
+    pub value: Option<Scalar>,
+    /// The `value:` node, when present.
+    pub value_node: Option<Node<'t>>,
+    /// The list item (a mapping).
+    pub item: Node<'t>,
+}
+
+/// The entries of an `env:` list (items without a scalar `name` are skipped).
+pub fn env_vars<'t>(list: Node<'t>, src: &str) -> Vec<EnvVar<'t>> {
+    items(list)
+        .into_iter()
+        .filter_map(|item| {
+            let name = scalar(get(item, "name", src)?, src)?.value;
+            let value_node = get(item, "value", src);
+            Some(EnvVar {
+                name,
+                value: value_node.and_then(|v| scalar(v, src)),
+                value_node,
+                item,
+            })
+        })
+        .collect()
+}
+
+/// `(name, literal value)` of an `env:` list, for file facts.
+fn env_facts(list: Option<Node>, src: &str) -> Vec<(String, Option<String>)> {
+    list.map(|l| env_vars(l, src))
+        .unwrap_or_default()
+        .into_iter()
+        .map(|e| (e.name, e.value.map(|v| v.value)))
+        .collect()
 }
 
 /// Reads the object identity of a document root; `None` unless it has `apiVersion` and `kind`.
@@ -210,12 +372,101 @@ pub fn k8s_object(root: Node, src: &str) -> Option<K8sObject> {
             .map(|s| s.value)
             .filter(|v| !v.is_empty() && !v.contains("{{"))
     };
+    let mut pod_annotations = Vec::new();
+    if let Some(shape) = pod_shape(&api_version, &kind) {
+        let mut path = shape.pod_meta.to_vec();
+        path.push("annotations");
+        if let Some(ann) = get_path(root, &path, src) {
+            for p in pairs(ann) {
+                let Some(key) = pair_key(p, src).filter(|k| k.starts_with(OPERATOR_PREFIX)) else {
+                    continue;
+                };
+                let value = p
+                    .child_by_field_name("value")
+                    .and_then(|v| scalar(v, src))
+                    .map(|s| s.value)
+                    .unwrap_or_default();
+                pod_annotations.push((key, value));
+            }
+        }
+    }
+    let instrumentation = is_instrumentation(&api_version, &kind).then(|| {
+        let spec = get(root, "spec", src);
+        let languages = spec
+            .map(|s| {
+                pairs(s)
+                    .into_iter()
+                    .filter_map(|p| pair_key(p, src))
+                    .filter(|k| INSTRUMENTATION_LANGUAGES.contains(&k.as_str()))
+                    .collect()
+            })
+            .unwrap_or_default();
+        InstrumentationSpec {
+            languages,
+            env: env_facts(spec.and_then(|s| get(s, "env", src)), src),
+            python_env: env_facts(spec.and_then(|s| get_path(s, &["python", "env"], src)), src),
+            exporter_endpoint: spec
+                .and_then(|s| get_path(s, &["exporter", "endpoint"], src))
+                .and_then(|v| scalar(v, src))
+                .map(|s| s.value),
+        }
+    });
     Some(K8sObject {
         api_version,
         kind,
         name: field("name"),
         namespace: field("namespace"),
+        pod_annotations,
+        instrumentation,
     })
+}
+
+/// The language sections of an `Instrumentation` spec.
+pub const INSTRUMENTATION_LANGUAGES: &[&str] = &[
+    "python",
+    "java",
+    "nodejs",
+    "dotnet",
+    "go",
+    "apacheHttpd",
+    "nginx",
+    "php",
+    "ruby",
+];
+
+/// Byte offset of the start of the line containing `pos`.
+pub fn line_start(src: &str, pos: usize) -> usize {
+    let pos = pos.min(src.len());
+    memchr::memrchr(b'\n', &src.as_bytes()[..pos]).map_or(0, |n| n + 1)
+}
+
+/// Byte offset just past the line break ending the line that contains `pos` (the text's end
+/// when the line has none).
+pub fn line_after(src: &str, pos: usize) -> usize {
+    let pos = pos.min(src.len());
+    memchr::memchr(b'\n', &src.as_bytes()[pos..]).map_or(src.len(), |n| pos + n + 1)
+}
+
+/// Byte offset just past the last line of `node`: tree-sitter-yaml sometimes ends a block
+/// node after the final line break, sometimes before it.
+pub fn line_after_node(src: &str, node: Node) -> usize {
+    let end = node.end_byte().max(node.start_byte() + 1).min(src.len());
+    line_after(src, end.saturating_sub(1))
+}
+
+/// The column of `pos` (bytes since its line start) when only spaces precede it on its line.
+pub fn indent_at(src: &str, pos: usize) -> Option<usize> {
+    let ls = line_start(src, pos);
+    let before = src.get(ls..pos)?;
+    before.bytes().all(|b| b == b' ').then_some(pos - ls)
+}
+
+/// The line break the text uses (`\r\n` when its first line ends so).
+pub fn newline_of(src: &str) -> &'static str {
+    match memchr::memchr(b'\n', src.as_bytes()) {
+        Some(n) if n > 0 && src.as_bytes()[n - 1] == b'\r' => "\r\n",
+        _ => "\n",
+    }
 }
 
 #[cfg(test)]
@@ -257,5 +508,74 @@ mod tests {
             key_path(image, src),
             ["spec", "template", "spec", "containers", "-", "image"]
         );
+    }
+
+    #[test]
+    fn operator_facts() {
+        let src = "apiVersion: batch/v1\nkind: CronJob\nmetadata:\n  name: c\n  namespace: shop\n  annotations:\n    instrumentation.opentelemetry.io/inject-java: \"true\"\nspec:\n  jobTemplate:\n    spec:\n      template:\n        metadata:\n          annotations:\n            instrumentation.opentelemetry.io/inject-python: 'py'\n            other: x\n";
+        let tree = parse(src);
+        let obj = k8s_object(document_root(tree.root_node()).unwrap(), src).unwrap();
+        assert_eq!(
+            obj.pod_annotations,
+            vec![(
+                "instrumentation.opentelemetry.io/inject-python".to_string(),
+                "py".to_string()
+            )]
+        );
+        assert_eq!(obj.pod_namespace(), Some("shop"));
+        assert!(obj.instrumentation.is_none());
+
+        let src = "apiVersion: opentelemetry.io/v1alpha1\nkind: Instrumentation\nmetadata:\n  name: i\nspec:\n  exporter:\n    endpoint: http://c:4317\n  env:\n    - name: A\n      value: \"1\"\n    - name: B\n      valueFrom: {fieldRef: {fieldPath: x}}\n  java: {}\n  python:\n    env: [{name: C, value: c}]\n";
+        let tree = parse(src);
+        let obj = k8s_object(document_root(tree.root_node()).unwrap(), src).unwrap();
+        let spec = obj.instrumentation.unwrap();
+        assert_eq!(spec.languages, ["java", "python"]);
+        assert!(spec.has_python());
+        assert_eq!(
+            spec.env,
+            vec![("A".into(), Some("1".into())), ("B".into(), None)]
+        );
+        assert_eq!(spec.python_env, vec![("C".into(), Some("c".into()))]);
+        assert_eq!(spec.exporter_endpoint.as_deref(), Some("http://c:4317"));
+        assert!(!is_instrumentation(
+            "newrelic.com/v1beta2",
+            "Instrumentation"
+        ));
+    }
+
+    #[test]
+    fn pod_shapes_by_group_and_kind() {
+        let meta = |v: &str, k: &str| pod_shape(v, k).map(|s| s.pod_meta.join("."));
+        assert_eq!(meta("v1", "Pod").as_deref(), Some("metadata"));
+        assert_eq!(
+            meta("apps/v1", "Deployment").as_deref(),
+            Some("spec.template.metadata")
+        );
+        assert_eq!(
+            meta("serving.knative.dev/v1", "Service").as_deref(),
+            Some("spec.template.metadata")
+        );
+        assert_eq!(
+            meta("batch/v1beta1", "CronJob").as_deref(),
+            Some("spec.jobTemplate.spec.template.metadata")
+        );
+        assert_eq!(
+            meta("v1", "PodTemplate").as_deref(),
+            Some("template.metadata")
+        );
+        assert!(pod_shape("v1", "Namespace").is_some_and(|s| s.namespace));
+        assert_eq!(meta("v1", "Service"), None);
+        assert_eq!(meta("example.com/v1", "Deployment"), None);
+    }
+
+    #[test]
+    fn line_helpers() {
+        let src = "a: 1\r\n  b: 2\nc";
+        assert_eq!(newline_of(src), "\r\n");
+        assert_eq!(line_start(src, 8), 6);
+        assert_eq!(line_after(src, 0), 6);
+        assert_eq!(line_after(src, src.len()), src.len());
+        assert_eq!(indent_at(src, 8), Some(2));
+        assert_eq!(indent_at(src, 3), None);
     }
 }

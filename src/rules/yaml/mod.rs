@@ -1,5 +1,11 @@
 //! Rules over YAML: Kubernetes manifests and OpenTelemetry Operator resources.
+//!
+//! `operator` holds the Operator model the rules share (annotation keys and places, value
+//! resolution helpers, OTLP endpoints and the injected Python environment); `edit` the YAML
+//! text edits their quick fixes are made of.
 
+pub mod edit;
 pub mod inject_annotation_invalid_value;
 pub mod inject_annotation_wrong_location;
+pub mod operator;
 pub mod python_operator_endpoint_4317;

@@ -1,0 +1,554 @@
+//! The OpenTelemetry Operator model shared by OTEL003–OTEL005: which keys are Operator
+//! annotations, where in a Kubernetes object one sits and whether the Operator reads it there,
+//! OTLP endpoint parsing, and the exporter settings an Operator-injected Python process ends up
+//! with (rules.md §0.3, §0.4).
+
+use crate::engine::FileFacts;
+use crate::rules::Match;
+use crate::syntax::yaml::{
+    self, content, get_path, key_path, pair, pair_key, pairs, pod_shape, scalar, K8sObject,
+    PodShape, OPERATOR_PREFIX,
+};
+use tree_sitter::Node;
+
+/// The languages of `instrumentation.opentelemetry.io/inject-<lang>`.
+pub const INJECT_LANGUAGES: &[&str] = &[
+    "python",
+    "java",
+    "nodejs",
+    "dotnet",
+    "go",
+    "sdk",
+    "apache-httpd",
+    "nginx",
+    "php",
+    "ruby",
+];
+
+/// What an `instrumentation.opentelemetry.io/…` key asks for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AnnotationKey {
+    /// `inject-<lang>`: turns injection on (`"true"`, a name) or off (`"false"`).
+    Inject(&'static str),
+    /// A companion that only matters next to an inject key: `container-names`,
+    /// `<lang>-container-names`, `otel-python-platform`, `otel-dotnet-auto-runtime`,
+    /// `otel-go-auto-target-exe`.
+    Companion,
+}
+
+/// Classifies a full annotation key; `None` for keys the Operator does not read from pods.
+pub fn annotation_key(key: &str) -> Option<AnnotationKey> {
+    let rest = key.strip_prefix(OPERATOR_PREFIX)?;
+    if let Some(lang) = rest.strip_suffix("-container-names") {
+        // The Operator spells the nginx one `inject-nginx-container-names`.
+        let lang = lang.strip_prefix("inject-").unwrap_or(lang);
+        return INJECT_LANGUAGES
+            .contains(&lang)
+            .then_some(AnnotationKey::Companion);
+    }
+    if matches!(
+        rest,
+        "container-names"
+            | "otel-python-platform"
+            | "otel-dotnet-auto-runtime"
+            | "otel-go-auto-target-exe"
+    ) {
+        return Some(AnnotationKey::Companion);
+    }
+    let lang = rest.strip_prefix("inject-")?;
+    INJECT_LANGUAGES
+        .iter()
+        .find(|l| **l == lang)
+        .map(|l| AnnotationKey::Inject(l))
+}
+
+/// A place the Operator never reads pod annotations from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Wrong {
+    /// The workload's own `metadata.annotations`, or a CronJob's `spec.jobTemplate.metadata`.
+    OwnMetadata(&'static [&'static str]),
+    /// `spec.metadata.annotations`: not a field of the workload.
+    HolderMetadata(&'static [&'static str]),
+    /// `spec.template.annotations`: the `metadata:` level is missing.
+    TemplateAnnotations,
+    /// `spec.template.spec.annotations`: not a pod spec field.
+    TemplateSpecAnnotations,
+    /// Under a `labels:` map instead of `annotations:`.
+    Labels,
+}
+
+/// Where an Operator annotation sits in its object.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Place {
+    /// The pods' annotations: where the Operator reads it.
+    Pod,
+    /// A Namespace's annotations: the namespace-wide default.
+    Namespace,
+    /// A place the Operator ignores.
+    Wrong(Wrong),
+    /// Anywhere else (lists, unrelated objects): no rule judges it.
+    Other,
+}
+
+/// One Operator annotation key found in a Kubernetes document, with its context.
+pub struct Site<'t> {
+    /// The document's root mapping.
+    pub root: Node<'t>,
+    /// The object's identity and facts.
+    pub obj: K8sObject,
+    /// Where its pods' metadata lives.
+    pub shape: PodShape,
+    /// The `key: value` pair.
+    pub pair: Node<'t>,
+    /// The key node.
+    pub key_node: Node<'t>,
+    /// The value node, absent for `key:` with nothing after it.
+    pub value_node: Option<Node<'t>>,
+    /// The key, unquoted.
+    pub key: String,
+    /// What the key asks for.
+    pub annotation: AnnotationKey,
+    /// Key path of the mapping that holds the pair.
+    pub parent: Vec<String>,
+    /// Whether the Operator reads it there.
+    pub place: Place,
+}
+
+/// The document root mapping above `node`, and whether the document parsed cleanly.
+pub fn document_of(node: Node) -> Option<(Node, bool)> {
+    let mut top = node;
+    while let Some(p) = top.parent() {
+        top = p;
+    }
+    let root = yaml::document_root(top)?;
+    Some((root, !top.has_error()))
+}
+
+/// The Kubernetes identity of the match's document: from the file facts the engine already
+/// computed for the chunk, else read again.
+pub fn object(m: &Match, root: Node) -> Option<K8sObject> {
+    if let FileFacts::Yaml(docs) = m.ctx.facts {
+        let i = docs.partition_point(|(start, _)| *start < m.offset);
+        if let Some((start, obj)) = docs.get(i) {
+            if *start == m.offset {
+                return obj.clone();
+            }
+        }
+    }
+    yaml::k8s_object(root, m.chunk)
+}
+
+fn path_eq(path: &[String], parts: &[&[&str]]) -> bool {
+    let mut want = parts.iter().flat_map(|p| p.iter());
+    let mut got = path.iter();
+    loop {
+        match (got.next(), want.next()) {
+            (None, None) => return true,
+            (Some(a), Some(b)) if a == b => {}
+            _ => return false,
+        }
+    }
+}
+
+/// Reads the Operator annotation at a mapping pair, in a document that parsed cleanly (Helm
+/// templates and half-typed documents are not judged). `None` when the key is no Operator
+/// pod annotation or the document is no object that creates pods (or a Namespace).
+pub fn site<'t>(m: &Match, pair_node: Node<'t>) -> Option<Site<'t>> {
+    let src = m.chunk;
+    let key = pair_key(pair_node, src)?;
+    let annotation = annotation_key(&key)?;
+    let (root, clean) = document_of(pair_node)?;
+    if !clean {
+        return None;
+    }
+    let obj = object(m, root)?;
+    let shape = pod_shape(&obj.api_version, &obj.kind)?;
+    let mut parent = key_path(pair_node, src);
+    parent.pop();
+    let place = classify(&shape, &parent);
+    Some(Site {
+        root,
+        obj,
+        shape,
+        pair: pair_node,
+        key_node: pair_node.child_by_field_name("key")?,
+        value_node: pair_node.child_by_field_name("value"),
+        key,
+        annotation,
+        parent,
+        place,
+    })
+}
+
+/// An Operator annotation under `podAnnotations:` in a document that is no Kubernetes object
+/// (a Helm values file: charts render that map into the pod template with `toYaml`, types
+/// included). Gives the key's kind and the value node.
+pub fn values_pod_annotation<'t>(
+    m: &Match,
+    pair_node: Node<'t>,
+) -> Option<(AnnotationKey, Option<Node<'t>>)> {
+    let src = m.chunk;
+    let annotation = annotation_key(&pair_key(pair_node, src)?)?;
+    let (root, clean) = document_of(pair_node)?;
+    if !clean || object(m, root).is_some() {
+        return None;
+    }
+    let path = key_path(pair_node, src);
+    let parent = path.len().checked_sub(2).and_then(|i| path.get(i))?;
+    (parent == "podAnnotations").then(|| (annotation, pair_node.child_by_field_name("value")))
+}
+
+fn classify(shape: &PodShape, parent: &[String]) -> Place {
+    if parent.iter().any(|k| k == "-") {
+        return Place::Other;
+    }
+    if path_eq(parent, &[shape.pod_meta, &["annotations"]]) {
+        return if shape.namespace {
+            Place::Namespace
+        } else {
+            Place::Pod
+        };
+    }
+    if path_eq(parent, &[shape.pod_meta, &["labels"]]) {
+        return Place::Wrong(Wrong::Labels);
+    }
+    for m in shape.other_metas {
+        if path_eq(parent, &[m, &["annotations"]]) {
+            return Place::Wrong(Wrong::OwnMetadata(m));
+        }
+        if path_eq(parent, &[m, &["labels"]]) {
+            return Place::Wrong(Wrong::Labels);
+        }
+    }
+    for h in shape.template_holders {
+        if path_eq(parent, &[h, &["metadata", "annotations"]])
+            || path_eq(parent, &[h, &["metadata", "labels"]])
+        {
+            return Place::Wrong(Wrong::HolderMetadata(h));
+        }
+    }
+    let t = shape.template();
+    if !t.is_empty() {
+        if path_eq(parent, &[t, &["annotations"]]) || path_eq(parent, &[t, &["labels"]]) {
+            return Place::Wrong(Wrong::TemplateAnnotations);
+        }
+        if path_eq(parent, &[t, &["spec", "annotations"]]) {
+            return Place::Wrong(Wrong::TemplateSpecAnnotations);
+        }
+    }
+    Place::Other
+}
+
+impl<'t> Site<'t> {
+    /// The value as written: unquoted text and whether it was quoted (`None` when the pair
+    /// has no scalar value).
+    pub fn value(&self, src: &str) -> Option<yaml::Scalar> {
+        self.value_node.and_then(|v| scalar(v, src))
+    }
+
+    /// Whether the value leaves injection off wherever it sits: `"false"` (any case, quoted
+    /// or not), empty or null.
+    pub fn is_off(&self, src: &str) -> bool {
+        let Some(v) = self.value_node else {
+            return true;
+        };
+        let c = content(v);
+        if c.kind() == "plain_scalar" && c.named_child(0).is_some_and(|n| n.kind() == "null_scalar")
+        {
+            return true;
+        }
+        match scalar(v, src) {
+            Some(s) => {
+                s.value.is_empty()
+                    || s.value.eq_ignore_ascii_case("false")
+                    || (s.is_plain() && yaml11_bool(&s.value) == Some(false))
+            }
+            None => false,
+        }
+    }
+
+    /// The key path of the pods' annotations (`spec.template.metadata.annotations`).
+    pub fn target(&self) -> Vec<&'static str> {
+        let mut t = self.shape.pod_meta.to_vec();
+        t.push("annotations");
+        t
+    }
+
+    /// Whether the same key is also present where the Operator reads it.
+    pub fn has_correct_copy(&self, src: &str) -> bool {
+        get_path(self.root, &self.target(), src)
+            .is_some_and(|ann| pair(ann, &self.key, src).is_some())
+    }
+
+    /// Whether OTEL003 reports this key: a wrong place, a value that would turn something
+    /// on, and no copy at the right place.
+    pub fn is_misplaced(&self, src: &str) -> bool {
+        if !matches!(self.place, Place::Wrong(_)) {
+            return false;
+        }
+        if matches!(self.annotation, AnnotationKey::Inject(_)) && self.is_off(src) {
+            return false;
+        }
+        !self.has_correct_copy(src)
+    }
+
+    /// Whether the pair sits in a real `ObjectMeta` string map (annotations or labels of the
+    /// object, its Job template or its pods), where the API server checks the value's type.
+    pub fn in_object_meta(&self) -> bool {
+        match &self.place {
+            Place::Pod | Place::Namespace => true,
+            Place::Wrong(Wrong::OwnMetadata(_)) => true,
+            Place::Wrong(Wrong::Labels) => {
+                let metas = std::iter::once(self.shape.pod_meta)
+                    .chain(self.shape.other_metas.iter().copied());
+                metas
+                    .into_iter()
+                    .any(|m| path_eq(&self.parent, &[m, &["labels"]]))
+            }
+            _ => false,
+        }
+    }
+}
+
+/// The boolean a plain scalar is in YAML 1.1, which Kubernetes reads (sigs.k8s.io/yaml):
+/// `y`, `yes`, `on`, `true` and `n`, `no`, `off`, `false` in lower, Title or UPPER case.
+pub fn yaml11_bool(plain: &str) -> Option<bool> {
+    match plain {
+        "y" | "Y" | "yes" | "Yes" | "YES" | "on" | "On" | "ON" | "true" | "True" | "TRUE" => {
+            Some(true)
+        }
+        "n" | "N" | "no" | "No" | "NO" | "off" | "Off" | "OFF" | "false" | "False" | "FALSE" => {
+            Some(false)
+        }
+        _ => None,
+    }
+}
+
+/// Whether a text is a DNS-1123 label (namespace names): `[a-z0-9]([-a-z0-9]*[a-z0-9])?`,
+/// at most 63 characters.
+pub fn is_dns_label(s: &str) -> bool {
+    let b = s.as_bytes();
+    !b.is_empty()
+        && b.len() <= 63
+        && b.iter()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || *c == b'-')
+        && b[0] != b'-'
+        && b[b.len() - 1] != b'-'
+}
+
+/// Whether a text is a DNS-1123 subdomain (object names): dot-separated labels, at most 253
+/// characters.
+pub fn is_dns_subdomain(s: &str) -> bool {
+    !s.is_empty() && s.len() <= 253 && s.split('.').all(is_dns_label)
+}
+
+/// The explicit port of an OTLP endpoint (`scheme://host:port/path` or `host:port`) and its
+/// byte range in `url`. Ports written with variables (`${PORT}`) are not ports (§0.3).
+pub fn explicit_port(url: &str) -> Option<(u16, std::ops::Range<usize>)> {
+    let start = url.len() - url.trim_start().len();
+    let s = url.trim();
+    let (auth_start, rest) = match s.find("://") {
+        Some(i) => (start + i + 3, &s[i + 3..]),
+        None => (start, s),
+    };
+    let auth_len = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    let auth = &rest[..auth_len];
+    let host_start = auth.rfind('@').map_or(0, |i| i + 1);
+    let hostport = &auth[host_start..];
+    let colon = if hostport.starts_with('[') {
+        let close = hostport.find(']')?;
+        (hostport.as_bytes().get(close + 1) == Some(&b':')).then_some(close + 1)?
+    } else {
+        hostport.rfind(':')?
+    };
+    let port = &hostport[colon + 1..];
+    if port.is_empty() || port.len() > 5 || !port.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    let at = auth_start + host_start + colon + 1;
+    Some((port.parse().ok()?, at..at + port.len()))
+}
+
+/// The three OTLP signals, as they appear in variable names.
+pub const SIGNALS: [&str; 3] = ["TRACES", "METRICS", "LOGS"];
+
+/// The exporter environment an Operator-injected Python process sees: layers of `env` lists,
+/// highest precedence first (container env, `spec.python.env`, `spec.env`), then the Operator's
+/// Python defaults and `spec.exporter.endpoint`. `T` says where a value is written.
+pub struct PythonEnv<'a, T> {
+    /// `(name, literal value or None for valueFrom, origin)` per layer.
+    pub layers: Vec<Vec<(&'a str, Option<&'a str>, T)>>,
+    /// `spec.exporter.endpoint`, the lowest-precedence `OTEL_EXPORTER_OTLP_ENDPOINT`.
+    pub exporter: Option<(&'a str, T)>,
+}
+
+impl<'a, T: Copy + PartialEq> PythonEnv<'a, T> {
+    /// The first definition of `name`: `Some((value, origin))`, value `None` when unknown.
+    fn lookup(&self, name: &str) -> Option<(Option<&'a str>, T)> {
+        self.layers.iter().find_map(|l| {
+            l.iter()
+                .find(|(n, _, _)| *n == name)
+                .map(|(_, v, o)| (*v, *o))
+        })
+    }
+
+    /// Where the endpoints that Python's OTLP/HTTP exporter uses are written, for the signals
+    /// whose effective endpoint has explicit port 4317. Signals exported with gRPC (an explicit
+    /// `grpc` protocol or `otlp_proto_grpc` exporter: OTEL031's business), not exported over
+    /// OTLP, or configured with values the files do not show, are left out.
+    pub fn http_on_4317(&self) -> Vec<(&'a str, T)> {
+        let mut out: Vec<(&'a str, T)> = Vec::new();
+        for sig in SIGNALS {
+            let exporters = match self.lookup(&format!("OTEL_{sig}_EXPORTER")) {
+                Some((Some(v), _)) => v,
+                Some((None, _)) => continue,
+                None => "otlp",
+            };
+            let names: Vec<&str> = exporters.split(',').map(str::trim).collect();
+            if names.contains(&"otlp_proto_grpc") {
+                continue;
+            }
+            let explicit_http = names.contains(&"otlp_proto_http");
+            if !explicit_http && !names.contains(&"otlp") {
+                continue;
+            }
+            if !explicit_http {
+                let protocol = self
+                    .lookup(&format!("OTEL_EXPORTER_OTLP_{sig}_PROTOCOL"))
+                    .or_else(|| self.lookup("OTEL_EXPORTER_OTLP_PROTOCOL"));
+                match protocol {
+                    Some((Some(p), _)) if p.trim().starts_with("grpc") => continue,
+                    Some((None, _)) => continue,
+                    _ => {}
+                }
+            }
+            let endpoint = self
+                .lookup(&format!("OTEL_EXPORTER_OTLP_{sig}_ENDPOINT"))
+                .or_else(|| self.lookup("OTEL_EXPORTER_OTLP_ENDPOINT"))
+                .or_else(|| self.exporter.map(|(v, o)| (Some(v), o)));
+            let Some((Some(url), origin)) = endpoint else {
+                continue;
+            };
+            if explicit_port(url).is_some_and(|(p, _)| p == 4317)
+                && !out.iter().any(|(_, o)| *o == origin)
+            {
+                out.push((url, origin));
+            }
+        }
+        out
+    }
+}
+
+/// The `env:` entries of a list node as a layer, each with its `value:` node.
+pub fn env_layer<'t>(
+    list: Option<Node<'t>>,
+    src: &str,
+) -> Vec<(String, Option<String>, Option<Node<'t>>)> {
+    list.map(|l| yaml::env_vars(l, src))
+        .unwrap_or_default()
+        .into_iter()
+        .map(|e| {
+            let v = e.value.map(|s| s.value);
+            (e.name, v, e.value_node)
+        })
+        .collect()
+}
+
+/// The `spec` keys of an Instrumentation that configure one language.
+pub fn language_sections(spec: Node, src: &str) -> Vec<String> {
+    pairs(spec)
+        .into_iter()
+        .filter_map(|p| pair_key(p, src))
+        .filter(|k| yaml::INSTRUMENTATION_LANGUAGES.contains(&k.as_str()))
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keys() {
+        let k = |s: &str| annotation_key(&format!("{OPERATOR_PREFIX}{s}"));
+        assert_eq!(k("inject-python"), Some(AnnotationKey::Inject("python")));
+        assert_eq!(
+            k("inject-apache-httpd"),
+            Some(AnnotationKey::Inject("apache-httpd"))
+        );
+        assert_eq!(
+            k("inject-nginx-container-names"),
+            Some(AnnotationKey::Companion)
+        );
+        assert_eq!(k("python-container-names"), Some(AnnotationKey::Companion));
+        assert_eq!(k("container-names"), Some(AnnotationKey::Companion));
+        assert_eq!(k("otel-python-platform"), Some(AnnotationKey::Companion));
+        assert_eq!(k("inject-cobol"), None);
+        assert_eq!(k("default-auto-instrumentation-python-image"), None);
+        assert_eq!(annotation_key("sidecar.opentelemetry.io/inject"), None);
+    }
+
+    #[test]
+    fn ports() {
+        let p = |s: &'static str| explicit_port(s).map(|(p, r)| (p, &s[r]));
+        assert_eq!(p("http://collector:4317"), Some((4317, "4317")));
+        assert_eq!(p("http://collector:4317/v1/traces"), Some((4317, "4317")));
+        assert_eq!(p("collector.ns.svc:4318"), Some((4318, "4318")));
+        assert_eq!(p("http://$(OTEL_NODE_IP):4317"), Some((4317, "4317")));
+        assert_eq!(p("https://[::1]:4317"), Some((4317, "4317")));
+        assert_eq!(p("http://user:pw@host:4317"), Some((4317, "4317")));
+        assert_eq!(p("http://collector"), None);
+        assert_eq!(p("http://collector:${PORT}"), None);
+        assert_eq!(p("https://[::1]"), None);
+        assert_eq!(p(" http://c:4317 "), Some((4317, "4317")));
+    }
+
+    #[test]
+    fn dns_names() {
+        assert!(is_dns_subdomain("my-instrumentation"));
+        assert!(is_dns_subdomain("a.b-c"));
+        assert!(!is_dns_subdomain("My_Instr"));
+        assert!(!is_dns_subdomain("-a"));
+        assert!(!is_dns_subdomain(""));
+        assert!(is_dns_label("opentelemetry"));
+        assert!(!is_dns_label("a.b"));
+    }
+
+    #[test]
+    fn python_env_precedence() {
+        // exporter 4317 overridden by python env 4318.
+        let e = PythonEnv {
+            layers: vec![
+                vec![("OTEL_EXPORTER_OTLP_ENDPOINT", Some("http://c:4318"), 1)],
+                vec![],
+            ],
+            exporter: Some(("http://c:4317", 9)),
+        };
+        assert!(e.http_on_4317().is_empty());
+        let e = PythonEnv {
+            layers: vec![
+                vec![],
+                vec![("OTEL_EXPORTER_OTLP_PROTOCOL", Some("grpc"), 2)],
+            ],
+            exporter: Some(("http://c:4317", 9)),
+        };
+        assert!(e.http_on_4317().is_empty());
+        let e = PythonEnv {
+            layers: vec![vec![(
+                "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT",
+                Some("http://c:4317/v1/traces"),
+                1,
+            )]],
+            exporter: Some(("http://c:4318", 9)),
+        };
+        assert_eq!(e.http_on_4317(), vec![("http://c:4317/v1/traces", 1)]);
+        let e = PythonEnv {
+            layers: vec![vec![
+                ("OTEL_TRACES_EXPORTER", Some("none"), 1),
+                ("OTEL_METRICS_EXPORTER", Some("prometheus"), 1),
+                ("OTEL_LOGS_EXPORTER", Some("console"), 1),
+            ]],
+            exporter: Some(("http://c:4317", 9)),
+        };
+        assert!(e.http_on_4317().is_empty());
+    }
+}
