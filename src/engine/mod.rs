@@ -14,8 +14,8 @@ use crate::rules::{self, Context, Match};
 use crate::syntax::python::PyFacts;
 use crate::syntax::yaml::K8sObject;
 use crate::workspace::{FileSummary, Workspace};
-use file::{Chunk, ChunkFacts};
 pub use file::SourceFile;
+use file::{Chunk, ChunkFacts};
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::Path;
 use std::sync::OnceLock;
@@ -28,6 +28,8 @@ pub enum FileFacts {
     Python(PyFacts),
     /// A YAML stream: each document's start offset and Kubernetes identity.
     Yaml(Vec<(usize, Option<K8sObject>)>),
+    /// A file read for its launchers only; see `SourceFile::launch`.
+    Launch,
 }
 
 impl FileFacts {
@@ -36,6 +38,9 @@ impl FileFacts {
         match lang {
             Language::Python => FileFacts::Python(PyFacts::default()),
             Language::Yaml => FileFacts::Yaml(Vec::new()),
+            Language::Dockerfile | Language::Shell | Language::Procfile | Language::Ini => {
+                FileFacts::Launch
+            }
         }
     }
 
@@ -71,6 +76,13 @@ pub fn summarize(file: &SourceFile) -> FileSummary {
             .filter(|o| o.is_instrumentation())
             .cloned()
             .collect(),
+        launch: crate::launch::summary::summarize(
+            file.launch(),
+            match file.facts() {
+                FileFacts::Python(p) => Some(p),
+                _ => None,
+            },
+        ),
     }
 }
 
@@ -80,9 +92,8 @@ fn compiled_queries() -> &'static [Query] {
         rules::ALL
             .iter()
             .map(|r| {
-                Query::new(&r.language.grammar(), r.query).unwrap_or_else(|e| {
-                    panic!("query of {} does not compile: {e}", r.code)
-                })
+                Query::new(&r.language.grammar(), r.query)
+                    .unwrap_or_else(|e| panic!("query of {} does not compile: {e}", r.code))
             })
             .collect()
     })
@@ -102,13 +113,14 @@ pub fn check(
         path,
         facts: file.facts(),
         workspace,
+        launch: file.launch(),
     };
     let mut out = Vec::new();
     for (idx, rule) in rules::for_language(file.language()) {
         if !settings.is_enabled(rule.code, rule.name) {
             continue;
         }
-        let mask = needles::rule_mask(idx);
+        let mask = needles::rule_mask(idx, file.language());
         if mask != 0 && !file.chunks().iter().any(|c| c.needles & mask != 0) {
             continue;
         }
@@ -120,6 +132,10 @@ pub fn check(
                 Some(scan) => scan(&ctx),
                 None => Vec::new(),
             };
+            if rule.language != file.language() {
+                // A rule of several languages runs its query on its own language only.
+                return found;
+            }
             let query = &queries[idx];
             let names = query.capture_names();
             let mut cursor = QueryCursor::new();

@@ -8,6 +8,7 @@
 use crate::diagnostic::{Finding, Severity, Span};
 use crate::engine::FileFacts;
 use crate::language::Language;
+use crate::launch::LaunchFacts;
 use crate::syntax::python::PyFacts;
 use crate::workspace::Workspace;
 use std::path::Path;
@@ -22,8 +23,11 @@ pub struct Rule {
     pub code: &'static str,
     /// Kebab-case name of the pitfall, `flask-debug-reloader`.
     pub name: &'static str,
-    /// The files it reads.
+    /// The files it reads; its query is in this language's grammar.
     pub language: Language,
+    /// Other file kinds its `scan` also runs on (a rule judged on launchers and environment
+    /// settings reads Dockerfiles, scripts, Procfiles and YAML alike). Usually empty.
+    pub also: &'static [Language],
     /// Default severity; configuration may override.
     pub severity: Severity,
     /// One line for `otel-lsp rules`.
@@ -87,6 +91,8 @@ pub struct Context<'a> {
     pub facts: &'a FileFacts,
     /// Facts of the workspace the file belongs to.
     pub workspace: &'a Workspace,
+    /// Launchers and environment settings of the file.
+    pub launch: &'a LaunchFacts,
 }
 
 impl Context<'_> {
@@ -152,7 +158,10 @@ impl<'a, 't> Match<'a, 't> {
 
     /// The absolute span of a node of this chunk.
     pub fn span(&self, node: Node) -> Span {
-        Span::new(node.start_byte() + self.offset, node.end_byte() + self.offset)
+        Span::new(
+            node.start_byte() + self.offset,
+            node.end_byte() + self.offset,
+        )
     }
 
     /// An absolute span for chunk-relative offsets (from a `Scalar`, say).
@@ -182,10 +191,10 @@ pub fn by_code(code: &str) -> Option<&'static Rule> {
         .find(|r| r.code.eq_ignore_ascii_case(code) || r.name == code)
 }
 
-/// The rules of one language.
+/// The rules that run on files of one language (their own, or listed in `also`).
 pub fn for_language(lang: Language) -> impl Iterator<Item = (usize, &'static Rule)> {
     ALL.iter()
         .copied()
         .enumerate()
-        .filter(move |(_, r)| r.language == lang)
+        .filter(move |(_, r)| r.language == lang || r.also.contains(&lang))
 }

@@ -22,6 +22,8 @@ pub fn candidates(lang: Language, text: &str, from: usize, mut sink: impl FnMut(
     match lang {
         Language::Python => python_candidates(text.as_bytes(), from, &mut sink),
         Language::Yaml => yaml_candidates(text.as_bytes(), from, &mut sink),
+        // Launcher files are small and read whole: one chunk.
+        Language::Dockerfile | Language::Shell | Language::Procfile | Language::Ini => {}
     }
 }
 
@@ -161,7 +163,9 @@ fn yaml_candidates(src: &[u8], from: usize, sink: &mut dyn FnMut(usize) -> bool)
 /// but belongs to it, so it is no place to cut.)
 fn is_document_marker(line: &[u8]) -> bool {
     line.starts_with(b"---")
-        && line.get(3).is_none_or(|b| matches!(b, b' ' | b'\t' | b'\r'))
+        && line
+            .get(3)
+            .is_none_or(|b| matches!(b, b' ' | b'\t' | b'\r'))
 }
 
 #[cfg(test)]
@@ -186,7 +190,15 @@ mod tests {
             .collect();
         assert_eq!(
             starts,
-            vec!["x = (1,", "\"\"\"doc", "if x:", "@dec", "s = 'a\\'b'", "t = 1 + \\", "u = 3"]
+            vec![
+                "x = (1,",
+                "\"\"\"doc",
+                "if x:",
+                "@dec",
+                "s = 'a\\'b'",
+                "t = 1 + \\",
+                "u = 3"
+            ]
         );
     }
 

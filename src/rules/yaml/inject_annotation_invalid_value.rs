@@ -9,6 +9,7 @@ pub static RULE: Rule = Rule {
     code: "OTEL004",
     name: "inject-annotation-invalid-value",
     language: Language::Yaml,
+    also: &[],
     severity: Severity::Error,
     summary: "",
     docs: "",

@@ -9,6 +9,7 @@ pub static RULE: Rule = Rule {
     code: "OTEL003",
     name: "inject-annotation-wrong-location",
     language: Language::Yaml,
+    also: &[],
     severity: Severity::Error,
     summary: "",
     docs: "",

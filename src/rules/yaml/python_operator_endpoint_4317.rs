@@ -9,6 +9,7 @@ pub static RULE: Rule = Rule {
     code: "OTEL005",
     name: "python-operator-endpoint-4317",
     language: Language::Yaml,
+    also: &[],
     severity: Severity::Error,
     summary: "",
     docs: "",
