@@ -270,6 +270,19 @@ impl Workspace {
         out
     }
 
+    /// The summaries of the files a launcher starts (not its config).
+    pub fn targets_of(&self, file: &Path, l: &LaunchRef) -> Vec<(&Path, &FileSummary)> {
+        self.files
+            .iter()
+            .filter(|(p, _)| {
+                l.targets
+                    .iter()
+                    .any(|t| !matches!(t, Target::Config(_)) && self.names(file, l, t, p))
+            })
+            .map(|(p, s)| (p.as_path(), s))
+            .collect()
+    }
+
     /// The worker count a gunicorn config gives, for rules judging a launcher.
     pub fn config_workers(&self, file: &Path, l: &LaunchRef) -> Option<Count> {
         self.gunicorn_config(file, l).and_then(|(_, g)| g.workers)
@@ -294,6 +307,9 @@ mod tests {
             workdir: workdir.map(str::to_string),
             chdir: None,
             metrics_disabled: false,
+            workers: None,
+            workers_unknown: false,
+            worker_class: None,
         }
     }
 

@@ -132,6 +132,7 @@ pub fn facts(text: &str) -> LaunchFacts {
             workdir: st.workdir.clone(),
             stage: Some(idx),
             exec_form: true,
+            stmt: None,
         };
         let ep_is_script = matches!(&st.entrypoint, Some(Cmd { form: Form::Exec(w), .. })
             if w.first().is_some_and(|t| t.text.ends_with(".sh")));
@@ -203,6 +204,10 @@ fn handle(f: &mut LaunchFacts, stages: &mut [Stage], ins: &Instr, text: &str) {
                 workdir: st.workdir.clone(),
                 stage: Some(idx),
                 exec_form: false,
+                stmt: Some(Span::new(
+                    ins.start,
+                    ins.heredocs.last().map_or(ins.end, |h| h.1.max(ins.end)),
+                )),
             };
             if let Some(words) = exec_form(&ins.masked, ins.args_start) {
                 let cmd = RawCommand {
@@ -424,7 +429,7 @@ fn instructions(text: &str, escape: char) -> Vec<Instr> {
         let mut blank: Vec<(usize, usize)> = Vec::new();
         let mut escapes: Vec<usize> = Vec::new();
         let _ = e;
-        let mut end;
+        let end;
         let mut j = i;
         loop {
             let (ls_, le, _) = ls[j];

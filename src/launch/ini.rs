@@ -92,6 +92,15 @@ pub fn facts(text: &str) -> LaunchFacts {
         let Some(c) = cfg.as_mut() else {
             continue;
         };
+        // Inline comments (` #…`, ` ;…`) are not part of the value.
+        let l = match [" #", "\t#", " ;", "\t;"]
+            .iter()
+            .filter_map(|m| l.find(m))
+            .min()
+        {
+            Some(c) => &l[..c],
+            None => l,
+        };
         let (k, v) = match l.find('=') {
             Some(eq) => (&l[..eq], &l[eq + 1..]),
             None => (l, ""),
@@ -101,7 +110,7 @@ pub fn facts(text: &str) -> LaunchFacts {
         let vt = v.trim();
         let vs = start + l.len() - v.len() + (v.len() - v.trim_start().len());
         let value = Token::verbatim(vt, vs);
-        c.insert_at = start + l.len();
+        c.insert_at = start + line.trim_end_matches(['\n', '\r']).len();
         c.options.push(IniOption {
             key,
             value,
@@ -146,6 +155,7 @@ pub fn facts(text: &str) -> LaunchFacts {
             workdir: None,
             stage: None,
             exec_form: true,
+            stmt: None,
         };
         push_command(
             &mut f,

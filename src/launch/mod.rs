@@ -15,6 +15,7 @@ pub mod args;
 pub mod dockerfile;
 pub mod endpoint;
 pub mod ini;
+pub mod judge;
 pub mod normalize;
 pub mod procfile;
 pub mod python;
@@ -221,6 +222,9 @@ pub struct Launcher {
     pub stage: Option<usize>,
     /// Whether the command is where the service runs (not a build step).
     pub runtime: bool,
+    /// The whole statement it belongs to (a Dockerfile instruction, heredoc included; else
+    /// the command itself).
+    pub stmt: Span,
 }
 
 impl Launcher {
@@ -251,6 +255,7 @@ impl Launcher {
         self.scope += scopes;
         self.instrument = self.instrument.map(|s| s.shift(by));
         self.instrument_prefix = self.instrument_prefix.map(|s| s.shift(by));
+        self.stmt = self.stmt.shift(by);
     }
 }
 

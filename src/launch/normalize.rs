@@ -28,6 +28,8 @@ pub struct Origin {
     /// Exec form (JSON array / YAML list): words were not split by a shell, so an option
     /// word like `"-w 4"` is split on spaces (§0.3 counts it as `-w 4`).
     pub exec_form: bool,
+    /// The whole statement (Dockerfile instruction) the command belongs to.
+    pub stmt: Option<Span>,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -316,6 +318,7 @@ fn push(facts: &mut LaunchFacts, origin: &Origin, cmd: RawCommand, state: State,
         workdir: origin.workdir.clone(),
         stage: origin.stage,
         runtime: origin.runtime,
+        stmt: origin.stmt.unwrap_or(cmd.span),
     });
 }
 
@@ -366,6 +369,7 @@ mod tests {
             workdir: None,
             stage: None,
             exec_form: false,
+            stmt: None,
         };
         for c in scan(src, Place::At(0)).commands {
             push_command(&mut f, &origin, c);

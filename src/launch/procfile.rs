@@ -37,6 +37,7 @@ pub fn facts(text: &str) -> LaunchFacts {
             workdir: None,
             stage: None,
             exec_form: false,
+            stmt: None,
         };
         for c in shell::scan(cmd, Place::At(start + colon + 1)).commands {
             push_command(&mut f, &origin, c);

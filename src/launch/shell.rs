@@ -114,6 +114,7 @@ pub fn file_facts(root: Node, text: &str) -> super::LaunchFacts {
         workdir: None,
         stage: None,
         exec_form: false,
+        stmt: None,
     };
     for c in s.commands {
         push_command(&mut f, &origin, c);

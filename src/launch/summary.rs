@@ -54,6 +54,12 @@ pub struct LaunchRef {
     pub chdir: Option<String>,
     /// The effective `OTEL_METRICS_EXPORTER` is `none`.
     pub metrics_disabled: bool,
+    /// Worker count given by the command line or its environment (not by a config file).
+    pub workers: Option<Count>,
+    /// A worker count is given by the command line or environment but unknown (`$W`).
+    pub workers_unknown: bool,
+    /// Worker class given by the command line or its environment.
+    pub worker_class: Option<String>,
 }
 
 /// gunicorn facts of a Python config module.
@@ -67,6 +73,15 @@ pub struct GunicornSummary {
     pub worker_class: Option<String>,
     /// A `post_fork`/`post_worker_init` hook initialises OpenTelemetry.
     pub post_fork_init: bool,
+}
+
+impl GunicornSummary {
+    /// The config's worker class is a Uvicorn worker.
+    pub fn uvicorn_worker(&self) -> bool {
+        self.worker_class
+            .as_deref()
+            .is_some_and(super::judge::is_uvicorn_worker)
+    }
 }
 
 /// The web framework family of a Python module, by its imports.
@@ -89,6 +104,10 @@ pub struct LaunchSummary {
     pub framework: Option<Framework>,
     /// The file calls `initialize()` / sets up the SDK itself (programmatic instrumentation).
     pub initializes_otel: bool,
+    /// The module imports `opentelemetry` (OTel context of its own).
+    pub uses_otel: bool,
+    /// The module has a uWSGI `@postfork` function.
+    pub uwsgi_postfork: bool,
 }
 
 /// gunicorn options that take a value (for finding the positional app target).
@@ -334,6 +353,7 @@ pub fn summarize(facts: &LaunchFacts, py: Option<&PyFacts>) -> LaunchSummary {
                 .lookup(l.scope, "OTEL_METRICS_EXPORTER")
                 .and_then(|v| v.known())
                 .is_some_and(|v| v.trim().eq_ignore_ascii_case("none"));
+            let w = super::judge::workers(l, facts);
             Some(LaunchRef {
                 program,
                 instrumented: l.instrumented(),
@@ -342,6 +362,9 @@ pub fn summarize(facts: &LaunchFacts, py: Option<&PyFacts>) -> LaunchSummary {
                 workdir: l.workdir.clone(),
                 chdir,
                 metrics_disabled,
+                workers: w.count.as_ref().and_then(|c| c.count),
+                workers_unknown: w.count.as_ref().is_some_and(|c| c.count.is_none()),
+                worker_class: w.class.as_ref().and_then(|c| c.known().map(str::to_string)),
             })
         })
         .collect();
@@ -384,11 +407,19 @@ pub fn summarize(facts: &LaunchFacts, py: Option<&PyFacts>) -> LaunchSummary {
     });
     let initializes_otel =
         py.is_some_and(|p| p.calls.iter().any(|c| is_otel_setup_call(&c.callee, g)));
+    let uses_otel = py.is_some_and(|p| p.imports_opentelemetry() || p.imports_module("hyperdx"));
+    let uwsgi_postfork = g.functions.iter().any(|f| {
+        f.decorators
+            .iter()
+            .any(|d| d.rsplit('.').next() == Some("postfork"))
+    });
     LaunchSummary {
         launchers,
         gunicorn,
         framework,
         initializes_otel,
+        uses_otel,
+        uwsgi_postfork,
     }
 }
 

@@ -129,6 +129,7 @@ fn compose_service(f: &mut LaunchFacts, file: usize, name: &str, svc: Node, src:
         workdir,
         stage: None,
         exec_form: true,
+        stmt: None,
     };
     let ep = get(svc, "entrypoint", src);
     let cmd = get(svc, "command", src);
@@ -295,6 +296,7 @@ fn k8s(f: &mut LaunchFacts, root: Node, src: &str) {
                     .map(|t| t.text),
                 stage: None,
                 exec_form: true,
+                stmt: None,
             };
             push_command(
                 f,
