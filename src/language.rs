@@ -50,7 +50,7 @@ impl Language {
         {
             return Some(Language::Dockerfile);
         }
-        if lower == "procfile" || lower.starts_with("procfile.") {
+        if lower == "procfile" || lower.starts_with("procfile.") || lower.ends_with(".procfile") {
             return Some(Language::Procfile);
         }
         let ext = path.extension()?.to_str()?.to_ascii_lowercase();

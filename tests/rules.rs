@@ -1,6 +1,11 @@
 //! The fixture harness and registry invariants.
 //!
-//! Each `tests/fixtures/<lang>/OTELnnn_<name>.<ext>` is the specification of one rule:
+//! Each `tests/fixtures/<kind>/OTELnnn_<name>.<ext>` is the specification of one rule
+//! (kinds: python, yaml, dockerfile, shell, procfile, ini). Each folder under
+//! `tests/fixtures/workspaces/` is a small workspace (a Dockerfile next to the app it starts,
+//! say): all its files are summarized into one workspace index and every file is checked
+//! against its own annotations, so cross-file facts are specified the same way.
+//!
 //! a trailing `# error: OTEL001` (or `warning`/`info`/`hint`, several codes comma-separated)
 //! marks every line a diagnostic must be reported on; every other line must stay silent.
 //! Every fix of every diagnostic is applied on its own: the result must still parse and that
@@ -17,7 +22,7 @@ use std::path::{Path, PathBuf};
 fn fixtures() -> Vec<(PathBuf, Language)> {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures");
     let mut out = Vec::new();
-    for dir in ["python", "yaml"] {
+    for dir in ["python", "yaml", "dockerfile", "shell", "procfile", "ini"] {
         let Ok(rd) = std::fs::read_dir(root.join(dir)) else {
             continue;
         };
@@ -30,6 +35,54 @@ fn fixtures() -> Vec<(PathBuf, Language)> {
     }
     out.sort();
     out
+}
+
+/// Workspace fixtures: (folder, its files with their languages).
+fn workspaces() -> Vec<(PathBuf, Vec<(PathBuf, Language)>)> {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/workspaces");
+    let mut out = Vec::new();
+    let Ok(rd) = std::fs::read_dir(&root) else {
+        return out;
+    };
+    for e in rd.flatten() {
+        let dir = e.path();
+        if !dir.is_dir() {
+            continue;
+        }
+        let mut files = Vec::new();
+        let mut stack = vec![dir.clone()];
+        while let Some(d) = stack.pop() {
+            for f in std::fs::read_dir(&d).into_iter().flatten().flatten() {
+                let p = f.path();
+                if p.is_dir() {
+                    stack.push(p);
+                } else if let Some(lang) = Language::from_path(&p) {
+                    files.push((p, lang));
+                }
+            }
+        }
+        files.sort();
+        out.push((dir, files));
+    }
+    out.sort();
+    out
+}
+
+/// Every fixture as a workspace: single files alone, folders with all their files.
+fn all_workspaces() -> Vec<Vec<(PathBuf, Language)>> {
+    let mut out: Vec<Vec<(PathBuf, Language)>> = fixtures().into_iter().map(|f| vec![f]).collect();
+    out.extend(workspaces().into_iter().map(|(_, files)| files));
+    out
+}
+
+/// The workspace index of a fixture's files.
+fn index(files: &[(PathBuf, Language)]) -> otel_lsp::workspace::Workspace {
+    let mut ws = otel_lsp::workspace::Workspace::new();
+    for (p, lang) in files {
+        let text = std::fs::read_to_string(p).unwrap();
+        ws.update(p.clone(), engine::summarize(&SourceFile::new(*lang, text)));
+    }
+    ws
 }
 
 /// `(line, severity, code)` expected from the annotations.
@@ -58,23 +111,32 @@ fn line_of(text: &str, pos: usize) -> usize {
 fn actual(lang: Language, text: &str) -> BTreeSet<(usize, String, String)> {
     engine::check_text(lang, text, &Settings::default())
         .into_iter()
-        .map(|d| {
-            (
-                line_of(text, d.span.start),
-                d.severity.as_str().to_string(),
-                d.code.to_string(),
-            )
-        })
+        .map(|d| (line_of(text, d.span.start), d.severity.as_str().to_string(), d.code.to_string()))
+        .collect()
+}
+
+fn actual_in(
+    lang: Language,
+    text: &str,
+    path: &Path,
+    ws: &otel_lsp::workspace::Workspace,
+) -> BTreeSet<(usize, String, String)> {
+    let file = SourceFile::new(lang, text.to_string());
+    engine::check(&file, Some(path), &Settings::default(), ws)
+        .into_iter()
+        .map(|d| (line_of(text, d.span.start), d.severity.as_str().to_string(), d.code.to_string()))
         .collect()
 }
 
 #[test]
 fn fixtures_match_their_annotations() {
     let mut failures = Vec::new();
-    for (path, lang) in fixtures() {
+    for files in all_workspaces() {
+        let ws = index(&files);
+        for (path, lang) in files.iter().cloned() {
         let text = std::fs::read_to_string(&path).unwrap();
         let want = expected(&text);
-        let got = actual(lang, &text);
+        let got = if files.len() == 1 { actual(lang, &text) } else { actual_in(lang, &text, &path, &ws) };
         if want != got {
             let missing: Vec<_> = want.difference(&got).collect();
             let extra: Vec<_> = got.difference(&want).collect();
@@ -83,6 +145,7 @@ fn fixtures_match_their_annotations() {
                 path.display()
             ));
         }
+        }
     }
     assert!(failures.is_empty(), "\n{}", failures.join("\n"));
 }
@@ -90,30 +153,17 @@ fn fixtures_match_their_annotations() {
 #[test]
 fn every_fix_parses_and_clears_its_diagnostic() {
     let settings = Settings::default();
-    for (path, lang) in fixtures() {
+    for files in all_workspaces() {
+        let ws = index(&files);
+        for (path, lang) in files.iter().cloned() {
         let text = std::fs::read_to_string(&path).unwrap();
-        let ws = {
-            let mut ws = otel_lsp::workspace::Workspace::new();
-            ws.update(
-                path.clone(),
-                engine::summarize(&SourceFile::new(lang, text.clone())),
-            );
-            ws
-        };
         let file = SourceFile::new(lang, text.clone());
         let parsed_before = !file.has_syntax_error();
         let diags = engine::check(&file, Some(&path), &settings, &ws);
         for d in &diags {
             for f in &d.fixes {
                 let (fixed, n) = fix::apply(&text, &[f]);
-                assert_eq!(
-                    n,
-                    1,
-                    "{}: fix {:?} of {} did not apply",
-                    path.display(),
-                    f.title,
-                    d.code
-                );
+                assert_eq!(n, 1, "{}: fix {:?} of {} did not apply", path.display(), f.title, d.code);
                 let after = SourceFile::new(lang, fixed.clone());
                 if parsed_before {
                     assert!(
@@ -140,42 +190,32 @@ fn every_fix_parses_and_clears_its_diagnostic() {
                 );
             }
         }
+        }
     }
 }
 
 #[test]
 fn safe_fixes_snapshot_and_are_idempotent() {
     let settings = Settings::default();
-    for (path, lang) in fixtures() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/workspaces");
+    for files in all_workspaces() {
+        let ws = index(&files);
+        for (path, lang) in files.iter().cloned() {
         let text = std::fs::read_to_string(&path).unwrap();
-        let mut ws = otel_lsp::workspace::Workspace::new();
-        ws.update(
-            path.clone(),
-            engine::summarize(&SourceFile::new(lang, text.clone())),
-        );
         let once = fix::fix_file(lang, &text, Some(&path), &settings, &ws, false);
-        assert!(
-            once.refused.is_empty(),
-            "{}: refused {:?}",
-            path.display(),
-            once.refused
-        );
+        assert!(once.refused.is_empty(), "{}: refused {:?}", path.display(), once.refused);
         let twice = fix::fix_file(lang, &once.text, Some(&path), &settings, &ws, false);
-        assert_eq!(
-            twice.applied,
-            0,
-            "{}: a second --fix still changed the file",
-            path.display()
-        );
+        assert_eq!(twice.applied, 0, "{}: a second --fix still changed the file", path.display());
         if once.applied > 0 {
-            let name = path
-                .file_name()
-                .unwrap()
-                .to_string_lossy()
-                .replace('.', "_");
+            // Workspace files are named by their path inside tests/fixtures/workspaces.
+            let name = match path.strip_prefix(&root) {
+                Ok(rel) => rel.to_string_lossy().replace(['.', '/', '\\'], "_"),
+                Err(_) => path.file_name().unwrap().to_string_lossy().replace('.', "_"),
+            };
             insta::with_settings!({snapshot_path => "snapshots", prepend_module_to_snapshot => false}, {
                 insta::assert_snapshot!(format!("{name}.fixed"), once.text);
             });
+        }
         }
     }
 }
@@ -189,60 +229,42 @@ fn registry_is_complete_and_consistent() {
     for r in ALL {
         assert!(codes.insert(r.code), "duplicate code {}", r.code);
         assert!(names.insert(r.name), "duplicate name {}", r.name);
+        assert!(r.code.len() == 7 && r.code.starts_with("OTEL"), "{}", r.code);
         assert!(
-            r.code.len() == 7 && r.code.starts_with("OTEL"),
-            "{}",
-            r.code
-        );
-        assert!(
-            r.name
-                .chars()
-                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-'),
+            r.name.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-'),
             "{} is not kebab-case",
             r.name
         );
-        for section in [
-            "## What it does",
-            "## Why is this bad?",
-            "## Example",
-            "## Use instead",
-            "## Fix safety",
-            "## Source",
-        ] {
+        for section in ["## What it does", "## Why is this bad?", "## Example", "## Use instead", "## Fix safety", "## Source"] {
             assert!(r.docs.contains(section), "{} docs lack {section}", r.code);
         }
-        assert!(
-            r.url.starts_with("https://"),
-            "{} has no source url",
-            r.code
-        );
+        assert!(r.url.starts_with("https://"), "{} has no source url", r.code);
         assert!(!r.summary.is_empty(), "{} has no summary", r.code);
         let snake = r.name.replace('-', "_");
         let lang = r.language.as_str();
         let scm = root.join(format!("queries/{lang}/{snake}.scm"));
-        let scm_text = std::fs::read_to_string(&scm)
-            .unwrap_or_else(|_| panic!("{} has no {}", r.code, scm.display()));
+        let scm_text = std::fs::read_to_string(&scm).unwrap_or_else(|_| panic!("{} has no {}", r.code, scm.display()));
         assert_eq!(scm_text, r.query, "{}: query is not the .scm file", r.code);
-        assert!(
-            scm_text.starts_with(';'),
-            "{}: the query's first line must be a `;` comment",
-            r.code
-        );
-        assert!(
-            root.join(format!("src/rules/{lang}/{snake}.rs")).exists(),
-            "{} has no source file",
-            r.code
-        );
-        let fixture = fixtures
+        assert!(scm_text.starts_with(';'), "{}: the query's first line must be a `;` comment", r.code);
+        assert!(root.join(format!("src/rules/{lang}/{snake}.rs")).exists(), "{} has no source file", r.code);
+        // A single-file fixture, or a workspace folder of that name.
+        let stem = format!("{}_{snake}", r.code);
+        let texts: Vec<String> = match fixtures
             .iter()
-            .find(|(p, _)| {
-                p.file_stem()
-                    .is_some_and(|s| s.to_string_lossy() == format!("{}_{snake}", r.code))
-            })
-            .unwrap_or_else(|| panic!("{} has no fixture {}_{snake}.*", r.code, r.code));
-        let text = std::fs::read_to_string(&fixture.0).unwrap();
+            .find(|(p, _)| p.file_stem().is_some_and(|s| s.to_string_lossy() == stem))
+        {
+            Some(f) => vec![std::fs::read_to_string(&f.0).unwrap()],
+            None => workspaces()
+                .into_iter()
+                .find(|(d, _)| d.file_name().is_some_and(|n| n.to_string_lossy() == stem))
+                .unwrap_or_else(|| panic!("{} has no fixture {stem}.* (file or workspace folder)", r.code))
+                .1
+                .iter()
+                .map(|(p, _)| std::fs::read_to_string(p).unwrap())
+                .collect(),
+        };
         assert!(
-            expected(&text).iter().any(|(_, _, c)| c == r.code),
+            texts.iter().any(|t| expected(t).iter().any(|(_, _, c)| c == r.code)),
             "{}: its fixture annotates no finding",
             r.code
         );

@@ -28,8 +28,7 @@ pub fn apply(text: &str, fixes: &[&Fix]) -> (String, usize) {
             let clash = taken.iter().any(|t| {
                 let (a, b) = (t.span, e.span);
                 // Two insertions at the same point are ambiguous; otherwise strict overlap.
-                (a.start < b.end && b.start < a.end)
-                    || (a.start == b.start && (a.start == a.end || b.start == b.end))
+                (a.start < b.end && b.start < a.end) || (a.start == b.start && (a.start == a.end || b.start == b.end))
             });
             if clash {
                 continue 'fixes;
@@ -103,10 +102,7 @@ pub fn fix_file(
         if !input_broken && SourceFile::new(lang, next.clone()).has_syntax_error() {
             // Find the culprits one by one so the good fixes still land.
             let mut any = false;
-            for d in diags
-                .iter()
-                .filter(|d| !eligible(std::slice::from_ref(*d), unsafe_ok).is_empty())
-            {
+            for d in diags.iter().filter(|d| !eligible(std::slice::from_ref(*d), unsafe_ok).is_empty()) {
                 let fix = eligible(std::slice::from_ref(d), unsafe_ok)[0];
                 let (one, _) = apply(&current, &[fix]);
                 if SourceFile::new(lang, one.clone()).has_syntax_error() {
