@@ -140,6 +140,14 @@ pub fn workers(l: &Launcher, facts: &LaunchFacts) -> Workers {
     out
 }
 
+/// Whether the effective `OTEL_METRICS_EXPORTER` of a launcher is `none` (its flags included).
+pub fn metrics_disabled(l: &Launcher, facts: &LaunchFacts) -> bool {
+    facts
+        .lookup(l.scope, "OTEL_METRICS_EXPORTER")
+        .and_then(|v| v.known())
+        .is_some_and(|v| v.trim().eq_ignore_ascii_case("none"))
+}
+
 /// The effective OTLP protocol visible from `scope` for `signal` (`TRACES`, …) or the
 /// generic one: the setting and its lower-cased value.
 pub fn protocol<'f>(

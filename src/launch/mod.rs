@@ -17,6 +17,7 @@ pub mod endpoint;
 pub mod ini;
 pub mod judge;
 pub mod normalize;
+pub mod packaging;
 pub mod procfile;
 pub mod python;
 pub mod shell;

@@ -341,33 +341,35 @@ pub fn targets(l: &Launcher, facts: &LaunchFacts) -> (Vec<Target>, Option<String
     (out, chdir)
 }
 
+/// A launcher as other files see it.
+pub fn launch_ref(l: &Launcher, facts: &LaunchFacts) -> Option<LaunchRef> {
+    let program = l.program()?;
+    let (targets, chdir) = targets(l, facts);
+    let w = super::judge::workers(l, facts);
+    Some(LaunchRef {
+        program,
+        instrumented: l.instrumented(),
+        runtime: l.runtime,
+        targets,
+        workdir: l.workdir.clone(),
+        chdir,
+        metrics_disabled: super::judge::metrics_disabled(l, facts),
+        workers: w.count.as_ref().and_then(|c| c.count),
+        workers_unknown: w.count.as_ref().is_some_and(|c| c.count.is_none()),
+        worker_class: w.class.as_ref().and_then(|c| c.known().map(str::to_string)),
+    })
+}
+
+/// Whether a `post_fork` / `post_worker_init` hook of the module sets up OpenTelemetry.
+pub fn post_fork_inits(g: &super::python::GunicornFacts) -> bool {
+    ["post_fork", "post_worker_init"]
+        .iter()
+        .any(|h| g.function(h).is_some_and(|f| f.calls.iter().any(|c| is_otel_setup_call(c, g))))
+}
+
 /// The launch summary of a file.
 pub fn summarize(facts: &LaunchFacts, py: Option<&PyFacts>) -> LaunchSummary {
-    let launchers = facts
-        .launchers
-        .iter()
-        .filter_map(|l| {
-            let program = l.program()?;
-            let (targets, chdir) = targets(l, facts);
-            let metrics_disabled = facts
-                .lookup(l.scope, "OTEL_METRICS_EXPORTER")
-                .and_then(|v| v.known())
-                .is_some_and(|v| v.trim().eq_ignore_ascii_case("none"));
-            let w = super::judge::workers(l, facts);
-            Some(LaunchRef {
-                program,
-                instrumented: l.instrumented(),
-                runtime: l.runtime,
-                targets,
-                workdir: l.workdir.clone(),
-                chdir,
-                metrics_disabled,
-                workers: w.count.as_ref().and_then(|c| c.count),
-                workers_unknown: w.count.as_ref().is_some_and(|c| c.count.is_none()),
-                worker_class: w.class.as_ref().and_then(|c| c.known().map(str::to_string)),
-            })
-        })
-        .collect();
+    let launchers = facts.launchers.iter().filter_map(|l| launch_ref(l, facts)).collect();
     let g = &facts.gunicorn;
     let gunicorn = (!g.settings.is_empty() || g.functions.iter().any(|f| f.name == "post_fork"))
         .then(|| {
@@ -384,10 +386,7 @@ pub fn summarize(facts: &LaunchFacts, py: Option<&PyFacts>) -> LaunchSummary {
                     .setting("worker_class")
                     .filter(|s| s.kind == ValueKind::Str)
                     .map(|s| s.value.text.clone()),
-                post_fork_init: ["post_fork", "post_worker_init"].iter().any(|h| {
-                    g.function(h)
-                        .is_some_and(|f| f.calls.iter().any(|c| is_otel_setup_call(c, g)))
-                }),
+                post_fork_init: post_fork_inits(g),
             }
         });
     let framework = py.and_then(|p| {

@@ -14,6 +14,8 @@ use crate::workspace::Workspace;
 use std::path::Path;
 use tree_sitter::{Node, QueryCapture};
 
+pub mod dockerfile;
+pub mod ini;
 pub mod python;
 pub mod yaml;
 
@@ -179,6 +181,19 @@ pub static ALL: &[&Rule] = &[
     &yaml::inject_annotation_wrong_location::RULE,
     &yaml::inject_annotation_invalid_value::RULE,
     &yaml::python_operator_endpoint_4317::RULE,
+    &dockerfile::gunicorn_multiworker_zero_code::RULE,
+    &python::uvicorn_reload_under_instrumentation::RULE,
+    &python::uvicorn_multiworker_under_instrumentation::RULE,
+    &python::gunicorn_post_fork_missing_init::RULE,
+    &ini::uwsgi_otel_without_postfork::RULE,
+    &python::prometheus_reader_prefork::RULE,
+    &python::otlp_port_protocol_mismatch::RULE,
+    &python::otlp_http_endpoint_path::RULE,
+    &python::otlp_endpoint_scheme::RULE,
+    &dockerfile::unknown_otel_component::RULE,
+    &dockerfile::bootstrap_under_uv::RULE,
+    &dockerfile::bootstrap_before_dependencies::RULE,
+    &dockerfile::instrument_without_distro::RULE,
 ];
 
 /// The rule with this code or name.
