@@ -69,7 +69,12 @@ pub fn facts(text: &str) -> LaunchFacts {
     for line in text.split_inclusive('\n') {
         let start = pos;
         pos += line.len();
-        let l = line.trim_end_matches(['\n', '\r']);
+        let full = line.trim_end_matches(['\n', '\r']);
+        // Inline comments (` #…`, ` ;…`) are not part of a header or a value.
+        let l = match [" #", "\t#", " ;", "\t;"].iter().filter_map(|m| full.find(m)).min() {
+            Some(c) => &full[..c],
+            None => full,
+        };
         let t = l.trim();
         if t.is_empty() || t.starts_with('#') || t.starts_with(';') {
             continue;
@@ -80,7 +85,7 @@ pub fn facts(text: &str) -> LaunchFacts {
                 let s = start + (l.len() - l.trim_start().len());
                 cfg = Some(UwsgiConfig {
                     header: Span::new(s, s + t.len()),
-                    insert_at: start + l.len(),
+                    insert_at: start + full.len(),
                     options: vec![],
                 });
             }
@@ -91,15 +96,6 @@ pub fn facts(text: &str) -> LaunchFacts {
         }
         let Some(c) = cfg.as_mut() else {
             continue;
-        };
-        // Inline comments (` #…`, ` ;…`) are not part of the value.
-        let l = match [" #", "\t#", " ;", "\t;"]
-            .iter()
-            .filter_map(|m| l.find(m))
-            .min()
-        {
-            Some(c) => &l[..c],
-            None => l,
         };
         let (k, v) = match l.find('=') {
             Some(eq) => (&l[..eq], &l[eq + 1..]),

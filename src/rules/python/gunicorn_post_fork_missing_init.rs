@@ -116,8 +116,16 @@ fn scan(ctx: &Context) -> Vec<Finding> {
         top_level = true;
         let line = crate::launch::judge::line_span(ctx.text, Span::new(c.stmt_start, c.stmt_start));
         let stmt_text = ctx.text.get(line.start..line.end).unwrap_or("");
-        let simple = !c.guarded && c.assigned_to.is_none() && stmt_text.trim_end().ends_with(')') && stmt_text.matches('(').count() == 1;
-        let call_text = stmt_text.trim().to_string();
+        // A one-line `setup()` statement (a trailing comment may follow): moved as is.
+        let close = stmt_text.rfind(')');
+        let after = close.map_or("", |i| stmt_text[i + 1..].trim());
+        let simple = !c.guarded
+            && c.assigned_to.is_none()
+            && line.start == c.stmt_start
+            && c.start == c.stmt_start
+            && (after.is_empty() || after.starts_with('#'))
+            && stmt_text.matches('(').count() == 1;
+        let call_text = close.map_or("", |i| stmt_text[..=i].trim()).to_string();
         let mut f = Finding::new(Span::new(c.start, c.start + c.callee.len()), format!(
             "`{}()` runs in the gunicorn arbiter before the workers are forked; the SDK's threads and locks do not survive fork. Call it in a `post_fork(server, worker)` hook.",
             c.callee
