@@ -249,20 +249,17 @@ fn registry_is_complete_and_consistent() {
         assert!(root.join(format!("src/rules/{lang}/{snake}.rs")).exists(), "{} has no source file", r.code);
         // A single-file fixture, or a workspace folder of that name.
         let stem = format!("{}_{snake}", r.code);
-        let texts: Vec<String> = match fixtures
+        let mut texts: Vec<String> = fixtures
             .iter()
-            .find(|(p, _)| p.file_stem().is_some_and(|s| s.to_string_lossy() == stem))
-        {
-            Some(f) => vec![std::fs::read_to_string(&f.0).unwrap()],
-            None => workspaces()
-                .into_iter()
-                .find(|(d, _)| d.file_name().is_some_and(|n| n.to_string_lossy() == stem))
-                .unwrap_or_else(|| panic!("{} has no fixture {stem}.* (file or workspace folder)", r.code))
-                .1
-                .iter()
-                .map(|(p, _)| std::fs::read_to_string(p).unwrap())
-                .collect(),
-        };
+            .filter(|(p, _)| p.file_stem().is_some_and(|s| s.to_string_lossy() == stem))
+            .map(|(p, _)| std::fs::read_to_string(p).unwrap())
+            .collect();
+        for (d, files) in workspaces() {
+            if d.file_name().is_some_and(|n| n.to_string_lossy() == stem) {
+                texts.extend(files.iter().map(|(p, _)| std::fs::read_to_string(p).unwrap()));
+            }
+        }
+        assert!(!texts.is_empty(), "{} has no fixture {stem}.* (file or workspace folder)", r.code);
         assert!(
             texts.iter().any(|t| expected(t).iter().any(|(_, _, c)| c == r.code)),
             "{}: its fixture annotates no finding",

@@ -1,9 +1,9 @@
-; An OTLP exporter constructor `OTLP{Span,Metric,Log}Exporter(...)` (plain or qualified name);
-; Rust resolves its module (proto.grpc / proto.http) and reads the `endpoint=` literal.
+; A call of a name ending in `Exporter` (plain, aliased or qualified); Rust resolves it to
+; `OTLP{Span,Metric,Log}Exporter` of proto.grpc / proto.http and reads `endpoint=`.
 (call
   function: [
     (identifier) @_name
     (attribute attribute: (identifier) @_name)
   ] @func
   arguments: (argument_list) @args
-  (#match? @_name "^OTLP(Span|Metric|Log)Exporter$")) @call
+  (#match? @_name "Exporter$")) @call

@@ -38,7 +38,11 @@ pub fn installs_dependencies(l: &Launcher) -> bool {
     match prog.as_str() {
         "poetry" | "pipenv" | "pdm" => first == Some("install") || first == Some("sync"),
         "uv" if first == Some("sync") => true,
-        _ => pip_install_args(l).is_some_and(|rest| rest.iter().any(is_project_or_requirements)),
+        // `… | uv pip install --requirement -` installs what the bootstrap printed: not the app.
+        _ => pip_install_args(l).is_some_and(|rest| {
+            !rest.iter().any(|t| t.text == "-" || t.text == "--requirement=-")
+                && rest.iter().any(is_project_or_requirements)
+        }),
     }
 }
 

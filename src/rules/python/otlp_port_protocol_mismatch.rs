@@ -55,18 +55,16 @@ pub fn exporter_call(m: &Match) -> Option<ExporterCall> {
     let callee: String = m.text(func).chars().filter(|c| !c.is_whitespace()).collect();
     let py = m.ctx.python()?;
     let head = callee.split('.').next().unwrap_or("");
-    let module = if callee.starts_with("opentelemetry.") {
-        callee.clone()
+    // The module path and the class's real name (through `import … as …`).
+    let (module, class) = if callee.starts_with("opentelemetry.") {
+        (callee.clone(), callee.rsplit('.').next().unwrap_or("").to_string())
     } else {
         let imp = py.imports.iter().find(|i| i.bound == head && !i.type_checking)?;
-        let base = match &imp.name {
-            Some(n) if callee.contains('.') => format!("{}.{}", imp.module, n),
-            Some(_) => imp.module.clone(),
-            None => imp.module.clone(),
-        };
-        match callee.split_once('.') {
-            Some((_, rest)) => format!("{base}.{rest}"),
-            None => base,
+        match (&imp.name, callee.split_once('.')) {
+            (Some(n), Some((_, rest))) => (format!("{}.{n}.{rest}", imp.module), rest.rsplit('.').next().unwrap_or("").to_string()),
+            (None, Some((_, rest))) => (format!("{}.{rest}", imp.module), rest.rsplit('.').next().unwrap_or("").to_string()),
+            (Some(n), None) => (imp.module.clone(), n.clone()),
+            (None, None) => return None,
         }
     };
     let transport = if module.contains(".proto.grpc") {
@@ -76,8 +74,7 @@ pub fn exporter_call(m: &Match) -> Option<ExporterCall> {
     } else {
         return None;
     };
-    let class = callee.rsplit('.').next().unwrap_or("");
-    let signal = match class {
+    let signal = match class.as_str() {
         "OTLPSpanExporter" => "traces",
         "OTLPMetricExporter" => "metrics",
         "OTLPLogExporter" => "logs",
