@@ -93,7 +93,7 @@ fn expected(text: &str) -> BTreeSet<(usize, String, String)> {
             let marker = format!("# {sev}:");
             if let Some(pos) = line.find(&marker) {
                 for code in line[pos + marker.len()..].split(',') {
-                    let code = code.trim().split_whitespace().next().unwrap_or("");
+                    let code = code.split_whitespace().next().unwrap_or("");
                     if code.starts_with("OTEL") {
                         out.insert((i + 1, sev.to_string(), code.to_string()));
                     }
@@ -111,7 +111,13 @@ fn line_of(text: &str, pos: usize) -> usize {
 fn actual(lang: Language, text: &str) -> BTreeSet<(usize, String, String)> {
     engine::check_text(lang, text, &Settings::default())
         .into_iter()
-        .map(|d| (line_of(text, d.span.start), d.severity.as_str().to_string(), d.code.to_string()))
+        .map(|d| {
+            (
+                line_of(text, d.span.start),
+                d.severity.as_str().to_string(),
+                d.code.to_string(),
+            )
+        })
         .collect()
 }
 
@@ -124,7 +130,13 @@ fn actual_in(
     let file = SourceFile::new(lang, text.to_string());
     engine::check(&file, Some(path), &Settings::default(), ws)
         .into_iter()
-        .map(|d| (line_of(text, d.span.start), d.severity.as_str().to_string(), d.code.to_string()))
+        .map(|d| {
+            (
+                line_of(text, d.span.start),
+                d.severity.as_str().to_string(),
+                d.code.to_string(),
+            )
+        })
         .collect()
 }
 
@@ -134,17 +146,21 @@ fn fixtures_match_their_annotations() {
     for files in all_workspaces() {
         let ws = index(&files);
         for (path, lang) in files.iter().cloned() {
-        let text = std::fs::read_to_string(&path).unwrap();
-        let want = expected(&text);
-        let got = if files.len() == 1 { actual(lang, &text) } else { actual_in(lang, &text, &path, &ws) };
-        if want != got {
-            let missing: Vec<_> = want.difference(&got).collect();
-            let extra: Vec<_> = got.difference(&want).collect();
-            failures.push(format!(
+            let text = std::fs::read_to_string(&path).unwrap();
+            let want = expected(&text);
+            let got = if files.len() == 1 {
+                actual(lang, &text)
+            } else {
+                actual_in(lang, &text, &path, &ws)
+            };
+            if want != got {
+                let missing: Vec<_> = want.difference(&got).collect();
+                let extra: Vec<_> = got.difference(&want).collect();
+                failures.push(format!(
                 "{}:\n  missing (annotated, not reported): {missing:?}\n  extra (reported, not annotated): {extra:?}",
                 path.display()
             ));
-        }
+            }
         }
     }
     assert!(failures.is_empty(), "\n{}", failures.join("\n"));
@@ -156,17 +172,24 @@ fn every_fix_parses_and_clears_its_diagnostic() {
     for files in all_workspaces() {
         let ws = index(&files);
         for (path, lang) in files.iter().cloned() {
-        let text = std::fs::read_to_string(&path).unwrap();
-        let file = SourceFile::new(lang, text.clone());
-        let parsed_before = !file.has_syntax_error();
-        let diags = engine::check(&file, Some(&path), &settings, &ws);
-        for d in &diags {
-            for f in &d.fixes {
-                let (fixed, n) = fix::apply(&text, &[f]);
-                assert_eq!(n, 1, "{}: fix {:?} of {} did not apply", path.display(), f.title, d.code);
-                let after = SourceFile::new(lang, fixed.clone());
-                if parsed_before {
-                    assert!(
+            let text = std::fs::read_to_string(&path).unwrap();
+            let file = SourceFile::new(lang, text.clone());
+            let parsed_before = !file.has_syntax_error();
+            let diags = engine::check(&file, Some(&path), &settings, &ws);
+            for d in &diags {
+                for f in &d.fixes {
+                    let (fixed, n) = fix::apply(&text, &[f]);
+                    assert_eq!(
+                        n,
+                        1,
+                        "{}: fix {:?} of {} did not apply",
+                        path.display(),
+                        f.title,
+                        d.code
+                    );
+                    let after = SourceFile::new(lang, fixed.clone());
+                    if parsed_before {
+                        assert!(
                         !after.has_syntax_error(),
                         "{}: fix {:?} of {} at line {} leaves a file that does not parse:\n{fixed}",
                         path.display(),
@@ -174,22 +197,22 @@ fn every_fix_parses_and_clears_its_diagnostic() {
                         d.code,
                         line_of(&text, d.span.start)
                     );
+                    }
+                    let before_n = diags.iter().filter(|x| x.code == d.code).count();
+                    let after_n = engine::check(&after, Some(&path), &settings, &ws)
+                        .iter()
+                        .filter(|x| x.code == d.code)
+                        .count();
+                    assert!(
+                        after_n < before_n,
+                        "{}: fix {:?} of {} at line {} does not clear it:\n{fixed}",
+                        path.display(),
+                        f.title,
+                        d.code,
+                        line_of(&text, d.span.start)
+                    );
                 }
-                let before_n = diags.iter().filter(|x| x.code == d.code).count();
-                let after_n = engine::check(&after, Some(&path), &settings, &ws)
-                    .iter()
-                    .filter(|x| x.code == d.code)
-                    .count();
-                assert!(
-                    after_n < before_n,
-                    "{}: fix {:?} of {} at line {} does not clear it:\n{fixed}",
-                    path.display(),
-                    f.title,
-                    d.code,
-                    line_of(&text, d.span.start)
-                );
             }
-        }
         }
     }
 }
@@ -201,21 +224,35 @@ fn safe_fixes_snapshot_and_are_idempotent() {
     for files in all_workspaces() {
         let ws = index(&files);
         for (path, lang) in files.iter().cloned() {
-        let text = std::fs::read_to_string(&path).unwrap();
-        let once = fix::fix_file(lang, &text, Some(&path), &settings, &ws, false);
-        assert!(once.refused.is_empty(), "{}: refused {:?}", path.display(), once.refused);
-        let twice = fix::fix_file(lang, &once.text, Some(&path), &settings, &ws, false);
-        assert_eq!(twice.applied, 0, "{}: a second --fix still changed the file", path.display());
-        if once.applied > 0 {
-            // Workspace files are named by their path inside tests/fixtures/workspaces.
-            let name = match path.strip_prefix(&root) {
-                Ok(rel) => rel.to_string_lossy().replace(['.', '/', '\\'], "_"),
-                Err(_) => path.file_name().unwrap().to_string_lossy().replace('.', "_"),
-            };
-            insta::with_settings!({snapshot_path => "snapshots", prepend_module_to_snapshot => false}, {
-                insta::assert_snapshot!(format!("{name}.fixed"), once.text);
-            });
-        }
+            let text = std::fs::read_to_string(&path).unwrap();
+            let once = fix::fix_file(lang, &text, Some(&path), &settings, &ws, false);
+            assert!(
+                once.refused.is_empty(),
+                "{}: refused {:?}",
+                path.display(),
+                once.refused
+            );
+            let twice = fix::fix_file(lang, &once.text, Some(&path), &settings, &ws, false);
+            assert_eq!(
+                twice.applied,
+                0,
+                "{}: a second --fix still changed the file",
+                path.display()
+            );
+            if once.applied > 0 {
+                // Workspace files are named by their path inside tests/fixtures/workspaces.
+                let name = match path.strip_prefix(&root) {
+                    Ok(rel) => rel.to_string_lossy().replace(['.', '/', '\\'], "_"),
+                    Err(_) => path
+                        .file_name()
+                        .unwrap()
+                        .to_string_lossy()
+                        .replace('.', "_"),
+                };
+                insta::with_settings!({snapshot_path => "snapshots", prepend_module_to_snapshot => false}, {
+                    insta::assert_snapshot!(format!("{name}.fixed"), once.text);
+                });
+            }
         }
     }
 }
@@ -229,24 +266,50 @@ fn registry_is_complete_and_consistent() {
     for r in ALL {
         assert!(codes.insert(r.code), "duplicate code {}", r.code);
         assert!(names.insert(r.name), "duplicate name {}", r.name);
-        assert!(r.code.len() == 7 && r.code.starts_with("OTEL"), "{}", r.code);
         assert!(
-            r.name.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-'),
+            r.code.len() == 7 && r.code.starts_with("OTEL"),
+            "{}",
+            r.code
+        );
+        assert!(
+            r.name
+                .chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-'),
             "{} is not kebab-case",
             r.name
         );
-        for section in ["## What it does", "## Why is this bad?", "## Example", "## Use instead", "## Fix safety", "## Source"] {
+        for section in [
+            "## What it does",
+            "## Why is this bad?",
+            "## Example",
+            "## Use instead",
+            "## Fix safety",
+            "## Source",
+        ] {
             assert!(r.docs.contains(section), "{} docs lack {section}", r.code);
         }
-        assert!(r.url.starts_with("https://"), "{} has no source url", r.code);
+        assert!(
+            r.url.starts_with("https://"),
+            "{} has no source url",
+            r.code
+        );
         assert!(!r.summary.is_empty(), "{} has no summary", r.code);
         let snake = r.name.replace('-', "_");
         let lang = r.language.as_str();
         let scm = root.join(format!("queries/{lang}/{snake}.scm"));
-        let scm_text = std::fs::read_to_string(&scm).unwrap_or_else(|_| panic!("{} has no {}", r.code, scm.display()));
+        let scm_text = std::fs::read_to_string(&scm)
+            .unwrap_or_else(|_| panic!("{} has no {}", r.code, scm.display()));
         assert_eq!(scm_text, r.query, "{}: query is not the .scm file", r.code);
-        assert!(scm_text.starts_with(';'), "{}: the query's first line must be a `;` comment", r.code);
-        assert!(root.join(format!("src/rules/{lang}/{snake}.rs")).exists(), "{} has no source file", r.code);
+        assert!(
+            scm_text.starts_with(';'),
+            "{}: the query's first line must be a `;` comment",
+            r.code
+        );
+        assert!(
+            root.join(format!("src/rules/{lang}/{snake}.rs")).exists(),
+            "{} has no source file",
+            r.code
+        );
         // A single-file fixture, or a workspace folder of that name.
         let stem = format!("{}_{snake}", r.code);
         let mut texts: Vec<String> = fixtures
@@ -256,12 +319,22 @@ fn registry_is_complete_and_consistent() {
             .collect();
         for (d, files) in workspaces() {
             if d.file_name().is_some_and(|n| n.to_string_lossy() == stem) {
-                texts.extend(files.iter().map(|(p, _)| std::fs::read_to_string(p).unwrap()));
+                texts.extend(
+                    files
+                        .iter()
+                        .map(|(p, _)| std::fs::read_to_string(p).unwrap()),
+                );
             }
         }
-        assert!(!texts.is_empty(), "{} has no fixture {stem}.* (file or workspace folder)", r.code);
         assert!(
-            texts.iter().any(|t| expected(t).iter().any(|(_, _, c)| c == r.code)),
+            !texts.is_empty(),
+            "{} has no fixture {stem}.* (file or workspace folder)",
+            r.code
+        );
+        assert!(
+            texts
+                .iter()
+                .any(|t| expected(t).iter().any(|(_, _, c)| c == r.code)),
             "{}: its fixture annotates no finding",
             r.code
         );

@@ -573,9 +573,9 @@ pub fn exec_form(masked: &str, base: usize) -> Option<Vec<Token>> {
     let mut i = 0;
     let skip_ws = |i: &mut usize| {
         while *i < b.len() {
-            if b[*i].is_ascii_whitespace() {
-                *i += 1;
-            } else if b[*i] == b'\\' && b.get(*i + 1).is_some_and(|c| *c == b'\n' || *c == b'\r') {
+            let continuation =
+                b[*i] == b'\\' && b.get(*i + 1).is_some_and(|c| *c == b'\n' || *c == b'\r');
+            if b[*i].is_ascii_whitespace() || continuation {
                 *i += 1;
             } else {
                 break;

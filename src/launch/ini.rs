@@ -71,7 +71,11 @@ pub fn facts(text: &str) -> LaunchFacts {
         pos += line.len();
         let full = line.trim_end_matches(['\n', '\r']);
         // Inline comments (` #…`, ` ;…`) are not part of a header or a value.
-        let l = match [" #", "\t#", " ;", "\t;"].iter().filter_map(|m| full.find(m)).min() {
+        let l = match [" #", "\t#", " ;", "\t;"]
+            .iter()
+            .filter_map(|m| full.find(m))
+            .min()
+        {
             Some(c) => &full[..c],
             None => full,
         };

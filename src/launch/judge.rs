@@ -160,15 +160,23 @@ pub fn protocol<'f>(
         .or_else(|| facts.lookup(scope, "OTEL_EXPORTER_OTLP_PROTOCOL"))
 }
 
-/// The signal of an endpoint variable: `None` for the generic one, `Some("TRACES")` for
-/// `OTEL_EXPORTER_OTLP_TRACES_ENDPOINT`; not an endpoint variable → `Err`.
-pub fn endpoint_signal(name: &str) -> Result<Option<&'static str>, ()> {
+/// Which OTLP endpoint variable a name is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EndpointVar {
+    /// `OTEL_EXPORTER_OTLP_ENDPOINT`: the SDK appends `/v1/<signal>`.
+    Generic,
+    /// `OTEL_EXPORTER_OTLP_<SIGNAL>_ENDPOINT` (`TRACES`, `METRICS`, `LOGS`): used verbatim.
+    Signal(&'static str),
+}
+
+/// The endpoint variable a name is, if any.
+pub fn endpoint_var(name: &str) -> Option<EndpointVar> {
     match name {
-        "OTEL_EXPORTER_OTLP_ENDPOINT" => Ok(None),
-        "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT" => Ok(Some("TRACES")),
-        "OTEL_EXPORTER_OTLP_METRICS_ENDPOINT" => Ok(Some("METRICS")),
-        "OTEL_EXPORTER_OTLP_LOGS_ENDPOINT" => Ok(Some("LOGS")),
-        _ => Err(()),
+        "OTEL_EXPORTER_OTLP_ENDPOINT" => Some(EndpointVar::Generic),
+        "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT" => Some(EndpointVar::Signal("TRACES")),
+        "OTEL_EXPORTER_OTLP_METRICS_ENDPOINT" => Some(EndpointVar::Signal("METRICS")),
+        "OTEL_EXPORTER_OTLP_LOGS_ENDPOINT" => Some(EndpointVar::Signal("LOGS")),
+        _ => None,
     }
 }
 

@@ -40,7 +40,9 @@ pub fn installs_dependencies(l: &Launcher) -> bool {
         "uv" if first == Some("sync") => true,
         // `… | uv pip install --requirement -` installs what the bootstrap printed: not the app.
         _ => pip_install_args(l).is_some_and(|rest| {
-            !rest.iter().any(|t| t.text == "-" || t.text == "--requirement=-")
+            !rest
+                .iter()
+                .any(|t| t.text == "-" || t.text == "--requirement=-")
                 && rest.iter().any(is_project_or_requirements)
         }),
     }
@@ -51,8 +53,7 @@ pub fn is_project_or_requirements(t: &Token) -> bool {
     let s = t.text.as_str();
     s == "-r"
         || s.starts_with("--requirement")
-        || s.starts_with("-r")
-            && !s.starts_with("--")
+        || s.starts_with("-r") && !s.starts_with("--")
         || s == "-e"
         || s == "--editable"
         || s == "."
@@ -98,9 +99,15 @@ pub fn uv_managed(facts: &LaunchFacts) -> bool {
     facts.launchers.iter().any(|l| {
         l.uv_run
             || (l.program().as_deref() == Some("uv")
-                && l.args().first().is_some_and(|a| matches!(a.text.as_str(), "sync" | "pip" | "venv" | "add" | "run" | "lock")))
-    }) || facts
-        .copies
-        .iter()
-        .any(|c| c.words.iter().any(|w| w.text.contains("uv.lock") || w.text.contains("astral-sh/uv")))
+                && l.args().first().is_some_and(|a| {
+                    matches!(
+                        a.text.as_str(),
+                        "sync" | "pip" | "venv" | "add" | "run" | "lock"
+                    )
+                }))
+    }) || facts.copies.iter().any(|c| {
+        c.words
+            .iter()
+            .any(|w| w.text.contains("uv.lock") || w.text.contains("astral-sh/uv"))
+    })
 }

@@ -362,14 +362,19 @@ pub fn launch_ref(l: &Launcher, facts: &LaunchFacts) -> Option<LaunchRef> {
 
 /// Whether a `post_fork` / `post_worker_init` hook of the module sets up OpenTelemetry.
 pub fn post_fork_inits(g: &super::python::GunicornFacts) -> bool {
-    ["post_fork", "post_worker_init"]
-        .iter()
-        .any(|h| g.function(h).is_some_and(|f| f.calls.iter().any(|c| is_otel_setup_call(c, g))))
+    ["post_fork", "post_worker_init"].iter().any(|h| {
+        g.function(h)
+            .is_some_and(|f| f.calls.iter().any(|c| is_otel_setup_call(c, g)))
+    })
 }
 
 /// The launch summary of a file.
 pub fn summarize(facts: &LaunchFacts, py: Option<&PyFacts>) -> LaunchSummary {
-    let launchers = facts.launchers.iter().filter_map(|l| launch_ref(l, facts)).collect();
+    let launchers = facts
+        .launchers
+        .iter()
+        .filter_map(|l| launch_ref(l, facts))
+        .collect();
     let g = &facts.gunicorn;
     let gunicorn = (!g.settings.is_empty() || g.functions.iter().any(|f| f.name == "post_fork"))
         .then(|| {

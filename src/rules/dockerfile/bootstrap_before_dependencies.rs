@@ -13,7 +13,8 @@ pub static RULE: Rule = Rule {
     language: Language::Dockerfile,
     also: &[],
     severity: Severity::Warning,
-    summary: "`opentelemetry-bootstrap -a install` runs before the app's dependencies are installed",
+    summary:
+        "`opentelemetry-bootstrap -a install` runs before the app's dependencies are installed",
     docs: DOCS,
     url: "https://opentelemetry.io/docs/zero-code/python/#setup",
     fix: FixKind::Unsafe,
@@ -32,13 +33,20 @@ fn check(_: &Match) -> Option<Finding> {
 
 fn scan(ctx: &Context) -> Vec<Finding> {
     let f = ctx.launch;
-    let runs: Vec<_> = f.launchers.iter().filter(|l| l.kind == LaunchKind::Run).collect();
+    let runs: Vec<_> = f
+        .launchers
+        .iter()
+        .filter(|l| l.kind == LaunchKind::Run)
+        .collect();
     let mut out = Vec::new();
     for (i, b) in runs.iter().enumerate() {
         if !packaging::is_bootstrap_install(b) {
             continue;
         }
-        let Some(dep) = runs[i + 1..].iter().find(|d| d.stage == b.stage && packaging::installs_dependencies(d)) else {
+        let Some(dep) = runs[i + 1..]
+            .iter()
+            .find(|d| d.stage == b.stage && packaging::installs_dependencies(d))
+        else {
             continue;
         };
         let mut finding = Finding::new(b.argv[0].span, MESSAGE);
@@ -48,8 +56,16 @@ fn scan(ctx: &Context) -> Vec<Finding> {
             let from = judge::line_span(ctx.text, b.stmt);
             let to = judge::line_span(ctx.text, dep.stmt);
             let moved = &ctx.text[from.start..from.end];
-            let moved = if moved.ends_with('\n') { moved.to_string() } else { format!("{moved}\n") };
-            let insert = if to.end == ctx.text.len() && !ctx.text.ends_with('\n') { format!("\n{}", moved.trim_end_matches('\n')) } else { moved };
+            let moved = if moved.ends_with('\n') {
+                moved.to_string()
+            } else {
+                format!("{moved}\n")
+            };
+            let insert = if to.end == ctx.text.len() && !ctx.text.ends_with('\n') {
+                format!("\n{}", moved.trim_end_matches('\n'))
+            } else {
+                moved
+            };
             finding = finding.with_fix(Fix::unsafe_(
                 "Move the bootstrap step after the dependency install",
                 vec![Edit::delete(from), Edit::insert(to.end, insert)],

@@ -26,7 +26,8 @@ pub static RULE: Rule = Rule {
 
 const MESSAGE: &str = "`opentelemetry-bootstrap -a install` installs with pip behind uv's back (dependency errors or a broken environment). Generate the requirements and install them with uv: `uv run opentelemetry-bootstrap -a requirements | uv pip install --requirement -`.";
 
-const REPLACEMENT: &str = "uv run opentelemetry-bootstrap -a requirements | uv pip install --requirement -";
+const REPLACEMENT: &str =
+    "uv run opentelemetry-bootstrap -a requirements | uv pip install --requirement -";
 
 fn check(_: &Match) -> Option<Finding> {
     None
@@ -36,7 +37,11 @@ fn scan(ctx: &Context) -> Vec<Finding> {
     let f = ctx.launch;
     let uv = packaging::uv_managed(f);
     let mut out = Vec::new();
-    for l in f.launchers.iter().filter(|l| packaging::is_bootstrap_install(l)) {
+    for l in f
+        .launchers
+        .iter()
+        .filter(|l| packaging::is_bootstrap_install(l))
+    {
         if !uv && !l.uv_run {
             continue;
         }
@@ -46,7 +51,11 @@ fn scan(ctx: &Context) -> Vec<Finding> {
         let end = l.argv.last().map_or(head.span.end, |t| t.span.end);
         let start = l.span.start;
         let exec_form = matches!(ctx.text.as_bytes().get(head.span.start), Some(b'"' | b'\''));
-        if !exec_form && start <= head.span.start && end <= l.span.end && l.argv.iter().all(|t| t.raw.is_some()) {
+        if !exec_form
+            && start <= head.span.start
+            && end <= l.span.end
+            && l.argv.iter().all(|t| t.raw.is_some())
+        {
             finding = finding.with_fix(Fix::unsafe_(
                 "Install the instrumentations with uv",
                 vec![Edit::replace(Span::new(start, end), REPLACEMENT)],

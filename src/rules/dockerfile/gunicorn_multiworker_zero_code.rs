@@ -14,7 +14,12 @@ pub static RULE: Rule = Rule {
     code: "OTEL020",
     name: "gunicorn-multiworker-zero-code",
     language: Language::Dockerfile,
-    also: &[Language::Shell, Language::Procfile, Language::Yaml, Language::Python],
+    also: &[
+        Language::Shell,
+        Language::Procfile,
+        Language::Yaml,
+        Language::Python,
+    ],
     severity: Severity::Warning,
     summary: "gunicorn with several workers under opentelemetry-instrument loses metrics",
     docs: DOCS,
@@ -52,7 +57,10 @@ fn scan(ctx: &Context) -> Vec<Finding> {
         let Some(lref) = summary::launch_ref(l, f) else {
             continue;
         };
-        let cfg = ctx.path.and_then(|p| ctx.workspace.gunicorn_config(p, &lref)).map(|(_, g)| g);
+        let cfg = ctx
+            .path
+            .and_then(|p| ctx.workspace.gunicorn_config(p, &lref))
+            .map(|(_, g)| g);
         match &w.class {
             Some(c) if c.dynamic || judge::is_uvicorn_worker(&c.text) => continue,
             None if cfg.is_some_and(|g| g.uvicorn_worker()) => continue,
@@ -72,7 +80,11 @@ fn scan(ctx: &Context) -> Vec<Finding> {
                 let Some(n) = c.count else {
                     continue;
                 };
-                let anchor = if c.from == CountFrom::Cli { c.token.best_span() } else { gunicorn.span };
+                let anchor = if c.from == CountFrom::Cli {
+                    c.token.best_span()
+                } else {
+                    gunicorn.span
+                };
                 (n, anchor, judge::replace_value(&c.token, "1"))
             }
             _ => match from_config() {
@@ -91,7 +103,11 @@ fn scan(ctx: &Context) -> Vec<Finding> {
         if framework != Some(Framework::Wsgi) {
             let edit = match &w.class {
                 Some(c) => judge::replace_value(c, UVICORN_WORKER),
-                None => Some(judge::insert_words_after(ctx.text, gunicorn, &["--worker-class", UVICORN_WORKER])),
+                None => Some(judge::insert_words_after(
+                    ctx.text,
+                    gunicorn,
+                    &["--worker-class", UVICORN_WORKER],
+                )),
             };
             if let Some(e) = edit {
                 finding = finding.with_fix(Fix::unsafe_(
@@ -100,7 +116,10 @@ fn scan(ctx: &Context) -> Vec<Finding> {
                 ));
             }
         }
-        if let Some(p) = l.instrument_prefix.filter(|p| p.start >= l.span.start && p.end <= l.span.end && p.end > p.start) {
+        if let Some(p) = l
+            .instrument_prefix
+            .filter(|p| p.start >= l.span.start && p.end <= l.span.end && p.end > p.start)
+        {
             finding = finding.with_fix(Fix::unsafe_(
                 "Remove `opentelemetry-instrument` (then call `initialize()` in a gunicorn `post_fork` hook)",
                 vec![Edit::delete(p)],
@@ -142,7 +161,10 @@ fn config_module(ctx: &Context) -> Option<Finding> {
                 && !l.metrics_disabled
                 && l.workers.is_none()
                 && !l.workers_unknown
-                && !l.worker_class.as_deref().is_some_and(judge::is_uvicorn_worker)
+                && !l
+                    .worker_class
+                    .as_deref()
+                    .is_some_and(judge::is_uvicorn_worker)
         })
         .collect();
     let first = users.first()?;
@@ -153,14 +175,24 @@ fn config_module(ctx: &Context) -> Option<Finding> {
     if ctx.workspace.framework_of(first.file, first.launcher) != Some(Framework::Wsgi) {
         let edit = match own_class {
             Some(c) => judge::replace_value(&c.value, UVICORN_WORKER),
-            None => Some(Edit::insert(w.stmt.end, format!("\nworker_class = \"{UVICORN_WORKER}\""))),
+            None => Some(Edit::insert(
+                w.stmt.end,
+                format!("\nworker_class = \"{UVICORN_WORKER}\""),
+            )),
         };
         if let Some(e) = edit {
-            finding = finding.with_fix(Fix::unsafe_("Use the UvicornWorker worker class (ASGI apps only)", vec![e]));
+            finding = finding.with_fix(Fix::unsafe_(
+                "Use the UvicornWorker worker class (ASGI apps only)",
+                vec![e],
+            ));
         }
     }
     if g.function("post_fork").is_none() {
-        let lead = if ctx.text.ends_with('\n') || ctx.text.is_empty() { "\n" } else { "\n\n" };
+        let lead = if ctx.text.ends_with('\n') || ctx.text.is_empty() {
+            "\n"
+        } else {
+            "\n\n"
+        };
         finding = finding.with_fix(Fix::unsafe_(
             "Initialize OpenTelemetry in a `post_fork` hook (then remove `opentelemetry-instrument` from the launcher)",
             vec![Edit::insert(

@@ -33,16 +33,27 @@ fn check(_: &Match) -> Option<Finding> {
 
 fn scan(ctx: &Context) -> Vec<Finding> {
     let f = ctx.launch;
-    let installs: Vec<_> = f.launchers.iter().filter_map(|l| packaging::pip_install_args(l).map(|a| (l, a))).collect();
+    let installs: Vec<_> = f
+        .launchers
+        .iter()
+        .filter_map(|l| packaging::pip_install_args(l).map(|a| (l, a)))
+        .collect();
     if installs.is_empty() {
         return Vec::new();
     }
     let other_installs = f.launchers.iter().any(packaging::installs_dependencies)
-        || f.launchers.iter().any(|l| l.program().as_deref().is_some_and(|p| matches!(p, "poetry" | "pipenv" | "pdm" | "conda" | "mamba")));
+        || f.launchers.iter().any(|l| {
+            l.program()
+                .as_deref()
+                .is_some_and(|p| matches!(p, "poetry" | "pipenv" | "pdm" | "conda" | "mamba"))
+        });
     if other_installs {
         return Vec::new();
     }
-    let any_distro = installs.iter().any(|(_, a)| a.iter().any(|t| !t.text.starts_with('-') && packaging::is_distro(&t.text)));
+    let any_distro = installs.iter().any(|(_, a)| {
+        a.iter()
+            .any(|t| !t.text.starts_with('-') && packaging::is_distro(&t.text))
+    });
     if any_distro {
         return Vec::new();
     }
@@ -54,11 +65,17 @@ fn scan(ctx: &Context) -> Vec<Finding> {
         };
         let mut finding = Finding::new(tok, MESSAGE);
         let anchor = last_args.last().or(last.argv.last());
-        let exec_form = last.argv.first().is_some_and(|t| matches!(ctx.text.as_bytes().get(t.span.start), Some(b'"' | b'\'')));
+        let exec_form = last
+            .argv
+            .first()
+            .is_some_and(|t| matches!(ctx.text.as_bytes().get(t.span.start), Some(b'"' | b'\'')));
         if let Some(a) = anchor.filter(|_| !exec_form) {
             finding = finding.with_fix(Fix::unsafe_(
                 "Install `opentelemetry-distro` and the OTLP exporter",
-                vec![Edit::insert(a.span.end, " opentelemetry-distro opentelemetry-exporter-otlp")],
+                vec![Edit::insert(
+                    a.span.end,
+                    " opentelemetry-distro opentelemetry-exporter-otlp",
+                )],
             ));
         }
         out.push(finding);

@@ -12,14 +12,26 @@ pub static RULE: Rule = Rule {
     code: "OTEL044",
     name: "unknown-otel-component",
     language: Language::Dockerfile,
-    also: &[Language::Shell, Language::Procfile, Language::Yaml, Language::Ini],
+    also: &[
+        Language::Shell,
+        Language::Procfile,
+        Language::Yaml,
+        Language::Ini,
+    ],
     severity: Severity::Error,
-    summary: "OTEL_*_EXPORTER / protocol / propagator / id generator name the Python SDK cannot load",
+    summary:
+        "OTEL_*_EXPORTER / protocol / propagator / id generator name the Python SDK cannot load",
     docs: DOCS,
     url: "https://opentelemetry.io/docs/zero-code/python/configuration/",
     fix: FixKind::Sometimes,
     query: include_str!("../../../queries/dockerfile/unknown_otel_component.scm"),
-    needles: &["OTEL_", "_exporter", "_protocol", "id_generator", "propagators"],
+    needles: &[
+        "OTEL_",
+        "_exporter",
+        "_protocol",
+        "id_generator",
+        "propagators",
+    ],
     gate: always,
     check,
     scan: Some(scan),
@@ -29,26 +41,63 @@ fn check(_: &Match) -> Option<Finding> {
     None
 }
 
-const EXPORTERS: &[&str] = &["otlp", "otlp_proto_grpc", "otlp_proto_http", "console", "none", "zipkin_json", "zipkin_proto"];
-const PROPAGATORS: &[&str] = &["tracecontext", "baggage", "b3", "b3multi", "jaeger", "xray", "ot_trace", "none"];
+const EXPORTERS: &[&str] = &[
+    "otlp",
+    "otlp_proto_grpc",
+    "otlp_proto_http",
+    "console",
+    "none",
+    "zipkin_json",
+    "zipkin_proto",
+];
+const PROPAGATORS: &[&str] = &[
+    "tracecontext",
+    "baggage",
+    "b3",
+    "b3multi",
+    "jaeger",
+    "xray",
+    "ot_trace",
+    "none",
+];
 
 /// Known wrong names: (wrong, replacement, safe).
 const EXPORTER_FIXES: &[(&str, &str, bool)] = &[
-    ("oltp", "otlp", true), ("otpl", "otlp", true), ("oltp", "otlp", true), ("otl", "otlp", true),
-    ("otlp_http", "otlp_proto_http", true), ("otlphttp", "otlp_proto_http", true),
-    ("otlp-http", "otlp_proto_http", true), ("otlp/http", "otlp_proto_http", true),
-    ("http", "otlp_proto_http", true), ("otlp_grpc", "otlp_proto_grpc", true),
-    ("otlpgrpc", "otlp_proto_grpc", true), ("otlp-grpc", "otlp_proto_grpc", true),
-    ("grpc", "otlp_proto_grpc", true), ("zipkin", "zipkin_json", true), ("stdout", "console", true),
-    ("logging", "console", false), ("jaeger", "otlp", false), ("jaeger_thrift", "otlp", false),
-    ("jaeger_proto", "otlp", false), ("opencensus", "otlp", false),
+    ("oltp", "otlp", true),
+    ("otpl", "otlp", true),
+    ("oltp", "otlp", true),
+    ("otl", "otlp", true),
+    ("otlp_http", "otlp_proto_http", true),
+    ("otlphttp", "otlp_proto_http", true),
+    ("otlp-http", "otlp_proto_http", true),
+    ("otlp/http", "otlp_proto_http", true),
+    ("http", "otlp_proto_http", true),
+    ("otlp_grpc", "otlp_proto_grpc", true),
+    ("otlpgrpc", "otlp_proto_grpc", true),
+    ("otlp-grpc", "otlp_proto_grpc", true),
+    ("grpc", "otlp_proto_grpc", true),
+    ("zipkin", "zipkin_json", true),
+    ("stdout", "console", true),
+    ("logging", "console", false),
+    ("jaeger", "otlp", false),
+    ("jaeger_thrift", "otlp", false),
+    ("jaeger_proto", "otlp", false),
+    ("opencensus", "otlp", false),
 ];
 const PROPAGATOR_FIXES: &[(&str, &str, bool)] = &[
-    ("w3c", "tracecontext", true), ("trace_context", "tracecontext", true),
-    ("trace-context", "tracecontext", true), ("w3c-tracecontext", "tracecontext", true),
-    ("b3single", "b3", true), ("b3-multi", "b3multi", true), ("b3_multi", "b3multi", true),
-    ("aws", "xray", true), ("awsxray", "xray", true), ("aws_xray", "xray", true), ("x-ray", "xray", true),
-    ("ottrace", "ot_trace", true), ("ot-trace", "ot_trace", true),
+    ("w3c", "tracecontext", true),
+    ("trace_context", "tracecontext", true),
+    ("trace-context", "tracecontext", true),
+    ("w3c-tracecontext", "tracecontext", true),
+    ("b3single", "b3", true),
+    ("b3-multi", "b3multi", true),
+    ("b3_multi", "b3multi", true),
+    ("aws", "xray", true),
+    ("awsxray", "xray", true),
+    ("aws_xray", "xray", true),
+    ("x-ray", "xray", true),
+    ("ottrace", "ot_trace", true),
+    ("ot-trace", "ot_trace", true),
 ];
 
 /// Edit distance (small strings).
@@ -67,25 +116,37 @@ pub fn distance(a: &str, b: &str) -> usize {
     prev[b.len()]
 }
 
-/// What is wrong with one item, if anything: (message, replacement, safe, is_error).
-fn judge_item(kind: Kind, item: &str) -> Option<(String, Option<(String, bool)>, bool)> {
+/// A replacement name and whether replacing is safe.
+type Replacement = Option<(String, bool)>;
+
+/// What is wrong with one item, if anything: (message, replacement, is_error).
+fn judge_item(kind: Kind, item: &str) -> Option<(String, Replacement, bool)> {
     let (valid, fixes): (&[&str], &[(&str, &str, bool)]) = match kind {
         Kind::Exporter(_) => (EXPORTERS, EXPORTER_FIXES),
         Kind::Propagator => (PROPAGATORS, PROPAGATOR_FIXES),
         Kind::Protocol => (&["grpc", "http/protobuf"], &[]),
         Kind::IdGenerator => (&["random", "xray"], &[]),
     };
-    if valid.contains(&item) || (matches!(kind, Kind::Exporter("METRICS")) && item == "prometheus") {
+    if valid.contains(&item) || (matches!(kind, Kind::Exporter("METRICS")) && item == "prometheus")
+    {
         return None;
     }
     let lower = item.to_ascii_lowercase();
     let what = kind.what();
     if let Some((_, to, safe)) = fixes.iter().find(|(w, _, _)| *w == lower) {
-        return Some((format!("`{item}` is not a {what} the Python SDK knows; did you mean `{to}`?"), Some((to.to_string(), *safe)), true));
+        return Some((
+            format!("`{item}` is not a {what} the Python SDK knows; did you mean `{to}`?"),
+            Some((to.to_string(), *safe)),
+            true,
+        ));
     }
     match kind {
         Kind::Protocol => {
-            let to = if lower.contains("grpc") { "grpc" } else { "http/protobuf" };
+            let to = if lower.contains("grpc") {
+                "grpc"
+            } else {
+                "http/protobuf"
+            };
             return Some((
                 format!("Unsupported OTLP protocol `{item}` for the Python SDK (it accepts `grpc` and `http/protobuf`); the configurator raises and auto-instrumentation is disabled."),
                 Some((to.to_string(), lower.starts_with("http") || lower.contains("protobuf") || lower.contains("grpc"))),
@@ -93,20 +154,35 @@ fn judge_item(kind: Kind, item: &str) -> Option<(String, Option<(String, bool)>,
             ));
         }
         Kind::IdGenerator => {
-            let to = if lower.contains("ray") { "xray" } else { "random" };
+            let to = if lower.contains("ray") {
+                "xray"
+            } else {
+                "random"
+            };
             return Some((
                 format!("Unknown id generator `{item}`: the Python SDK knows `random` and `xray`."),
-                Some((to.to_string(), lower == to || lower.contains("ray") || lower == "random")),
+                Some((
+                    to.to_string(),
+                    lower == to || lower.contains("ray") || lower == "random",
+                )),
                 true,
             ));
         }
         _ => {}
     }
     if valid.contains(&lower.as_str()) {
-        return Some((format!("Component names are case-sensitive: use `{lower}`."), Some((lower.clone(), true)), true));
+        return Some((
+            format!("Component names are case-sensitive: use `{lower}`."),
+            Some((lower.clone(), true)),
+            true,
+        ));
     }
     if matches!(kind, Kind::Exporter(_)) && item == "prometheus" {
-        return Some(("`prometheus` is a metrics exporter only.".into(), None, true));
+        return Some((
+            "`prometheus` is a metrics exporter only.".into(),
+            None,
+            true,
+        ));
     }
     let near = valid.iter().map(|v| (distance(&lower, v), *v)).min();
     match near {
@@ -116,7 +192,13 @@ fn judge_item(kind: Kind, item: &str) -> Option<(String, Option<(String, bool)>,
             true,
         )),
         // A plausible vendor name: an entry point may provide it.
-        _ => Some((format!("`{item}` is not a built-in {what}; make sure a package provides this entry point."), None, false)),
+        _ => Some((
+            format!(
+                "`{item}` is not a built-in {what}; make sure a package provides this entry point."
+            ),
+            None,
+            false,
+        )),
     }
 }
 
@@ -134,8 +216,10 @@ impl Kind {
             "OTEL_TRACES_EXPORTER" => Kind::Exporter("TRACES"),
             "OTEL_METRICS_EXPORTER" => Kind::Exporter("METRICS"),
             "OTEL_LOGS_EXPORTER" => Kind::Exporter("LOGS"),
-            "OTEL_EXPORTER_OTLP_PROTOCOL" | "OTEL_EXPORTER_OTLP_TRACES_PROTOCOL"
-            | "OTEL_EXPORTER_OTLP_METRICS_PROTOCOL" | "OTEL_EXPORTER_OTLP_LOGS_PROTOCOL" => Kind::Protocol,
+            "OTEL_EXPORTER_OTLP_PROTOCOL"
+            | "OTEL_EXPORTER_OTLP_TRACES_PROTOCOL"
+            | "OTEL_EXPORTER_OTLP_METRICS_PROTOCOL"
+            | "OTEL_EXPORTER_OTLP_LOGS_PROTOCOL" => Kind::Protocol,
             "OTEL_PYTHON_ID_GENERATOR" | "OTEL_ID_GENERATOR" => Kind::IdGenerator,
             "OTEL_PROPAGATORS" => Kind::Propagator,
             _ => return None,
@@ -195,7 +279,11 @@ fn judge_var(e: &EnvVar) -> Option<Finding> {
         if let (Some((to, safe)), Some(sp)) = (fix, v.sub_span(s, end)) {
             let title = format!("Replace `{item}` with `{to}`");
             let edit = crate::diagnostic::Edit::replace(Span::new(sp.start, sp.end), to);
-            f = f.with_fix(if safe { Fix::safe(title, vec![edit]) } else { Fix::unsafe_(title, vec![edit]) });
+            f = f.with_fix(if safe {
+                Fix::safe(title, vec![edit])
+            } else {
+                Fix::unsafe_(title, vec![edit])
+            });
         }
         return Some(f);
     }

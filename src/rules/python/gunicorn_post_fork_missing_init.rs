@@ -37,17 +37,32 @@ fn check(_: &Match) -> Option<Finding> {
 /// or `worker_class`.
 fn is_config_module(ctx: &Context) -> bool {
     let g = &ctx.launch.gunicorn;
-    let named = ctx.path.and_then(|p| p.file_name()).and_then(|n| n.to_str()).is_some_and(|n| {
-        let n = n.to_ascii_lowercase();
-        n.starts_with("gunicorn") && n.ends_with(".py")
-    });
+    let named = ctx
+        .path
+        .and_then(|p| p.file_name())
+        .and_then(|n| n.to_str())
+        .is_some_and(|n| {
+            let n = n.to_ascii_lowercase();
+            n.starts_with("gunicorn") && n.ends_with(".py")
+        });
     let used = ctx.path.is_some_and(|p| {
-        ctx.workspace.launched_by(p).iter().any(|b| matches!(b.target, Target::Config(_)) && b.launcher.program == "gunicorn")
+        ctx.workspace
+            .launched_by(p)
+            .iter()
+            .any(|b| matches!(b.target, Target::Config(_)) && b.launcher.program == "gunicorn")
     });
-    let mut names: Vec<&str> = g.settings.iter().map(|s| s.name.as_str()).filter(|n| SETTINGS.contains(n)).collect();
+    let mut names: Vec<&str> = g
+        .settings
+        .iter()
+        .map(|s| s.name.as_str())
+        .filter(|n| SETTINGS.contains(n))
+        .collect();
     names.sort_unstable();
     names.dedup();
-    let looks = names.len() >= 2 && names.iter().any(|n| matches!(*n, "bind" | "workers" | "worker_class"));
+    let looks = names.len() >= 2
+        && names
+            .iter()
+            .any(|n| matches!(*n, "bind" | "workers" | "worker_class"));
     named || used || looks
 }
 
@@ -57,7 +72,10 @@ fn gate(ctx: &Context) -> bool {
     }
     // Under opentelemetry-instrument the SDK is set up before the config runs: OTEL020's case.
     !ctx.path.is_some_and(|p| {
-        ctx.workspace.launched_by(p).iter().any(|b| matches!(b.target, Target::Config(_)) && b.launcher.instrumented)
+        ctx.workspace
+            .launched_by(p)
+            .iter()
+            .any(|b| matches!(b.target, Target::Config(_)) && b.launcher.instrumented)
     })
 }
 
@@ -73,11 +91,18 @@ fn hook_typo(name: &str) -> Option<&'static str> {
         n == nh
             || n.strip_suffix("hook") == Some(nh.as_str())
             || n.strip_prefix("on") == Some(nh.as_str())
-            || (name.len() >= 6 && distance(name, h) <= 2 && !HOOKS.iter().any(|o| distance(name, o) < distance(name, h)))
+            || (name.len() >= 6
+                && distance(name, h) <= 2
+                && !HOOKS.iter().any(|o| distance(name, o) < distance(name, h)))
     })
 }
 
-fn hook_call_fix(ctx: &Context, g: &GunicornFacts, call: &str, remove: Option<Span>) -> Option<Fix> {
+fn hook_call_fix(
+    ctx: &Context,
+    g: &GunicornFacts,
+    call: &str,
+    remove: Option<Span>,
+) -> Option<Fix> {
     let mut edits = Vec::new();
     if let Some(r) = remove {
         edits.push(Edit::delete(r));
@@ -89,11 +114,21 @@ fn hook_call_fix(ctx: &Context, g: &GunicornFacts, call: &str, remove: Option<Sp
         }
         Some(_) => return None,
         None => {
-            let lead = if ctx.text.ends_with('\n') || ctx.text.is_empty() { "\n" } else { "\n\n" };
-            edits.push(Edit::insert(ctx.text.len(), format!("{lead}\ndef post_fork(server, worker):\n    {call}\n")));
+            let lead = if ctx.text.ends_with('\n') || ctx.text.is_empty() {
+                "\n"
+            } else {
+                "\n\n"
+            };
+            edits.push(Edit::insert(
+                ctx.text.len(),
+                format!("{lead}\ndef post_fork(server, worker):\n    {call}\n"),
+            ));
         }
     }
-    Some(Fix::unsafe_(format!("Call `{call}` in a gunicorn `post_fork` hook"), edits))
+    Some(Fix::unsafe_(
+        format!("Call `{call}` in a gunicorn `post_fork` hook"),
+        edits,
+    ))
 }
 
 fn scan(ctx: &Context) -> Vec<Finding> {
@@ -104,7 +139,13 @@ fn scan(ctx: &Context) -> Vec<Finding> {
     let mut out = Vec::new();
     let hooked = |f: &str| -> bool {
         ["post_fork", "post_worker_init"].iter().any(|h| {
-            g.function(h).is_some_and(|hook| hook.params == if *h == "post_fork" { 2 } else { 1 } && hook.calls.iter().any(|c| c == f || is_otel_setup_call(c, g)))
+            g.function(h).is_some_and(|hook| {
+                hook.params == if *h == "post_fork" { 2 } else { 1 }
+                    && hook
+                        .calls
+                        .iter()
+                        .any(|c| c == f || is_otel_setup_call(c, g))
+            })
         })
     };
     // (a) set up at module level: runs in the arbiter, before fork.
@@ -142,11 +183,24 @@ fn scan(ctx: &Context) -> Vec<Finding> {
         let setup_names: Vec<(String, Span)> = py
             .imports
             .iter()
-            .filter(|i| !i.type_checking && i.name.as_deref().is_some_and(|n| is_otel_setup_call(n, g) && n != "instrument"))
+            .filter(|i| {
+                !i.type_checking
+                    && i.name
+                        .as_deref()
+                        .is_some_and(|n| is_otel_setup_call(n, g) && n != "instrument")
+            })
             .map(|i| (i.bound.clone(), Span::new(i.stmt_start, i.stmt_end)))
-            .chain(g.functions.iter().filter(|f| {
-                !HOOKS.contains(&f.name.as_str()) && is_otel_setup_call(&f.name, g) && f.name != "instrument" && f.calls.iter().any(|c| is_otel_setup_call(c, g))
-            }).map(|f| (f.name.clone(), f.name_span)))
+            .chain(
+                g.functions
+                    .iter()
+                    .filter(|f| {
+                        !HOOKS.contains(&f.name.as_str())
+                            && is_otel_setup_call(&f.name, g)
+                            && f.name != "instrument"
+                            && f.calls.iter().any(|c| is_otel_setup_call(c, g))
+                    })
+                    .map(|f| (f.name.clone(), f.name_span)),
+            )
             .collect();
         if let Some((name, span)) = setup_names.iter().find(|(n, _)| !hooked(n)) {
             if !setup_names.iter().any(|(n, _)| hooked(n)) {

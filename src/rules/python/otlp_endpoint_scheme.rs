@@ -1,7 +1,9 @@
 //! OTEL043 `otlp-endpoint-scheme`: a schemeless OTLP endpoint — with HTTP, `requests` cannot
 //! send to it; with gRPC, the exporter opens TLS to a plaintext local collector.
 
-use super::otlp_port_protocol_mismatch::{effective_protocol, endpoint_vars, exporter_call, other_distro, Transport};
+use super::otlp_port_protocol_mismatch::{
+    effective_protocol, endpoint_vars, exporter_call, other_distro, Transport,
+};
 use crate::diagnostic::{Edit, Finding, Fix, Severity};
 use crate::language::Language;
 use crate::launch::{endpoint, judge, LaunchFacts, Token};
@@ -12,7 +14,13 @@ pub static RULE: Rule = Rule {
     code: "OTEL043",
     name: "otlp-endpoint-scheme",
     language: Language::Python,
-    also: &[Language::Dockerfile, Language::Shell, Language::Procfile, Language::Yaml, Language::Ini],
+    also: &[
+        Language::Dockerfile,
+        Language::Shell,
+        Language::Procfile,
+        Language::Yaml,
+        Language::Ini,
+    ],
     severity: Severity::Error,
     summary: "OTLP endpoint without `http://`/`https://`",
     docs: DOCS,
@@ -32,7 +40,11 @@ fn prefix_fix(val: &Token, host_local: bool) -> Option<Fix> {
     let lead = val.text.len() - val.text.trim_start().len();
     let at = val.sub_span(lead, lead)?;
     let edit = vec![Edit::insert(at.start, "http://")];
-    Some(if host_local { Fix::safe("Prefix `http://`", edit) } else { Fix::unsafe_("Prefix `http://`", edit) })
+    Some(if host_local {
+        Fix::safe("Prefix `http://`", edit)
+    } else {
+        Fix::unsafe_("Prefix `http://`", edit)
+    })
 }
 
 fn check(m: &Match) -> Option<Finding> {
@@ -54,7 +66,8 @@ fn check(m: &Match) -> Option<Finding> {
             if call.insecure || !local || ep.port != Some(4317) {
                 return None;
             }
-            let mut f = Finding::new(call.endpoint.best_span(), GRPC_MESSAGE).with_severity(Severity::Warning);
+            let mut f = Finding::new(call.endpoint.best_span(), GRPC_MESSAGE)
+                .with_severity(Severity::Warning);
             if let Some(fix) = prefix_fix(&call.endpoint, true) {
                 f = f.with_fix(fix);
             }
@@ -64,8 +77,13 @@ fn check(m: &Match) -> Option<Finding> {
 }
 
 fn insecure(f: &LaunchFacts, c: usize, sig: Option<&str>) -> bool {
-    let on = |n: String| f.lookup(c, &n).and_then(|v| v.known()).is_some_and(|v| v.trim().eq_ignore_ascii_case("true"));
-    on("OTEL_EXPORTER_OTLP_INSECURE".into()) || sig.is_some_and(|s| on(format!("OTEL_EXPORTER_OTLP_{s}_INSECURE")))
+    let on = |n: String| {
+        f.lookup(c, &n)
+            .and_then(|v| v.known())
+            .is_some_and(|v| v.trim().eq_ignore_ascii_case("true"))
+    };
+    on("OTEL_EXPORTER_OTLP_INSECURE".into())
+        || sig.is_some_and(|s| on(format!("OTEL_EXPORTER_OTLP_{s}_INSECURE")))
 }
 
 fn scan(ctx: &Context) -> Vec<Finding> {

@@ -2,7 +2,9 @@
 //! generic endpoint ending in `/v1/traces` (the SDK appends it again), a signal endpoint or
 //! exporter constructor without it (used verbatim).
 
-use super::otlp_port_protocol_mismatch::{effective_protocol, endpoint_vars, exporter_call, Transport};
+use super::otlp_port_protocol_mismatch::{
+    effective_protocol, endpoint_vars, exporter_call, Transport,
+};
 use crate::diagnostic::{Edit, Finding, Fix, Severity, Span};
 use crate::language::Language;
 use crate::launch::{endpoint, judge, Token};
@@ -87,7 +89,10 @@ fn scan(ctx: &Context) -> Vec<Finding> {
                 let mut finding = Finding::new(val.best_span(), msg);
                 let cut = ep.path_start + path.len() - suffix.len();
                 if let Some(sp) = val.sub_span(cut, ep.path_start + ep.path.len()) {
-                    finding = finding.with_fix(Fix::safe(format!("Remove `{suffix}`"), vec![Edit::delete(Span::new(sp.start, sp.end))]));
+                    finding = finding.with_fix(Fix::safe(
+                        format!("Remove `{suffix}`"),
+                        vec![Edit::delete(Span::new(sp.start, sp.end))],
+                    ));
                 }
                 out.push(finding);
             }

@@ -12,7 +12,13 @@ pub static RULE: Rule = Rule {
     code: "OTEL041",
     name: "otlp-port-protocol-mismatch",
     language: Language::Python,
-    also: &[Language::Dockerfile, Language::Shell, Language::Procfile, Language::Yaml, Language::Ini],
+    also: &[
+        Language::Dockerfile,
+        Language::Shell,
+        Language::Procfile,
+        Language::Yaml,
+        Language::Ini,
+    ],
     severity: Severity::Error,
     summary: "OTLP endpoint port and protocol disagree (HTTP on 4317, gRPC on 4318)",
     docs: DOCS,
@@ -25,7 +31,8 @@ pub static RULE: Rule = Rule {
     scan: Some(scan),
 };
 
-const MESSAGE: &str = "OTLP/HTTP uses port 4318, OTLP/gRPC uses 4317; this endpoint and protocol disagree.";
+const MESSAGE: &str =
+    "OTLP/HTTP uses port 4318, OTLP/gRPC uses 4317; this endpoint and protocol disagree.";
 
 /// The transport of an exporter class.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -52,17 +59,33 @@ pub struct ExporterCall {
 pub fn exporter_call(m: &Match) -> Option<ExporterCall> {
     let func = m.get("func")?;
     let args = m.get("args")?;
-    let callee: String = m.text(func).chars().filter(|c| !c.is_whitespace()).collect();
+    let callee: String = m
+        .text(func)
+        .chars()
+        .filter(|c| !c.is_whitespace())
+        .collect();
     let py = m.ctx.python()?;
     let head = callee.split('.').next().unwrap_or("");
     // The module path and the class's real name (through `import … as …`).
     let (module, class) = if callee.starts_with("opentelemetry.") {
-        (callee.clone(), callee.rsplit('.').next().unwrap_or("").to_string())
+        (
+            callee.clone(),
+            callee.rsplit('.').next().unwrap_or("").to_string(),
+        )
     } else {
-        let imp = py.imports.iter().find(|i| i.bound == head && !i.type_checking)?;
+        let imp = py
+            .imports
+            .iter()
+            .find(|i| i.bound == head && !i.type_checking)?;
         match (&imp.name, callee.split_once('.')) {
-            (Some(n), Some((_, rest))) => (format!("{}.{n}.{rest}", imp.module), rest.rsplit('.').next().unwrap_or("").to_string()),
-            (None, Some((_, rest))) => (format!("{}.{rest}", imp.module), rest.rsplit('.').next().unwrap_or("").to_string()),
+            (Some(n), Some((_, rest))) => (
+                format!("{}.{n}.{rest}", imp.module),
+                rest.rsplit('.').next().unwrap_or("").to_string(),
+            ),
+            (None, Some((_, rest))) => (
+                format!("{}.{rest}", imp.module),
+                rest.rsplit('.').next().unwrap_or("").to_string(),
+            ),
             (Some(n), None) => (imp.module.clone(), n.clone()),
             (None, None) => return None,
         }
@@ -90,7 +113,10 @@ pub fn exporter_call(m: &Match) -> Option<ExporterCall> {
         if a.kind() != "keyword_argument" {
             continue;
         }
-        let name = a.child_by_field_name("name").map(|n| m.text(n)).unwrap_or("");
+        let name = a
+            .child_by_field_name("name")
+            .map(|n| m.text(n))
+            .unwrap_or("");
         let Some(v) = a.child_by_field_name("value") else {
             continue;
         };
@@ -100,7 +126,12 @@ pub fn exporter_call(m: &Match) -> Option<ExporterCall> {
             _ => {}
         }
     }
-    Some(ExporterCall { transport, signal, endpoint: endpoint?, insecure })
+    Some(ExporterCall {
+        transport,
+        signal,
+        endpoint: endpoint?,
+        insecure,
+    })
 }
 
 /// A plain string literal (no f-string interpolation, no escapes) as a token.
@@ -109,7 +140,9 @@ fn string_literal(m: &Match, v: tree_sitter::Node) -> Option<Token> {
         return None;
     }
     let mut c = v.walk();
-    if v.named_children(&mut c).any(|n| n.kind() == "interpolation" || n.kind() == "escape_sequence") {
+    if v.named_children(&mut c)
+        .any(|n| n.kind() == "interpolation" || n.kind() == "escape_sequence")
+    {
         return None;
     }
     let t = m.text(v);
@@ -119,10 +152,19 @@ fn string_literal(m: &Match, v: tree_sitter::Node) -> Option<Token> {
         return None;
     }
     let quote = &t[q..q + 1];
-    let ql = if t[q..].starts_with(&quote.repeat(3)) { 3 } else { 1 };
+    let ql = if t[q..].starts_with(&quote.repeat(3)) {
+        3
+    } else {
+        1
+    };
     let inner = t.get(q + ql..t.len().saturating_sub(ql))?;
     let span = m.span(v);
-    Some(Token { text: inner.to_string(), span, raw: Some(span.start + q + ql), dynamic: false })
+    Some(Token {
+        text: inner.to_string(),
+        span,
+        raw: Some(span.start + q + ql),
+        dynamic: false,
+    })
 }
 
 /// The protocol in effect for an endpoint setting in one context: explicit, Operator
@@ -138,22 +180,39 @@ pub fn effective_protocol<'f>(
     match judge::protocol(f, ctx_scope, signal) {
         Some(p) => p.known().map(|v| (v.trim().to_ascii_lowercase(), Some(p))),
         None if f.operator_injected(ctx_scope) => Some(("http/protobuf".into(), None)),
-        None if distro_default && judge::instrumented_at(f, ctx_scope) => Some(("grpc".into(), None)),
+        None if distro_default && judge::instrumented_at(f, ctx_scope) => {
+            Some(("grpc".into(), None))
+        }
         None => None,
     }
 }
 
 /// Whether the file shows a vendor distro whose default protocol is not grpc.
 pub fn other_distro(text: &str) -> bool {
-    ["aws-opentelemetry-distro", "hyperdx", "splunk-opentelemetry", "elastic-opentelemetry", "azure-monitor-opentelemetry", "honeycomb", "lumigo", "uptrace", "logfire"]
-        .iter()
-        .any(|d| text.contains(d))
+    [
+        "aws-opentelemetry-distro",
+        "hyperdx",
+        "splunk-opentelemetry",
+        "elastic-opentelemetry",
+        "azure-monitor-opentelemetry",
+        "honeycomb",
+        "lumigo",
+        "uptrace",
+        "logfire",
+    ]
+    .iter()
+    .any(|d| text.contains(d))
 }
 
 /// Endpoint settings of the file with their signal and parsed value.
-pub fn endpoint_vars(f: &LaunchFacts) -> impl Iterator<Item = (&EnvVar, Option<&'static str>, &Token)> {
+pub fn endpoint_vars(
+    f: &LaunchFacts,
+) -> impl Iterator<Item = (&EnvVar, Option<&'static str>, &Token)> {
     f.env.iter().filter_map(|v| {
-        let sig = judge::endpoint_signal(&v.name).ok()?;
+        let sig = match judge::endpoint_var(&v.name)? {
+            judge::EndpointVar::Generic => None,
+            judge::EndpointVar::Signal(s) => Some(s),
+        };
         let val = v.value.as_ref()?;
         (!val.dynamic).then_some((v, sig, val))
     })
@@ -162,7 +221,10 @@ pub fn endpoint_vars(f: &LaunchFacts) -> impl Iterator<Item = (&EnvVar, Option<&
 fn port_fix(val: &Token, ep: &endpoint::Endpoint, to: u16) -> Option<Fix> {
     let (a, b) = ep.port_range?;
     let sp = val.sub_span(a, b)?;
-    Some(Fix::unsafe_(format!("Use port {to}"), vec![Edit::replace(sp, to.to_string())]))
+    Some(Fix::unsafe_(
+        format!("Use port {to}"),
+        vec![Edit::replace(sp, to.to_string())],
+    ))
 }
 
 fn check(m: &Match) -> Option<Finding> {
@@ -211,8 +273,14 @@ fn scan(ctx: &Context) -> Vec<Finding> {
             if let Some(fix) = port_fix(val, &ep, to) {
                 finding = finding.with_fix(fix);
             }
-            if let Some(e) = setting.and_then(|s| s.value.as_ref()).and_then(|t| judge::replace_value(t, right_proto)) {
-                finding = finding.with_fix(Fix::unsafe_(format!("Use protocol `{right_proto}`"), vec![e]));
+            if let Some(e) = setting
+                .and_then(|s| s.value.as_ref())
+                .and_then(|t| judge::replace_value(t, right_proto))
+            {
+                finding = finding.with_fix(Fix::unsafe_(
+                    format!("Use protocol `{right_proto}`"),
+                    vec![e],
+                ));
             }
             out.push(finding);
             break;

@@ -34,10 +34,15 @@ const PREFORK: &[&str] = &["gunicorn", "uvicorn", "uwsgi", "hypercorn", "fastapi
 fn served_multi(ctx: &Context, path: &Path) -> bool {
     ctx.workspace.launched_by(path).iter().any(|b| {
         let l = b.launcher;
-        if matches!(b.target, Target::Config(_)) || !l.runtime || !PREFORK.contains(&l.program.as_str()) {
+        if matches!(b.target, Target::Config(_))
+            || !l.runtime
+            || !PREFORK.contains(&l.program.as_str())
+        {
             return false;
         }
-        let n: Option<Count> = l.workers.or_else(|| ctx.workspace.config_workers(b.file, l));
+        let n: Option<Count> = l
+            .workers
+            .or_else(|| ctx.workspace.config_workers(b.file, l));
         n.is_some_and(Count::is_multi)
     })
 }
@@ -65,16 +70,25 @@ fn scan(ctx: &Context) -> Vec<Finding> {
             continue;
         };
         let multi = judge::visible_contexts(f, v).into_iter().any(|c| {
-            f.launchers.iter().filter(|l| l.scope == c && l.runtime).any(|l| {
-                judge::workers(l, f).count.and_then(|c| c.count).is_some_and(Count::is_multi)
-            })
+            f.launchers
+                .iter()
+                .filter(|l| l.scope == c && l.runtime)
+                .any(|l| {
+                    judge::workers(l, f)
+                        .count
+                        .and_then(|c| c.count)
+                        .is_some_and(Count::is_multi)
+                })
         });
         if !multi {
             continue;
         }
         let mut finding = Finding::new(val.best_span(), MESSAGE);
         if let Some(sp) = val.sub_span(pos, pos + "prometheus".len()) {
-            finding = finding.with_fix(Fix::unsafe_("Export metrics over OTLP", vec![Edit::replace(sp, "otlp")]));
+            finding = finding.with_fix(Fix::unsafe_(
+                "Export metrics over OTLP",
+                vec![Edit::replace(sp, "otlp")],
+            ));
         }
         out.push(finding);
     }

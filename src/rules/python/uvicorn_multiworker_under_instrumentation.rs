@@ -13,7 +13,12 @@ pub static RULE: Rule = Rule {
     code: "OTEL022",
     name: "uvicorn-multiworker-under-instrumentation",
     language: Language::Python,
-    also: &[Language::Dockerfile, Language::Shell, Language::Procfile, Language::Yaml],
+    also: &[
+        Language::Dockerfile,
+        Language::Shell,
+        Language::Procfile,
+        Language::Yaml,
+    ],
     severity: Severity::Warning,
     summary: "uvicorn `--workers N` under opentelemetry-instrument loses metrics",
     docs: DOCS,
@@ -41,7 +46,10 @@ fn check(m: &Match) -> Option<Finding> {
     if n <= 1 {
         return None;
     }
-    Some(Finding::new(m.span(value), MESSAGE).with_fix(Fix::unsafe_("Run a single worker", vec![Edit::replace(m.span(value), "1")])))
+    Some(Finding::new(m.span(value), MESSAGE).with_fix(Fix::unsafe_(
+        "Run a single worker",
+        vec![Edit::replace(m.span(value), "1")],
+    )))
 }
 
 /// `gunicorn -k uvicorn.workers.UvicornWorker -w N [-b host:port] target`, when the uvicorn
@@ -68,7 +76,13 @@ fn gunicorn_rewrite(text: &str, l: &Launcher, count: &Token) -> Option<Edit> {
         }
         i += if t.text.contains('=') { 1 } else { 2 };
     }
-    let mut words = vec!["gunicorn".to_string(), "-k".into(), "uvicorn.workers.UvicornWorker".into(), "-w".into(), count.text.clone()];
+    let mut words = vec![
+        "gunicorn".to_string(),
+        "-k".into(),
+        "uvicorn.workers.UvicornWorker".into(),
+        "-w".into(),
+        count.text.clone(),
+    ];
     if host.is_some() || port.is_some() {
         let h = host.map_or("127.0.0.1".to_string(), |h| h.text);
         let p = port.map_or("8000".to_string(), |p| p.text);
@@ -84,7 +98,11 @@ fn gunicorn_rewrite(text: &str, l: &Launcher, count: &Token) -> Option<Edit> {
     let quoted = matches!(text.as_bytes().get(start), Some(b'"'));
     let sep_list = quoted && text[l.argv[0].span.end..].trim_start().starts_with(',');
     let new = if sep_list {
-        words.iter().map(|w| format!("\"{w}\"")).collect::<Vec<_>>().join(", ")
+        words
+            .iter()
+            .map(|w| format!("\"{w}\""))
+            .collect::<Vec<_>>()
+            .join(", ")
     } else if quoted || text[l.argv[0].span.end..].trim_start().starts_with(',') {
         return None;
     } else {
@@ -117,14 +135,21 @@ fn scan(ctx: &Context) -> Vec<Finding> {
         if !n.is_multi() {
             continue;
         }
-        let anchor = if c.from == CountFrom::Cli { c.token.best_span() } else { l.argv[0].span };
+        let anchor = if c.from == CountFrom::Cli {
+            c.token.best_span()
+        } else {
+            l.argv[0].span
+        };
         let mut finding = Finding::new(anchor, MESSAGE);
         if let Some(e) = judge::replace_value(&c.token, "1") {
             finding = finding.with_fix(Fix::unsafe_("Run a single worker", vec![e]));
         }
         if prog.as_deref() == Some("uvicorn") && c.from == CountFrom::Cli {
             if let Some(e) = gunicorn_rewrite(ctx.text, l, &c.token) {
-                finding = finding.with_fix(Fix::unsafe_("Serve with gunicorn and UvicornWorker", vec![e]));
+                finding = finding.with_fix(Fix::unsafe_(
+                    "Serve with gunicorn and UvicornWorker",
+                    vec![e],
+                ));
             }
         }
         out.push(finding);

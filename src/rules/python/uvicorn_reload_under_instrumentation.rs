@@ -11,7 +11,12 @@ pub static RULE: Rule = Rule {
     code: "OTEL021",
     name: "uvicorn-reload-under-instrumentation",
     language: Language::Python,
-    also: &[Language::Dockerfile, Language::Shell, Language::Procfile, Language::Yaml],
+    also: &[
+        Language::Dockerfile,
+        Language::Shell,
+        Language::Procfile,
+        Language::Yaml,
+    ],
     severity: Severity::Warning,
     summary: "uvicorn `--reload` / `fastapi dev` under auto-instrumentation",
     docs: DOCS,
@@ -36,7 +41,9 @@ pub fn is_uvicorn_run(m: &Match) -> bool {
             let alias = m.text(module);
             py.module_aliases("uvicorn").any(|i| i.bound == alias)
         }
-        None => py.names_bound_to("uvicorn", "run").any(|i| i.bound == "run"),
+        None => py
+            .names_bound_to("uvicorn", "run")
+            .any(|i| i.bound == "run"),
     }
 }
 
@@ -49,7 +56,10 @@ fn check(m: &Match) -> Option<Finding> {
         return None;
     }
     let arg = m.get("arg")?;
-    Some(Finding::new(m.span(arg), MESSAGE).with_fix(Fix::safe("Set `reload=False`", vec![Edit::replace(m.span(value), "False")])))
+    Some(Finding::new(m.span(arg), MESSAGE).with_fix(Fix::safe(
+        "Set `reload=False`",
+        vec![Edit::replace(m.span(value), "False")],
+    )))
 }
 
 fn scan(ctx: &Context) -> Vec<Finding> {
@@ -63,12 +73,24 @@ fn scan(ctx: &Context) -> Vec<Finding> {
         match l.program().as_deref() {
             Some("uvicorn") => {
                 if let Some((_, tok)) = args::flag(a, &["--reload"]) {
-                    out.push(Finding::new(tok.span, MESSAGE).with_fix(Fix::safe("Remove `--reload`", vec![judge::delete_word(ctx.text, &tok)])));
-                } else if let Some(v) = f.lookup(l.scope, "UVICORN_RELOAD").and_then(|v| v.value.as_ref()) {
-                    if !v.dynamic && matches!(v.text.trim().to_ascii_lowercase().as_str(), "true" | "1" | "yes") {
+                    out.push(Finding::new(tok.span, MESSAGE).with_fix(Fix::safe(
+                        "Remove `--reload`",
+                        vec![judge::delete_word(ctx.text, &tok)],
+                    )));
+                } else if let Some(v) = f
+                    .lookup(l.scope, "UVICORN_RELOAD")
+                    .and_then(|v| v.value.as_ref())
+                {
+                    if !v.dynamic
+                        && matches!(
+                            v.text.trim().to_ascii_lowercase().as_str(),
+                            "true" | "1" | "yes"
+                        )
+                    {
                         let mut finding = Finding::new(v.best_span(), MESSAGE);
                         if let Some(e) = judge::replace_value(v, "false") {
-                            finding = finding.with_fix(Fix::safe("Set `UVICORN_RELOAD=false`", vec![e]));
+                            finding =
+                                finding.with_fix(Fix::safe("Set `UVICORN_RELOAD=false`", vec![e]));
                         }
                         out.push(finding);
                     }
