@@ -135,7 +135,7 @@ fn judge_item(kind: Kind, item: &str) -> Option<(String, Replacement, bool)> {
     let what = kind.what();
     if let Some((_, to, safe)) = fixes.iter().find(|(w, _, _)| *w == lower) {
         return Some((
-            format!("`{item}` is not a {what} the Python SDK knows; did you mean `{to}`?"),
+            format!("`{item}` is not {what} the Python SDK knows; did you mean `{to}`?"),
             Some((to.to_string(), *safe)),
             true,
         ));
@@ -187,14 +187,14 @@ fn judge_item(kind: Kind, item: &str) -> Option<(String, Replacement, bool)> {
     let near = valid.iter().map(|v| (distance(&lower, v), *v)).min();
     match near {
         Some((d, v)) if d <= 2 && lower.len() >= 3 => Some((
-            format!("`{item}` is not a {what} the Python SDK knows; did you mean `{v}`?"),
+            format!("`{item}` is not {what} the Python SDK knows; did you mean `{v}`?"),
             Some((v.to_string(), true)),
             true,
         )),
         // A plausible vendor name: an entry point may provide it.
         _ => Some((
             format!(
-                "`{item}` is not a built-in {what}; make sure a package provides this entry point."
+                "`{item}` is not {what} built into the Python SDK; make sure a package provides this entry point."
             ),
             None,
             false,
@@ -228,10 +228,10 @@ impl Kind {
 
     fn what(self) -> &'static str {
         match self {
-            Kind::Exporter(_) => "exporter",
-            Kind::Protocol => "OTLP protocol",
-            Kind::IdGenerator => "id generator",
-            Kind::Propagator => "propagator",
+            Kind::Exporter(_) => "an exporter",
+            Kind::Protocol => "an OTLP protocol",
+            Kind::IdGenerator => "an id generator",
+            Kind::Propagator => "a propagator",
         }
     }
 
