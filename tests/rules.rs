@@ -341,3 +341,35 @@ fn registry_is_complete_and_consistent() {
         assert!(rules::by_code(r.code).is_some());
     }
 }
+
+/// The launcher model never panics: every prefix of every launcher fixture (cut at any
+/// character) is parsed and checked, in its workspace, without a panic.
+#[test]
+fn launcher_files_never_panic_on_any_prefix() {
+    use std::cell::Cell;
+    // The engine catches a rule's panic; count this thread's panics through the hook
+    // (other tests run on other threads).
+    thread_local!(static PANICS: Cell<usize> = const { Cell::new(0) });
+    let previous = std::panic::take_hook();
+    std::panic::set_hook(Box::new(|_| PANICS.with(|p| p.set(p.get() + 1))));
+    let settings = Settings::default();
+    for files in all_workspaces() {
+        let ws = index(&files);
+        for (path, lang) in &files {
+            if !lang.is_launcher_kind() {
+                continue;
+            }
+            let text = std::fs::read_to_string(path).unwrap();
+            for (i, _) in text.char_indices() {
+                let file = SourceFile::new(*lang, text[..i].to_string());
+                let _ = engine::check(&file, Some(path), &settings, &ws);
+            }
+        }
+    }
+    std::panic::set_hook(previous);
+    assert_eq!(
+        PANICS.with(Cell::get),
+        0,
+        "a rule or the launcher model panicked"
+    );
+}
