@@ -204,9 +204,38 @@ impl Workspace {
     /// Whether a launcher of the workspace runs this Python file under
     /// `opentelemetry-instrument` (as script, module, app target or gunicorn config).
     pub fn is_auto_instrumented(&self, path: &Path) -> bool {
-        self.launched_by(path)
-            .iter()
-            .any(|b| b.launcher.instrumented)
+        let by = self.launched_by(path);
+        by.iter().any(|b| b.launcher.instrumented)
+            || by
+                .iter()
+                .any(|b| b.launcher.runtime && self.image_injected(b.file))
+    }
+
+    /// Whether a Dockerfile builds an image that a pod injected by the Operator
+    /// (`inject-python`) runs — by the heuristic image name = the Dockerfile's directory name
+    /// (or, for `<name>.Dockerfile`, that name).
+    pub fn image_injected(&self, dockerfile: &Path) -> bool {
+        use crate::language::Language;
+        if Language::from_path(dockerfile) != Some(Language::Dockerfile) {
+            return false;
+        }
+        let file_name = dockerfile
+            .file_name()
+            .and_then(|n| n.to_str())
+            .unwrap_or("");
+        let named = file_name
+            .strip_suffix(".Dockerfile")
+            .or_else(|| file_name.strip_suffix(".dockerfile"));
+        let dir = clean(dockerfile.parent().unwrap_or(Path::new("")));
+        let dir_name = dir.file_name().and_then(|n| n.to_str());
+        let names: Vec<&str> = named.into_iter().chain(dir_name).collect();
+        !names.is_empty()
+            && self.files.values().any(|s| {
+                s.launch
+                    .injected_images
+                    .iter()
+                    .any(|i| names.iter().any(|n| n.eq_ignore_ascii_case(i)))
+            })
     }
 
     /// The gunicorn config module a gunicorn launcher in `file` reads (`-c`, or the default

@@ -295,6 +295,9 @@ pub struct LaunchFacts {
     pub uwsgi: Option<ini::UwsgiConfig>,
     /// The YAML document is a docker-compose file.
     pub compose: bool,
+    /// Image names (last path component, no tag) of containers in pods injected by the
+    /// OpenTelemetry Operator (`inject-python`): their Dockerfiles' apps get OTel context.
+    pub injected_images: Vec<String>,
 }
 
 impl LaunchFacts {
@@ -332,6 +335,8 @@ impl LaunchFacts {
             self.uwsgi = Some(u);
         }
         self.compose |= other.compose;
+        self.injected_images
+            .extend(other.injected_images.iter().cloned());
     }
 
     /// Adds a scope and returns its index.

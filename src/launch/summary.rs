@@ -108,6 +108,8 @@ pub struct LaunchSummary {
     pub uses_otel: bool,
     /// The module has a uWSGI `@postfork` function.
     pub uwsgi_postfork: bool,
+    /// Images of containers injected by the Operator (`inject-python`).
+    pub injected_images: Vec<String>,
 }
 
 /// gunicorn options that take a value (for finding the positional app target).
@@ -424,6 +426,7 @@ pub fn summarize(facts: &LaunchFacts, py: Option<&PyFacts>) -> LaunchSummary {
         initializes_otel,
         uses_otel,
         uwsgi_postfork,
+        injected_images: facts.injected_images.clone(),
     }
 }
 

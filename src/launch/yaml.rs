@@ -201,6 +201,14 @@ fn list_env(f: &mut LaunchFacts, scope: usize, item: Node, src: &str) {
     });
 }
 
+/// `registry.example.com/team/orders:1.2@sha256:…` → `orders`.
+pub fn image_base(image: &str) -> Option<String> {
+    let no_digest = image.split('@').next()?;
+    let last = no_digest.rsplit('/').next()?;
+    let name = last.split(':').next()?.trim();
+    (!name.is_empty() && !name.contains("{{") && !name.contains('$')).then(|| name.to_string())
+}
+
 /// Paths to the pod spec of a workload kind (§0.4).
 fn pod_spec_path(kind: &str) -> Option<&'static [&'static str]> {
     Some(match kind {
@@ -257,6 +265,11 @@ fn k8s(f: &mut LaunchFacts, root: Node, src: &str) {
                 .map(|s| s.value)
                 .unwrap_or_default();
             let scope = f.add_scope(Some(file), ScopeKind::Container, &name);
+            if injected {
+                if let Some(image) = get(c, "image", src).and_then(|i| scalar(i, src)) {
+                    f.injected_images.extend(image_base(&image.value));
+                }
+            }
             if let Some(env) = get(c, "env", src) {
                 for e in items(env) {
                     let Some(n) = get(e, "name", src).and_then(|n| token(n, src)) else {
