@@ -412,3 +412,29 @@ impl LaunchFacts {
             .filter(move |l| self.within(l.scope, scope))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::engine::SourceFile;
+    use crate::language::Language;
+
+    /// Editing a file gives the same launch facts as parsing the edited text afresh.
+    #[test]
+    fn edits_keep_launch_facts_fresh() {
+        let cases = [
+            (Language::Dockerfile, "FROM x\nCMD [\"opentelemetry-instrument\", \"gunicorn\", \"-w\", \"4\", \"app:app\"]\n", "-w", "--workers"),
+            (Language::Shell, "#!/bin/sh\nexport A=1\nopentelemetry-instrument uvicorn main:app --reload\n", "--reload", "--workers 2"),
+            (Language::Procfile, "web: gunicorn -w 4 app:app\n", "gunicorn", "opentelemetry-instrument gunicorn"),
+            (Language::Ini, "[uwsgi]\nprocesses = 4\n", "4", "8"),
+            (Language::Yaml, "services:\n  a:\n    image: x\n    command: gunicorn -w 4 app:app\n---\nservices:\n  b:\n    image: y\n    command: [\"uvicorn\", \"m:app\"]\n", "uvicorn", "opentelemetry-instrument\", \"uvicorn"),
+            (Language::Python, "import os\nworkers = 4\n\n\ndef post_fork(server, worker):\n    pass\n", "pass", "initialize()"),
+        ];
+        for (lang, text, from, to) in cases {
+            let mut f = SourceFile::new(lang, text.to_string());
+            let at = text.find(from).unwrap();
+            f.edit(at, at + from.len(), to);
+            let fresh = SourceFile::new(lang, f.text().to_string());
+            assert_eq!(f.launch(), fresh.launch(), "{lang:?}");
+        }
+    }
+}
