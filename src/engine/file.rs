@@ -310,7 +310,10 @@ fn make_chunk(lang: Language, text: &str, start: usize, end: usize, old: Option<
             )
         }
         Language::Dockerfile => (ChunkFacts::Launch, launch::dockerfile::facts(src)),
-        Language::Shell => (ChunkFacts::Launch, launch::shell::file_facts(tree.root_node(), src)),
+        Language::Shell => (
+            ChunkFacts::Launch,
+            launch::shell::file_facts(tree.root_node(), src),
+        ),
         Language::Procfile => (ChunkFacts::Launch, launch::procfile::facts(src)),
         Language::Ini => (ChunkFacts::Launch, launch::ini::facts(src)),
     };

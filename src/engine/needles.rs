@@ -52,8 +52,22 @@ fn needles_of(lang: Language) -> Vec<&'static str> {
 /// its language could match: launcher and environment keys of YAML, gunicorn settings and
 /// hooks of Python config modules, framework imports (they choose fixes elsewhere).
 const SUMMARY_NEEDLES: &[(Language, &[&str])] = &[
-    (Language::Yaml, &["command", "args:", "env:", "environment", "services:"]),
-    (Language::Python, &["workers", "worker_class", "post_fork", "fastapi", "flask", "starlette", "django"]),
+    (
+        Language::Yaml,
+        &["command", "args:", "env:", "environment", "services:"],
+    ),
+    (
+        Language::Python,
+        &[
+            "workers",
+            "worker_class",
+            "post_fork",
+            "fastapi",
+            "flask",
+            "starlette",
+            "django",
+        ],
+    ),
 ];
 
 /// The bit set of the language's needles occurring in `text`.
@@ -109,5 +123,8 @@ pub fn worth_parsing(lang: Language, text: &str) -> bool {
         || SUMMARY_NEEDLES
             .iter()
             .filter(|(l, _)| *l == lang)
-            .any(|(_, ns)| ns.iter().any(|n| memchr::memmem::find(text.as_bytes(), n.as_bytes()).is_some()))
+            .any(|(_, ns)| {
+                ns.iter()
+                    .any(|n| memchr::memmem::find(text.as_bytes(), n.as_bytes()).is_some())
+            })
 }
