@@ -9,18 +9,56 @@ pub enum Language {
     Python,
     /// YAML: Kubernetes manifests, Operator CRs, compose files.
     Yaml,
+    /// Dockerfiles and Containerfiles (`CMD`, `ENTRYPOINT`, `RUN`, `ENV`, per build stage).
+    Dockerfile,
+    /// POSIX/bash shell scripts.
+    Shell,
+    /// Procfiles: `name: command` lines.
+    Procfile,
+    /// INI files; otel-lsp reads the `[uwsgi]` section of uWSGI configs.
+    Ini,
 }
 
 impl Language {
     /// Every language, in a stable order.
-    pub const ALL: &'static [Language] = &[Language::Python, Language::Yaml];
+    pub const ALL: &'static [Language] = &[
+        Language::Python,
+        Language::Yaml,
+        Language::Dockerfile,
+        Language::Shell,
+        Language::Procfile,
+        Language::Ini,
+    ];
 
     /// The language of a file, by name; `None` for files otel-lsp does not read.
+    ///
+    /// Dockerfiles are `Dockerfile`, `Containerfile`, `Dockerfile.<suffix>` and
+    /// `<name>.Dockerfile`; Procfiles are `Procfile` and `Procfile.<suffix>`; INI files are
+    /// read only when named like a uWSGI config (`uwsgi*.ini`, `*.uwsgi.ini`, `app.ini`).
     pub fn from_path(path: &Path) -> Option<Language> {
+        let name = path.file_name()?.to_str()?;
+        let lower = name.to_ascii_lowercase();
+        let doc_like = [".md", ".txt", ".rst", ".adoc", ".html"]
+            .iter()
+            .any(|e| lower.ends_with(e));
+        if lower == "dockerfile"
+            || lower == "containerfile"
+            || ((lower.starts_with("dockerfile.") || lower.starts_with("containerfile."))
+                && !doc_like)
+            || lower.ends_with(".dockerfile")
+            || lower.ends_with(".containerfile")
+        {
+            return Some(Language::Dockerfile);
+        }
+        if lower == "procfile" || lower.starts_with("procfile.") || lower.ends_with(".procfile") {
+            return Some(Language::Procfile);
+        }
         let ext = path.extension()?.to_str()?.to_ascii_lowercase();
         match ext.as_str() {
             "py" | "pyi" => Some(Language::Python),
             "yaml" | "yml" => Some(Language::Yaml),
+            "sh" | "bash" => Some(Language::Shell),
+            "ini" if lower.contains("uwsgi") || lower == "app.ini" => Some(Language::Ini),
             _ => None,
         }
     }
@@ -29,7 +67,13 @@ impl Language {
     pub fn from_language_id(id: &str) -> Option<Language> {
         match id {
             "python" => Some(Language::Python),
-            "yaml" | "yaml.docker-compose" | "yaml.kubernetes" | "helm" => Some(Language::Yaml),
+            "yaml" | "yaml.docker-compose" | "yaml.kubernetes" | "helm" | "dockercompose" => {
+                Some(Language::Yaml)
+            }
+            "dockerfile" | "containerfile" => Some(Language::Dockerfile),
+            "shellscript" | "sh" | "bash" => Some(Language::Shell),
+            "procfile" => Some(Language::Procfile),
+            "ini" => Some(Language::Ini),
             _ => None,
         }
     }
@@ -39,6 +83,10 @@ impl Language {
         match self {
             Language::Python => "python",
             Language::Yaml => "yaml",
+            Language::Dockerfile => "dockerfile",
+            Language::Shell => "shell",
+            Language::Procfile => "procfile",
+            Language::Ini => "ini",
         }
     }
 
@@ -47,11 +95,32 @@ impl Language {
         "#"
     }
 
-    /// The tree-sitter grammar.
+    /// Whether the file is read by tree-sitter (Python, YAML, shell). Dockerfiles, Procfiles
+    /// and INI files are split into instructions/lines by `crate::launch`, which hands the
+    /// command lines it finds to the shell grammar; their chunk tree is an empty shell tree.
+    pub fn has_grammar(self) -> bool {
+        matches!(self, Language::Python | Language::Yaml | Language::Shell)
+    }
+
+    /// Whether files of this kind start processes: their launchers and environment settings
+    /// are workspace facts, so they are always summarized (never skipped by the needle
+    /// pre-filter).
+    pub fn is_launcher_kind(self) -> bool {
+        matches!(
+            self,
+            Language::Dockerfile | Language::Shell | Language::Procfile | Language::Ini
+        )
+    }
+
+    /// The tree-sitter grammar (bash for the command-line kinds: their queries and chunk
+    /// trees speak shell).
     pub fn grammar(self) -> tree_sitter::Language {
         match self {
             Language::Python => tree_sitter_python::LANGUAGE.into(),
             Language::Yaml => tree_sitter_yaml::LANGUAGE.into(),
+            Language::Dockerfile | Language::Shell | Language::Procfile | Language::Ini => {
+                tree_sitter_bash::LANGUAGE.into()
+            }
         }
     }
 }
@@ -74,5 +143,34 @@ mod tests {
         assert_eq!(Language::from_path(Path::new("Makefile")), None);
         assert_eq!(Language::from_language_id("python"), Some(Language::Python));
         assert_eq!(Language::from_language_id("rust"), None);
+    }
+
+    #[test]
+    fn launcher_kinds_by_name_and_id() {
+        for (p, l) in [
+            ("Dockerfile", Language::Dockerfile),
+            ("svc/Dockerfile.prod", Language::Dockerfile),
+            ("api.Dockerfile", Language::Dockerfile),
+            ("Containerfile", Language::Dockerfile),
+            ("scripts/start.sh", Language::Shell),
+            ("Procfile", Language::Procfile),
+            ("uwsgi.ini", Language::Ini),
+            ("docker-compose.yml", Language::Yaml),
+            ("compose.yaml", Language::Yaml),
+            ("gunicorn.conf.py", Language::Python),
+        ] {
+            assert_eq!(Language::from_path(Path::new(p)), Some(l), "{p}");
+        }
+        assert_eq!(Language::from_path(Path::new("setup.ini")), None);
+        assert_eq!(Language::from_path(Path::new("Dockerfile.md")), None);
+        assert_eq!(
+            Language::from_language_id("dockerfile"),
+            Some(Language::Dockerfile)
+        );
+        assert_eq!(
+            Language::from_language_id("shellscript"),
+            Some(Language::Shell)
+        );
+        assert_eq!(Language::from_language_id("ini"), Some(Language::Ini));
     }
 }

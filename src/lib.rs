@@ -6,6 +6,7 @@ pub mod config;
 pub mod diagnostic;
 pub mod engine;
 pub mod language;
+pub mod launch;
 pub mod rules;
 pub mod syntax;
 pub mod workspace;

@@ -1,7 +1,9 @@
 //! Facts that span files: the Instrumentation objects of the workspace, the objects whose pods
-//! carry Operator annotations, and (later) its launchers. Built from per-file summaries, so a
+//! carry Operator annotations, and its launchers. Built from per-file summaries, so a
 //! changed file updates only its own part.
 
+use crate::launch::summary::{Count, GunicornSummary};
+use crate::launch::{LaunchRef, LaunchSummary, Target};
 use crate::syntax::yaml::K8sObject;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -14,6 +16,8 @@ pub struct FileSummary {
     /// Workloads, Pods and Namespaces whose pod-level annotations include
     /// `instrumentation.opentelemetry.io/*` keys.
     pub injectors: Vec<K8sObject>,
+    /// Launchers of the file, and gunicorn/framework facts of a Python module.
+    pub launch: LaunchSummary,
 }
 
 /// The cross-file facts of one workspace root.
@@ -53,11 +57,352 @@ impl Workspace {
     pub fn instrumentations(&self) -> impl Iterator<Item = &K8sObject> {
         self.files.values().flat_map(|f| f.instrumentations.iter())
     }
+}
 
-    /// Whether a launcher of the workspace runs this Python file under auto-instrumentation.
-    /// (Launchers arrive with the launcher index; until then nothing is known.)
-    pub fn is_auto_instrumented(&self, _path: &Path) -> bool {
+// ---------------------------------------------------------------------------------------
+// Launch association (§0.3): which Python files the launchers of the workspace start.
+
+/// A launcher of another file that starts a given Python file.
+#[derive(Debug, Clone, Copy)]
+pub struct LaunchedBy<'a> {
+    /// The file the launcher is in.
+    pub file: &'a Path,
+    /// The launcher.
+    pub launcher: &'a LaunchRef,
+    /// How it names the file.
+    pub target: &'a Target,
+}
+
+/// Removes `.` and resolves `..` lexically (no file system access).
+pub fn clean(p: &Path) -> PathBuf {
+    use std::path::Component;
+    let mut out = PathBuf::new();
+    for c in p.components() {
+        match c {
+            Component::CurDir => {}
+            Component::ParentDir => {
+                if !out.pop() {
+                    out.push("..");
+                }
+            }
+            other => out.push(other.as_os_str()),
+        }
+    }
+    out
+}
+
+/// The relative paths a target may name, in the launcher's directory.
+fn candidate_paths(target: &Target, l: &LaunchRef) -> Vec<PathBuf> {
+    let base: PathBuf = l
+        .chdir
+        .as_deref()
+        .map(container_relative(l))
+        .unwrap_or_default();
+    match target {
+        Target::Script(s) | Target::Config(s) => vec![base.join(container_relative(l)(s))],
+        Target::Module(m) => {
+            let rel: PathBuf = m.split('.').collect();
+            vec![
+                base.join(rel.with_extension("py")),
+                base.join(rel).join("__init__.py"),
+            ]
+        }
+    }
+}
+
+/// Maps a path written in a launcher (maybe absolute inside a container) to a path relative
+/// to the launcher's directory: `WORKDIR`-prefixed paths lose the prefix; other absolute
+/// paths keep only their file name.
+fn container_relative(l: &LaunchRef) -> impl Fn(&str) -> PathBuf + '_ {
+    move |s: &str| {
+        if !s.starts_with('/') {
+            return PathBuf::from(s);
+        }
+        if let Some(w) = l.workdir.as_deref().filter(|w| w.starts_with('/')) {
+            if let Ok(rest) = Path::new(s).strip_prefix(w) {
+                return rest.to_path_buf();
+            }
+        }
+        Path::new(s)
+            .file_name()
+            .map(PathBuf::from)
+            .unwrap_or_default()
+    }
+}
+
+impl Workspace {
+    /// Every launcher of the workspace with its file.
+    pub fn launchers(&self) -> impl Iterator<Item = (&Path, &LaunchRef)> {
+        self.files
+            .iter()
+            .flat_map(|(p, f)| f.launch.launchers.iter().map(move |l| (p.as_path(), l)))
+    }
+
+    /// The summary of a file.
+    pub fn summary(&self, path: &Path) -> Option<&FileSummary> {
+        self.files.get(path).or_else(|| {
+            self.files
+                .iter()
+                .find(|(p, _)| clean(p) == clean(path))
+                .map(|(_, s)| s)
+        })
+    }
+
+    /// Whether `target` of launcher `l` in `file` names `path`: the exact path relative to
+    /// the launcher's directory, else (fallback heuristic) the only workspace file under
+    /// that directory whose path ends with the named relative path.
+    fn names(&self, file: &Path, l: &LaunchRef, target: &Target, path: &Path) -> bool {
+        let dir = clean(file.parent().unwrap_or(Path::new("")));
+        let path = clean(path);
+        let Ok(rel) = path.strip_prefix(&dir) else {
+            return false;
+        };
+        for cand in candidate_paths(target, l) {
+            let cand = clean(&cand);
+            if cand.as_os_str().is_empty() {
+                continue;
+            }
+            if rel == cand {
+                return true;
+            }
+            if rel.ends_with(&cand) {
+                // Unique among the workspace's files under the directory, and no exact file.
+                let exact = dir.join(&cand);
+                if self.files.keys().any(|k| clean(k) == exact) {
+                    continue;
+                }
+                let n = self
+                    .files
+                    .keys()
+                    .filter(|k| {
+                        clean(k)
+                            .strip_prefix(&dir)
+                            .is_ok_and(|r| r.ends_with(&cand))
+                    })
+                    .count();
+                if n <= 1 {
+                    return true;
+                }
+            }
+        }
         false
+    }
+
+    /// The launchers (of any file) that start `path` or use it as gunicorn config.
+    pub fn launched_by(&self, path: &Path) -> Vec<LaunchedBy<'_>> {
+        let mut out = Vec::new();
+        for (file, l) in self.launchers() {
+            for t in &l.targets {
+                if self.names(file, l, t, path) {
+                    out.push(LaunchedBy {
+                        file,
+                        launcher: l,
+                        target: t,
+                    });
+                }
+            }
+        }
+        out
+    }
+
+    /// Whether a launcher of the workspace runs this Python file under
+    /// `opentelemetry-instrument` (as script, module, app target or gunicorn config).
+    pub fn is_auto_instrumented(&self, path: &Path) -> bool {
+        let by = self.launched_by(path);
+        by.iter().any(|b| b.launcher.instrumented)
+            || by
+                .iter()
+                .any(|b| b.launcher.runtime && self.image_injected(b.file))
+    }
+
+    /// Whether a Dockerfile builds an image that a pod injected by the Operator
+    /// (`inject-python`) runs — by the heuristic image name = the Dockerfile's directory name
+    /// (or, for `<name>.Dockerfile`, that name).
+    pub fn image_injected(&self, dockerfile: &Path) -> bool {
+        use crate::language::Language;
+        if Language::from_path(dockerfile) != Some(Language::Dockerfile) {
+            return false;
+        }
+        let file_name = dockerfile
+            .file_name()
+            .and_then(|n| n.to_str())
+            .unwrap_or("");
+        let named = file_name
+            .strip_suffix(".Dockerfile")
+            .or_else(|| file_name.strip_suffix(".dockerfile"));
+        let dir = clean(dockerfile.parent().unwrap_or(Path::new("")));
+        let dir_name = dir.file_name().and_then(|n| n.to_str());
+        let names: Vec<&str> = named.into_iter().chain(dir_name).collect();
+        !names.is_empty()
+            && self.files.values().any(|s| {
+                s.launch
+                    .injected_images
+                    .iter()
+                    .any(|i| names.iter().any(|n| n.eq_ignore_ascii_case(i)))
+            })
+    }
+
+    /// The gunicorn config module a gunicorn launcher in `file` reads (`-c`, or the default
+    /// `gunicorn.conf.py` of its directory), with its facts.
+    pub fn gunicorn_config(&self, file: &Path, l: &LaunchRef) -> Option<(&Path, &GunicornSummary)> {
+        let t = l.targets.iter().find(|t| matches!(t, Target::Config(_)))?;
+        self.files.iter().find_map(|(p, s)| {
+            let g = s.launch.gunicorn.as_ref()?;
+            self.names(file, l, t, p).then_some((p.as_path(), g))
+        })
+    }
+
+    /// The framework of the app module a launcher starts, when known.
+    pub fn framework_of(
+        &self,
+        file: &Path,
+        l: &LaunchRef,
+    ) -> Option<crate::launch::summary::Framework> {
+        l.targets
+            .iter()
+            .filter(|t| !matches!(t, Target::Config(_)))
+            .find_map(|t| {
+                self.files
+                    .iter()
+                    .find(|(p, _)| self.names(file, l, t, p))
+                    .and_then(|(_, s)| s.launch.framework)
+            })
+    }
+
+    /// Whether the app module a launcher starts initialises OpenTelemetry itself.
+    pub fn target_initializes_otel(&self, file: &Path, l: &LaunchRef) -> bool {
+        l.targets.iter().any(|t| {
+            self.files
+                .iter()
+                .any(|(p, s)| s.launch.initializes_otel && self.names(file, l, t, p))
+        })
+    }
+
+    /// Files whose diagnostics may change when `path` changes: the files its launchers
+    /// start, and the files whose launchers start it. Call it before and after
+    /// [`Workspace::update`] and re-check the union (a launcher may have dropped a target).
+    pub fn dependents(&self, path: &Path) -> Vec<PathBuf> {
+        let mut out: Vec<PathBuf> = Vec::new();
+        if let Some(s) = self.summary(path) {
+            for l in &s.launch.launchers {
+                for t in &l.targets {
+                    for p in self.files.keys() {
+                        if p != path && self.names(path, l, t, p) && !out.contains(p) {
+                            out.push(p.clone());
+                        }
+                    }
+                }
+            }
+        }
+        for b in self.launched_by(path) {
+            let f = b.file.to_path_buf();
+            if f != path && !out.contains(&f) {
+                out.push(f);
+            }
+        }
+        out
+    }
+
+    /// The summaries of the files a launcher starts (not its config).
+    pub fn targets_of(&self, file: &Path, l: &LaunchRef) -> Vec<(&Path, &FileSummary)> {
+        self.files
+            .iter()
+            .filter(|(p, _)| {
+                l.targets
+                    .iter()
+                    .any(|t| !matches!(t, Target::Config(_)) && self.names(file, l, t, p))
+            })
+            .map(|(p, s)| (p.as_path(), s))
+            .collect()
+    }
+
+    /// The worker count a gunicorn config gives, for rules judging a launcher.
+    pub fn config_workers(&self, file: &Path, l: &LaunchRef) -> Option<Count> {
+        self.gunicorn_config(file, l).and_then(|(_, g)| g.workers)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn launcher(
+        program: &str,
+        instrumented: bool,
+        targets: Vec<Target>,
+        workdir: Option<&str>,
+    ) -> LaunchRef {
+        LaunchRef {
+            program: program.into(),
+            instrumented,
+            runtime: true,
+            targets,
+            workdir: workdir.map(str::to_string),
+            chdir: None,
+            metrics_disabled: false,
+            workers: None,
+            workers_unknown: false,
+            worker_class: None,
+        }
+    }
+
+    fn with(launchers: Vec<LaunchRef>) -> FileSummary {
+        FileSummary {
+            launch: LaunchSummary {
+                launchers,
+                ..Default::default()
+            },
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn association_exact_container_and_suffix() {
+        let mut ws = Workspace::new();
+        ws.update(
+            "svc/Dockerfile".into(),
+            with(vec![launcher(
+                "python",
+                true,
+                vec![Target::Script("/app/app.py".into())],
+                Some("/app"),
+            )]),
+        );
+        ws.update("svc/app.py".into(), FileSummary::default());
+        ws.update("other/app.py".into(), FileSummary::default());
+        ws.update(
+            "api/Procfile".into(),
+            with(vec![launcher(
+                "gunicorn",
+                true,
+                vec![Target::Module("pkg.web".into())],
+                None,
+            )]),
+        );
+        ws.update("api/src/pkg/web.py".into(), FileSummary::default());
+        ws.update(
+            "./scripts/run.sh".into(),
+            with(vec![launcher(
+                "uvicorn",
+                false,
+                vec![Target::Module("main".into())],
+                None,
+            )]),
+        );
+        ws.update("scripts/main.py".into(), FileSummary::default());
+        assert!(ws.is_auto_instrumented(Path::new("svc/app.py")));
+        assert!(!ws.is_auto_instrumented(Path::new("other/app.py")));
+        assert!(ws.is_auto_instrumented(Path::new("api/src/pkg/web.py")));
+        assert!(!ws.is_auto_instrumented(Path::new("scripts/main.py")));
+        assert_eq!(ws.launched_by(Path::new("scripts/main.py")).len(), 1);
+        assert_eq!(
+            ws.dependents(Path::new("svc/Dockerfile")),
+            vec![PathBuf::from("svc/app.py")]
+        );
+        assert_eq!(
+            ws.dependents(Path::new("svc/app.py")),
+            vec![PathBuf::from("svc/Dockerfile")]
+        );
     }
 }
 
@@ -161,7 +506,7 @@ impl Workspace {
 }
 
 #[cfg(test)]
-mod tests {
+mod operator_tests {
     use super::*;
 
     fn inst(name: &str, ns: Option<&str>) -> K8sObject {
@@ -181,6 +526,7 @@ mod tests {
             FileSummary {
                 instrumentations: insts,
                 injectors,
+                ..Default::default()
             },
         );
         w

@@ -1,6 +1,11 @@
 //! The fixture harness and registry invariants.
 //!
-//! Each `tests/fixtures/<lang>/OTELnnn_<name>.<ext>` is the specification of one rule:
+//! Each `tests/fixtures/<kind>/OTELnnn_<name>.<ext>` is the specification of one rule
+//! (kinds: python, yaml, dockerfile, shell, procfile, ini). Each folder under
+//! `tests/fixtures/workspaces/` is a small workspace (a Dockerfile next to the app it starts,
+//! say): all its files are summarized into one workspace index and every file is checked
+//! against its own annotations, so cross-file facts are specified the same way.
+//!
 //! a trailing `# error: OTEL001` (or `warning`/`info`/`hint`, several codes comma-separated)
 //! marks every line a diagnostic must be reported on; every other line must stay silent.
 //! Every fix of every diagnostic is applied on its own: the result must still parse and that
@@ -17,7 +22,7 @@ use std::path::{Path, PathBuf};
 fn fixtures() -> Vec<(PathBuf, Language)> {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures");
     let mut out = Vec::new();
-    for dir in ["python", "yaml"] {
+    for dir in ["python", "yaml", "dockerfile", "shell", "procfile", "ini"] {
         let Ok(rd) = std::fs::read_dir(root.join(dir)) else {
             continue;
         };
@@ -30,6 +35,54 @@ fn fixtures() -> Vec<(PathBuf, Language)> {
     }
     out.sort();
     out
+}
+
+/// Workspace fixtures: (folder, its files with their languages).
+fn workspaces() -> Vec<(PathBuf, Vec<(PathBuf, Language)>)> {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/workspaces");
+    let mut out = Vec::new();
+    let Ok(rd) = std::fs::read_dir(&root) else {
+        return out;
+    };
+    for e in rd.flatten() {
+        let dir = e.path();
+        if !dir.is_dir() {
+            continue;
+        }
+        let mut files = Vec::new();
+        let mut stack = vec![dir.clone()];
+        while let Some(d) = stack.pop() {
+            for f in std::fs::read_dir(&d).into_iter().flatten().flatten() {
+                let p = f.path();
+                if p.is_dir() {
+                    stack.push(p);
+                } else if let Some(lang) = Language::from_path(&p) {
+                    files.push((p, lang));
+                }
+            }
+        }
+        files.sort();
+        out.push((dir, files));
+    }
+    out.sort();
+    out
+}
+
+/// Every fixture as a workspace: single files alone, folders with all their files.
+fn all_workspaces() -> Vec<Vec<(PathBuf, Language)>> {
+    let mut out: Vec<Vec<(PathBuf, Language)>> = fixtures().into_iter().map(|f| vec![f]).collect();
+    out.extend(workspaces().into_iter().map(|(_, files)| files));
+    out
+}
+
+/// The workspace index of a fixture's files.
+fn index(files: &[(PathBuf, Language)]) -> otel_lsp::workspace::Workspace {
+    let mut ws = otel_lsp::workspace::Workspace::new();
+    for (p, lang) in files {
+        let text = std::fs::read_to_string(p).unwrap();
+        ws.update(p.clone(), engine::summarize(&SourceFile::new(*lang, text)));
+    }
+    ws
 }
 
 /// `(line, severity, code)` expected from the annotations.
@@ -68,20 +121,46 @@ fn actual(lang: Language, text: &str) -> BTreeSet<(usize, String, String)> {
         .collect()
 }
 
+fn actual_in(
+    lang: Language,
+    text: &str,
+    path: &Path,
+    ws: &otel_lsp::workspace::Workspace,
+) -> BTreeSet<(usize, String, String)> {
+    let file = SourceFile::new(lang, text.to_string());
+    engine::check(&file, Some(path), &Settings::default(), ws)
+        .into_iter()
+        .map(|d| {
+            (
+                line_of(text, d.span.start),
+                d.severity.as_str().to_string(),
+                d.code.to_string(),
+            )
+        })
+        .collect()
+}
+
 #[test]
 fn fixtures_match_their_annotations() {
     let mut failures = Vec::new();
-    for (path, lang) in fixtures() {
-        let text = std::fs::read_to_string(&path).unwrap();
-        let want = expected(&text);
-        let got = actual(lang, &text);
-        if want != got {
-            let missing: Vec<_> = want.difference(&got).collect();
-            let extra: Vec<_> = got.difference(&want).collect();
-            failures.push(format!(
+    for files in all_workspaces() {
+        let ws = index(&files);
+        for (path, lang) in files.iter().cloned() {
+            let text = std::fs::read_to_string(&path).unwrap();
+            let want = expected(&text);
+            let got = if files.len() == 1 {
+                actual(lang, &text)
+            } else {
+                actual_in(lang, &text, &path, &ws)
+            };
+            if want != got {
+                let missing: Vec<_> = want.difference(&got).collect();
+                let extra: Vec<_> = got.difference(&want).collect();
+                failures.push(format!(
                 "{}:\n  missing (annotated, not reported): {missing:?}\n  extra (reported, not annotated): {extra:?}",
                 path.display()
             ));
+            }
         }
     }
     assert!(failures.is_empty(), "\n{}", failures.join("\n"));
@@ -90,33 +169,27 @@ fn fixtures_match_their_annotations() {
 #[test]
 fn every_fix_parses_and_clears_its_diagnostic() {
     let settings = Settings::default();
-    for (path, lang) in fixtures() {
-        let text = std::fs::read_to_string(&path).unwrap();
-        let ws = {
-            let mut ws = otel_lsp::workspace::Workspace::new();
-            ws.update(
-                path.clone(),
-                engine::summarize(&SourceFile::new(lang, text.clone())),
-            );
-            ws
-        };
-        let file = SourceFile::new(lang, text.clone());
-        let parsed_before = !file.has_syntax_error();
-        let diags = engine::check(&file, Some(&path), &settings, &ws);
-        for d in &diags {
-            for f in &d.fixes {
-                let (fixed, n) = fix::apply(&text, &[f]);
-                assert_eq!(
-                    n,
-                    1,
-                    "{}: fix {:?} of {} did not apply",
-                    path.display(),
-                    f.title,
-                    d.code
-                );
-                let after = SourceFile::new(lang, fixed.clone());
-                if parsed_before {
-                    assert!(
+    for files in all_workspaces() {
+        let ws = index(&files);
+        for (path, lang) in files.iter().cloned() {
+            let text = std::fs::read_to_string(&path).unwrap();
+            let file = SourceFile::new(lang, text.clone());
+            let parsed_before = !file.has_syntax_error();
+            let diags = engine::check(&file, Some(&path), &settings, &ws);
+            for d in &diags {
+                for f in &d.fixes {
+                    let (fixed, n) = fix::apply(&text, &[f]);
+                    assert_eq!(
+                        n,
+                        1,
+                        "{}: fix {:?} of {} did not apply",
+                        path.display(),
+                        f.title,
+                        d.code
+                    );
+                    let after = SourceFile::new(lang, fixed.clone());
+                    if parsed_before {
+                        assert!(
                         !after.has_syntax_error(),
                         "{}: fix {:?} of {} at line {} leaves a file that does not parse:\n{fixed}",
                         path.display(),
@@ -124,20 +197,21 @@ fn every_fix_parses_and_clears_its_diagnostic() {
                         d.code,
                         line_of(&text, d.span.start)
                     );
+                    }
+                    let before_n = diags.iter().filter(|x| x.code == d.code).count();
+                    let after_n = engine::check(&after, Some(&path), &settings, &ws)
+                        .iter()
+                        .filter(|x| x.code == d.code)
+                        .count();
+                    assert!(
+                        after_n < before_n,
+                        "{}: fix {:?} of {} at line {} does not clear it:\n{fixed}",
+                        path.display(),
+                        f.title,
+                        d.code,
+                        line_of(&text, d.span.start)
+                    );
                 }
-                let before_n = diags.iter().filter(|x| x.code == d.code).count();
-                let after_n = engine::check(&after, Some(&path), &settings, &ws)
-                    .iter()
-                    .filter(|x| x.code == d.code)
-                    .count();
-                assert!(
-                    after_n < before_n,
-                    "{}: fix {:?} of {} at line {} does not clear it:\n{fixed}",
-                    path.display(),
-                    f.title,
-                    d.code,
-                    line_of(&text, d.span.start)
-                );
             }
         }
     }
@@ -146,36 +220,39 @@ fn every_fix_parses_and_clears_its_diagnostic() {
 #[test]
 fn safe_fixes_snapshot_and_are_idempotent() {
     let settings = Settings::default();
-    for (path, lang) in fixtures() {
-        let text = std::fs::read_to_string(&path).unwrap();
-        let mut ws = otel_lsp::workspace::Workspace::new();
-        ws.update(
-            path.clone(),
-            engine::summarize(&SourceFile::new(lang, text.clone())),
-        );
-        let once = fix::fix_file(lang, &text, Some(&path), &settings, &ws, false);
-        assert!(
-            once.refused.is_empty(),
-            "{}: refused {:?}",
-            path.display(),
-            once.refused
-        );
-        let twice = fix::fix_file(lang, &once.text, Some(&path), &settings, &ws, false);
-        assert_eq!(
-            twice.applied,
-            0,
-            "{}: a second --fix still changed the file",
-            path.display()
-        );
-        if once.applied > 0 {
-            let name = path
-                .file_name()
-                .unwrap()
-                .to_string_lossy()
-                .replace('.', "_");
-            insta::with_settings!({snapshot_path => "snapshots", prepend_module_to_snapshot => false}, {
-                insta::assert_snapshot!(format!("{name}.fixed"), once.text);
-            });
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/workspaces");
+    for files in all_workspaces() {
+        let ws = index(&files);
+        for (path, lang) in files.iter().cloned() {
+            let text = std::fs::read_to_string(&path).unwrap();
+            let once = fix::fix_file(lang, &text, Some(&path), &settings, &ws, false);
+            assert!(
+                once.refused.is_empty(),
+                "{}: refused {:?}",
+                path.display(),
+                once.refused
+            );
+            let twice = fix::fix_file(lang, &once.text, Some(&path), &settings, &ws, false);
+            assert_eq!(
+                twice.applied,
+                0,
+                "{}: a second --fix still changed the file",
+                path.display()
+            );
+            if once.applied > 0 {
+                // Workspace files are named by their path inside tests/fixtures/workspaces.
+                let name = match path.strip_prefix(&root) {
+                    Ok(rel) => rel.to_string_lossy().replace(['.', '/', '\\'], "_"),
+                    Err(_) => path
+                        .file_name()
+                        .unwrap()
+                        .to_string_lossy()
+                        .replace('.', "_"),
+                };
+                insta::with_settings!({snapshot_path => "snapshots", prepend_module_to_snapshot => false}, {
+                    insta::assert_snapshot!(format!("{name}.fixed"), once.text);
+                });
+            }
         }
     }
 }
@@ -233,19 +310,66 @@ fn registry_is_complete_and_consistent() {
             "{} has no source file",
             r.code
         );
-        let fixture = fixtures
+        // A single-file fixture, or a workspace folder of that name.
+        let stem = format!("{}_{snake}", r.code);
+        let mut texts: Vec<String> = fixtures
             .iter()
-            .find(|(p, _)| {
-                p.file_stem()
-                    .is_some_and(|s| s.to_string_lossy() == format!("{}_{snake}", r.code))
-            })
-            .unwrap_or_else(|| panic!("{} has no fixture {}_{snake}.*", r.code, r.code));
-        let text = std::fs::read_to_string(&fixture.0).unwrap();
+            .filter(|(p, _)| p.file_stem().is_some_and(|s| s.to_string_lossy() == stem))
+            .map(|(p, _)| std::fs::read_to_string(p).unwrap())
+            .collect();
+        for (d, files) in workspaces() {
+            if d.file_name().is_some_and(|n| n.to_string_lossy() == stem) {
+                texts.extend(
+                    files
+                        .iter()
+                        .map(|(p, _)| std::fs::read_to_string(p).unwrap()),
+                );
+            }
+        }
         assert!(
-            expected(&text).iter().any(|(_, _, c)| c == r.code),
+            !texts.is_empty(),
+            "{} has no fixture {stem}.* (file or workspace folder)",
+            r.code
+        );
+        assert!(
+            texts
+                .iter()
+                .any(|t| expected(t).iter().any(|(_, _, c)| c == r.code)),
             "{}: its fixture annotates no finding",
             r.code
         );
         assert!(rules::by_code(r.code).is_some());
     }
+}
+
+/// The launcher model never panics: every prefix of every launcher fixture (cut at any
+/// character) is parsed and checked, in its workspace, without a panic.
+#[test]
+fn launcher_files_never_panic_on_any_prefix() {
+    use std::cell::Cell;
+    // The engine catches a rule's panic; count this thread's panics through the hook
+    // (other tests run on other threads).
+    thread_local!(static PANICS: Cell<usize> = const { Cell::new(0) });
+    let previous = std::panic::take_hook();
+    std::panic::set_hook(Box::new(|_| PANICS.with(|p| p.set(p.get() + 1))));
+    let settings = Settings::default();
+    for files in all_workspaces() {
+        let ws = index(&files);
+        for (path, lang) in &files {
+            if !lang.is_launcher_kind() {
+                continue;
+            }
+            let text = std::fs::read_to_string(path).unwrap();
+            for (i, _) in text.char_indices() {
+                let file = SourceFile::new(*lang, text[..i].to_string());
+                let _ = engine::check(&file, Some(path), &settings, &ws);
+            }
+        }
+    }
+    std::panic::set_hook(previous);
+    assert_eq!(
+        PANICS.with(Cell::get),
+        0,
+        "a rule or the launcher model panicked"
+    );
 }

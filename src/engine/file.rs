@@ -4,6 +4,7 @@
 use crate::diagnostic::Span;
 use crate::engine::{needles, FileFacts};
 use crate::language::Language;
+use crate::launch::{self, LaunchFacts};
 use crate::syntax::chunk::{self, MIN_CHUNK};
 use crate::syntax::{python, yaml};
 use std::cell::RefCell;
@@ -21,6 +22,8 @@ pub struct Chunk {
     pub needles: u128,
     /// Facts of the chunk (relative offsets).
     pub facts: ChunkFacts,
+    /// Launchers, environment settings and gunicorn config facts of the chunk (relative).
+    pub launch: LaunchFacts,
 }
 
 impl Chunk {
@@ -37,6 +40,8 @@ pub enum ChunkFacts {
     Python(python::PyFacts),
     /// One YAML document, with its Kubernetes identity if it has one.
     Yaml(Option<yaml::K8sObject>),
+    /// A file read only for its launchers (Dockerfile, shell, Procfile, ini): see `Chunk::launch`.
+    Launch,
 }
 
 thread_local! {
@@ -74,6 +79,7 @@ pub struct SourceFile {
     text: String,
     chunks: Vec<Chunk>,
     facts: FileFacts,
+    launch: LaunchFacts,
 }
 
 impl SourceFile {
@@ -90,6 +96,7 @@ impl SourceFile {
             text,
             chunks,
             facts: FileFacts::empty(lang),
+            launch: LaunchFacts::default(),
         };
         f.merge_facts();
         f
@@ -113,6 +120,11 @@ impl SourceFile {
     /// Merged facts of the whole file (absolute offsets).
     pub fn facts(&self) -> &FileFacts {
         &self.facts
+    }
+
+    /// Launchers and environment settings of the whole file (absolute offsets).
+    pub fn launch(&self) -> &LaunchFacts {
+        &self.launch
     }
 
     /// Whether any chunk's tree has a syntax error (ERROR or MISSING nodes).
@@ -260,6 +272,11 @@ impl SourceFile {
 
     fn merge_facts(&mut self) {
         self.facts = FileFacts::merge(self.lang, &self.chunks);
+        let mut launch = LaunchFacts::default();
+        for c in &self.chunks {
+            launch.extend_from(&c.launch, c.start);
+        }
+        self.launch = launch;
     }
 }
 
@@ -273,14 +290,35 @@ fn point_at(text: &str, pos: usize) -> Point {
 
 fn make_chunk(lang: Language, text: &str, start: usize, end: usize, old: Option<&Tree>) -> Chunk {
     let src = &text[start..end];
-    let tree = parse(lang, src, old);
-    let facts = match lang {
-        Language::Python => {
-            ChunkFacts::Python(python::chunk_facts(tree.root_node(), src, start == 0))
-        }
-        Language::Yaml => ChunkFacts::Yaml(
-            yaml::document_root(tree.root_node()).and_then(|r| yaml::k8s_object(r, src)),
+    // Files without a grammar of their own get an empty shell tree; their own splitter
+    // (crate::launch) reads them.
+    let tree = if lang.has_grammar() {
+        parse(lang, src, old)
+    } else {
+        parse(lang, "", None)
+    };
+    let (facts, launch) = match lang {
+        Language::Python => (
+            ChunkFacts::Python(python::chunk_facts(tree.root_node(), src, start == 0)),
+            LaunchFacts {
+                gunicorn: launch::python::chunk_facts(tree.root_node(), src),
+                ..LaunchFacts::default()
+            },
         ),
+        Language::Yaml => {
+            let root = yaml::document_root(tree.root_node());
+            (
+                ChunkFacts::Yaml(root.and_then(|r| yaml::k8s_object(r, src))),
+                launch::yaml::facts(root, src),
+            )
+        }
+        Language::Dockerfile => (ChunkFacts::Launch, launch::dockerfile::facts(src)),
+        Language::Shell => (
+            ChunkFacts::Launch,
+            launch::shell::file_facts(tree.root_node(), src),
+        ),
+        Language::Procfile => (ChunkFacts::Launch, launch::procfile::facts(src)),
+        Language::Ini => (ChunkFacts::Launch, launch::ini::facts(src)),
     };
     Chunk {
         start,
@@ -288,6 +326,7 @@ fn make_chunk(lang: Language, text: &str, start: usize, end: usize, old: Option<
         needles: needles::scan(lang, src),
         tree,
         facts,
+        launch,
     }
 }
 

@@ -28,6 +28,8 @@ pub enum FileFacts {
     Python(PyFacts),
     /// A YAML stream: each document's start offset and Kubernetes identity.
     Yaml(Vec<(usize, Option<K8sObject>)>),
+    /// A file read for its launchers only; see `SourceFile::launch`.
+    Launch,
 }
 
 impl FileFacts {
@@ -36,6 +38,9 @@ impl FileFacts {
         match lang {
             Language::Python => FileFacts::Python(PyFacts::default()),
             Language::Yaml => FileFacts::Yaml(Vec::new()),
+            Language::Dockerfile | Language::Shell | Language::Procfile | Language::Ini => {
+                FileFacts::Launch
+            }
         }
     }
 
@@ -77,6 +82,13 @@ pub fn summarize(file: &SourceFile) -> FileSummary {
             .filter(|o| !o.pod_annotations.is_empty())
             .cloned()
             .collect(),
+        launch: crate::launch::summary::summarize(
+            file.launch(),
+            match file.facts() {
+                FileFacts::Python(p) => Some(p),
+                _ => None,
+            },
+        ),
     }
 }
 
@@ -107,13 +119,14 @@ pub fn check(
         path,
         facts: file.facts(),
         workspace,
+        launch: file.launch(),
     };
     let mut out = Vec::new();
     for (idx, rule) in rules::for_language(file.language()) {
         if !settings.is_enabled(rule.code, rule.name) {
             continue;
         }
-        let mask = needles::rule_mask(idx);
+        let mask = needles::rule_mask(idx, file.language());
         if mask != 0 && !file.chunks().iter().any(|c| c.needles & mask != 0) {
             continue;
         }
@@ -125,6 +138,10 @@ pub fn check(
                 Some(scan) => scan(&ctx),
                 None => Vec::new(),
             };
+            if rule.language != file.language() {
+                // A rule of several languages runs its query on its own language only.
+                return found;
+            }
             let query = &queries[idx];
             let names = query.capture_names();
             let mut cursor = QueryCursor::new();

@@ -48,6 +48,28 @@ fn needles_of(lang: Language) -> Vec<&'static str> {
     v
 }
 
+/// Byte strings that make a file worth summarizing for the workspace even when no rule of
+/// its language could match: launcher and environment keys of YAML, gunicorn settings and
+/// hooks of Python config modules, framework imports (they choose fixes elsewhere).
+const SUMMARY_NEEDLES: &[(Language, &[&str])] = &[
+    (
+        Language::Yaml,
+        &["command", "args:", "env:", "environment", "services:"],
+    ),
+    (
+        Language::Python,
+        &[
+            "workers",
+            "worker_class",
+            "post_fork",
+            "fastapi",
+            "flask",
+            "starlette",
+            "django",
+        ],
+    ),
+];
+
 /// The bit set of the language's needles occurring in `text`.
 pub fn scan(lang: Language, text: &str) -> u128 {
     let Some(t) = tables().iter().find(|t| t.lang == lang) else {
@@ -63,24 +85,46 @@ pub fn scan(lang: Language, text: &str) -> u128 {
     bits
 }
 
-/// The needle bits of rule `idx` of `rules::ALL`; 0 when the rule has no needles (always runs).
-pub fn rule_mask(idx: usize) -> u128 {
-    static MASKS: OnceLock<Vec<u128>> = OnceLock::new();
-    MASKS.get_or_init(|| {
+/// The needle bits of rule `idx` of `rules::ALL` in files of `lang` (a rule may run on
+/// several languages, each with its own needle table); 0 when the rule has no needles
+/// (always runs).
+pub fn rule_mask(idx: usize, lang: Language) -> u128 {
+    static MASKS: OnceLock<Vec<Vec<u128>>> = OnceLock::new();
+    let masks = MASKS.get_or_init(|| {
         rules::ALL
             .iter()
             .map(|r| {
-                let all = needles_of(r.language);
-                r.needles.iter().fold(0u128, |m, n| {
-                    m | all.iter().position(|x| x == n).map_or(0, |i| 1 << i)
-                })
+                Language::ALL
+                    .iter()
+                    .map(|&l| {
+                        let all = needles_of(l);
+                        r.needles.iter().fold(0u128, |m, n| {
+                            m | all.iter().position(|x| x == n).map_or(0, |i| 1 << i)
+                        })
+                    })
+                    .collect()
             })
             .collect()
-    })[idx]
+    });
+    let li = Language::ALL.iter().position(|&l| l == lang).unwrap_or(0);
+    masks.get(idx).and_then(|m| m.get(li)).copied().unwrap_or(0)
 }
 
-/// Whether a whole file could match any rule of its language (the CLI's skip test).
+/// Whether a whole file could match any rule of its language or carries workspace facts
+/// (the CLI's skip test). Launcher kinds (Dockerfile, shell, Procfile, ini) are always
+/// read: they are small and other files' diagnostics depend on them.
 pub fn worth_parsing(lang: Language, text: &str) -> bool {
+    if lang.is_launcher_kind() {
+        return true;
+    }
     let always = rules::for_language(lang).any(|(_, r)| r.needles.is_empty());
-    always || scan(lang, text) != 0
+    always
+        || scan(lang, text) != 0
+        || SUMMARY_NEEDLES
+            .iter()
+            .filter(|(l, _)| *l == lang)
+            .any(|(_, ns)| {
+                ns.iter()
+                    .any(|n| memchr::memmem::find(text.as_bytes(), n.as_bytes()).is_some())
+            })
 }

@@ -8,11 +8,14 @@
 use crate::diagnostic::{Finding, Severity, Span};
 use crate::engine::FileFacts;
 use crate::language::Language;
+use crate::launch::LaunchFacts;
 use crate::syntax::python::PyFacts;
 use crate::workspace::Workspace;
 use std::path::Path;
 use tree_sitter::{Node, QueryCapture};
 
+pub mod dockerfile;
+pub mod ini;
 pub mod python;
 pub mod yaml;
 
@@ -22,8 +25,11 @@ pub struct Rule {
     pub code: &'static str,
     /// Kebab-case name of the pitfall, `flask-debug-reloader`.
     pub name: &'static str,
-    /// The files it reads.
+    /// The files it reads; its query is in this language's grammar.
     pub language: Language,
+    /// Other file kinds its `scan` also runs on (a rule judged on launchers and environment
+    /// settings reads Dockerfiles, scripts, Procfiles and YAML alike). Usually empty.
+    pub also: &'static [Language],
     /// Default severity; configuration may override.
     pub severity: Severity,
     /// One line for `otel-lsp rules`.
@@ -87,6 +93,8 @@ pub struct Context<'a> {
     pub facts: &'a FileFacts,
     /// Facts of the workspace the file belongs to.
     pub workspace: &'a Workspace,
+    /// Launchers and environment settings of the file.
+    pub launch: &'a LaunchFacts,
 }
 
 impl Context<'_> {
@@ -176,6 +184,19 @@ pub static ALL: &[&Rule] = &[
     &yaml::inject_annotation_wrong_location::RULE,
     &yaml::inject_annotation_invalid_value::RULE,
     &yaml::python_operator_endpoint_4317::RULE,
+    &dockerfile::gunicorn_multiworker_zero_code::RULE,
+    &python::uvicorn_reload_under_instrumentation::RULE,
+    &python::uvicorn_multiworker_under_instrumentation::RULE,
+    &python::gunicorn_post_fork_missing_init::RULE,
+    &ini::uwsgi_otel_without_postfork::RULE,
+    &python::prometheus_reader_prefork::RULE,
+    &python::otlp_port_protocol_mismatch::RULE,
+    &python::otlp_http_endpoint_path::RULE,
+    &python::otlp_endpoint_scheme::RULE,
+    &dockerfile::unknown_otel_component::RULE,
+    &dockerfile::bootstrap_under_uv::RULE,
+    &dockerfile::bootstrap_before_dependencies::RULE,
+    &dockerfile::instrument_without_distro::RULE,
 ];
 
 /// The rule with this code or name.
@@ -185,10 +206,10 @@ pub fn by_code(code: &str) -> Option<&'static Rule> {
         .find(|r| r.code.eq_ignore_ascii_case(code) || r.name == code)
 }
 
-/// The rules of one language.
+/// The rules that run on files of one language (their own, or listed in `also`).
 pub fn for_language(lang: Language) -> impl Iterator<Item = (usize, &'static Rule)> {
     ALL.iter()
         .copied()
         .enumerate()
-        .filter(move |(_, r)| r.language == lang)
+        .filter(move |(_, r)| r.language == lang || r.also.contains(&lang))
 }

@@ -22,6 +22,8 @@ pub fn candidates(lang: Language, text: &str, from: usize, mut sink: impl FnMut(
     match lang {
         Language::Python => python_candidates(text.as_bytes(), from, &mut sink),
         Language::Yaml => yaml_candidates(text.as_bytes(), from, &mut sink),
+        // Launcher files are small and read whole: one chunk.
+        Language::Dockerfile | Language::Shell | Language::Procfile | Language::Ini => {}
     }
 }
 

@@ -11,6 +11,7 @@ pub static RULE: Rule = Rule {
     code: "OTEL001",
     name: "flask-debug-reloader",
     language: Language::Python,
+    also: &[],
     severity: Severity::Warning,
     summary: "Flask `app.run(debug=True)` starts the reloader, which breaks auto-instrumentation",
     docs: DOCS,

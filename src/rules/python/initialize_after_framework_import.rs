@@ -9,6 +9,7 @@ pub static RULE: Rule = Rule {
     code: "OTEL002",
     name: "initialize-after-framework-import",
     language: Language::Python,
+    also: &[],
     severity: Severity::Error,
     summary: "",
     docs: "",

@@ -24,6 +24,7 @@ pub static RULE: Rule = Rule {
     code: "OTEL004",
     name: "inject-annotation-invalid-value",
     language: Language::Yaml,
+    also: &[],
     severity: Severity::Error,
     summary: "Operator inject annotation value is not a string, not true/false/<name>/<ns>/<name>, or names no Instrumentation",
     docs: DOCS,

@@ -15,6 +15,7 @@ pub static RULE: Rule = Rule {
     code: "OTEL003",
     name: "inject-annotation-wrong-location",
     language: Language::Yaml,
+    also: &[],
     severity: Severity::Error,
     summary: "Operator inject annotation placed where the Operator does not read it (not on the pod template)",
     docs: DOCS,

@@ -24,6 +24,7 @@ pub static RULE: Rule = Rule {
     code: "OTEL005",
     name: "python-operator-endpoint-4317",
     language: Language::Yaml,
+    also: &[],
     severity: Severity::Error,
     summary:
         "Operator-injected Python exports OTLP over HTTP, but the endpoint uses the gRPC port 4317",

@@ -1,0 +1,1 @@
+; No syntax pattern: judged on the launcher model of the Dockerfile (Rule::scan).

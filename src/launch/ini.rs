@@ -1,0 +1,188 @@
+//! uWSGI ini files: the `[uwsgi]` section's options, with spans. The section is also a
+//! launcher (`uwsgi --key value …`), so the generic launch association finds its module.
+
+use super::normalize::{push_command, Origin};
+use super::shell::RawCommand;
+use super::{EnvOrigin, EnvVar, LaunchFacts, LaunchKind, ScopeKind, Token};
+use crate::diagnostic::Span;
+
+/// One `key = value` option.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct IniOption {
+    /// The key as written (`processes`).
+    pub key: Token,
+    /// The value (may be empty).
+    pub value: Token,
+    /// The whole line.
+    pub span: Span,
+}
+
+/// The `[uwsgi]` section.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct UwsgiConfig {
+    /// The section header.
+    pub header: Span,
+    /// Where a new option line can be inserted (after the last option).
+    pub insert_at: usize,
+    /// Options in order.
+    pub options: Vec<IniOption>,
+}
+
+impl UwsgiConfig {
+    /// The last option named `key` (`-` and `_` equivalent).
+    pub fn get(&self, key: &str) -> Option<&IniOption> {
+        let norm = |s: &str| s.replace('_', "-").to_ascii_lowercase();
+        self.options
+            .iter()
+            .rev()
+            .find(|o| norm(&o.key.text) == norm(key))
+    }
+
+    /// Whether a boolean option is on (`true`, `1`, `yes`, `on`, or present without value).
+    pub fn is_on(&self, key: &str) -> bool {
+        self.get(key).is_some_and(|o| {
+            let v = o.value.text.trim().to_ascii_lowercase();
+            v.is_empty() || matches!(v.as_str(), "true" | "1" | "yes" | "on")
+        })
+    }
+
+    pub(crate) fn shift(&mut self, by: usize) {
+        self.header = self.header.shift(by);
+        self.insert_at += by;
+        for o in &mut self.options {
+            o.key.span = o.key.span.shift(by);
+            o.key.raw = o.key.raw.map(|r| r + by);
+            o.value.span = o.value.span.shift(by);
+            o.value.raw = o.value.raw.map(|r| r + by);
+            o.span = o.span.shift(by);
+        }
+    }
+}
+
+/// Launch facts of an ini file.
+pub fn facts(text: &str) -> LaunchFacts {
+    let mut f = LaunchFacts::default();
+    let file = f.add_scope(None, ScopeKind::File, "");
+    let mut section = String::new();
+    let mut cfg: Option<UwsgiConfig> = None;
+    let mut pos = 0;
+    for line in text.split_inclusive('\n') {
+        let start = pos;
+        pos += line.len();
+        let full = line.trim_end_matches(['\n', '\r']);
+        // Inline comments (` #…`, ` ;…`) are not part of a header or a value.
+        let l = match [" #", "\t#", " ;", "\t;"]
+            .iter()
+            .filter_map(|m| full.find(m))
+            .min()
+        {
+            Some(c) => &full[..c],
+            None => full,
+        };
+        let t = l.trim();
+        if t.is_empty() || t.starts_with('#') || t.starts_with(';') {
+            continue;
+        }
+        if t.starts_with('[') && t.ends_with(']') {
+            section = t[1..t.len() - 1].trim().to_ascii_lowercase();
+            if section == "uwsgi" && cfg.is_none() {
+                let s = start + (l.len() - l.trim_start().len());
+                cfg = Some(UwsgiConfig {
+                    header: Span::new(s, s + t.len()),
+                    insert_at: start + full.len(),
+                    options: vec![],
+                });
+            }
+            continue;
+        }
+        if section != "uwsgi" {
+            continue;
+        }
+        let Some(c) = cfg.as_mut() else {
+            continue;
+        };
+        let (k, v) = match l.find('=') {
+            Some(eq) => (&l[..eq], &l[eq + 1..]),
+            None => (l, ""),
+        };
+        let ks = start + (k.len() - k.trim_start().len());
+        let key = Token::verbatim(k.trim(), ks);
+        let vt = v.trim();
+        let vs = start + l.len() - v.len() + (v.len() - v.trim_start().len());
+        let value = Token::verbatim(vt, vs);
+        c.insert_at = start + line.trim_end_matches(['\n', '\r']).len();
+        c.options.push(IniOption {
+            key,
+            value,
+            span: Span::new(start, start + l.len()),
+        });
+    }
+    if let Some(c) = &cfg {
+        let scope = f.add_scope(Some(file), ScopeKind::Service, "uwsgi");
+        let mut words = vec![Token {
+            text: "uwsgi".into(),
+            span: c.header,
+            raw: None,
+            dynamic: false,
+        }];
+        for o in &c.options {
+            let key = o.key.text.to_ascii_lowercase();
+            if key == "env" {
+                if let Some(eq) = o.value.text.find('=') {
+                    f.env.push(EnvVar {
+                        name: o.value.text[..eq].to_string(),
+                        name_span: o.value.sub_span(0, eq).unwrap_or(o.value.span),
+                        value: Some(o.value.suffix(eq + 1)),
+                        span: o.span,
+                        scope,
+                        origin: EnvOrigin::Scope,
+                    });
+                }
+                continue;
+            }
+            words.push(Token {
+                text: format!("--{key}"),
+                span: o.key.span,
+                raw: None,
+                dynamic: false,
+            });
+            words.push(o.value.clone());
+        }
+        let origin = Origin {
+            kind: LaunchKind::Uwsgi,
+            parent_scope: scope,
+            runtime: true,
+            workdir: None,
+            stage: None,
+            exec_form: true,
+            stmt: None,
+        };
+        push_command(
+            &mut f,
+            &origin,
+            RawCommand {
+                assigns: vec![],
+                words,
+                span: c.header,
+            },
+        );
+    }
+    f.uwsgi = cfg;
+    f
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn uwsgi_section() {
+        let src = "[uwsgi]\nmodule = app:app\nmaster = true\nprocesses = 4\n; lazy-apps = true\nenv = OTEL_SERVICE_NAME=api\n";
+        let f = facts(src);
+        let c = f.uwsgi.as_ref().unwrap();
+        assert_eq!(c.get("processes").unwrap().value.text, "4");
+        assert!(c.is_on("master") && !c.is_on("lazy-apps"));
+        assert_eq!(f.launchers[0].program().as_deref(), Some("uwsgi"));
+        assert_eq!(f.env[0].known(), Some("api"));
+    }
+}

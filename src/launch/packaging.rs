@@ -1,0 +1,113 @@
+//! Packaging facts of a file's commands: `opentelemetry-bootstrap` runs, dependency
+//! installs, explicit `pip install` package lists, uv-managed environments.
+
+use super::{LaunchFacts, Launcher, Token};
+
+/// Whether the launcher is `opentelemetry-bootstrap -a install` (also `--action=install`,
+/// `--action install`).
+pub fn is_bootstrap_install(l: &Launcher) -> bool {
+    if l.program().as_deref() != Some("opentelemetry-bootstrap") {
+        return false;
+    }
+    super::args::find(l.args(), &["-a"], &["--action"])
+        .and_then(|o| o.value)
+        .is_some_and(|v| v.text == "install")
+}
+
+/// The words after `install` of a pip-like install (`pip install`, `pip3 install`,
+/// `uv pip install`, `python -m pip install` is normalised to `pip`).
+pub fn pip_install_args(l: &Launcher) -> Option<&[Token]> {
+    let prog = l.program()?;
+    let a = l.args();
+    match prog.as_str() {
+        "pip" | "pip3" => (a.first()?.text == "install").then(|| &a[1..]),
+        "uv" if a.first()?.text == "pip" => (a.get(1)?.text == "install").then(|| &a[2..]),
+        _ => None,
+    }
+}
+
+/// Whether a command installs the application's dependencies from a requirements file, a
+/// lock file or the project itself (`pip install -r`, `pip install .`, `-e .`,
+/// `poetry install`, `uv sync`, `pipenv install`, `pdm install`).
+pub fn installs_dependencies(l: &Launcher) -> bool {
+    let Some(prog) = l.program() else {
+        return false;
+    };
+    let a = l.args();
+    let first = a.first().map(|t| t.text.as_str());
+    match prog.as_str() {
+        "poetry" | "pipenv" | "pdm" => first == Some("install") || first == Some("sync"),
+        "uv" if first == Some("sync") => true,
+        // `… | uv pip install --requirement -` installs what the bootstrap printed: not the app.
+        _ => pip_install_args(l).is_some_and(|rest| {
+            !rest
+                .iter()
+                .any(|t| t.text == "-" || t.text == "--requirement=-")
+                && rest.iter().any(is_project_or_requirements)
+        }),
+    }
+}
+
+/// `-r`, `--requirement`, `-e`, `.`, paths, requirement/lock files, `-c` constraints.
+pub fn is_project_or_requirements(t: &Token) -> bool {
+    let s = t.text.as_str();
+    s == "-r"
+        || s.starts_with("--requirement")
+        || s.starts_with("-r") && !s.starts_with("--")
+        || s == "-e"
+        || s == "--editable"
+        || s == "."
+        || s.starts_with("./")
+        || s.starts_with('/')
+        || s.ends_with(".txt")
+        || s.ends_with(".whl")
+        || s.ends_with(".toml")
+        || s.ends_with(".lock")
+        || s.starts_with(".[")
+        || t.dynamic
+}
+
+/// Distribution packages that provide an OpenTelemetry configurator ("distro").
+pub fn is_distro(pkg: &str) -> bool {
+    let name = pkg
+        .split(['[', '=', '<', '>', '~', '!', ';', ' ', '@'])
+        .next()
+        .unwrap_or("")
+        .trim_matches(['"', '\''])
+        .to_ascii_lowercase()
+        .replace('_', "-");
+    matches!(
+        name.as_str(),
+        "opentelemetry-distro"
+            | "aws-opentelemetry-distro"
+            | "splunk-opentelemetry"
+            | "elastic-opentelemetry"
+            | "hyperdx-opentelemetry"
+            | "azure-monitor-opentelemetry"
+            | "azure-monitor-opentelemetry-distro"
+            | "honeycomb-opentelemetry"
+            | "lumigo-opentelemetry"
+            | "uptrace"
+            | "logfire"
+            | "sentry-sdk"
+    ) || (name.contains("opentelemetry") && name.contains("distro"))
+}
+
+/// Whether the file manages Python with uv: `uv sync`/`uv pip`/`uv venv`/`uv add`/`uv run`,
+/// a command run through `uv run`, or a copied `uv.lock` / uv binary.
+pub fn uv_managed(facts: &LaunchFacts) -> bool {
+    facts.launchers.iter().any(|l| {
+        l.uv_run
+            || (l.program().as_deref() == Some("uv")
+                && l.args().first().is_some_and(|a| {
+                    matches!(
+                        a.text.as_str(),
+                        "sync" | "pip" | "venv" | "add" | "run" | "lock"
+                    )
+                }))
+    }) || facts.copies.iter().any(|c| {
+        c.words
+            .iter()
+            .any(|w| w.text.contains("uv.lock") || w.text.contains("astral-sh/uv"))
+    })
+}

@@ -1,0 +1,477 @@
+//! What a file's launchers contribute to the workspace index: per launcher, the program,
+//! whether it runs under `opentelemetry-instrument`, what Python files/modules it starts
+//! (§0.3 launch association) and the gunicorn options other files need; per Python module,
+//! its gunicorn config facts and framework.
+
+use super::python::ValueKind;
+use super::{args, LaunchFacts, Launcher};
+use crate::syntax::python::PyFacts;
+
+/// What a launcher starts.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Target {
+    /// A script path (`python app.py`, `fastapi run main.py`, `uwsgi --wsgi-file x.py`).
+    Script(String),
+    /// A dotted module (`python -m pkg.mod`, `gunicorn pkg.mod:app`, `uvicorn main:app`).
+    Module(String),
+    /// A gunicorn config file given by `-c/--config` (or the default `gunicorn.conf.py`).
+    Config(String),
+}
+
+/// A worker count.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Count {
+    /// A literal.
+    N(i64),
+    /// `multiprocessing.cpu_count()…`: more than one.
+    Many,
+}
+
+impl Count {
+    /// More than one worker.
+    pub fn is_multi(self) -> bool {
+        match self {
+            Count::N(n) => n > 1,
+            Count::Many => true,
+        }
+    }
+}
+
+/// One launcher, as other files see it.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct LaunchRef {
+    /// Program base name (`gunicorn`, `python`, `uvicorn`…).
+    pub program: String,
+    /// Runs under `opentelemetry-instrument`.
+    pub instrumented: bool,
+    /// The service runs under it (not a build step).
+    pub runtime: bool,
+    /// Python files or modules it starts, relative to the launcher's working directory.
+    pub targets: Vec<Target>,
+    /// Working directory (Dockerfile `WORKDIR`…), used to map container paths.
+    pub workdir: Option<String>,
+    /// `--chdir` / `--app-dir` (module search root), relative.
+    pub chdir: Option<String>,
+    /// The effective `OTEL_METRICS_EXPORTER` is `none`.
+    pub metrics_disabled: bool,
+    /// Worker count given by the command line or its environment (not by a config file).
+    pub workers: Option<Count>,
+    /// A worker count is given by the command line or environment but unknown (`$W`).
+    pub workers_unknown: bool,
+    /// Worker class given by the command line or its environment.
+    pub worker_class: Option<String>,
+}
+
+/// gunicorn facts of a Python config module.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
+pub struct GunicornSummary {
+    /// `workers = …`, when literal (or cpu_count based).
+    pub workers: Option<Count>,
+    /// `workers` is assigned but unknown.
+    pub workers_unknown: bool,
+    /// `worker_class = "…"`.
+    pub worker_class: Option<String>,
+    /// A `post_fork`/`post_worker_init` hook initialises OpenTelemetry.
+    pub post_fork_init: bool,
+}
+
+impl GunicornSummary {
+    /// The config's worker class is a Uvicorn worker.
+    pub fn uvicorn_worker(&self) -> bool {
+        self.worker_class
+            .as_deref()
+            .is_some_and(super::judge::is_uvicorn_worker)
+    }
+}
+
+/// The web framework family of a Python module, by its imports.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Framework {
+    /// FastAPI, Starlette, Quart, Litestar…: UvicornWorker can serve it.
+    Asgi,
+    /// Flask, Django, Bottle, Pyramid, Falcon: UvicornWorker cannot.
+    Wsgi,
+}
+
+/// A file's launch facts for the workspace.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
+pub struct LaunchSummary {
+    /// Launchers of the file.
+    pub launchers: Vec<LaunchRef>,
+    /// gunicorn config facts (Python modules that assign gunicorn settings or define hooks).
+    pub gunicorn: Option<GunicornSummary>,
+    /// Framework (Python modules).
+    pub framework: Option<Framework>,
+    /// The file calls `initialize()` / sets up the SDK itself (programmatic instrumentation).
+    pub initializes_otel: bool,
+    /// The module imports `opentelemetry` (OTel context of its own).
+    pub uses_otel: bool,
+    /// The module has a uWSGI `@postfork` function.
+    pub uwsgi_postfork: bool,
+    /// Images of containers injected by the Operator (`inject-python`).
+    pub injected_images: Vec<String>,
+}
+
+/// gunicorn options that take a value (for finding the positional app target).
+pub const GUNICORN_VALUE_OPTS: &[&str] = &[
+    "-w",
+    "--workers",
+    "-b",
+    "--bind",
+    "-k",
+    "--worker-class",
+    "-c",
+    "--config",
+    "--threads",
+    "-t",
+    "--timeout",
+    "--chdir",
+    "--pythonpath",
+    "--log-level",
+    "--access-logfile",
+    "--error-logfile",
+    "--log-file",
+    "-e",
+    "--env",
+    "-n",
+    "--name",
+    "--max-requests",
+    "--max-requests-jitter",
+    "--graceful-timeout",
+    "--keep-alive",
+    "--certfile",
+    "--keyfile",
+    "-u",
+    "--user",
+    "-g",
+    "--group",
+    "-p",
+    "--pid",
+    "--log-config",
+    "--worker-connections",
+    "--forwarded-allow-ips",
+    "--paste",
+    "--access-logformat",
+    "--worker-tmp-dir",
+    "--umask",
+    "--backlog",
+    "--limit-request-line",
+    "--statsd-host",
+    "--capture-output",
+    "-m",
+    "--log-syslog-to",
+];
+
+/// uvicorn options that take a value.
+pub const UVICORN_VALUE_OPTS: &[&str] = &[
+    "--host",
+    "--port",
+    "--uds",
+    "--fd",
+    "--reload-dir",
+    "--reload-include",
+    "--reload-exclude",
+    "--reload-delay",
+    "--workers",
+    "--loop",
+    "--http",
+    "--ws",
+    "--ws-max-size",
+    "--ws-max-queue",
+    "--ws-ping-interval",
+    "--ws-ping-timeout",
+    "--lifespan",
+    "--interface",
+    "--env-file",
+    "--log-config",
+    "--log-level",
+    "--root-path",
+    "--limit-concurrency",
+    "--backlog",
+    "--limit-max-requests",
+    "--timeout-keep-alive",
+    "--timeout-graceful-shutdown",
+    "--ssl-keyfile",
+    "--ssl-certfile",
+    "--ssl-keyfile-password",
+    "--ssl-version",
+    "--ssl-cert-reqs",
+    "--ssl-ca-certs",
+    "--ssl-ciphers",
+    "--header",
+    "--app-dir",
+    "--h11-max-incomplete-event-size",
+    "--forwarded-allow-ips",
+    "-b",
+    "--bind",
+    "-w",
+    "-k",
+    "--worker-class",
+    "-c",
+    "--config",
+];
+
+/// `pkg.mod:app` / `pkg.mod:create_app()` → `pkg.mod`.
+pub fn module_of_app_spec(spec: &str) -> Option<String> {
+    let m = spec.split(':').next()?.trim();
+    let ok = !m.is_empty()
+        && m.chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '.')
+        && !m.starts_with('.');
+    ok.then(|| m.to_string())
+}
+
+/// Targets of one launcher.
+pub fn targets(l: &Launcher, facts: &LaunchFacts) -> (Vec<Target>, Option<String>) {
+    let Some(prog) = l.program() else {
+        return (vec![], None);
+    };
+    let a = l.args();
+    let mut out = Vec::new();
+    let mut chdir = None;
+    let module_or_script = |s: &str| -> Option<Target> {
+        if s.ends_with(".py") {
+            Some(Target::Script(s.to_string()))
+        } else {
+            module_of_app_spec(s).map(Target::Module)
+        }
+    };
+    match prog.as_str() {
+        p if super::normalize::is_python(p) => {
+            let mut i = 0;
+            while let Some(t) = a.get(i) {
+                if t.text == "-m" {
+                    if let Some(m) = a.get(i + 1).and_then(|m| m.known()) {
+                        out.extend(module_of_app_spec(m).map(Target::Module));
+                    }
+                    break;
+                }
+                if t.text == "-c" {
+                    break;
+                }
+                if !t.text.starts_with('-') {
+                    if let Some(s) = t.known() {
+                        out.push(Target::Script(s.to_string()));
+                    }
+                    break;
+                }
+                i += if matches!(t.text.as_str(), "-X" | "-W") {
+                    2
+                } else {
+                    1
+                };
+            }
+        }
+        "gunicorn" | "uvicorn" | "hypercorn" | "daphne" | "granian" => {
+            let value_opts = if prog == "gunicorn" {
+                GUNICORN_VALUE_OPTS
+            } else {
+                UVICORN_VALUE_OPTS
+            };
+            if let Some(app) = args::positionals(a, value_opts)
+                .last()
+                .and_then(|t| t.known())
+            {
+                out.extend(module_of_app_spec(app).map(Target::Module));
+            }
+            chdir = args::find(a, &[], &["--chdir", "--app-dir"])
+                .and_then(|o| o.value)
+                .and_then(|v| v.known().map(str::to_string));
+            if prog == "gunicorn" {
+                let cfg = args::find(a, &["-c"], &["--config"]).and_then(|o| o.value);
+                match cfg.as_ref().and_then(|v| v.known()) {
+                    Some(c) if !c.starts_with("python:") => out.push(Target::Config(c.to_string())),
+                    Some(_) => {}
+                    None if cfg.is_none() => out.push(Target::Config("gunicorn.conf.py".into())),
+                    None => {}
+                }
+            }
+        }
+        "flask" => {
+            let app = args::find(a, &["-A"], &["--app"])
+                .and_then(|o| o.value)
+                .and_then(|v| v.known().map(str::to_string))
+                .or_else(|| {
+                    facts
+                        .lookup(l.scope, "FLASK_APP")
+                        .and_then(|v| v.known().map(str::to_string))
+                });
+            match app {
+                Some(s) => out.extend(module_or_script(&s)),
+                None => {
+                    out.push(Target::Script("app.py".into()));
+                    out.push(Target::Script("wsgi.py".into()));
+                }
+            }
+        }
+        "fastapi" => {
+            let pos = args::positionals(a.get(1..).unwrap_or(&[]), UVICORN_VALUE_OPTS);
+            match pos.first().and_then(|t| t.known()) {
+                Some(s) => out.extend(module_or_script(s)),
+                None => {
+                    out.push(Target::Script("main.py".into()));
+                    out.push(Target::Script("app.py".into()));
+                }
+            }
+        }
+        "uwsgi" => {
+            for (opts, script) in [
+                (&["--module", "-w"][..], false),
+                (&["--wsgi-file", "--file"][..], true),
+            ] {
+                if let Some(v) = args::find(a, &[], opts).and_then(|o| o.value) {
+                    if let Some(s) = v.known() {
+                        out.extend(if script {
+                            Some(Target::Script(s.to_string()))
+                        } else {
+                            module_or_script(s)
+                        });
+                    }
+                }
+            }
+            chdir = args::find(a, &[], &["--chdir"])
+                .and_then(|o| o.value)
+                .and_then(|v| v.known().map(str::to_string));
+        }
+        "celery" => {
+            if let Some(v) = args::find(a, &["-A"], &["--app"]).and_then(|o| o.value) {
+                out.extend(v.known().and_then(module_of_app_spec).map(Target::Module));
+            }
+        }
+        _ => {}
+    }
+    (out, chdir)
+}
+
+/// A launcher as other files see it.
+pub fn launch_ref(l: &Launcher, facts: &LaunchFacts) -> Option<LaunchRef> {
+    let program = l.program()?;
+    let (targets, chdir) = targets(l, facts);
+    let w = super::judge::workers(l, facts);
+    Some(LaunchRef {
+        program,
+        instrumented: l.instrumented(),
+        runtime: l.runtime,
+        targets,
+        workdir: l.workdir.clone(),
+        chdir,
+        metrics_disabled: super::judge::metrics_disabled(l, facts),
+        workers: w.count.as_ref().and_then(|c| c.count),
+        workers_unknown: w.count.as_ref().is_some_and(|c| c.count.is_none()),
+        worker_class: w.class.as_ref().and_then(|c| c.known().map(str::to_string)),
+    })
+}
+
+/// Whether a `post_fork` / `post_worker_init` hook of the module sets up OpenTelemetry.
+pub fn post_fork_inits(g: &super::python::GunicornFacts) -> bool {
+    ["post_fork", "post_worker_init"].iter().any(|h| {
+        g.function(h)
+            .is_some_and(|f| f.calls.iter().any(|c| is_otel_setup_call(c, g)))
+    })
+}
+
+/// The launch summary of a file.
+pub fn summarize(facts: &LaunchFacts, py: Option<&PyFacts>) -> LaunchSummary {
+    let launchers = facts
+        .launchers
+        .iter()
+        .filter_map(|l| launch_ref(l, facts))
+        .collect();
+    let g = &facts.gunicorn;
+    let gunicorn = (!g.settings.is_empty() || g.functions.iter().any(|f| f.name == "post_fork"))
+        .then(|| {
+            let w = g.setting("workers");
+            GunicornSummary {
+                workers: w.and_then(|s| match s.kind {
+                    ValueKind::Int(n) => Some(Count::N(n)),
+                    ValueKind::CpuCount => Some(Count::Many),
+                    _ => None,
+                }),
+                workers_unknown: w
+                    .is_some_and(|s| matches!(s.kind, ValueKind::Other | ValueKind::Str)),
+                worker_class: g
+                    .setting("worker_class")
+                    .filter(|s| s.kind == ValueKind::Str)
+                    .map(|s| s.value.text.clone()),
+                post_fork_init: post_fork_inits(g),
+            }
+        });
+    let framework = py.and_then(|p| {
+        if ["fastapi", "starlette", "quart", "litestar", "sanic"]
+            .iter()
+            .any(|m| p.imports_module(m))
+        {
+            Some(Framework::Asgi)
+        } else if ["flask", "django", "bottle", "pyramid", "falcon"]
+            .iter()
+            .any(|m| p.imports_module(m))
+        {
+            Some(Framework::Wsgi)
+        } else {
+            None
+        }
+    });
+    let initializes_otel =
+        py.is_some_and(|p| p.calls.iter().any(|c| is_otel_setup_call(&c.callee, g)));
+    let uses_otel = py.is_some_and(|p| p.imports_opentelemetry() || p.imports_module("hyperdx"));
+    let uwsgi_postfork = g.functions.iter().any(|f| {
+        f.decorators
+            .iter()
+            .any(|d| d.rsplit('.').next() == Some("postfork"))
+    });
+    LaunchSummary {
+        launchers,
+        gunicorn,
+        framework,
+        initializes_otel,
+        uses_otel,
+        uwsgi_postfork,
+        injected_images: facts.injected_images.clone(),
+    }
+}
+
+/// Whether a call sets up OpenTelemetry: `initialize()`, `configure_opentelemetry()`,
+/// `set_tracer_provider(…)`, `instrument()`, `setup_tracing()`…, or a local function that
+/// does one of those.
+pub fn is_otel_setup_call(callee: &str, g: &super::python::GunicornFacts) -> bool {
+    let last = callee.rsplit('.').next().unwrap_or(callee);
+    let direct = matches!(
+        last,
+        "initialize"
+            | "configure_opentelemetry"
+            | "instrument"
+            | "setup_tracing"
+            | "init_tracing"
+            | "setup_telemetry"
+            | "init_telemetry"
+            | "setup_otel"
+            | "init_otel"
+            | "configure_otel"
+            | "set_tracer_provider"
+            | "set_meter_provider"
+            | "set_logger_provider"
+            | "configure_azure_monitor"
+    ) || (last.starts_with("configure_") && last.contains("otel"))
+        || (last.starts_with("setup_")
+            && (last.contains("otel") || last.contains("telemetry") || last.contains("tracing")));
+    direct
+        || (callee == last
+            && g.function(last).is_some_and(|f| {
+                f.calls.iter().any(|c| {
+                    let l = c.rsplit('.').next().unwrap_or(c);
+                    l != last && is_otel_setup_call_shallow(l)
+                })
+            }))
+}
+
+fn is_otel_setup_call_shallow(last: &str) -> bool {
+    matches!(
+        last,
+        "initialize"
+            | "configure_opentelemetry"
+            | "set_tracer_provider"
+            | "set_meter_provider"
+            | "set_logger_provider"
+            | "configure_azure_monitor"
+    )
+}

@@ -1,0 +1,372 @@
+//! Launchers and environment of YAML documents: docker-compose services (`entrypoint`,
+//! `command`, `environment` in map or list form, `working_dir`) and Kubernetes containers
+//! (`command` + `args`, `env` with `value`/`valueFrom`, `workingDir`), with the Operator's
+//! `inject-python` annotation marking the container's scope as injected.
+
+use super::normalize::{push_command, Origin};
+use super::shell::{self, Place, RawCommand};
+use super::{EnvOrigin, EnvVar, LaunchFacts, LaunchKind, ScopeKind, Token};
+use crate::diagnostic::Span;
+use crate::syntax::yaml::{self as y, content, get, get_path, items, pairs, scalar};
+use tree_sitter::Node;
+
+/// A YAML scalar (plain, quoted or block) as a token.
+pub fn token(node: Node, src: &str) -> Option<Token> {
+    let n = content(node);
+    if n.kind() == "block_scalar" {
+        let t = src.get(n.byte_range())?;
+        let nl = t.find('\n')?;
+        let body = &t[nl + 1..];
+        let start = n.start_byte() + nl + 1;
+        return Some(Token {
+            text: body.to_string(),
+            span: Span::new(n.start_byte(), n.end_byte()),
+            raw: Some(start),
+            dynamic: body.contains('$'),
+        });
+    }
+    let s = scalar(n, src)?;
+    let raw = match s.quote {
+        None => Some(s.span.start),
+        Some('"') if !s.value.contains('\\') => Some(s.span.start + 1),
+        Some('\'') if !s.value.contains("''") => Some(s.span.start + 1),
+        _ => None,
+    };
+    let text = match s.quote {
+        Some('\'') => s.value.replace("''", "'"),
+        Some('"') if s.value.contains('\\') => unescape(&s.value),
+        _ => s.value.clone(),
+    };
+    Some(Token {
+        dynamic: text.contains('$'),
+        text,
+        span: s.span,
+        raw,
+    })
+}
+
+fn unescape(s: &str) -> String {
+    let mut out = String::new();
+    let mut it = s.chars();
+    while let Some(c) = it.next() {
+        if c == '\\' {
+            match it.next() {
+                Some('n') => out.push('\n'),
+                Some('t') => out.push('\t'),
+                Some(o) => out.push(o),
+                None => {}
+            }
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+/// Launch facts of one YAML document (chunk-relative offsets).
+pub fn facts(root: Option<Node>, src: &str) -> LaunchFacts {
+    let mut f = LaunchFacts::default();
+    let Some(root) = root else {
+        return f;
+    };
+    if let Some(services) = get(root, "services", src) {
+        let svcs = pairs(services);
+        let looks_like_compose = svcs.iter().any(|p| {
+            p.child_by_field_name("value").is_some_and(|v| {
+                ["image", "build", "command", "entrypoint", "environment"]
+                    .iter()
+                    .any(|k| get(v, k, src).is_some())
+            })
+        });
+        if looks_like_compose && get(root, "kind", src).is_none() {
+            f.compose = true;
+            let file = f.add_scope(None, ScopeKind::File, "");
+            for p in svcs {
+                let name = y::pair_key(p, src).unwrap_or_default();
+                if let Some(v) = p.child_by_field_name("value") {
+                    compose_service(&mut f, file, &name, v, src);
+                }
+            }
+        }
+        return f;
+    }
+    k8s(&mut f, root, src);
+    f
+}
+
+fn compose_service(f: &mut LaunchFacts, file: usize, name: &str, svc: Node, src: &str) {
+    let scope = f.add_scope(Some(file), ScopeKind::Service, name);
+    if let Some(env) = get(svc, "environment", src) {
+        let m = content(env);
+        if matches!(m.kind(), "block_mapping" | "flow_mapping") {
+            for p in pairs(m) {
+                let Some(k) = p.child_by_field_name("key").and_then(|k| token(k, src)) else {
+                    continue;
+                };
+                let value = p.child_by_field_name("value").and_then(|v| token(v, src));
+                f.env.push(EnvVar {
+                    name: k.text.clone(),
+                    name_span: k.span,
+                    value,
+                    span: Span::new(p.start_byte(), p.end_byte()),
+                    scope,
+                    origin: EnvOrigin::Scope,
+                });
+            }
+        } else {
+            for it in items(m) {
+                list_env(f, scope, it, src);
+            }
+        }
+    }
+    let workdir = get(svc, "working_dir", src)
+        .and_then(|w| token(w, src))
+        .map(|t| t.text);
+    let origin = Origin {
+        kind: LaunchKind::Compose,
+        parent_scope: scope,
+        runtime: true,
+        workdir,
+        stage: None,
+        exec_form: true,
+        stmt: None,
+    };
+    let ep = get(svc, "entrypoint", src);
+    let cmd = get(svc, "command", src);
+    let mut words: Vec<Token> = Vec::new();
+    let mut span: Option<Span> = None;
+    for part in [ep, cmd].into_iter().flatten() {
+        let sp = Span::new(part.start_byte(), part.end_byte());
+        span.get_or_insert(sp);
+        let list = items(part);
+        if !list.is_empty() || matches!(content(part).kind(), "block_sequence" | "flow_sequence") {
+            words.extend(list.into_iter().filter_map(|i| token(i, src)));
+        } else if let Some(t) = token(part, src) {
+            // A string command: compose splits it like a shell would.
+            let place = t.raw.map_or(Place::Within(t.span), Place::At);
+            let scan = shell::scan(&t.text, place);
+            let exec = Origin {
+                exec_form: false,
+                ..origin.clone()
+            };
+            if scan.commands.len() != 1 {
+                for c in scan.commands {
+                    push_command(f, &exec, c);
+                }
+                continue;
+            }
+            if let Some(c) = scan.commands.into_iter().next() {
+                words.extend(c.words);
+            }
+        }
+    }
+    if !words.is_empty() {
+        let sp = span.unwrap_or_default();
+        push_command(
+            f,
+            &origin,
+            RawCommand {
+                assigns: vec![],
+                words,
+                span: sp,
+            },
+        );
+    }
+}
+
+/// `- KEY=value` (compose) list item.
+fn list_env(f: &mut LaunchFacts, scope: usize, item: Node, src: &str) {
+    let Some(t) = token(item, src) else {
+        return;
+    };
+    let (name, value) = match t.text.find('=') {
+        Some(eq) => (
+            Token {
+                text: t.text[..eq].to_string(),
+                span: t.sub_span(0, eq).unwrap_or(t.span),
+                raw: t.raw,
+                dynamic: false,
+            },
+            Some(t.suffix(eq + 1)),
+        ),
+        None => (t.clone(), None),
+    };
+    f.env.push(EnvVar {
+        name: name.text.clone(),
+        name_span: name.span,
+        value,
+        span: t.span,
+        scope,
+        origin: EnvOrigin::Scope,
+    });
+}
+
+/// `registry.example.com/team/orders:1.2@sha256:…` → `orders`.
+pub fn image_base(image: &str) -> Option<String> {
+    let no_digest = image.split('@').next()?;
+    let last = no_digest.rsplit('/').next()?;
+    let name = last.split(':').next()?.trim();
+    (!name.is_empty() && !name.contains("{{") && !name.contains('$')).then(|| name.to_string())
+}
+
+/// Paths to the pod spec of a workload kind (§0.4).
+fn pod_spec_path(kind: &str) -> Option<&'static [&'static str]> {
+    Some(match kind {
+        "Pod" => &["spec"],
+        "Deployment"
+        | "StatefulSet"
+        | "DaemonSet"
+        | "ReplicaSet"
+        | "ReplicationController"
+        | "Job"
+        | "DeploymentConfig"
+        | "Rollout"
+        | "Service" => &["spec", "template", "spec"],
+        "CronJob" => &["spec", "jobTemplate", "spec", "template", "spec"],
+        "PodTemplate" => &["template", "spec"],
+        _ => return None,
+    })
+}
+
+fn k8s(f: &mut LaunchFacts, root: Node, src: &str) {
+    let Some(kind) = get(root, "kind", src)
+        .and_then(|k| scalar(k, src))
+        .map(|s| s.value)
+    else {
+        return;
+    };
+    let Some(path) = pod_spec_path(&kind) else {
+        return;
+    };
+    let Some(spec) = get_path(root, path, src) else {
+        return;
+    };
+    let meta_path: Vec<&str> = path[..path.len() - 1]
+        .iter()
+        .copied()
+        .chain(["metadata"])
+        .collect();
+    let injected = get_path(root, &meta_path, src)
+        .and_then(|m| get(m, "annotations", src))
+        .and_then(|a| get(a, "instrumentation.opentelemetry.io/inject-python", src))
+        .and_then(|v| scalar(v, src))
+        .is_some_and(|s| {
+            !s.value.trim().eq_ignore_ascii_case("false") && !s.value.trim().is_empty()
+        });
+    let file = f.add_scope(None, ScopeKind::File, "");
+    f.scopes[file].operator_injected = injected;
+    for (list, init) in [("initContainers", true), ("containers", false)] {
+        let Some(cs) = get(spec, list, src) else {
+            continue;
+        };
+        for c in items(cs) {
+            let name = get(c, "name", src)
+                .and_then(|n| scalar(n, src))
+                .map(|s| s.value)
+                .unwrap_or_default();
+            let scope = f.add_scope(Some(file), ScopeKind::Container, &name);
+            if injected {
+                if let Some(image) = get(c, "image", src).and_then(|i| scalar(i, src)) {
+                    f.injected_images.extend(image_base(&image.value));
+                }
+            }
+            if let Some(env) = get(c, "env", src) {
+                for e in items(env) {
+                    let Some(n) = get(e, "name", src).and_then(|n| token(n, src)) else {
+                        continue;
+                    };
+                    let value = match get(e, "value", src) {
+                        Some(v) => token(v, src),
+                        None => None,
+                    };
+                    f.env.push(EnvVar {
+                        name: n.text.clone(),
+                        name_span: n.span,
+                        value,
+                        span: Span::new(e.start_byte(), e.end_byte()),
+                        scope,
+                        origin: EnvOrigin::Scope,
+                    });
+                }
+            }
+            let mut words: Vec<Token> = Vec::new();
+            let mut span: Option<Span> = None;
+            for key in ["command", "args"] {
+                if let Some(v) = get(c, key, src) {
+                    span.get_or_insert(Span::new(v.start_byte(), v.end_byte()));
+                    words.extend(items(v).into_iter().filter_map(|i| token(i, src)));
+                }
+            }
+            if words.is_empty() {
+                continue;
+            }
+            let origin = Origin {
+                kind: LaunchKind::Kubernetes,
+                parent_scope: scope,
+                runtime: !init,
+                workdir: get(c, "workingDir", src)
+                    .and_then(|w| token(w, src))
+                    .map(|t| t.text),
+                stage: None,
+                exec_form: true,
+                stmt: None,
+            };
+            push_command(
+                f,
+                &origin,
+                RawCommand {
+                    assigns: vec![],
+                    words,
+                    span: span.unwrap_or_default(),
+                },
+            );
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn yfacts(src: &str) -> LaunchFacts {
+        let tree = crate::engine::file::parse(crate::language::Language::Yaml, src, None);
+        facts(y::document_root(tree.root_node()), src)
+    }
+
+    #[test]
+    fn compose_services() {
+        let src = "services:\n  api:\n    build: .\n    command: opentelemetry-instrument gunicorn -w 4 app:app\n    environment:\n      OTEL_EXPORTER_OTLP_ENDPOINT: http://collector:4317\n  worker:\n    image: x\n    entrypoint: [\"opentelemetry-instrument\"]\n    command: [\"uvicorn\", \"main:app\", \"--reload\"]\n    environment:\n      - OTEL_TRACES_EXPORTER=oltp\n";
+        let f = yfacts(src);
+        assert!(f.compose);
+        let progs: Vec<(String, bool)> = f
+            .launchers
+            .iter()
+            .map(|l| (l.program().unwrap(), l.instrumented()))
+            .collect();
+        assert_eq!(
+            progs,
+            [
+                ("gunicorn".to_string(), true),
+                ("uvicorn".to_string(), true)
+            ]
+        );
+        let w = &f.launchers[0].argv[2];
+        assert_eq!(&src[w.span.start..w.span.end], "4");
+        let e = f
+            .lookup(f.launchers[1].scope, "OTEL_TRACES_EXPORTER")
+            .unwrap();
+        let v = e.value.as_ref().unwrap().value_span().unwrap();
+        assert_eq!(&src[v.start..v.end], "oltp");
+    }
+
+    #[test]
+    fn k8s_containers() {
+        let src = "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: w\nspec:\n  template:\n    metadata:\n      annotations:\n        instrumentation.opentelemetry.io/inject-python: \"true\"\n    spec:\n      containers:\n        - name: app\n          command: [\"gunicorn\"]\n          args: [\"-w\", \"4\", \"app:app\"]\n          env:\n            - name: OTEL_EXPORTER_OTLP_ENDPOINT\n              value: http://c:4317\n            - name: X\n              valueFrom: {secretKeyRef: {name: a, key: b}}\n";
+        let f = yfacts(src);
+        assert_eq!(f.launchers.len(), 1);
+        assert_eq!(f.launchers[0].program().as_deref(), Some("gunicorn"));
+        assert!(f.operator_injected(f.launchers[0].scope));
+        assert_eq!(f.env.len(), 2);
+        assert!(f.env[1].value.is_none());
+    }
+}
