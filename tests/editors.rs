@@ -250,10 +250,15 @@ fn helix_languages() {
 fn emacs_eglot_snippet() {
     let origin = "editors/emacs/otel-lsp.el";
     let src = read(origin);
-    // The contact: `("otel-lsp" "server" …)` after the modes.
-    let contact = &src[src.find(". (\"otel-lsp\"").expect("eglot contact `. (\"otel-lsp\" …)`") + 2..];
-    let contact = &contact[..contact.find(')').unwrap()];
-    assert_server_command(&quoted(contact), origin);
+    // Each contact: `("otel-lsp" "server" …)` after the modes.
+    let contacts: Vec<Vec<String>> = src
+        .match_indices(". (\"otel-lsp\"")
+        .map(|(i, _)| quoted(&src[i + 2..i + 2 + src[i + 2..].find(')').unwrap()]))
+        .collect();
+    assert!(!contacts.is_empty(), "{origin}: no eglot contact `. (\"otel-lsp\" …)`");
+    for contact in &contacts {
+        assert_server_command(contact, origin);
+    }
     // Each mode names its languageId explicitly (`:language-id "python"`).
     let ids: Vec<String> = src
         .match_indices(":language-id ")
