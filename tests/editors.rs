@@ -63,7 +63,8 @@ fn assert_language_id(id: &str, origin: &str) {
 fn assert_covers_python_and_yaml(ids: &[String], origin: &str) {
     for lang in [Language::Python, Language::Yaml] {
         assert!(
-            ids.iter().any(|id| Language::from_language_id(id) == Some(lang)),
+            ids.iter()
+                .any(|id| Language::from_language_id(id) == Some(lang)),
             "{origin}: no file type for {}: {ids:?}",
             lang.as_str()
         );
@@ -73,7 +74,10 @@ fn assert_covers_python_and_yaml(ids: &[String], origin: &str) {
 /// Asserts that editor settings (as JSON) are taken by the server without complaint.
 fn assert_settings_accepted(settings: &Value, origin: &str) {
     let (_, problems) = settings_from_json(settings);
-    assert!(problems.is_empty(), "{origin}: settings rejected: {problems:?}");
+    assert!(
+        problems.is_empty(),
+        "{origin}: settings rejected: {problems:?}"
+    );
 }
 
 /// The double-quoted and single-quoted string literals inside the `{ … }` after `key =`.
@@ -115,7 +119,9 @@ fn vscode_extension() {
 
     // The command: src/config.ts builds `server` [`--log-level` L] for `otel-lsp`.
     let config = read("editors/vscode/src/config.ts");
-    assert!(config.contains("['server', '--log-level', logLevel]") && config.contains("['server']"));
+    assert!(
+        config.contains("['server', '--log-level', logLevel]") && config.contains("['server']")
+    );
     assert!(config.contains("'otel-lsp.exe' : 'otel-lsp'"));
     let props = pkg["contributes"]["configuration"]["properties"]
         .as_object()
@@ -134,7 +140,11 @@ fn vscode_extension() {
     }
 
     // The settings: the server's (select/ignore/severity) and the extension's own.
-    const CLIENT_ONLY: &[&str] = &["otel-lsp.path", "otel-lsp.logLevel", "otel-lsp.trace.server"];
+    const CLIENT_ONLY: &[&str] = &[
+        "otel-lsp.path",
+        "otel-lsp.logLevel",
+        "otel-lsp.trace.server",
+    ];
     for (key, schema) in props {
         if CLIENT_ONLY.contains(&key.as_str()) {
             continue;
@@ -150,7 +160,11 @@ fn vscode_extension() {
         let settings = json!({ "otel-lsp": { name: sample } });
         assert_settings_accepted(&settings, key);
         let (parsed, _) = settings_from_json(&settings);
-        assert_ne!(parsed, Default::default(), "{key} has no effect on the server");
+        assert_ne!(
+            parsed,
+            Default::default(),
+            "{key} has no effect on the server"
+        );
         if name == "severity" {
             for level in schema["additionalProperties"]["enum"].as_array().unwrap() {
                 let level = level.as_str().unwrap();
@@ -163,7 +177,10 @@ fn vscode_extension() {
     let extension = read("editors/vscode/src/extension.ts");
     for command in pkg["contributes"]["commands"].as_array().unwrap() {
         let id = command["command"].as_str().unwrap();
-        assert!(extension.contains(&format!("'{id}'")), "{id} is not registered");
+        assert!(
+            extension.contains(&format!("'{id}'")),
+            "{id} is not registered"
+        );
     }
 }
 
@@ -240,7 +257,10 @@ fn helix_languages() {
             .to_string();
         assert_language_id(&id, origin);
         // Helix's own servers stay: otel-lsp is added, not substituted.
-        assert!(servers.len() > 1, "{origin}: {id} keeps Helix's default servers");
+        assert!(
+            servers.len() > 1,
+            "{origin}: {id} keeps Helix's default servers"
+        );
         ids.push(id);
     }
     assert_covers_python_and_yaml(&ids, origin);
@@ -255,7 +275,10 @@ fn emacs_eglot_snippet() {
         .match_indices(". (\"otel-lsp\"")
         .map(|(i, _)| quoted(&src[i + 2..i + 2 + src[i + 2..].find(')').unwrap()]))
         .collect();
-    assert!(!contacts.is_empty(), "{origin}: no eglot contact `. (\"otel-lsp\" …)`");
+    assert!(
+        !contacts.is_empty(),
+        "{origin}: no eglot contact `. (\"otel-lsp\" …)`"
+    );
     for contact in &contacts {
         assert_server_command(contact, origin);
     }
@@ -296,10 +319,17 @@ fn pre_commit_hook() {
             .map(|v| v.trim().to_string())
             .unwrap_or_else(|| panic!("{origin}: no `{name}`"))
     };
-    let entry: Vec<String> = field("entry").split_whitespace().map(String::from).collect();
+    let entry: Vec<String> = field("entry")
+        .split_whitespace()
+        .map(String::from)
+        .collect();
     assert_eq!(entry[..2], ["otel-lsp", "check"], "{origin}: entry");
     assert_accepted(&entry[1..], origin);
-    assert_eq!(field("language"), "rust", "pre-commit builds the hook with cargo");
+    assert_eq!(
+        field("language"),
+        "rust",
+        "pre-commit builds the hook with cargo"
+    );
     let types = field("types_or");
     let tags: Vec<&str> = types
         .trim_matches(['[', ']'])
@@ -317,14 +347,23 @@ fn pre_commit_hook() {
         langs.extend(lang);
     }
     for lang in [Language::Python, Language::Yaml] {
-        assert!(langs.contains(&lang), "{origin}: no tag for {}", lang.as_str());
+        assert!(
+            langs.contains(&lang),
+            "{origin}: no tag for {}",
+            lang.as_str()
+        );
     }
 }
 
 /// Lines of fenced code blocks that run `otel-lsp …`, with where they come from.
 fn documented_commands() -> Vec<(String, Vec<String>)> {
     let mut files = vec![repo().join("README.md")];
-    for dir in ["editors/vscode", "editors/neovim", "editors/helix", "editors/emacs"] {
+    for dir in [
+        "editors/vscode",
+        "editors/neovim",
+        "editors/helix",
+        "editors/emacs",
+    ] {
         files.push(repo().join(dir).join("README.md"));
     }
     let mut out = Vec::new();
@@ -359,6 +398,12 @@ fn documented_commands() -> Vec<(String, Vec<String>)> {
 #[test]
 fn documented_commands_exist() {
     let commands = documented_commands();
+    assert!(
+        commands
+            .iter()
+            .any(|(_, a)| a.first().is_some_and(|s| s == "check")),
+        "the README documents no `otel-lsp check` command line"
+    );
     for (origin, args) in &commands {
         assert_accepted(args, origin);
     }
