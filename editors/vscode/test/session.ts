@@ -69,6 +69,7 @@ export class Session {
   readonly stderr: string[] = [];
   private readonly published = new Map<string, Published>();
   capabilities!: ServerCapabilities;
+  private stopping = false;
 
   private constructor(
     private readonly proc: cp.ChildProcessWithoutNullStreams,
@@ -87,6 +88,13 @@ export class Session {
     const conn = createProtocolConnection(new StreamMessageReader(proc.stdout), new StreamMessageWriter(proc.stdin));
     const s = new Session(proc, conn, settings);
     proc.stderr.on('data', (d: Buffer) => s.stderr.push(d.toString()));
+    // A server that cannot start or dies says why in the failure, not only after a timeout.
+    proc.on('error', (e) => s.stderr.push(`spawn failed: ${e.message}`));
+    proc.on('exit', (code, signal) => {
+      if (!s.stopping) {
+        process.stderr.write(`otel-lsp server exited (${code ?? signal}); its stderr:\n${s.stderr.join('')}\n`);
+      }
+    });
     conn.onNotification('textDocument/publishDiagnostics', (p: { uri: string; version?: number; diagnostics: Diagnostic[] }) => {
       const prev = s.published.get(p.uri);
       s.published.set(p.uri, { count: (prev?.count ?? 0) + 1, version: p.version, diagnostics: p.diagnostics });
@@ -204,6 +212,7 @@ export class Session {
   }
 
   async shutdown(): Promise<void> {
+    this.stopping = true;
     try {
       await within(this.conn.sendRequest('shutdown'), 'shutdown', 5_000);
       await this.conn.sendNotification('exit');
