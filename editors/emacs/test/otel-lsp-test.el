@@ -85,11 +85,18 @@ Batch Emacs never idles, and eglot sends didChange and flymake re-checks from id
     (apply #'eglot (eglot--guess-contact)))
   (otel-test-wait (format "%s in %s" code file) (lambda () (otel-test-diags code))))
 
-(defun otel-test-apply-quickfix (diag title)
-  "Runs `eglot-code-actions' on DIAG as a user would, choosing TITLE when asked."
+(defun otel-test-apply-quickfix (diag prefix)
+  "Runs `eglot-code-actions' on DIAG as a user would, choosing the action titled PREFIX…
+\(the server may append the rule's code), never a \"Disable …\" one."
   (goto-char (flymake-diagnostic-beg diag))
-  (let ((tick (buffer-modified-tick))
-        (last-nonmenu-event ?a))
+  (let* ((tick (buffer-modified-tick))
+         (last-nonmenu-event ?a)
+         (actions (eglot-code-actions (flymake-diagnostic-beg diag) (flymake-diagnostic-end diag) "quickfix"))
+         (title (cl-find-if (lambda (title) (and (string-prefix-p prefix title)
+                                                 (not (string-prefix-p "Disable" title))))
+                            (mapcar (lambda (a) (plist-get a :title)) actions))))
+    (unless title
+      (error "No quick fix titled %s… among %S" prefix (mapcar (lambda (a) (plist-get a :title)) actions)))
     (cl-letf (((symbol-function 'completing-read) (lambda (&rest _) title)))
       (eglot-code-actions (flymake-diagnostic-beg diag) (flymake-diagnostic-end diag) "quickfix" t))
     (otel-test-wait "the quick fix to edit the buffer" (lambda () (/= tick (buffer-modified-tick))))))
@@ -152,10 +159,7 @@ Batch Emacs never idles, and eglot sends didChange and flymake re-checks from id
       (cl-assert (eq (flymake-diagnostic-type d) 'eglot-error) t)
       (cl-assert (string-match-p "inject-python" (buffer-substring (line-beginning-position) (line-end-position)))
                  t)
-      (goto-char (flymake-diagnostic-beg d))
-      (let* ((actions (eglot-code-actions (point) (flymake-diagnostic-end d) "quickfix"))
-             (title (plist-get (car actions) :title)))
-        (otel-test-apply-quickfix d title))
+      (otel-test-apply-quickfix d "")
       (otel-test-wait "OTEL003 to clear" (lambda () (null (otel-test-diags "OTEL003"))))
       (let ((text (buffer-string)))
         (cl-assert (< (string-search "template:" text) (string-search "inject-python" text)) t))))))

@@ -44,6 +44,11 @@ const PACKAGE = JSON.parse(fs.readFileSync(path.join(ROOT, 'editors', 'vscode', 
 const LANGUAGES = languagesFromActivationEvents(PACKAGE.activationEvents);
 const DEFAULTS: ServerSettings = { select: [], ignore: [], severity: {} };
 
+/** The server may add the rule's code to the title: `Add \`use_reloader=False\` (OTEL001)`. */
+const ADD_RELOADER = 'Add `use_reloader=False`';
+const isFix = (a: CodeAction, code: string) =>
+  a.kind === 'quickfix' && !a.title.startsWith('Disable') && (a.diagnostics ?? []).some((d) => d.code === code);
+
 const isAction = (a: CodeAction | Command): a is CodeAction => typeof (a as CodeAction).title === 'string' && typeof a.command !== 'string';
 
 /** Starts the server exactly as the extension does, with `otel-lsp.path` set to the binary under test. */
@@ -186,12 +191,12 @@ describe('VS Code client against the real otel-lsp server', () => {
     assert.match(d.message, /use_reloader=False/);
   });
 
-  test('quick fix "Add `use_reloader=False`" edits the line and clears the diagnostic', async () => {
+  test('quick fix "Add `use_reloader=False`" (not "Disable") edits the line and clears the diagnostic', async () => {
     const uri = fileUri(path.join(workspace, 'app.py'));
     const doc = session.documents.get(uri)!;
     const [diag] = await session.diagnostics(doc);
     const actions = (await session.codeActions(doc, diag.range, { diagnostics: [diag], triggerKind: 1 })).filter(isAction);
-    const fix = actions.find((a) => a.kind === 'quickfix' && a.title === 'Add `use_reloader=False`');
+    const fix = actions.find((a) => isFix(a, 'OTEL001') && a.title.startsWith(ADD_RELOADER));
     assert.ok(fix, `no quick fix among ${JSON.stringify(actions.map((a) => [a.kind, a.title]))}`);
     const resolved = await session.resolve(fix);
     const fixed = session.applyEdit(doc, resolved.edit!);
@@ -224,7 +229,7 @@ describe('VS Code client against the real otel-lsp server', () => {
     const start = positionOf(doc.getText(), 'app.run(');
     assert.deepEqual(diags[0].range.start, start, 'columns count UTF-16 code units (🚀 is two)');
     const actions = (await session.codeActions(doc, diags[0].range, { diagnostics: diags, triggerKind: 1 })).filter(isAction);
-    const fix = actions.find((a) => a.kind === 'quickfix' && a.title === 'Add `use_reloader=False`');
+    const fix = actions.find((a) => isFix(a, 'OTEL001') && a.title.startsWith(ADD_RELOADER));
     assert.ok(fix);
     const fixed = session.applyEdit(doc, (await session.resolve(fix)).edit!);
     assert.ok(fixed.endsWith('print("🚀 ünïcode"); app.run(debug=True, use_reloader=False)\n'), fixed);
@@ -245,7 +250,7 @@ describe('VS Code client against the real otel-lsp server', () => {
     assert.equal(diags[0].severity, 1, 'error');
     assert.equal(diags[0].range.start.line, positionOf(text, 'inject-python').line);
     const actions = (await session.codeActions(doc, diags[0].range, { diagnostics: diags, triggerKind: 1 })).filter(isAction);
-    const fix = actions.find((a) => a.kind === 'quickfix' && a.diagnostics?.some((d) => d.code === 'OTEL003') && a.edit);
+    const fix = actions.find((a) => isFix(a, 'OTEL003'));
     assert.ok(fix, `no quick fix among ${JSON.stringify(actions.map((a) => [a.kind, a.title]))}`);
     const fixed = session.applyEdit(doc, (await session.resolve(fix)).edit!);
     const pushed = session.pushes(doc.uri);
