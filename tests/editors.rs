@@ -378,14 +378,21 @@ fn documented_commands() -> Vec<(String, Vec<String>)> {
                 continue;
             }
             let line = line.split(" #").next().unwrap().trim();
-            let line = line.strip_prefix("- run: ").unwrap_or(line);
+            let line = ["- run: ", "$ "]
+                .iter()
+                .fold(line, |l, p| l.strip_prefix(p).unwrap_or(l));
             if !in_code || !line.starts_with("otel-lsp ") {
                 continue;
             }
+            // A command line, or a synopsis (`otel-lsp rules [--format text|json]`): the words
+            // before the first placeholder, pipe or redirection are checked.
             let args: Vec<String> = line
                 .split_whitespace()
                 .skip(1)
-                .take_while(|a| !matches!(*a, "|" | ">" | "&&" | "||" | ";"))
+                .take_while(|a| {
+                    !a.contains(['[', ']', '<', '>', '|', '&', ';'])
+                        && !(a.len() > 1 && a.chars().all(|c| c.is_ascii_uppercase()))
+                })
                 .map(String::from)
                 .collect();
             let origin = format!("{}:{}", file.strip_prefix(repo()).unwrap().display(), i + 1);
