@@ -9,7 +9,8 @@
 import Module = require('module');
 import type { ClientCapabilities } from 'vscode-languageserver-protocol';
 
-function standIn(): unknown {
+/** A stand-in for any VS Code API object: every property is another stand-in, calls return one. */
+export function standIn(): unknown {
   const target = function () {
     /* callable */
   } as unknown as Record<string | symbol, unknown>;
