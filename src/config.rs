@@ -105,7 +105,11 @@ fn validate(raw: RawConfig, path: &Path, key_prefix: &str) -> Result<Config, Con
         path: path.to_path_buf(),
         message,
     };
-    let known = |sel: &str| rules::ALL.iter().any(|r| selector_matches(sel, r.code, r.name));
+    let known = |sel: &str| {
+        rules::ALL
+            .iter()
+            .any(|r| selector_matches(sel, r.code, r.name))
+    };
     for (key, list) in [("select", &raw.select), ("ignore", &raw.ignore)] {
         for sel in list.iter().flatten() {
             if !known(sel) {
@@ -129,7 +133,9 @@ fn validate(raw: RawConfig, path: &Path, key_prefix: &str) -> Result<Config, Con
     }
     for g in raw.exclude.iter().flatten() {
         if let Err(e) = globset::Glob::new(g) {
-            return Err(err(format!("`{key_prefix}exclude`: `{g}` is not a valid glob: {e}")));
+            return Err(err(format!(
+                "`{key_prefix}exclude`: `{g}` is not a valid glob: {e}"
+            )));
         }
     }
     Ok(Config {
@@ -177,7 +183,11 @@ pub fn settings_from_json(value: &serde_json::Value) -> (Settings, Vec<String>) 
         let mut out = Vec::new();
         for x in arr {
             match x.as_str() {
-                Some(s) if rules::ALL.iter().any(|r| selector_matches(s, r.code, r.name)) => {
+                Some(s)
+                    if rules::ALL
+                        .iter()
+                        .any(|r| selector_matches(s, r.code, r.name)) =>
+                {
                     out.push(s.to_string())
                 }
                 Some(s) => problems.push(format!("`{key}`: `{s}` matches no rule")),
@@ -196,7 +206,9 @@ pub fn settings_from_json(value: &serde_json::Value) -> (Settings, Vec<String>) 
                     severity.insert(r.code.to_string(), s);
                 }
                 (None, _) => problems.push(format!("`severity.{code}`: no such rule")),
-                (_, None) => problems.push(format!("`severity.{code}`: expected error, warning, info or hint")),
+                (_, None) => problems.push(format!(
+                    "`severity.{code}`: expected error, warning, info or hint"
+                )),
             }
         }
     }
@@ -250,7 +262,10 @@ mod tests {
         let e = parse(p, "[tool.otel-lsp]\nselct=['OTEL001']\n").unwrap_err();
         assert!(e.message.contains("selct"), "{e}");
         let e = parse(Path::new("otel-lsp.toml"), "select=['NOPE9']\n").unwrap_err();
-        assert!(e.message.contains("`select`") && e.message.contains("NOPE9"), "{e}");
+        assert!(
+            e.message.contains("`select`") && e.message.contains("NOPE9"),
+            "{e}"
+        );
     }
 
     #[test]

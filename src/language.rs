@@ -62,8 +62,14 @@ mod tests {
 
     #[test]
     fn by_extension_and_id() {
-        assert_eq!(Language::from_path(Path::new("a/app.py")), Some(Language::Python));
-        assert_eq!(Language::from_path(Path::new("k8s/x.YML")), Some(Language::Yaml));
+        assert_eq!(
+            Language::from_path(Path::new("a/app.py")),
+            Some(Language::Python)
+        );
+        assert_eq!(
+            Language::from_path(Path::new("k8s/x.YML")),
+            Some(Language::Yaml)
+        );
         assert_eq!(Language::from_path(Path::new("README.md")), None);
         assert_eq!(Language::from_path(Path::new("Makefile")), None);
         assert_eq!(Language::from_language_id("python"), Some(Language::Python));

@@ -40,7 +40,7 @@ fn expected(text: &str) -> BTreeSet<(usize, String, String)> {
             let marker = format!("# {sev}:");
             if let Some(pos) = line.find(&marker) {
                 for code in line[pos + marker.len()..].split(',') {
-                    let code = code.trim().split_whitespace().next().unwrap_or("");
+                    let code = code.split_whitespace().next().unwrap_or("");
                     if code.starts_with("OTEL") {
                         out.insert((i + 1, sev.to_string(), code.to_string()));
                     }
@@ -58,7 +58,13 @@ fn line_of(text: &str, pos: usize) -> usize {
 fn actual(lang: Language, text: &str) -> BTreeSet<(usize, String, String)> {
     engine::check_text(lang, text, &Settings::default())
         .into_iter()
-        .map(|d| (line_of(text, d.span.start), d.severity.as_str().to_string(), d.code.to_string()))
+        .map(|d| {
+            (
+                line_of(text, d.span.start),
+                d.severity.as_str().to_string(),
+                d.code.to_string(),
+            )
+        })
         .collect()
 }
 
@@ -88,7 +94,10 @@ fn every_fix_parses_and_clears_its_diagnostic() {
         let text = std::fs::read_to_string(&path).unwrap();
         let ws = {
             let mut ws = otel_lsp::workspace::Workspace::new();
-            ws.update(path.clone(), engine::summarize(&SourceFile::new(lang, text.clone())));
+            ws.update(
+                path.clone(),
+                engine::summarize(&SourceFile::new(lang, text.clone())),
+            );
             ws
         };
         let file = SourceFile::new(lang, text.clone());
@@ -97,7 +106,14 @@ fn every_fix_parses_and_clears_its_diagnostic() {
         for d in &diags {
             for f in &d.fixes {
                 let (fixed, n) = fix::apply(&text, &[f]);
-                assert_eq!(n, 1, "{}: fix {:?} of {} did not apply", path.display(), f.title, d.code);
+                assert_eq!(
+                    n,
+                    1,
+                    "{}: fix {:?} of {} did not apply",
+                    path.display(),
+                    f.title,
+                    d.code
+                );
                 let after = SourceFile::new(lang, fixed.clone());
                 if parsed_before {
                     assert!(
@@ -133,13 +149,30 @@ fn safe_fixes_snapshot_and_are_idempotent() {
     for (path, lang) in fixtures() {
         let text = std::fs::read_to_string(&path).unwrap();
         let mut ws = otel_lsp::workspace::Workspace::new();
-        ws.update(path.clone(), engine::summarize(&SourceFile::new(lang, text.clone())));
+        ws.update(
+            path.clone(),
+            engine::summarize(&SourceFile::new(lang, text.clone())),
+        );
         let once = fix::fix_file(lang, &text, Some(&path), &settings, &ws, false);
-        assert!(once.refused.is_empty(), "{}: refused {:?}", path.display(), once.refused);
+        assert!(
+            once.refused.is_empty(),
+            "{}: refused {:?}",
+            path.display(),
+            once.refused
+        );
         let twice = fix::fix_file(lang, &once.text, Some(&path), &settings, &ws, false);
-        assert_eq!(twice.applied, 0, "{}: a second --fix still changed the file", path.display());
+        assert_eq!(
+            twice.applied,
+            0,
+            "{}: a second --fix still changed the file",
+            path.display()
+        );
         if once.applied > 0 {
-            let name = path.file_name().unwrap().to_string_lossy().replace('.', "_");
+            let name = path
+                .file_name()
+                .unwrap()
+                .to_string_lossy()
+                .replace('.', "_");
             insta::with_settings!({snapshot_path => "snapshots", prepend_module_to_snapshot => false}, {
                 insta::assert_snapshot!(format!("{name}.fixed"), once.text);
             });
@@ -156,27 +189,56 @@ fn registry_is_complete_and_consistent() {
     for r in ALL {
         assert!(codes.insert(r.code), "duplicate code {}", r.code);
         assert!(names.insert(r.name), "duplicate name {}", r.name);
-        assert!(r.code.len() == 7 && r.code.starts_with("OTEL"), "{}", r.code);
         assert!(
-            r.name.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-'),
+            r.code.len() == 7 && r.code.starts_with("OTEL"),
+            "{}",
+            r.code
+        );
+        assert!(
+            r.name
+                .chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-'),
             "{} is not kebab-case",
             r.name
         );
-        for section in ["## What it does", "## Why is this bad?", "## Example", "## Use instead", "## Fix safety", "## Source"] {
+        for section in [
+            "## What it does",
+            "## Why is this bad?",
+            "## Example",
+            "## Use instead",
+            "## Fix safety",
+            "## Source",
+        ] {
             assert!(r.docs.contains(section), "{} docs lack {section}", r.code);
         }
-        assert!(r.url.starts_with("https://"), "{} has no source url", r.code);
+        assert!(
+            r.url.starts_with("https://"),
+            "{} has no source url",
+            r.code
+        );
         assert!(!r.summary.is_empty(), "{} has no summary", r.code);
         let snake = r.name.replace('-', "_");
         let lang = r.language.as_str();
         let scm = root.join(format!("queries/{lang}/{snake}.scm"));
-        let scm_text = std::fs::read_to_string(&scm).unwrap_or_else(|_| panic!("{} has no {}", r.code, scm.display()));
+        let scm_text = std::fs::read_to_string(&scm)
+            .unwrap_or_else(|_| panic!("{} has no {}", r.code, scm.display()));
         assert_eq!(scm_text, r.query, "{}: query is not the .scm file", r.code);
-        assert!(scm_text.starts_with(';'), "{}: the query's first line must be a `;` comment", r.code);
-        assert!(root.join(format!("src/rules/{lang}/{snake}.rs")).exists(), "{} has no source file", r.code);
+        assert!(
+            scm_text.starts_with(';'),
+            "{}: the query's first line must be a `;` comment",
+            r.code
+        );
+        assert!(
+            root.join(format!("src/rules/{lang}/{snake}.rs")).exists(),
+            "{} has no source file",
+            r.code
+        );
         let fixture = fixtures
             .iter()
-            .find(|(p, _)| p.file_stem().is_some_and(|s| s.to_string_lossy() == format!("{}_{snake}", r.code)))
+            .find(|(p, _)| {
+                p.file_stem()
+                    .is_some_and(|s| s.to_string_lossy() == format!("{}_{snake}", r.code))
+            })
             .unwrap_or_else(|| panic!("{} has no fixture {}_{snake}.*", r.code, r.code));
         let text = std::fs::read_to_string(&fixture.0).unwrap();
         assert!(

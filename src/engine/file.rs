@@ -227,7 +227,10 @@ impl SourceFile {
                 && e as isize == edit_chunk_range.end as isize + delta
             {
                 old.iter_mut()
-                    .find(|c| c.as_ref().is_some_and(|c| c.start == s && c.span() == edit_chunk_range))
+                    .find(|c| {
+                        c.as_ref()
+                            .is_some_and(|c| c.start == s && c.span() == edit_chunk_range)
+                    })
                     .and_then(|c| c.take())
             } else {
                 None
@@ -314,7 +317,9 @@ mod tests {
     fn big_python() -> String {
         let mut s = String::from("import os\nfrom opentelemetry import trace\n");
         for i in 0..3000 {
-            s.push_str(&format!("def f{i}(x):\n    if x:\n        return {i}\n    return (x,\n        {i})\n\n"));
+            s.push_str(&format!(
+                "def f{i}(x):\n    if x:\n        return {i}\n    return (x,\n        {i})\n\n"
+            ));
         }
         s
     }
@@ -353,7 +358,9 @@ mod tests {
     fn edits_match_fresh_parse_yaml() {
         let mut s = String::new();
         for i in 0..50 {
-            s.push_str(&format!("---\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: c{i}\n"));
+            s.push_str(&format!(
+                "---\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: c{i}\n"
+            ));
         }
         let mut f = SourceFile::new(Language::Yaml, s);
         assert_eq!(f.chunks.len(), 50);
@@ -362,7 +369,10 @@ mod tests {
         assert_same_as_fresh(&f);
         f.edit(at, at, "\n---\n");
         assert_same_as_fresh(&f);
-        let at = f.text.find("---\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: c30").unwrap();
+        let at = f
+            .text
+            .find("---\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: c30")
+            .unwrap();
         f.edit(at, at + 3, "");
         assert_same_as_fresh(&f);
     }

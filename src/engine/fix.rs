@@ -14,6 +14,21 @@ use std::path::Path;
 /// Applies the edits of `fixes` to `text`, skipping any fix that overlaps one already taken.
 /// Returns the new text and how many fixes were applied.
 pub fn apply(text: &str, fixes: &[&Fix]) -> (String, usize) {
+    let (taken, applied) = select(text, fixes);
+    let mut out = String::with_capacity(text.len() + 64);
+    let mut pos = 0;
+    for e in taken {
+        out.push_str(&text[pos..e.span.start]);
+        out.push_str(&e.new_text);
+        pos = e.span.end;
+    }
+    out.push_str(&text[pos..]);
+    (out, applied)
+}
+
+/// The edits `apply` would make, sorted by position, and how many fixes they come from.
+/// The language server sends these as the edits of `source.fixAll`.
+pub fn select<'a>(text: &str, fixes: &[&'a Fix]) -> (Vec<&'a Edit>, usize) {
     let mut taken: Vec<&Edit> = Vec::new();
     let mut applied = 0;
     'fixes: for fix in fixes {
@@ -28,7 +43,8 @@ pub fn apply(text: &str, fixes: &[&Fix]) -> (String, usize) {
             let clash = taken.iter().any(|t| {
                 let (a, b) = (t.span, e.span);
                 // Two insertions at the same point are ambiguous; otherwise strict overlap.
-                (a.start < b.end && b.start < a.end) || (a.start == b.start && (a.start == a.end || b.start == b.end))
+                (a.start < b.end && b.start < a.end)
+                    || (a.start == b.start && (a.start == a.end || b.start == b.end))
             });
             if clash {
                 continue 'fixes;
@@ -38,15 +54,7 @@ pub fn apply(text: &str, fixes: &[&Fix]) -> (String, usize) {
         applied += 1;
     }
     taken.sort_by_key(|e| (e.span.start, e.span.end));
-    let mut out = String::with_capacity(text.len() + 64);
-    let mut pos = 0;
-    for e in taken {
-        out.push_str(&text[pos..e.span.start]);
-        out.push_str(&e.new_text);
-        pos = e.span.end;
-    }
-    out.push_str(&text[pos..]);
-    (out, applied)
+    (taken, applied)
 }
 
 /// The outcome of fixing a file.
@@ -102,7 +110,10 @@ pub fn fix_file(
         if !input_broken && SourceFile::new(lang, next.clone()).has_syntax_error() {
             // Find the culprits one by one so the good fixes still land.
             let mut any = false;
-            for d in diags.iter().filter(|d| !eligible(std::slice::from_ref(*d), unsafe_ok).is_empty()) {
+            for d in diags
+                .iter()
+                .filter(|d| !eligible(std::slice::from_ref(*d), unsafe_ok).is_empty())
+            {
                 let fix = eligible(std::slice::from_ref(d), unsafe_ok)[0];
                 let (one, _) = apply(&current, &[fix]);
                 if SourceFile::new(lang, one.clone()).has_syntax_error() {

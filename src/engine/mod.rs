@@ -14,8 +14,8 @@ use crate::rules::{self, Context, Match};
 use crate::syntax::python::PyFacts;
 use crate::syntax::yaml::K8sObject;
 use crate::workspace::{FileSummary, Workspace};
-use file::{Chunk, ChunkFacts};
 pub use file::SourceFile;
+use file::{Chunk, ChunkFacts};
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::Path;
 use std::sync::OnceLock;
@@ -80,9 +80,8 @@ fn compiled_queries() -> &'static [Query] {
         rules::ALL
             .iter()
             .map(|r| {
-                Query::new(&r.language.grammar(), r.query).unwrap_or_else(|e| {
-                    panic!("query of {} does not compile: {e}", r.code)
-                })
+                Query::new(&r.language.grammar(), r.query)
+                    .unwrap_or_else(|e| panic!("query of {} does not compile: {e}", r.code))
             })
             .collect()
     })

@@ -34,7 +34,9 @@ pub fn parse_noqa(line: &str) -> Option<(Vec<String>, std::ops::Range<usize>)> {
                 let mut consumed = 0;
                 for part in list.split(',') {
                     let code = part.trim();
-                    let ok = !code.is_empty() && code.chars().all(|c| c.is_ascii_alphanumeric()) && code.split_whitespace().count() == 1;
+                    let ok = !code.is_empty()
+                        && code.chars().all(|c| c.is_ascii_alphanumeric())
+                        && code.split_whitespace().count() == 1;
                     if !ok {
                         // `# noqa: OTEL001 explanation` — take the first word and stop.
                         if let Some(first) = part.split_whitespace().next() {
@@ -91,7 +93,10 @@ mod tests {
             parse_noqa("x  # noqa: otel001, OTEL003").map(|x| x.0),
             Some(vec!["OTEL001".to_string(), "OTEL003".to_string()])
         );
-        assert_eq!(parse_noqa("x  # NOQA:OTEL002 because").map(|x| x.0), Some(vec!["OTEL002".to_string()]));
+        assert_eq!(
+            parse_noqa("x  # NOQA:OTEL002 because").map(|x| x.0),
+            Some(vec!["OTEL002".to_string()])
+        );
         assert_eq!(parse_noqa("x  # noqanope").map(|x| x.0), None);
         let line = "a: b  # noqa: OTEL003";
         let (_, r) = parse_noqa(line).unwrap();
@@ -105,6 +110,9 @@ mod tests {
         assert!(!is_suppressed(text, 0, "OTEL002"));
         assert!(!is_suppressed(text, text.find('b').unwrap(), "OTEL001"));
         assert!(is_suppressed(text, text.find('c').unwrap(), "OTEL009"));
-        assert_eq!(line_end(text, text.find('b').unwrap()), text.find('\r').unwrap());
+        assert_eq!(
+            line_end(text, text.find('b').unwrap()),
+            text.find('\r').unwrap()
+        );
     }
 }

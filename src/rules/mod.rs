@@ -152,7 +152,10 @@ impl<'a, 't> Match<'a, 't> {
 
     /// The absolute span of a node of this chunk.
     pub fn span(&self, node: Node) -> Span {
-        Span::new(node.start_byte() + self.offset, node.end_byte() + self.offset)
+        Span::new(
+            node.start_byte() + self.offset,
+            node.end_byte() + self.offset,
+        )
     }
 
     /// An absolute span for chunk-relative offsets (from a `Scalar`, say).

@@ -79,10 +79,11 @@ impl PyFacts {
             stmt_start: c.stmt_start + offset,
             ..c.clone()
         }));
-        self.functions.extend(other.functions.iter().map(|f| FunctionDef {
-            start: f.start + offset,
-            ..f.clone()
-        }));
+        self.functions
+            .extend(other.functions.iter().map(|f| FunctionDef {
+                start: f.start + offset,
+                ..f.clone()
+            }));
         self.statements
             .extend(other.statements.iter().map(|s| s + offset));
         if self.header_end.is_none() && offset == 0 {
@@ -185,11 +186,15 @@ fn walk_statement(
                 record_expression(expr, src, facts, top, guarded, None);
             }
         }
-        "function_definition" => facts.functions.push(function_def(stmt, stmt.start_byte(), src)),
+        "function_definition" => facts
+            .functions
+            .push(function_def(stmt, stmt.start_byte(), src)),
         "decorated_definition" => {
             if let Some(def) = stmt.child_by_field_name("definition") {
                 if def.kind() == "function_definition" {
-                    facts.functions.push(function_def(def, stmt.start_byte(), src));
+                    facts
+                        .functions
+                        .push(function_def(def, stmt.start_byte(), src));
                 }
             }
         }
@@ -205,7 +210,10 @@ fn walk_statement(
                     "block" => walk_block(child, src, facts, top, tc),
                     // `else:` of `if TYPE_CHECKING:` runs; `elif` conditions are their own.
                     "elif_clause" | "else_clause" => {
-                        if let Some(body) = child.child_by_field_name("consequence").or_else(|| child.child_by_field_name("body")) {
+                        if let Some(body) = child
+                            .child_by_field_name("consequence")
+                            .or_else(|| child.child_by_field_name("body"))
+                        {
                             walk_block(body, src, facts, top, type_checking);
                         }
                     }
@@ -285,7 +293,10 @@ fn function_def(def: Node, start: usize, src: &str) -> FunctionDef {
         .child_by_field_name("name")
         .map(|n| text(n, src).to_string())
         .unwrap_or_default();
-    let body = def.child_by_field_name("body").map(|b| text(b, src)).unwrap_or("");
+    let body = def
+        .child_by_field_name("body")
+        .map(|b| text(b, src))
+        .unwrap_or("");
     FunctionDef {
         name,
         start,
@@ -320,7 +331,9 @@ fn imports_of(stmt: Node, src: &str, type_checking: bool, nested: bool, out: &mu
                     }
                     "aliased_import" => {
                         let m = n.child_by_field_name("name").map(|x| compact(text(x, src)));
-                        let a = n.child_by_field_name("alias").map(|x| text(x, src).to_string());
+                        let a = n
+                            .child_by_field_name("alias")
+                            .map(|x| text(x, src).to_string());
                         if let (Some(m), Some(a)) = (m, a) {
                             push(out, m, None, a);
                         }
@@ -345,7 +358,9 @@ fn imports_of(stmt: Node, src: &str, type_checking: bool, nested: bool, out: &mu
                     }
                     "aliased_import" => {
                         let m = n.child_by_field_name("name").map(|x| compact(text(x, src)));
-                        let a = n.child_by_field_name("alias").map(|x| text(x, src).to_string());
+                        let a = n
+                            .child_by_field_name("alias")
+                            .map(|x| text(x, src).to_string());
                         if let (Some(m), Some(a)) = (m, a) {
                             push(out, module.clone(), Some(m), a);
                         }
@@ -355,7 +370,10 @@ fn imports_of(stmt: Node, src: &str, type_checking: bool, nested: bool, out: &mu
             }
             if !any {
                 let mut c = stmt.walk();
-                if stmt.named_children(&mut c).any(|n| n.kind() == "wildcard_import") {
+                if stmt
+                    .named_children(&mut c)
+                    .any(|n| n.kind() == "wildcard_import")
+                {
                     push(out, module, Some("*".into()), "*".into());
                 }
             }
@@ -388,9 +406,7 @@ fn collect_nested_imports(root: Node, src: &str, facts: &mut PyFacts) {
             }
         }
     }
-    facts
-        .imports
-        .sort_by_key(|i| (i.stmt_start, i.nested));
+    facts.imports.sort_by_key(|i| (i.stmt_start, i.nested));
 }
 
 #[cfg(test)]
@@ -399,7 +415,8 @@ mod tests {
 
     fn facts(src: &str) -> PyFacts {
         let mut p = tree_sitter::Parser::new();
-        p.set_language(&tree_sitter_python::LANGUAGE.into()).unwrap();
+        p.set_language(&tree_sitter_python::LANGUAGE.into())
+            .unwrap();
         let tree = p.parse(src, None).unwrap();
         chunk_facts(tree.root_node(), src, true)
     }
@@ -409,16 +426,34 @@ mod tests {
         let src = "\"\"\"Doc.\"\"\"\nfrom __future__ import annotations\nimport os, a.b as ab\nfrom fastapi import FastAPI as F, APIRouter\nfrom typing import TYPE_CHECKING\nif TYPE_CHECKING:\n    from flask import Flask\nelse:\n    import json\napp = F()\ninitialize()\ndef make():\n    from opentelemetry import trace\n    return Flask(__name__)\n";
         let f = facts(src);
         let bound: Vec<&str> = f.imports.iter().map(|i| i.bound.as_str()).collect();
-        assert_eq!(bound, ["os", "ab", "F", "APIRouter", "TYPE_CHECKING", "Flask", "json", "trace"]);
+        assert_eq!(
+            bound,
+            [
+                "os",
+                "ab",
+                "F",
+                "APIRouter",
+                "TYPE_CHECKING",
+                "Flask",
+                "json",
+                "trace"
+            ]
+        );
         assert!(f.imports[5].type_checking);
         assert!(!f.imports[6].type_checking);
         assert!(f.imports[7].nested);
         assert!(f.imports_opentelemetry());
-        let calls: Vec<(&str, Option<&str>)> =
-            f.calls.iter().map(|c| (c.callee.as_str(), c.assigned_to.as_deref())).collect();
+        let calls: Vec<(&str, Option<&str>)> = f
+            .calls
+            .iter()
+            .map(|c| (c.callee.as_str(), c.assigned_to.as_deref()))
+            .collect();
         assert_eq!(calls, [("F", Some("app")), ("initialize", None)]);
         assert_eq!(f.functions[0].name, "make");
         assert!(f.functions[0].creates_flask);
-        assert_eq!(f.header_end, Some(src.find("annotations").unwrap() + "annotations".len()));
+        assert_eq!(
+            f.header_end,
+            Some(src.find("annotations").unwrap() + "annotations".len())
+        );
     }
 }

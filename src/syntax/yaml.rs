@@ -239,13 +239,23 @@ mod tests {
         assert_eq!(obj.namespace, None);
         let ann = get_path(root, &["metadata", "annotations"], src).unwrap();
         let p = pairs(ann)[0];
-        assert_eq!(key_path(p, src), ["metadata", "annotations", "instrumentation.opentelemetry.io/inject-python"]);
+        assert_eq!(
+            key_path(p, src),
+            [
+                "metadata",
+                "annotations",
+                "instrumentation.opentelemetry.io/inject-python"
+            ]
+        );
         let v = scalar(p.child_by_field_name("value").unwrap(), src).unwrap();
         assert_eq!((v.value.as_str(), v.quote), ("true", Some('\'')));
         let containers = get_path(root, &["spec", "template", "spec", "containers"], src).unwrap();
         let c = items(containers);
         assert_eq!(c.len(), 1);
         let image = pair(c[0], "image", src).unwrap();
-        assert_eq!(key_path(image, src), ["spec", "template", "spec", "containers", "-", "image"]);
+        assert_eq!(
+            key_path(image, src),
+            ["spec", "template", "spec", "containers", "-", "image"]
+        );
     }
 }

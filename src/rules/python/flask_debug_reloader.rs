@@ -18,7 +18,7 @@ pub static RULE: Rule = Rule {
     fix: FixKind::Safe,
     query: include_str!("../../../queries/python/flask_debug_reloader.scm"),
     needles: &["debug", "use_reloader"],
-    gate: gate,
+    gate,
     check,
     scan: None,
 };
@@ -95,12 +95,18 @@ fn is_flask_app(m: &Match, recv: Node) -> bool {
     let flask_ctors: Vec<String> = py
         .names_bound_to("flask", "Flask")
         .map(|i| i.bound.clone())
-        .chain(py.module_aliases("flask").map(|i| format!("{}.Flask", i.bound)))
+        .chain(
+            py.module_aliases("flask")
+                .map(|i| format!("{}.Flask", i.bound)),
+        )
         .collect();
     let bound_here = py.calls.iter().any(|c| {
         c.assigned_to.as_deref() == Some(name)
             && (flask_ctors.contains(&c.callee)
-                || py.functions.iter().any(|d| d.creates_flask && d.name == c.callee))
+                || py
+                    .functions
+                    .iter()
+                    .any(|d| d.creates_flask && d.name == c.callee))
     });
     bound_here || (matches!(name, "app" | "application") && py.imports_module("flask"))
 }
