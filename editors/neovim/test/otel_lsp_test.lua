@@ -135,6 +135,9 @@ end)
 
 --- OTEL003 is written on another branch: run the YAML test once the binary's rule table lists it
 --- with a fix, and say loudly when it does not.
+-- The annotation key (the fixture's comment names it too, without the prefix).
+local ANNOTATION = 'instrumentation.opentelemetry.io/inject-python'
+
 local function yaml_rule_fixable()
   local r = vim.system({ bindir .. '/otel-lsp', 'rules', '--format', 'json' }, { text = true }):wait()
   local ok, rules = pcall(vim.json.decode, r.stdout or '')
@@ -164,7 +167,7 @@ test('YAML: OTEL003 error on the misplaced inject-python annotation, and the qui
   local d = diagnostics(buf, 'OTEL003')
   eq(1, #d, 'OTEL003 count')
   eq(vim.diagnostic.severity.ERROR, d[1].severity, 'severity')
-  eq(vim.fn.search('inject-python', 'n') - 1, d[1].lnum, 'line of the annotation')
+  eq(vim.fn.search(ANNOTATION, 'n') - 1, d[1].lnum, 'line of the annotation')
   apply_action(buf, d[1], { 'quickfix' }, function(a)
     return a.kind == 'quickfix'
       and not vim.startswith(a.title, 'Disable')
@@ -177,7 +180,7 @@ test('YAML: OTEL003 error on the misplaced inject-python annotation, and the qui
   end)
   local text = buffer_text(buf)
   local template = assert(text:find('template:', 1, true), 'template: gone')
-  local annotation = assert(text:find('inject-python', 1, true), 'annotation gone')
+  local annotation = assert(text:find(ANNOTATION, 1, true), 'annotation gone')
   assert(annotation > template, 'the annotation should now be under spec.template:\n' .. text)
 end)
 

@@ -49,6 +49,9 @@ const ADD_RELOADER = 'Add `use_reloader=False`';
 const isFix = (a: CodeAction, code: string) =>
   a.kind === 'quickfix' && !a.title.startsWith('Disable') && (a.diagnostics ?? []).some((d) => d.code === code);
 
+/** The annotation key (the fixture's comment names it too, without the prefix). */
+const ANNOTATION = 'instrumentation.opentelemetry.io/inject-python';
+
 const isAction = (a: CodeAction | Command): a is CodeAction => typeof (a as CodeAction).title === 'string' && typeof a.command !== 'string';
 
 /** Starts the server exactly as the extension does, with `otel-lsp.path` set to the binary under test. */
@@ -248,7 +251,7 @@ describe('VS Code client against the real otel-lsp server', () => {
     const diags = (await session.diagnostics(doc, before)).filter((d) => d.code === 'OTEL003');
     assert.equal(diags.length, 1, JSON.stringify(diags));
     assert.equal(diags[0].severity, 1, 'error');
-    assert.equal(diags[0].range.start.line, positionOf(text, 'inject-python').line);
+    assert.equal(diags[0].range.start.line, positionOf(text, ANNOTATION).line);
     const actions = (await session.codeActions(doc, diags[0].range, { diagnostics: diags, triggerKind: 1 })).filter(isAction);
     const fix = actions.find((a) => isFix(a, 'OTEL003'));
     assert.ok(fix, `no quick fix among ${JSON.stringify(actions.map((a) => [a.kind, a.title]))}`);
@@ -256,6 +259,7 @@ describe('VS Code client against the real otel-lsp server', () => {
     const pushed = session.pushes(doc.uri);
     const after = await session.diagnostics(await session.change(doc, fixed), pushed);
     assert.deepEqual(after.filter((d) => d.code === 'OTEL003'), []);
+    assert.ok(fixed.indexOf('template:') < fixed.indexOf(ANNOTATION), `the annotation belongs under spec.template:\n${fixed}`);
   });
 });
 
@@ -269,8 +273,13 @@ describe('settings reach the server (initializationOptions, then didChangeConfig
       assert.deepEqual(await session.diagnostics(doc, 0), [], 'OTEL001 is ignored by initializationOptions');
       // What vscode-languageclient sends for `synchronize.configurationSection: "otel-lsp"`.
       const pushed = session.pushes(doc.uri);
+      const refreshes = session.refreshes;
       session.settings = { select: [], ignore: [], severity: { OTEL001: 'error' } };
       await session.conn.sendNotification('workspace/didChangeConfiguration', { settings: { 'otel-lsp': session.settings } });
+      if (session.pullsDiagnostics) {
+        // The settings apply asynchronously; VS Code re-pulls when the server asks it to.
+        await session.refreshed(refreshes);
+      }
       const diags = await session.diagnostics(doc, pushed);
       assert.equal(diags.length, 1, JSON.stringify(diags));
       assert.equal(diags[0].severity, 1, 'OTEL001 raised to error by the changed setting');

@@ -70,6 +70,8 @@ export class Session {
   private readonly published = new Map<string, Published>();
   capabilities!: ServerCapabilities;
   private stopping = false;
+  /** How many `workspace/diagnostic/refresh` requests arrived; VS Code re-pulls on each. */
+  refreshes = 0;
 
   private constructor(
     private readonly proc: cp.ChildProcessWithoutNullStreams,
@@ -106,7 +108,10 @@ export class Session {
     conn.onRequest('client/registerCapability', () => null);
     conn.onRequest('client/unregisterCapability', () => null);
     conn.onRequest('window/workDoneProgress/create', () => null);
-    conn.onRequest('workspace/diagnostic/refresh', () => null);
+    conn.onRequest('workspace/diagnostic/refresh', () => {
+      s.refreshes += 1;
+      return null;
+    });
     conn.onNotification('window/logMessage', () => undefined);
     conn.onNotification('$/logTrace', () => undefined);
     conn.listen();
@@ -176,6 +181,11 @@ export class Session {
       return p && p.count > previousPushes && (p.version === undefined || p.version === doc.version) ? p : undefined;
     }, `publishDiagnostics for ${doc.uri} version ${doc.version}`);
     return p.diagnostics;
+  }
+
+  /** Waits for the server's next `workspace/diagnostic/refresh` (a pull client re-pulls then). */
+  async refreshed(previous: number): Promise<void> {
+    await until(() => (this.refreshes > previous ? true : undefined), 'workspace/diagnostic/refresh');
   }
 
   /** How many pushes the server has sent for a document (to wait for the next one). */
