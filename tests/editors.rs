@@ -355,6 +355,12 @@ fn pre_commit_hook() {
     }
 }
 
+/// A synopsis placeholder (`[OPTIONS]`, `<path>`, `CODE|NAME`, `PATH`) or shell syntax.
+fn is_placeholder(word: &str) -> bool {
+    let upper = word.len() > 1 && word.chars().all(|c| c.is_ascii_uppercase());
+    upper || word.contains(['[', ']', '<', '>', '|', '&', ';'])
+}
+
 /// Lines of fenced code blocks that run `otel-lsp …`, with where they come from.
 fn documented_commands() -> Vec<(String, Vec<String>)> {
     let mut files = vec![repo().join("README.md")];
@@ -389,10 +395,7 @@ fn documented_commands() -> Vec<(String, Vec<String>)> {
             let args: Vec<String> = line
                 .split_whitespace()
                 .skip(1)
-                .take_while(|a| {
-                    !a.contains(['[', ']', '<', '>', '|', '&', ';'])
-                        && !(a.len() > 1 && a.chars().all(|c| c.is_ascii_uppercase()))
-                })
+                .take_while(|a| !is_placeholder(a))
                 .map(String::from)
                 .collect();
             let origin = format!("{}:{}", file.strip_prefix(repo()).unwrap().display(), i + 1);
