@@ -14,6 +14,21 @@ use std::path::Path;
 /// Applies the edits of `fixes` to `text`, skipping any fix that overlaps one already taken.
 /// Returns the new text and how many fixes were applied.
 pub fn apply(text: &str, fixes: &[&Fix]) -> (String, usize) {
+    let (taken, applied) = select(text, fixes);
+    let mut out = String::with_capacity(text.len() + 64);
+    let mut pos = 0;
+    for e in taken {
+        out.push_str(&text[pos..e.span.start]);
+        out.push_str(&e.new_text);
+        pos = e.span.end;
+    }
+    out.push_str(&text[pos..]);
+    (out, applied)
+}
+
+/// The edits `apply` would make, sorted by position, and how many fixes they come from.
+/// The language server sends these as the edits of `source.fixAll`.
+pub fn select<'a>(text: &str, fixes: &[&'a Fix]) -> (Vec<&'a Edit>, usize) {
     let mut taken: Vec<&Edit> = Vec::new();
     let mut applied = 0;
     'fixes: for fix in fixes {
@@ -39,15 +54,7 @@ pub fn apply(text: &str, fixes: &[&Fix]) -> (String, usize) {
         applied += 1;
     }
     taken.sort_by_key(|e| (e.span.start, e.span.end));
-    let mut out = String::with_capacity(text.len() + 64);
-    let mut pos = 0;
-    for e in taken {
-        out.push_str(&text[pos..e.span.start]);
-        out.push_str(&e.new_text);
-        pos = e.span.end;
-    }
-    out.push_str(&text[pos..]);
-    (out, applied)
+    (taken, applied)
 }
 
 /// The outcome of fixing a file.

@@ -1,9 +1,125 @@
-//! The language server face (placeholder, being written).
+//! The language server face: `otel-lsp server`, JSON-RPC over stdio (tower-lsp-server).
+//!
+//! stdout carries only the protocol; logs go to stderr (`--log-level`, or `OTEL_LSP_LOG`,
+//! default `info`). Three kinds of threads cooperate:
+//!
+//! - the protocol loop (a current-thread tokio runtime) runs the thin handlers of
+//!   `backend.rs`: rope edits and lookups only;
+//! - the linting worker (`worker.rs`) owns the parsed documents, re-parses incrementally,
+//!   runs the engine and publishes in order;
+//! - the indexer (`index.rs`) summarizes the workspace's files in the background.
+//!
+//! `shutdown` then `exit` ends with status 0; `exit` (or end of input) without `shutdown`
+//! ends with status 1.
+
+mod actions;
+mod backend;
+pub mod convert;
+mod diagnostics;
+mod document;
+mod index;
+mod project;
+mod session;
+mod worker;
 
 use crate::ServerArgs;
+use session::Shared;
 use std::process::ExitCode;
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use tokio::sync::mpsc::UnboundedReceiver;
+use tower_lsp_server::{Client, LspService, Server};
+use tracing_subscriber::EnvFilter;
+use worker::{Outgoing, Worker};
+
+/// Sets up logging to stderr: `--log-level` wins over `OTEL_LSP_LOG`; default `info`.
+fn init_logging(level: Option<&str>) {
+    let wanted = level
+        .map(str::to_string)
+        .or_else(|| std::env::var("OTEL_LSP_LOG").ok())
+        .unwrap_or_else(|| "info".into());
+    let (filter, bad) = match EnvFilter::try_new(&wanted) {
+        Ok(f) => (f, false),
+        Err(_) => (EnvFilter::new("info"), true),
+    };
+    let _ = tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_ansi(false)
+        .with_env_filter(filter)
+        .try_init();
+    if bad {
+        tracing::warn!("invalid log level {wanted:?}; using info");
+    }
+}
+
+/// Sends what the worker produced to the client, in the order it was produced.
+async fn forward(client: Client, mut rx: UnboundedReceiver<Outgoing>) {
+    while let Some(msg) = rx.recv().await {
+        match msg {
+            Outgoing::Publish {
+                uri,
+                diagnostics,
+                version,
+            } => client.publish_diagnostics(uri, diagnostics, version).await,
+            Outgoing::Show(typ, message) => client.show_message(typ, message).await,
+            Outgoing::Refresh => {
+                // A request: never let a client that does not answer hold up publishing.
+                let c = client.clone();
+                tokio::spawn(async move {
+                    if let Err(e) = c.workspace_diagnostic_refresh().await {
+                        tracing::debug!("workspace/diagnostic/refresh: {e}");
+                    }
+                });
+            }
+        }
+    }
+}
 
 /// `otel-lsp server`.
-pub fn run(_args: ServerArgs) -> ExitCode {
-    ExitCode::from(2)
+pub fn run(args: crate::ServerArgs) -> ExitCode {
+    let ServerArgs {
+        stdio: _,
+        log_level,
+    } = args;
+    init_logging(log_level.as_deref());
+    let runtime = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("otel-lsp: cannot start the async runtime: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let shared = Arc::new(Shared::new());
+    let (out_tx, out_rx) = tokio::sync::mpsc::unbounded_channel();
+    let worker = Worker::new(shared.clone(), out_tx);
+    let worker_thread = std::thread::Builder::new()
+        .name("otel-lsp-worker".into())
+        .spawn(move || worker.run());
+    if let Err(e) = worker_thread {
+        eprintln!("otel-lsp: cannot start the worker thread: {e}");
+        return ExitCode::from(2);
+    }
+
+    let state = shared.clone();
+    runtime.block_on(async move {
+        let (service, socket) = LspService::new(move |client| {
+            tokio::spawn(forward(client.clone(), out_rx));
+            backend::Backend::new(client, state)
+        });
+        Server::new(tokio::io::stdin(), tokio::io::stdout(), socket)
+            .serve(service)
+            .await;
+    });
+    shared.stop_worker();
+    // Do not wait for the indexer or a blocked stdin reader: the protocol is over.
+    runtime.shutdown_background();
+    if shared.shut_down.load(Ordering::SeqCst) {
+        ExitCode::SUCCESS
+    } else {
+        tracing::info!("exit without shutdown");
+        ExitCode::from(1)
+    }
 }

@@ -1,0 +1,418 @@
+//! The protocol handlers. Each one destructures its params, takes a lock for a few
+//! microseconds of rope or map work, releases it, and only then awaits the client. Parsing and
+//! linting happen on the worker thread; requests that need diagnostics wait (asynchronously,
+//! holding nothing) until the worker has checked the document's current version.
+
+use super::actions::{self, Snapshot, FIX_ALL};
+use super::convert::Encoding;
+use super::document::Document;
+use super::index;
+use super::session::{self, lock, read, write, ClientInfo, Shared};
+use otel_lsp::config::{self, CONFIG_FILES};
+use otel_lsp::language::Language;
+use std::path::PathBuf;
+use std::sync::atomic::Ordering;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use tower_lsp_server::jsonrpc::Result;
+use tower_lsp_server::ls_types::{self as lsp, *};
+use tower_lsp_server::{Client, LanguageServer};
+
+/// How long a request waits for the worker before answering with what it has.
+const WAIT: Duration = Duration::from_secs(10);
+
+/// The language server.
+pub struct Backend {
+    client: Client,
+    shared: Arc<Shared>,
+    /// Problems in `initializationOptions`, shown once the client is ready for messages.
+    init_problems: Mutex<Vec<String>>,
+}
+
+impl Backend {
+    /// A backend talking to `client`.
+    pub fn new(client: Client, shared: Arc<Shared>) -> Self {
+        Backend {
+            client,
+            shared,
+            init_problems: Mutex::new(Vec::new()),
+        }
+    }
+
+    /// Waits until the worker has checked the document's current version, then returns a
+    /// consistent snapshot; `None` for unknown documents (or a worker that is far behind).
+    async fn snapshot(&self, uri: &Uri) -> Option<Snapshot> {
+        let mut rx = self.shared.linted.subscribe();
+        let deadline = tokio::time::Instant::now() + WAIT;
+        loop {
+            {
+                let docs = lock(&self.shared.docs);
+                let doc = docs.get(uri)?;
+                if let Some(linted) = doc.current() {
+                    let client = read(&self.shared.client);
+                    return Some(Snapshot {
+                        uri: uri.clone(),
+                        version: doc.version,
+                        rope: doc.rope.clone(),
+                        linted,
+                        enc: client.encoding,
+                        document_changes: client.document_changes,
+                    });
+                }
+            }
+            match tokio::time::timeout_at(deadline, rx.changed()).await {
+                Ok(Ok(())) => continue,
+                _ => {
+                    tracing::warn!(
+                        uri = uri.as_str(),
+                        "no diagnostics for the current version yet"
+                    );
+                    return None;
+                }
+            }
+        }
+    }
+
+    /// Applies editor settings (JSON); reports problems in them once.
+    async fn apply_settings(&self, value: &serde_json::Value) {
+        let (settings, problems) = config::settings_from_json(value);
+        *write(&self.shared.editor_settings) = settings;
+        for p in problems {
+            self.client
+                .show_message(MessageType::WARNING, format!("otel-lsp settings: {p}"))
+                .await;
+        }
+    }
+
+    async fn register_watchers(&self) {
+        let watchers = [
+            "**/otel-lsp.toml",
+            "**/pyproject.toml",
+            "**/*.{py,pyi,yaml,yml}",
+        ]
+        .iter()
+        .map(|g| FileSystemWatcher {
+            glob_pattern: GlobPattern::String(g.to_string()),
+            kind: None,
+        })
+        .collect();
+        let options = DidChangeWatchedFilesRegistrationOptions { watchers };
+        let registration = Registration {
+            id: "otel-lsp-watched-files".into(),
+            method: "workspace/didChangeWatchedFiles".into(),
+            register_options: serde_json::to_value(options).ok(),
+        };
+        if let Err(e) = self.client.register_capability(vec![registration]).await {
+            tracing::warn!("could not register file watchers: {e}");
+        }
+    }
+}
+
+/// Whether a `didChangeConfiguration` payload carries our settings (else we ask for them).
+fn carries_settings(v: &serde_json::Value) -> bool {
+    v.as_object().is_some_and(|o| {
+        ["otel-lsp", "select", "ignore", "severity"]
+            .iter()
+            .any(|k| o.contains_key(*k))
+    })
+}
+
+fn spawn_index(shared: &Arc<Shared>, roots: Vec<PathBuf>) {
+    if roots.is_empty() {
+        return;
+    }
+    let shared = shared.clone();
+    let spawned = std::thread::Builder::new()
+        .name("otel-lsp-index".into())
+        .spawn(move || index::index_roots(shared, roots));
+    if let Err(e) = spawned {
+        tracing::error!("could not start the indexer: {e}");
+    }
+}
+
+impl LanguageServer for Backend {
+    async fn initialize(&self, params: InitializeParams) -> Result<InitializeResult> {
+        let caps = &params.capabilities;
+        let ws = caps.workspace.as_ref();
+        let info = ClientInfo {
+            encoding: Encoding::negotiate(
+                caps.general
+                    .as_ref()
+                    .and_then(|g| g.position_encodings.as_deref()),
+            ),
+            pull: caps
+                .text_document
+                .as_ref()
+                .is_some_and(|t| t.diagnostic.is_some()),
+            refresh: ws
+                .and_then(|w| w.diagnostics.as_ref())
+                .and_then(|d| d.refresh_support)
+                .unwrap_or(false),
+            document_changes: ws
+                .and_then(|w| w.workspace_edit.as_ref())
+                .and_then(|e| e.document_changes)
+                .unwrap_or(false),
+            watch_files: ws
+                .and_then(|w| w.did_change_watched_files.as_ref())
+                .and_then(|d| d.dynamic_registration)
+                .unwrap_or(false),
+            configuration: ws.and_then(|w| w.configuration).unwrap_or(false),
+        };
+        let (encoding, pull) = (info.encoding, info.pull);
+        *write(&self.shared.client) = info;
+        {
+            let mut w = write(&self.shared.workspaces);
+            for root in session::initial_roots(&params) {
+                w.add_root(root);
+            }
+        }
+        if let Some(opts) = &params.initialization_options {
+            let (settings, problems) = config::settings_from_json(opts);
+            *write(&self.shared.editor_settings) = settings;
+            *lock(&self.init_problems) = problems;
+        }
+        tracing::info!(?encoding, pull, "initialized");
+
+        let capabilities = ServerCapabilities {
+            position_encoding: Some(encoding.kind()),
+            text_document_sync: Some(TextDocumentSyncCapability::Options(
+                TextDocumentSyncOptions {
+                    open_close: Some(true),
+                    change: Some(TextDocumentSyncKind::INCREMENTAL),
+                    ..Default::default()
+                },
+            )),
+            hover_provider: Some(HoverProviderCapability::Simple(true)),
+            code_action_provider: Some(CodeActionProviderCapability::Options(CodeActionOptions {
+                code_action_kinds: Some(vec![
+                    CodeActionKind::QUICKFIX,
+                    CodeActionKind::new(FIX_ALL),
+                ]),
+                ..Default::default()
+            })),
+            diagnostic_provider: pull.then(|| {
+                DiagnosticServerCapabilities::Options(DiagnosticOptions {
+                    identifier: Some("otel-lsp".into()),
+                    inter_file_dependencies: true,
+                    workspace_diagnostics: false,
+                    ..Default::default()
+                })
+            }),
+            workspace: Some(WorkspaceServerCapabilities {
+                workspace_folders: Some(WorkspaceFoldersServerCapabilities {
+                    supported: Some(true),
+                    change_notifications: Some(OneOf::Left(true)),
+                }),
+                file_operations: None,
+            }),
+            ..Default::default()
+        };
+        Ok(InitializeResult {
+            capabilities,
+            server_info: Some(ServerInfo {
+                name: "otel-lsp".into(),
+                version: Some(env!("CARGO_PKG_VERSION").into()),
+            }),
+            offset_encoding: None,
+        })
+    }
+
+    async fn initialized(&self, _: InitializedParams) {
+        let problems = std::mem::take(&mut *lock(&self.init_problems));
+        for p in problems {
+            self.client
+                .show_message(
+                    MessageType::WARNING,
+                    format!("otel-lsp initializationOptions: {p}"),
+                )
+                .await;
+        }
+        let roots: Vec<PathBuf> = read(&self.shared.workspaces)
+            .roots
+            .iter()
+            .map(|r| r.0.clone())
+            .collect();
+        spawn_index(&self.shared, roots);
+        if read(&self.shared.client).watch_files {
+            self.register_watchers().await;
+        }
+    }
+
+    async fn shutdown(&self) -> Result<()> {
+        self.shared.shut_down.store(true, Ordering::SeqCst);
+        self.shared.stop_worker();
+        Ok(())
+    }
+
+    async fn did_open(&self, params: DidOpenTextDocumentParams) {
+        let TextDocumentItem {
+            uri,
+            language_id,
+            version,
+            text,
+        } = params.text_document;
+        let path = session::path_of(&uri);
+        let lang = Language::from_language_id(&language_id)
+            .or_else(|| path.as_deref().and_then(Language::from_path));
+        let Some(lang) = lang else {
+            tracing::debug!(
+                uri = uri.as_str(),
+                language_id,
+                "not a language otel-lsp reads"
+            );
+            return;
+        };
+        let doc = Document::new(lang, path, version, text, self.shared.open_id());
+        lock(&self.shared.docs).insert(uri.clone(), doc);
+        self.shared.mark_dirty(uri);
+    }
+
+    async fn did_change(&self, params: DidChangeTextDocumentParams) {
+        let VersionedTextDocumentIdentifier { uri, version } = params.text_document;
+        let enc = self.shared.encoding();
+        let accepted = {
+            let mut docs = lock(&self.shared.docs);
+            match docs.get_mut(&uri) {
+                None => {
+                    tracing::debug!(uri = uri.as_str(), "change of a document that is not open");
+                    false
+                }
+                Some(doc) if version <= doc.version => {
+                    tracing::warn!(
+                        uri = uri.as_str(),
+                        version,
+                        current = doc.version,
+                        "stale or reordered change dropped"
+                    );
+                    false
+                }
+                Some(doc) => {
+                    doc.apply(version, params.content_changes, enc);
+                    true
+                }
+            }
+        };
+        if accepted {
+            self.shared.mark_dirty(uri);
+        }
+    }
+
+    async fn did_close(&self, params: DidCloseTextDocumentParams) {
+        let uri = params.text_document.uri;
+        let removed = lock(&self.shared.docs).remove(&uri);
+        if let Some(doc) = removed {
+            // The worker clears the client's diagnostics, after anything it already sent.
+            self.shared.mark_dirty(uri);
+            // The file on disk speaks for the workspace again.
+            if let Some(path) = doc.path {
+                let shared = self.shared.clone();
+                tokio::task::spawn_blocking(move || index::index_paths(shared, vec![path]));
+            }
+        }
+    }
+
+    async fn did_change_configuration(&self, params: DidChangeConfigurationParams) {
+        let mut value = params.settings;
+        if !carries_settings(&value) && read(&self.shared.client).configuration {
+            let item = ConfigurationItem {
+                scope_uri: None,
+                section: Some("otel-lsp".into()),
+            };
+            match self.client.configuration(vec![item]).await {
+                Ok(mut v) if !v.is_empty() => value = v.swap_remove(0),
+                Ok(_) => {}
+                Err(e) => tracing::warn!("workspace/configuration failed: {e}"),
+            }
+        }
+        self.apply_settings(&value).await;
+        self.shared.mark_all_dirty(true);
+    }
+
+    async fn did_change_watched_files(&self, params: DidChangeWatchedFilesParams) {
+        let mut config_changed = false;
+        let mut files = Vec::new();
+        for change in params.changes {
+            let Some(path) = session::path_of(&change.uri) else {
+                continue;
+            };
+            let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
+            if CONFIG_FILES.contains(&name) {
+                config_changed = true;
+            } else if Language::from_path(&path).is_some() {
+                files.push(path);
+            }
+        }
+        if config_changed {
+            self.shared.config_changed();
+        }
+        if !files.is_empty() {
+            let shared = self.shared.clone();
+            tokio::task::spawn_blocking(move || index::index_paths(shared, files));
+        }
+    }
+
+    async fn did_change_workspace_folders(&self, params: DidChangeWorkspaceFoldersParams) {
+        let added: Vec<PathBuf> = params
+            .event
+            .added
+            .iter()
+            .filter_map(|f| session::path_of(&f.uri))
+            .collect();
+        {
+            let mut w = write(&self.shared.workspaces);
+            for f in &params.event.removed {
+                if let Some(p) = session::path_of(&f.uri) {
+                    w.remove_root(&p);
+                }
+            }
+            for p in &added {
+                w.add_root(p.clone());
+            }
+        }
+        spawn_index(&self.shared, added);
+        self.shared.mark_all_dirty(true);
+    }
+
+    async fn diagnostic(
+        &self,
+        params: DocumentDiagnosticParams,
+    ) -> Result<DocumentDiagnosticReportResult> {
+        let report = match self.snapshot(&params.text_document.uri).await {
+            Some(snap)
+                if params.previous_result_id.as_deref() == Some(snap.linted.result_id.as_str()) =>
+            {
+                DocumentDiagnosticReport::Unchanged(RelatedUnchangedDocumentDiagnosticReport {
+                    related_documents: None,
+                    unchanged_document_diagnostic_report: UnchangedDocumentDiagnosticReport {
+                        result_id: snap.linted.result_id.clone(),
+                    },
+                })
+            }
+            Some(snap) => DocumentDiagnosticReport::Full(RelatedFullDocumentDiagnosticReport {
+                related_documents: None,
+                full_document_diagnostic_report: FullDocumentDiagnosticReport {
+                    result_id: Some(snap.linted.result_id.clone()),
+                    items: snap.linted.lsp.clone(),
+                },
+            }),
+            None => DocumentDiagnosticReport::Full(RelatedFullDocumentDiagnosticReport::default()),
+        };
+        Ok(DocumentDiagnosticReportResult::Report(report))
+    }
+
+    async fn code_action(&self, params: CodeActionParams) -> Result<Option<CodeActionResponse>> {
+        let Some(snap) = self.snapshot(&params.text_document.uri).await else {
+            return Ok(None);
+        };
+        let only = params.context.only.as_deref();
+        Ok(Some(actions::code_actions(&snap, params.range, only)))
+    }
+
+    async fn hover(&self, params: HoverParams) -> Result<Option<lsp::Hover>> {
+        let p = params.text_document_position_params;
+        let Some(snap) = self.snapshot(&p.text_document.uri).await else {
+            return Ok(None);
+        };
+        Ok(actions::hover_at(&snap, p.position))
+    }
+}

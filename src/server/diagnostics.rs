@@ -1,0 +1,144 @@
+//! Engine diagnostics as LSP diagnostics: range, code, `source: "otel-lsp"`, severity and a
+//! `codeDescription` link to the rule's documentation.
+
+use super::convert::{self, Encoding};
+use otel_lsp::diagnostic::{Diagnostic, Severity};
+use otel_lsp::engine::suppress;
+use otel_lsp::engine::SourceFile;
+use otel_lsp::rules::{self, Rule};
+use ropey::Rope;
+use std::hash::{Hash, Hasher};
+use tower_lsp_server::ls_types::{self as lsp, Uri};
+
+/// The `source` of every diagnostic we publish.
+pub const SOURCE: &str = "otel-lsp";
+
+/// Where a rule is documented: its upstream page, else the README's rule section when the
+/// crate names its repository.
+pub fn rule_href(rule: &Rule) -> Option<Uri> {
+    if !rule.url.is_empty() {
+        return rule.url.parse().ok();
+    }
+    let repo = option_env!("CARGO_PKG_REPOSITORY").filter(|r| !r.is_empty())?;
+    format!(
+        "{}#{}",
+        repo.trim_end_matches('/'),
+        rule.code.to_ascii_lowercase()
+    )
+    .parse()
+    .ok()
+}
+
+fn severity(s: Severity) -> lsp::DiagnosticSeverity {
+    match s {
+        Severity::Error => lsp::DiagnosticSeverity::ERROR,
+        Severity::Warning => lsp::DiagnosticSeverity::WARNING,
+        Severity::Info => lsp::DiagnosticSeverity::INFORMATION,
+        Severity::Hint => lsp::DiagnosticSeverity::HINT,
+    }
+}
+
+/// One engine diagnostic in LSP terms.
+pub fn to_lsp(d: &Diagnostic, rope: &Rope, enc: Encoding) -> lsp::Diagnostic {
+    let href = rules::by_code(d.code).and_then(rule_href);
+    lsp::Diagnostic {
+        range: convert::range(rope, d.span, enc),
+        severity: Some(severity(d.severity)),
+        code: Some(lsp::NumberOrString::String(d.code.to_string())),
+        code_description: href.map(|href| lsp::CodeDescription { href }),
+        source: Some(SOURCE.to_string()),
+        message: d.message.clone(),
+        related_information: None,
+        tags: None,
+        data: None,
+    }
+}
+
+/// A result id that changes exactly when the published diagnostics change.
+pub fn result_id(session: u64, diags: &[lsp::Diagnostic]) -> String {
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    serde_json::to_string(diags)
+        .unwrap_or_default()
+        .hash(&mut h);
+    format!("{session:x}-{:x}", h.finish())
+}
+
+/// Whether a `# noqa` comment can be appended to the line where `pos` sits without changing
+/// what the line means: not after a backslash continuation, and not inside a string or a
+/// YAML scalar that goes on past the line.
+pub fn noqa_allowed(file: &SourceFile, pos: usize) -> bool {
+    let text = file.text();
+    let start = suppress::line_start(text, pos);
+    let end = suppress::line_end(text, pos);
+    if text[start..end].trim_end().ends_with('\\') {
+        return false;
+    }
+    let Some(chunk) = file
+        .chunks()
+        .iter()
+        .find(|c| c.start <= end && end <= c.start + c.len)
+    else {
+        return true;
+    };
+    let rel = end - chunk.start;
+    let mut node = chunk.tree.root_node().descendant_for_byte_range(rel, rel);
+    while let Some(n) = node {
+        let kind = n.kind();
+        if (kind.contains("string") || kind.contains("scalar"))
+            && n.start_byte() < rel
+            && n.end_byte() > rel
+        {
+            return false;
+        }
+        node = n.parent();
+    }
+    true
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use otel_lsp::language::Language;
+
+    #[test]
+    fn noqa_is_refused_inside_multiline_strings() {
+        let py = "x = 1\ny = '''a\nb'''\nz = f(1,\n  2)\nw = 1 + \\\n  2\n";
+        let f = SourceFile::new(Language::Python, py.into());
+        assert!(noqa_allowed(&f, 0));
+        assert!(!noqa_allowed(&f, py.find("y =").unwrap()));
+        assert!(noqa_allowed(&f, py.find("z =").unwrap()));
+        assert!(!noqa_allowed(&f, py.find("w =").unwrap()));
+        let yaml = "a: |\n  one\n  two\nb: plain\nc: \"x\n  y\"\n";
+        let f = SourceFile::new(Language::Yaml, yaml.into());
+        assert!(!noqa_allowed(&f, yaml.find("one").unwrap()));
+        assert!(noqa_allowed(&f, yaml.find("b:").unwrap()));
+        assert!(!noqa_allowed(&f, yaml.find("c:").unwrap()));
+    }
+
+    #[test]
+    fn lsp_diagnostic_carries_code_source_and_link() {
+        let rope = Rope::from_str("🎉 app.run(debug=True)\n");
+        let d = Diagnostic {
+            code: "OTEL001",
+            name: "flask-debug-reloader",
+            severity: Severity::Warning,
+            span: otel_lsp::diagnostic::Span::new(5, 12),
+            message: "m".into(),
+            fixes: vec![],
+        };
+        let l = to_lsp(&d, &rope, Encoding::Utf16);
+        assert_eq!(l.range.start, lsp::Position::new(0, 3));
+        assert_eq!(l.source.as_deref(), Some("otel-lsp"));
+        assert_eq!(l.severity, Some(lsp::DiagnosticSeverity::WARNING));
+        assert!(l
+            .code_description
+            .as_ref()
+            .unwrap()
+            .href
+            .as_str()
+            .starts_with("https://opentelemetry.io/"));
+        let id = result_id(1, std::slice::from_ref(&l));
+        assert_eq!(id, result_id(1, &[l]));
+        assert_ne!(id, result_id(1, &[]));
+    }
+}

@@ -1,0 +1,324 @@
+//! The linting worker: one thread that owns the parsed documents and does all tree-sitter and
+//! rule work, so the protocol loop only ever does rope edits.
+//!
+//! Handlers queue a document as dirty; the worker takes the whole queue at once, applies each
+//! dirty document's pending edits to its `SourceFile` (an incremental reparse of the touched
+//! chunk), runs the engine, and publishes through an ordered channel. A burst of changes is
+//! thereby coalesced into one check of the latest version, without any timer: a single
+//! keystroke is checked at once. Results are stored only if the document has not changed
+//! meanwhile (else the newer version is already queued), so what is cached and published is
+//! always correct for the version it names.
+
+use super::diagnostics::{self, noqa_allowed};
+use super::document::{Linted, Pending};
+use super::project::{self, Projects};
+use super::session::{lock, read, uri_of, write, Shared};
+use otel_lsp::engine::{self, SourceFile};
+use otel_lsp::language::Language;
+use std::collections::{HashMap, HashSet};
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::path::PathBuf;
+use std::sync::Arc;
+use tokio::sync::mpsc::UnboundedSender;
+use tower_lsp_server::ls_types::{self as lsp, MessageType, Uri};
+
+/// What the worker asks the async side to send to the client, in order.
+#[derive(Debug)]
+pub enum Outgoing {
+    /// `textDocument/publishDiagnostics`.
+    Publish {
+        /// The document.
+        uri: Uri,
+        /// Its diagnostics (empty clears them).
+        diagnostics: Vec<lsp::Diagnostic>,
+        /// The version they belong to.
+        version: Option<i32>,
+    },
+    /// `window/showMessage`.
+    Show(MessageType, String),
+    /// `workspace/diagnostic/refresh`.
+    Refresh,
+}
+
+/// The worker's parsed copy of one open document.
+struct Parsed {
+    open_id: u64,
+    lang: Language,
+    file: SourceFile,
+}
+
+/// The worker's own state.
+pub struct Worker {
+    shared: Arc<Shared>,
+    out: UnboundedSender<Outgoing>,
+    parsed: HashMap<Uri, Parsed>,
+    projects: Projects,
+    /// Configuration errors already reported, by file.
+    reported: HashMap<PathBuf, String>,
+}
+
+impl Worker {
+    /// A worker sending to `out`.
+    pub fn new(shared: Arc<Shared>, out: UnboundedSender<Outgoing>) -> Self {
+        Worker {
+            shared,
+            out,
+            parsed: HashMap::new(),
+            projects: Projects::default(),
+            reported: HashMap::new(),
+        }
+    }
+
+    /// Runs until the queue says stop.
+    pub fn run(mut self) {
+        loop {
+            let (dirty, all, refresh, clear_config) = {
+                let mut q = lock(&self.shared.queue);
+                while q.dirty.is_empty() && !q.all && !q.stop && !q.config_changed {
+                    q = self.shared.wake.wait(q).unwrap_or_else(|e| e.into_inner());
+                }
+                if q.stop {
+                    return;
+                }
+                let clear = std::mem::take(&mut q.config_changed);
+                (
+                    std::mem::take(&mut q.dirty),
+                    std::mem::take(&mut q.all),
+                    std::mem::take(&mut q.refresh),
+                    clear,
+                )
+            };
+            if clear_config {
+                self.projects.clear();
+            }
+            let mut uris: Vec<Uri> = dirty.into_iter().collect();
+            if all || clear_config {
+                let open: Vec<Uri> = lock(&self.shared.docs).keys().cloned().collect();
+                for u in open {
+                    if !uris.contains(&u) {
+                        uris.push(u);
+                    }
+                }
+            }
+            for uri in uris {
+                let ran = catch_unwind(AssertUnwindSafe(|| self.lint(&uri)));
+                if ran.is_err() {
+                    // A bug outside the rules (they are guarded in the engine): start this
+                    // document over from its text next time rather than die.
+                    tracing::error!(
+                        uri = uri.as_str(),
+                        "linting panicked; the document will be re-parsed"
+                    );
+                    self.parsed.remove(&uri);
+                }
+            }
+            self.report_config_errors();
+            if refresh && read(&self.shared.client).refresh {
+                let _ = self.out.send(Outgoing::Refresh);
+            }
+            self.shared.linted.send_modify(|n| *n += 1);
+        }
+    }
+
+    /// Brings one document's parse up to date, checks it, caches and publishes the result.
+    fn lint(&mut self, uri: &Uri) {
+        // Take the pending edits (and everything else needed) under the lock, briefly.
+        let taken = {
+            let mut docs = lock(&self.shared.docs);
+            docs.get_mut(uri).map(|d| {
+                let fallback = self.parsed.get(uri).is_none_or(|p| p.open_id != d.open_id)
+                    && !matches!(d.pending.first(), Some(Pending::Reset(_)));
+                let pending = if fallback {
+                    vec![Pending::Reset(d.rope.to_string())]
+                } else {
+                    std::mem::take(&mut d.pending)
+                };
+                d.pending.clear();
+                (pending, d.version, d.lang, d.path.clone(), d.open_id)
+            })
+        };
+        let Some((pending, version, lang, path, open_id)) = taken else {
+            // Closed: forget it and clear what the client shows.
+            self.parsed.remove(uri);
+            let _ = self.out.send(Outgoing::Publish {
+                uri: uri.clone(),
+                diagnostics: Vec::new(),
+                version: None,
+            });
+            return;
+        };
+
+        for p in pending {
+            match p {
+                Pending::Reset(text) => {
+                    self.parsed.insert(
+                        uri.clone(),
+                        Parsed {
+                            open_id,
+                            lang,
+                            file: SourceFile::new(lang, text),
+                        },
+                    );
+                }
+                Pending::Edit { start, end, text } => {
+                    if let Some(p) = self.parsed.get_mut(uri) {
+                        p.file.edit(start, end, &text);
+                    }
+                }
+            }
+        }
+        let Some(parsed) = self.parsed.get_mut(uri) else {
+            return;
+        };
+        debug_assert_eq!(parsed.lang, lang);
+
+        let editor = read(&self.shared.editor_settings).clone();
+        let fallback_dir = read(&self.shared.workspaces)
+            .roots
+            .first()
+            .map(|r| r.0.clone());
+        let settings = project::settings_for(
+            &mut self.projects,
+            path.as_deref(),
+            fallback_dir.as_deref(),
+            &editor,
+        );
+        let file = &parsed.file;
+        let found = match &settings {
+            None => Vec::new(),
+            Some(settings) => {
+                let ws = read(&self.shared.workspaces);
+                engine::check(
+                    file,
+                    path.as_deref(),
+                    settings,
+                    ws.for_path(path.as_deref()),
+                )
+            }
+        };
+        let noqa_ok: Vec<bool> = found
+            .iter()
+            .map(|d| noqa_allowed(file, d.span.start))
+            .collect();
+
+        // What this file tells the rest of the workspace.
+        if let Some(p) = &path {
+            let summary = engine::summarize(file);
+            let changed = write(&self.shared.workspaces)
+                .for_path_mut(p)
+                .update(p.clone(), summary);
+            if changed {
+                self.shared.mark_all_dirty(false);
+            }
+        }
+
+        // Store and publish, unless the document moved on meanwhile.
+        let enc = self.shared.encoding();
+        let pull = read(&self.shared.client).pull;
+        let publish = {
+            let mut docs = lock(&self.shared.docs);
+            let Some(doc) = docs.get_mut(uri) else {
+                return;
+            };
+            if doc.version != version || doc.open_id != open_id || !doc.pending.is_empty() {
+                return;
+            }
+            debug_assert_eq!(doc.rope.len_bytes(), file.text().len());
+            let lsp: Vec<lsp::Diagnostic> = found
+                .iter()
+                .map(|d| diagnostics::to_lsp(d, &doc.rope, enc))
+                .collect();
+            let result_id = diagnostics::result_id(self.shared.session_id, &lsp);
+            let unchanged = doc
+                .linted
+                .as_ref()
+                .is_some_and(|l| l.version == version && l.result_id == result_id);
+            doc.linted = Some(Arc::new(Linted {
+                version,
+                diagnostics: found,
+                lsp: lsp.clone(),
+                noqa_ok,
+                result_id,
+            }));
+            (!pull && !unchanged).then_some(lsp)
+        };
+        if let Some(diagnostics) = publish {
+            let _ = self.out.send(Outgoing::Publish {
+                uri: uri.clone(),
+                diagnostics,
+                version: Some(version),
+            });
+        }
+    }
+
+    /// Reports each broken configuration file once: a diagnostic on the file and a message;
+    /// clears the diagnostic once the file is fixed.
+    fn report_config_errors(&mut self) {
+        let now = self.projects.errors();
+        let fixed: Vec<PathBuf> = self
+            .reported
+            .keys()
+            .filter(|p| !now.contains_key(*p))
+            .cloned()
+            .collect();
+        for p in fixed {
+            self.reported.remove(&p);
+            if let Some(uri) = uri_of(&p) {
+                let _ = self.out.send(Outgoing::Publish {
+                    uri,
+                    diagnostics: Vec::new(),
+                    version: None,
+                });
+            }
+        }
+        let enc = self.shared.encoding();
+        let mut shown: HashSet<String> = HashSet::new();
+        for (path, message) in now {
+            if self.reported.get(&path) == Some(&message) {
+                continue;
+            }
+            let text = std::fs::read_to_string(&path).unwrap_or_default();
+            let range = config_error_range(&text, &message, enc);
+            if let Some(uri) = uri_of(&path) {
+                let _ = self.out.send(Outgoing::Publish {
+                    uri,
+                    diagnostics: vec![lsp::Diagnostic {
+                        range,
+                        severity: Some(lsp::DiagnosticSeverity::ERROR),
+                        source: Some(diagnostics::SOURCE.into()),
+                        message: format!("otel-lsp configuration: {message}"),
+                        ..Default::default()
+                    }],
+                    version: None,
+                });
+            }
+            let full = format!(
+                "otel-lsp: {}: {message} (using the default settings)",
+                path.display()
+            );
+            if shown.insert(full.clone()) {
+                tracing::warn!("{full}");
+                let _ = self.out.send(Outgoing::Show(MessageType::WARNING, full));
+            }
+            self.reported.insert(path, message);
+        }
+    }
+}
+
+/// Where to put a configuration error: the first line mentioning a value or key the message
+/// quotes (`…`), trying the last quoted one first; else the top of the file.
+fn config_error_range(text: &str, message: &str, enc: super::convert::Encoding) -> lsp::Range {
+    let rope = ropey::Rope::from_str(text);
+    let quoted: Vec<&str> = message.split('`').skip(1).step_by(2).collect();
+    for q in quoted.iter().rev() {
+        let needle = q.rsplit('.').next().unwrap_or(q).trim_end_matches(':');
+        if needle.is_empty() {
+            continue;
+        }
+        if let Some(at) = text.find(needle) {
+            let span = otel_lsp::diagnostic::Span::new(at, at + needle.len());
+            return super::convert::range(&rope, span, enc);
+        }
+    }
+    lsp::Range::default()
+}
