@@ -258,6 +258,7 @@ pub fn rules(format: RulesFormat) -> ExitCode {
                         "name": r.name,
                         "severity": r.severity,
                         "language": r.language.as_str(),
+                        "languages": r.languages().iter().map(|l| l.as_str()).collect::<Vec<_>>(),
                         "fix": r.fix.as_str(),
                         "summary": r.summary,
                         "url": r.url,
@@ -272,14 +273,16 @@ pub fn rules(format: RulesFormat) -> ExitCode {
 
 fn rules_table(out: &mut dyn Write) -> io::Result<()> {
     let header = ["CODE", "NAME", "SEVERITY", "LANGUAGE", "FIX"];
+    let labels: Vec<String> = rules::ALL.iter().map(|r| r.languages_label()).collect();
     let rows: Vec<[&str; 5]> = rules::ALL
         .iter()
-        .map(|r| {
+        .zip(&labels)
+        .map(|(r, langs)| {
             [
                 r.code,
                 r.name,
                 r.severity.as_str(),
-                r.language.as_str(),
+                langs.as_str(),
                 r.fix.as_str(),
             ]
         })
@@ -312,9 +315,9 @@ pub fn explain(code: &str) -> ExitCode {
         writeln!(out)?;
         writeln!(
             out,
-            "Severity: {} · Language: {} · Fix: {}",
+            "Severity: {} · Files: {} · Fix: {}",
             rule.severity.as_str(),
-            rule.language.as_str(),
+            rule.languages_label(),
             rule.fix.as_str()
         )?;
         writeln!(out)?;

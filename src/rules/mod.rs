@@ -53,6 +53,24 @@ pub struct Rule {
     pub scan: Option<fn(&Context) -> Vec<Finding>>,
 }
 
+impl Rule {
+    /// Every file kind the rule reads: its own language first, then the `also` kinds.
+    pub fn languages(&self) -> Vec<Language> {
+        let mut v = vec![self.language];
+        v.extend(self.also.iter().copied().filter(|l| *l != self.language));
+        v
+    }
+
+    /// The file kinds as shown in the rule table: `python,dockerfile,shell`.
+    pub fn languages_label(&self) -> String {
+        self.languages()
+            .iter()
+            .map(|l| l.as_str())
+            .collect::<Vec<_>>()
+            .join(",")
+    }
+}
+
 /// Which kind of fix a rule offers, shown by `otel-lsp rules`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum FixKind {
