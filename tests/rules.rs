@@ -40,7 +40,7 @@ fn expected(text: &str) -> BTreeSet<(usize, String, String)> {
             let marker = format!("# {sev}:");
             if let Some(pos) = line.find(&marker) {
                 for code in line[pos + marker.len()..].split(',') {
-                    let code = code.trim().split_whitespace().next().unwrap_or("");
+                    let code = code.split_whitespace().next().unwrap_or("");
                     if code.starts_with("OTEL") {
                         out.insert((i + 1, sev.to_string(), code.to_string()));
                     }
