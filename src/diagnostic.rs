@@ -33,9 +33,14 @@ impl Span {
         }
     }
 
-    /// Whether the two spans share at least one byte, or touch when either is empty.
+    /// Whether the two spans share at least one byte, or touch when either is empty (a
+    /// cursor at either end of a diagnostic is "on" it; two adjacent ranges are not).
     pub fn intersects(self, other: Span) -> bool {
-        self.start <= other.end && other.start <= self.end
+        if self.start == self.end || other.start == other.end {
+            self.start <= other.end && other.start <= self.end
+        } else {
+            self.start < other.end && other.start < self.end
+        }
     }
 }
 
@@ -217,5 +222,28 @@ impl Diagnostic {
         self.fixes
             .iter()
             .any(|f| f.applicability == Applicability::Safe)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn intersects_is_strict_for_ranges_and_touching_for_cursors() {
+        let s = Span::new(5, 10);
+        assert!(s.intersects(Span::new(9, 12)));
+        assert!(
+            !s.intersects(Span::new(10, 12)),
+            "adjacent ranges do not overlap"
+        );
+        assert!(!s.intersects(Span::new(0, 5)));
+        assert!(
+            s.intersects(Span::empty(10)),
+            "a cursor at the end is on it"
+        );
+        assert!(s.intersects(Span::empty(5)));
+        assert!(!s.intersects(Span::empty(11)));
+        assert!(Span::empty(3).intersects(Span::empty(3)));
     }
 }

@@ -32,6 +32,12 @@ pub fn select<'a>(text: &str, fixes: &[&'a Fix]) -> (Vec<&'a Edit>, usize) {
     let mut taken: Vec<&Edit> = Vec::new();
     let mut applied = 0;
     'fixes: for fix in fixes {
+        // A fix whose own edits overlap is malformed: skip it rather than slice backwards.
+        let mut own: Vec<&Edit> = fix.edits.iter().collect();
+        own.sort_by_key(|e| (e.span.start, e.span.end));
+        if own.windows(2).any(|w| w[0].span.end > w[1].span.start) {
+            continue 'fixes;
+        }
         for e in &fix.edits {
             if e.span.end > text.len()
                 || e.span.start > e.span.end
@@ -151,6 +157,22 @@ mod tests {
         let c = Fix::safe("c", vec![Edit::insert(3, "!")]);
         let (out, n) = apply("xyz", &[&a, &b, &c]);
         assert_eq!((out.as_str(), n), ("Ayz!", 2));
+    }
+
+    #[test]
+    fn skips_a_fix_whose_own_edits_overlap() {
+        let bad = Fix::safe(
+            "bad",
+            vec![
+                Edit::replace(Span::new(0, 5), "x"),
+                Edit::replace(Span::new(2, 3), "y"),
+            ],
+        );
+        let good = Fix::safe("good", vec![Edit::insert(7, "!")]);
+        assert_eq!(
+            apply("0123456", &[&bad, &good]),
+            ("0123456!".to_string(), 1)
+        );
     }
 
     #[test]

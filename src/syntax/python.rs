@@ -18,6 +18,11 @@ pub struct Import {
     pub stmt_start: usize,
     /// End byte of the import statement.
     pub stmt_end: usize,
+    /// Start byte of the top-level statement containing the import (the import itself, or
+    /// the `try`/`if`/`def` around it): where code can be moved or inserted.
+    pub top_start: usize,
+    /// End byte of that top-level statement.
+    pub top_end: usize,
     /// Under `if TYPE_CHECKING:`: never executed.
     pub type_checking: bool,
     /// Inside a function or class body rather than at module level.
@@ -31,12 +36,29 @@ pub struct Call {
     pub callee: String,
     /// Start byte of the call expression.
     pub start: usize,
+    /// End byte of the call expression.
+    pub end: usize,
     /// The name the result is assigned to (`app = Flask(...)` → `app`).
     pub assigned_to: Option<String>,
     /// Start byte of the module-level statement containing the call.
     pub stmt_start: usize,
-    /// Whether the statement sits under an `if`/`try`/`with` at module level.
+    /// End byte of that module-level statement.
+    pub stmt_end: usize,
+    /// Whether the statement sits under an `if`/`try`/`with`/`for`/`while` at module level.
     pub guarded: bool,
+    /// Under `if TYPE_CHECKING:`: never executed.
+    pub type_checking: bool,
+    /// Whether every argument is a literal (`True`, `1`, `"x"`, `None`, …), possibly as a
+    /// keyword argument: the call does not depend on names bound elsewhere in the module.
+    pub literal_args: bool,
+}
+
+impl Call {
+    /// Whether the call is the whole top-level statement (`initialize()` on its own, not
+    /// assigned, not inside a block).
+    pub fn is_whole_statement(&self) -> bool {
+        !self.guarded && self.start == self.stmt_start && self.end == self.stmt_end
+    }
 }
 
 /// A module-level function definition.
@@ -46,7 +68,7 @@ pub struct FunctionDef {
     pub name: String,
     /// Start byte of the definition (decorators included).
     pub start: usize,
-    /// Whether its body calls `Flask(...)`: an app factory.
+    /// Whether its body calls `Flask(...)` (or `<module>.Flask(...)`): an app factory.
     pub creates_flask: bool,
 }
 
@@ -72,11 +94,15 @@ impl PyFacts {
         self.imports.extend(other.imports.iter().map(|i| Import {
             stmt_start: i.stmt_start + offset,
             stmt_end: i.stmt_end + offset,
+            top_start: i.top_start + offset,
+            top_end: i.top_end + offset,
             ..i.clone()
         }));
         self.calls.extend(other.calls.iter().map(|c| Call {
             start: c.start + offset,
+            end: c.end + offset,
             stmt_start: c.stmt_start + offset,
+            stmt_end: c.stmt_end + offset,
             ..c.clone()
         }));
         self.functions
@@ -123,6 +149,76 @@ impl PyFacts {
             .iter()
             .filter(move |i| !i.type_checking && i.name.is_none() && i.module == module)
     }
+
+    /// The expressions that name the module object `module` through executed module-level
+    /// imports, each with its import: `import m` → `m`; `import m as x` → `x`;
+    /// `import m.sub` → `m` (importing a submodule binds and loads its package, so `m.sub`
+    /// is spelled out in full);
+    /// `from p import m [as x]` where `p.m` is `module` → `m` (or `x`).
+    pub fn module_refs<'a>(
+        &'a self,
+        module: &'a str,
+    ) -> impl Iterator<Item = (String, &'a Import)> + 'a {
+        self.imports
+            .iter()
+            .filter(|i| i.is_executed())
+            .filter_map(move |i| {
+                match i.name.as_deref() {
+                    None => {
+                        let root = i.module.split('.').next().unwrap_or("");
+                        let aliased = i.bound != root;
+                        if aliased {
+                            (i.module == module).then(|| i.bound.clone())
+                        } else {
+                            // `import a.b.c` binds `a` and loads `a`, `a.b` and `a.b.c`. (A bare
+                            // `import a` does not load `a.b`: it does not count for `a.b`.)
+                            let covers = i.module == module
+                                || (i.module.starts_with(module)
+                                    && i.module[module.len()..].starts_with('.'));
+                            covers.then(|| module.to_string())
+                        }
+                    }
+                    Some("*") => None,
+                    Some(name) => {
+                        let full = module.strip_suffix(name)?.strip_suffix('.')?;
+                        (full == i.module).then(|| i.bound.clone())
+                    }
+                }
+                .map(|r| (r, i))
+            })
+    }
+
+    /// The expressions that name the class `module.class` through executed module-level
+    /// imports, each with its import: `from m import C [as X]` → `C` (or `X`);
+    /// `from m import *` → `C`; and `<ref>.C` for each of [`PyFacts::module_refs`].
+    pub fn class_refs<'a>(&'a self, module: &'a str, class: &'a str) -> Vec<(String, &'a Import)> {
+        let direct = self
+            .imports
+            .iter()
+            .filter(|i| i.is_executed() && i.module == module)
+            .filter_map(|i| match i.name.as_deref() {
+                Some("*") => Some((class.to_string(), i)),
+                Some(n) if n == class => Some((i.bound.clone(), i)),
+                _ => None,
+            });
+        let via_module = self
+            .module_refs(module)
+            .map(|(r, i)| (format!("{r}.{class}"), i));
+        direct.chain(via_module).collect()
+    }
+}
+
+impl Import {
+    /// Whether the import runs when the module is imported: not under `if TYPE_CHECKING:`
+    /// and not inside a function or class body.
+    pub fn is_executed(&self) -> bool {
+        !self.type_checking && !self.nested
+    }
+
+    /// Whether it is a relative import (`from . import x`, `from .db import y`).
+    pub fn is_relative(&self) -> bool {
+        self.module.starts_with('.')
+    }
 }
 
 /// Computes the facts of one parsed chunk (offsets relative to the chunk's text).
@@ -143,12 +239,24 @@ pub fn chunk_facts(root: Node, src: &str, first_chunk: bool) -> PyFacts {
                 header_open = false;
             }
         }
-        walk_statement(stmt, src, &mut facts, stmt.start_byte(), false, false);
+        let top = Top {
+            start: stmt.start_byte(),
+            end: stmt.end_byte(),
+        };
+        walk_statement(stmt, src, &mut facts, top, false, false);
+        // Imports inside functions still tell us what the module uses (OTel context).
+        collect_nested_imports(stmt, src, top, &mut facts.imports);
     }
     facts.header_end = header_end;
-    // Imports inside functions still tell us what the module uses (OTel context).
-    collect_nested_imports(root, src, &mut facts);
+    facts.imports.sort_by_key(|i| (i.stmt_start, i.nested));
     facts
+}
+
+/// The byte range of the top-level statement being walked.
+#[derive(Clone, Copy)]
+struct Top {
+    start: usize,
+    end: usize,
 }
 
 fn is_docstring(stmt: Node) -> bool {
@@ -165,25 +273,61 @@ fn compact(s: &str) -> String {
     s.chars().filter(|c| !c.is_whitespace()).collect()
 }
 
+/// How an `if` condition relates to `typing.TYPE_CHECKING`, which is false at run time.
+#[derive(PartialEq)]
+enum TypeCheckingTest {
+    /// `if TYPE_CHECKING:` / `if typing.TYPE_CHECKING:`: the body never runs.
+    Is,
+    /// `if not TYPE_CHECKING:`: the body runs, the `else:` never does.
+    IsNot,
+    /// Anything else.
+    Other,
+}
+
+fn type_checking_test(cond: Node, src: &str) -> TypeCheckingTest {
+    let names_it = |n: Node| {
+        let t = compact(text(n, src));
+        t == "TYPE_CHECKING" || t.ends_with(".TYPE_CHECKING")
+    };
+    match cond.kind() {
+        "identifier" | "attribute" if names_it(cond) => TypeCheckingTest::Is,
+        "not_operator" => match cond.child_by_field_name("argument") {
+            Some(a) if matches!(a.kind(), "identifier" | "attribute") && names_it(a) => {
+                TypeCheckingTest::IsNot
+            }
+            _ => TypeCheckingTest::Other,
+        },
+        "parenthesized_expression" => match cond.named_child(0) {
+            Some(inner) => type_checking_test(inner, src),
+            None => TypeCheckingTest::Other,
+        },
+        _ => TypeCheckingTest::Other,
+    }
+}
+
 /// Walks one module-level statement, descending into control flow that runs at import time.
+/// `guarded` is set below the top level (inside an `if`/`try`/`with`/loop body).
 fn walk_statement(
     stmt: Node,
     src: &str,
     facts: &mut PyFacts,
-    top: usize,
+    top: Top,
     guarded: bool,
     type_checking: bool,
 ) {
     match stmt.kind() {
         "import_statement" | "import_from_statement" | "future_import_statement" => {
-            imports_of(stmt, src, type_checking, false, &mut facts.imports);
+            imports_of(stmt, src, top, type_checking, false, &mut facts.imports);
         }
         "expression_statement" => {
-            for i in 0..stmt.named_child_count() {
-                let Some(expr) = stmt.named_child(i) else {
-                    continue;
+            let mut c = stmt.walk();
+            for expr in stmt.named_children(&mut c) {
+                let site = Site {
+                    top,
+                    guarded,
+                    type_checking,
                 };
-                record_expression(expr, src, facts, top, guarded, None);
+                record_expression(expr, src, facts, site, None);
             }
         }
         "function_definition" => facts
@@ -199,22 +343,26 @@ fn walk_statement(
             }
         }
         "if_statement" => {
-            let cond = stmt
+            let test = stmt
                 .child_by_field_name("condition")
-                .map(|c| text(c, src))
-                .unwrap_or("");
-            let tc = type_checking || cond.trim().ends_with("TYPE_CHECKING");
+                .map_or(TypeCheckingTest::Other, |c| type_checking_test(c, src));
+            let body_tc = type_checking || test == TypeCheckingTest::Is;
+            let else_tc = type_checking || test == TypeCheckingTest::IsNot;
+            if let Some(body) = stmt.child_by_field_name("consequence") {
+                walk_block(body, src, facts, top, body_tc);
+            }
             let mut c = stmt.walk();
-            for child in stmt.named_children(&mut c) {
-                match child.kind() {
-                    "block" => walk_block(child, src, facts, top, tc),
-                    // `else:` of `if TYPE_CHECKING:` runs; `elif` conditions are their own.
-                    "elif_clause" | "else_clause" => {
-                        if let Some(body) = child
-                            .child_by_field_name("consequence")
-                            .or_else(|| child.child_by_field_name("body"))
-                        {
-                            walk_block(body, src, facts, top, type_checking);
+            for alt in stmt.children_by_field_name("alternative", &mut c) {
+                match alt.kind() {
+                    // An `elif` runs when `TYPE_CHECKING` is false, like an `else`.
+                    "elif_clause" => {
+                        if let Some(body) = alt.child_by_field_name("consequence") {
+                            walk_block(body, src, facts, top, else_tc);
+                        }
+                    }
+                    "else_clause" => {
+                        if let Some(body) = alt.child_by_field_name("body") {
+                            walk_block(body, src, facts, top, else_tc);
                         }
                     }
                     _ => {}
@@ -240,22 +388,28 @@ fn walk_statement(
         }
         _ => {}
     }
-    let _ = guarded;
 }
 
-fn walk_block(block: Node, src: &str, facts: &mut PyFacts, top: usize, type_checking: bool) {
+fn walk_block(block: Node, src: &str, facts: &mut PyFacts, top: Top, type_checking: bool) {
     let mut c = block.walk();
     for s in block.named_children(&mut c) {
         walk_statement(s, src, facts, top, true, type_checking);
     }
 }
 
+/// Where an expression sits: its top-level statement and the blocks around it.
+#[derive(Clone, Copy)]
+struct Site {
+    top: Top,
+    guarded: bool,
+    type_checking: bool,
+}
+
 fn record_expression(
     expr: Node,
     src: &str,
     facts: &mut PyFacts,
-    top: usize,
-    guarded: bool,
+    site: Site,
     assigned_to: Option<String>,
 ) {
     match expr.kind() {
@@ -264,9 +418,15 @@ fn record_expression(
                 facts.calls.push(Call {
                     callee: compact(text(f, src)),
                     start: expr.start_byte(),
+                    end: expr.end_byte(),
                     assigned_to,
-                    stmt_start: top,
-                    guarded: guarded || top != expr.start_byte(),
+                    stmt_start: site.top.start,
+                    stmt_end: site.top.end,
+                    guarded: site.guarded,
+                    type_checking: site.type_checking,
+                    literal_args: expr
+                        .child_by_field_name("arguments")
+                        .is_some_and(|a| all_literal_args(a)),
                 });
             }
         }
@@ -276,15 +436,54 @@ fn record_expression(
                 .filter(|l| l.kind() == "identifier")
                 .map(|l| text(l, src).to_string());
             if let Some(right) = expr.child_by_field_name("right") {
-                record_expression(right, src, facts, top, guarded, target);
+                record_expression(right, src, facts, site, target);
             }
         }
         "await" => {
             if let Some(inner) = expr.named_child(0) {
-                record_expression(inner, src, facts, top, guarded, assigned_to);
+                record_expression(inner, src, facts, site, assigned_to);
             }
         }
         _ => {}
+    }
+}
+
+/// Whether every argument of an `argument_list` is a literal constant (also as a keyword
+/// argument's value). Errors and splats are not literals.
+fn all_literal_args(args: Node) -> bool {
+    if args.kind() != "argument_list" || args.has_error() {
+        return false;
+    }
+    let mut c = args.walk();
+    let ok = args.named_children(&mut c).all(|a| {
+        let value = if a.kind() == "keyword_argument" {
+            a.child_by_field_name("value")
+        } else {
+            Some(a)
+        };
+        value.is_some_and(is_literal)
+    });
+    ok
+}
+
+fn is_literal(n: Node) -> bool {
+    match n.kind() {
+        "true" | "false" | "none" | "integer" | "float" => true,
+        // An f-string interpolates names.
+        "string" => {
+            let mut c = n.walk();
+            let interpolated = n
+                .named_children(&mut c)
+                .any(|ch| ch.kind() == "interpolation");
+            !interpolated
+        }
+        "concatenated_string" => {
+            let mut c = n.walk();
+            let all = n.named_children(&mut c).all(is_literal);
+            all
+        }
+        "unary_operator" => n.child_by_field_name("argument").is_some_and(is_literal),
+        _ => false,
     }
 }
 
@@ -300,12 +499,28 @@ fn function_def(def: Node, start: usize, src: &str) -> FunctionDef {
     FunctionDef {
         name,
         start,
-        creates_flask: body.contains("Flask("),
+        creates_flask: calls_flask(body),
     }
 }
 
+/// Whether `body` contains `Flask(` as a whole name (`Flask(`, `flask.Flask(`), not as the
+/// tail of another (`MyFlask(`).
+fn calls_flask(body: &str) -> bool {
+    body.match_indices("Flask(").any(|(at, _)| {
+        let before = body[..at].chars().next_back();
+        !matches!(before, Some(c) if c.is_alphanumeric() || c == '_')
+    })
+}
+
 /// Records the names an import statement binds.
-fn imports_of(stmt: Node, src: &str, type_checking: bool, nested: bool, out: &mut Vec<Import>) {
+fn imports_of(
+    stmt: Node,
+    src: &str,
+    top: Top,
+    type_checking: bool,
+    nested: bool,
+    out: &mut Vec<Import>,
+) {
     let start = stmt.start_byte();
     let end = stmt.end_byte();
     let push = |out: &mut Vec<Import>, module: String, name: Option<String>, bound: String| {
@@ -315,6 +530,8 @@ fn imports_of(stmt: Node, src: &str, type_checking: bool, nested: bool, out: &mu
             bound,
             stmt_start: start,
             stmt_end: end,
+            top_start: top.start,
+            top_end: top.end,
             type_checking,
             nested,
         })
@@ -382,13 +599,13 @@ fn imports_of(stmt: Node, src: &str, type_checking: bool, nested: bool, out: &mu
     }
 }
 
-/// Imports inside function and class bodies, marked `nested`.
-fn collect_nested_imports(root: Node, src: &str, facts: &mut PyFacts) {
-    let mut stack = vec![(root, false)];
+/// Imports inside the function and class bodies of one top-level statement, marked `nested`.
+fn collect_nested_imports(stmt: Node, src: &str, top: Top, out: &mut Vec<Import>) {
+    let mut stack = vec![(stmt, false)];
     while let Some((node, inside_def)) = stack.pop() {
         let kind = node.kind();
         if inside_def && matches!(kind, "import_statement" | "import_from_statement") {
-            imports_of(node, src, false, true, &mut facts.imports);
+            imports_of(node, src, top, false, true, out);
             continue;
         }
         // Only statements hold imports; skip expressions entirely for speed.
@@ -400,13 +617,11 @@ fn collect_nested_imports(root: Node, src: &str, facts: &mut PyFacts) {
                 || k.ends_with("definition")
                 || k.ends_with("clause")
                 || k == "block"
-                || k == "module"
             {
                 stack.push((child, def));
             }
         }
     }
-    facts.imports.sort_by_key(|i| (i.stmt_start, i.nested));
 }
 
 #[cfg(test)]
@@ -455,5 +670,108 @@ mod tests {
             f.header_end,
             Some(src.find("annotations").unwrap() + "annotations".len())
         );
+    }
+
+    #[test]
+    fn statement_spans_and_whole_statement_calls() {
+        let src = "import os\ntry:\n    from fastapi import FastAPI\nexcept ImportError:\n    FastAPI = None\ninitialize()\nx = initialize(1, 'a', f'{os}')\nif os:\n    initialize(debug=True, level=-1)\ndef f():\n    import json\n";
+        let f = facts(src);
+        let fastapi = f.imports.iter().find(|i| i.module == "fastapi").unwrap();
+        assert_eq!(
+            &src[fastapi.stmt_start..fastapi.stmt_end],
+            "from fastapi import FastAPI"
+        );
+        assert_eq!(fastapi.top_start, src.find("try:").unwrap());
+        assert_eq!(
+            fastapi.top_end,
+            src.find("FastAPI = None").unwrap() + "FastAPI = None".len()
+        );
+        let json = f.imports.iter().find(|i| i.module == "json").unwrap();
+        assert!(json.nested && !json.is_executed());
+        assert_eq!(json.top_start, src.find("def f").unwrap());
+
+        let [bare, assigned, guarded] = &f.calls[..] else {
+            panic!("{:?}", f.calls);
+        };
+        assert_eq!(&src[bare.start..bare.end], "initialize()");
+        assert!(bare.is_whole_statement() && bare.literal_args && !bare.guarded);
+        assert!(!assigned.is_whole_statement() && !assigned.guarded);
+        assert!(!assigned.literal_args, "an f-string interpolates names");
+        assert!(guarded.guarded && !guarded.is_whole_statement() && guarded.literal_args);
+        assert_eq!(guarded.stmt_start, src.find("if os:").unwrap());
+    }
+
+    #[test]
+    fn type_checking_conditions() {
+        let src = "import typing\nif typing.TYPE_CHECKING:\n    import a\n    b()\nelif x:\n    import c\nif not TYPE_CHECKING:\n    import d\nelse:\n    import e\nif (TYPE_CHECKING):\n    import f\nif TYPE_CHECKING or x:\n    import g\n";
+        let f = facts(src);
+        let tc: Vec<(&str, bool)> = f
+            .imports
+            .iter()
+            .map(|i| (i.module.as_str(), i.type_checking))
+            .collect();
+        assert_eq!(
+            tc,
+            [
+                ("typing", false),
+                ("a", true),
+                ("c", false),
+                ("d", false),
+                ("e", true),
+                ("f", true),
+                ("g", false)
+            ]
+        );
+        assert!(f.calls[0].type_checking);
+    }
+
+    #[test]
+    fn module_and_class_references() {
+        let src = "import fastapi\nimport flask as fl\nimport starlette.applications\nfrom opentelemetry.instrumentation import auto_instrumentation as ai\nimport opentelemetry.instrumentation.auto_instrumentation.sitecustomize\nfrom flask import Flask as F, json\nfrom fastapi import *\nimport opentelemetry\nif TYPE_CHECKING:\n    import quart\n";
+        let f = facts(src);
+        let refs = |m: &str| f.module_refs(m).map(|(r, _)| r).collect::<Vec<_>>();
+        assert_eq!(refs("fastapi"), ["fastapi"]);
+        assert_eq!(refs("flask"), ["fl"]);
+        assert_eq!(refs("starlette"), ["starlette"]);
+        assert_eq!(refs("starlette.applications"), ["starlette.applications"]);
+        let auto = "opentelemetry.instrumentation.auto_instrumentation";
+        assert_eq!(refs(auto), ["ai", auto]);
+        // A bare `import opentelemetry` does not load the submodule.
+        assert_eq!(refs("opentelemetry.trace"), Vec::<String>::new());
+        assert_eq!(refs("quart"), Vec::<String>::new());
+        let classes = |m: &str, c: &str| {
+            f.class_refs(m, c)
+                .into_iter()
+                .map(|(r, _)| r)
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(classes("flask", "Flask"), ["F", "fl.Flask"]);
+        assert_eq!(
+            classes("fastapi", "FastAPI"),
+            ["FastAPI", "fastapi.FastAPI"]
+        );
+    }
+
+    #[test]
+    fn flask_factories_by_whole_name() {
+        assert!(calls_flask("return Flask(__name__)"));
+        assert!(calls_flask("app = flask.Flask(__name__)"));
+        assert!(calls_flask("Flask("));
+        assert!(!calls_flask("return MyFlask()"));
+        assert!(!calls_flask("return Flask"));
+    }
+
+    #[test]
+    fn chunk_offsets_shift_every_position() {
+        let mut all = PyFacts::default();
+        let a = facts("import os\n");
+        let b = facts("try:\n    import fastapi\nexcept ImportError:\n    pass\ninitialize()\n");
+        all.extend_from(&a, 0);
+        all.extend_from(&b, 10);
+        let i = &all.imports[1];
+        assert_eq!((i.stmt_start, i.top_start), (19, 10));
+        let c = &all.calls[0];
+        assert_eq!((c.start, c.end, c.stmt_start, c.stmt_end), (63, 75, 63, 75));
+        assert_eq!(all.statements, [0, 10, 63]);
     }
 }
