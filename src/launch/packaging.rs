@@ -111,3 +111,21 @@ pub fn uv_managed(facts: &LaunchFacts) -> bool {
             .any(|w| w.text.contains("uv.lock") || w.text.contains("astral-sh/uv"))
     })
 }
+
+/// Whether a text mentions a vendor OpenTelemetry distro whose configurator may default to
+/// another OTLP protocol than opentelemetry-distro's `grpc`.
+pub fn mentions_vendor_distro(text: &str) -> bool {
+    [
+        "aws-opentelemetry-distro",
+        "hyperdx",
+        "splunk-opentelemetry",
+        "elastic-opentelemetry",
+        "azure-monitor-opentelemetry",
+        "honeycomb",
+        "lumigo",
+        "uptrace",
+        "logfire",
+    ]
+    .iter()
+    .any(|d| text.contains(d))
+}

@@ -58,8 +58,21 @@ pub struct LaunchRef {
     pub workers: Option<Count>,
     /// A worker count is given by the command line or environment but unknown (`$W`).
     pub workers_unknown: bool,
+    /// The count comes from `WEB_CONCURRENCY` (which a gunicorn config file overrides).
+    pub workers_from_env: bool,
     /// Worker class given by the command line or its environment.
     pub worker_class: Option<String>,
+    /// `OTEL_METRICS_EXPORTER` is set in the launcher's own file (imports do not count then).
+    pub metrics_set: bool,
+    /// Other files whose settings (or image) the launcher's service or container reads, lowest
+    /// precedence first (see [`super::imports`]).
+    pub imports: Vec<super::imports::Source>,
+    /// The Kubernetes namespace its ConfigMaps are looked up in.
+    pub namespace: Option<String>,
+    /// compose: the service sets its own `entrypoint:` (the image's is ignored).
+    pub entrypoint_set: bool,
+    /// A container of a pod injected by the OpenTelemetry Operator.
+    pub operator_injected: bool,
 }
 
 /// gunicorn facts of a Python config module.
@@ -110,6 +123,10 @@ pub struct LaunchSummary {
     pub uwsgi_postfork: bool,
     /// Images of containers injected by the Operator (`inject-python`).
     pub injected_images: Vec<String>,
+    /// The file's launch facts with empty spans, when other files need them: it imports
+    /// (compose `env_file:`/`build:`, `envFrom:`) or is imported (a `.env` file, ConfigMaps,
+    /// a Dockerfile). See [`super::imports`].
+    pub facts: Option<Box<LaunchFacts>>,
 }
 
 /// gunicorn options that take a value (for finding the positional app target).
@@ -348,6 +365,11 @@ pub fn launch_ref(l: &Launcher, facts: &LaunchFacts) -> Option<LaunchRef> {
     let program = l.program()?;
     let (targets, chdir) = targets(l, facts);
     let w = super::judge::workers(l, facts);
+    let imports: Vec<&super::imports::Import> = facts
+        .imports
+        .iter()
+        .filter(|i| facts.within(l.scope, i.owner))
+        .collect();
     Some(LaunchRef {
         program,
         instrumented: l.instrumented(),
@@ -358,7 +380,16 @@ pub fn launch_ref(l: &Launcher, facts: &LaunchFacts) -> Option<LaunchRef> {
         metrics_disabled: super::judge::metrics_disabled(l, facts),
         workers: w.count.as_ref().and_then(|c| c.count),
         workers_unknown: w.count.as_ref().is_some_and(|c| c.count.is_none()),
+        workers_from_env: w
+            .count
+            .as_ref()
+            .is_some_and(|c| c.from == super::judge::CountFrom::WebConcurrency),
         worker_class: w.class.as_ref().and_then(|c| c.known().map(str::to_string)),
+        metrics_set: facts.lookup(l.scope, "OTEL_METRICS_EXPORTER").is_some(),
+        imports: imports.iter().map(|i| i.source.clone()).collect(),
+        namespace: imports.iter().find_map(|i| i.namespace.clone()),
+        entrypoint_set: imports.iter().any(|i| i.entrypoint_set),
+        operator_injected: facts.operator_injected(l.scope),
     })
 }
 
@@ -427,6 +458,7 @@ pub fn summarize(facts: &LaunchFacts, py: Option<&PyFacts>) -> LaunchSummary {
         uses_otel,
         uwsgi_postfork,
         injected_images: facts.injected_images.clone(),
+        facts: super::imports::shared(facts).then(|| Box::new(super::imports::detached(facts))),
     }
 }
 

@@ -3,6 +3,7 @@
 //! (`command` + `args`, `env` with `value`/`valueFrom`, `workingDir`), with the Operator's
 //! `inject-python` annotation marking the container's scope as injected.
 
+use super::imports::{ConfigMap, Import, Source};
 use super::normalize::{push_command, Origin};
 use super::shell::{self, Place, RawCommand};
 use super::{EnvOrigin, EnvVar, LaunchFacts, LaunchKind, ScopeKind, Token};
@@ -69,6 +70,7 @@ pub fn facts(root: Option<Node>, src: &str) -> LaunchFacts {
     let Some(root) = root else {
         return f;
     };
+    f.vendor_distro = super::packaging::mentions_vendor_distro(src);
     if let Some(services) = get(root, "services", src) {
         let svcs = pairs(services);
         let looks_like_compose = svcs.iter().any(|p| {
@@ -94,8 +96,84 @@ pub fn facts(root: Option<Node>, src: &str) -> LaunchFacts {
     f
 }
 
+/// A compose `build:` value: the Dockerfile path (context joined with `dockerfile`) and the
+/// `target` stage. `None` for remote contexts and inline Dockerfiles.
+fn build_ref(b: Node, src: &str) -> Option<(String, Option<String>)> {
+    let (context, dockerfile, target) = match token(b, src) {
+        Some(t) if !matches!(content(b).kind(), "block_mapping" | "flow_mapping") => {
+            (t.text, "Dockerfile".to_string(), None)
+        }
+        _ => {
+            if get(b, "dockerfile_inline", src).is_some() {
+                return None;
+            }
+            let field = |k: &str| get(b, k, src).and_then(|v| token(v, src)).map(|t| t.text);
+            (
+                field("context").unwrap_or_else(|| ".".into()),
+                field("dockerfile").unwrap_or_else(|| "Dockerfile".into()),
+                field("target").map(|t| t.to_ascii_lowercase()),
+            )
+        }
+    };
+    let remote = |s: &str| s.contains("://") || s.starts_with("git@") || s.contains('$');
+    if remote(&context) || remote(&dockerfile) || dockerfile.starts_with('/') {
+        return None;
+    }
+    let path = std::path::Path::new(context.trim()).join(dockerfile.trim());
+    Some((path.to_string_lossy().into_owned(), target))
+}
+
+/// compose `env_file:` entries (a string, a list of strings, or a list of `{path, required}`
+/// maps), with the span of each entry.
+fn env_file_refs(v: Node, src: &str) -> Vec<(String, Span)> {
+    let list = items(v);
+    let nodes =
+        if list.is_empty() && !matches!(content(v).kind(), "block_sequence" | "flow_sequence") {
+            vec![v]
+        } else {
+            list
+        };
+    nodes
+        .into_iter()
+        .filter_map(|n| {
+            let t = match content(n).kind() {
+                "block_mapping" | "flow_mapping" => get(n, "path", src).and_then(|p| token(p, src)),
+                _ => token(n, src),
+            }?;
+            (!t.dynamic && !t.text.trim().is_empty()).then(|| {
+                (
+                    t.text.trim().to_string(),
+                    Span::new(n.start_byte(), n.end_byte()),
+                )
+            })
+        })
+        .collect()
+}
+
 fn compose_service(f: &mut LaunchFacts, file: usize, name: &str, svc: Node, src: &str) {
-    let scope = f.add_scope(Some(file), ScopeKind::Service, name);
+    // Settings of other files, lowest precedence first: the image's ENV, then each env_file.
+    let mut parent = file;
+    let mut imports: Vec<(Source, Span, usize)> = Vec::new();
+    if let Some(b) = get(svc, "build", src) {
+        if let Some((dockerfile, target)) = build_ref(b, src) {
+            let s = f.add_scope(Some(parent), ScopeKind::Imported, &dockerfile);
+            let key = b.parent().unwrap_or(b);
+            imports.push((
+                Source::Image { dockerfile, target },
+                Span::new(key.start_byte(), key.end_byte()),
+                s,
+            ));
+            parent = s;
+        }
+    }
+    if let Some(ef) = get(svc, "env_file", src) {
+        for (path, span) in env_file_refs(ef, src) {
+            let s = f.add_scope(Some(parent), ScopeKind::Imported, &path);
+            imports.push((Source::EnvFile(path), span, s));
+            parent = s;
+        }
+    }
+    let scope = f.add_scope(Some(parent), ScopeKind::Service, name);
     if let Some(env) = get(svc, "environment", src) {
         let m = content(env);
         if matches!(m.kind(), "block_mapping" | "flow_mapping") {
@@ -126,7 +204,7 @@ fn compose_service(f: &mut LaunchFacts, file: usize, name: &str, svc: Node, src:
         kind: LaunchKind::Compose,
         parent_scope: scope,
         runtime: true,
-        workdir,
+        workdir: workdir.clone(),
         stage: None,
         exec_form: true,
         stmt: None,
@@ -135,6 +213,7 @@ fn compose_service(f: &mut LaunchFacts, file: usize, name: &str, svc: Node, src:
     let cmd = get(svc, "command", src);
     let mut words: Vec<Token> = Vec::new();
     let mut span: Option<Span> = None;
+    let mut single = true;
     for part in [ep, cmd].into_iter().flatten() {
         let sp = Span::new(part.start_byte(), part.end_byte());
         span.get_or_insert(sp);
@@ -150,6 +229,7 @@ fn compose_service(f: &mut LaunchFacts, file: usize, name: &str, svc: Node, src:
                 ..origin.clone()
             };
             if scan.commands.len() != 1 {
+                single = false;
                 for c in scan.commands {
                     push_command(f, &exec, c);
                 }
@@ -159,6 +239,21 @@ fn compose_service(f: &mut LaunchFacts, file: usize, name: &str, svc: Node, src:
                 words.extend(c.words);
             }
         }
+    }
+    let command = (ep.is_none() && cmd.is_some() && single && !words.is_empty())
+        .then(|| (words.clone(), span.unwrap_or_default()));
+    for (source, span, s) in imports {
+        f.imports.push(Import {
+            source,
+            scope: s,
+            owner: scope,
+            span,
+            namespace: None,
+            entrypoint_set: ep.is_some(),
+            command_set: cmd.is_some(),
+            command: command.clone(),
+            workdir: workdir.clone(),
+        });
     }
     if !words.is_empty() {
         let sp = span.unwrap_or_default();
@@ -228,6 +323,40 @@ fn pod_spec_path(kind: &str) -> Option<&'static [&'static str]> {
     })
 }
 
+/// A ConfigMap's `data:` entries (read by containers through `envFrom:`).
+fn config_map(f: &mut LaunchFacts, root: Node, src: &str) {
+    let meta = |k: &str| {
+        get_path(root, &["metadata", k], src)
+            .and_then(|v| scalar(v, src))
+            .map(|s| s.value)
+            .filter(|v| !v.is_empty() && !v.contains("{{"))
+    };
+    let Some(name) = meta("name") else {
+        return;
+    };
+    let mut data = Vec::new();
+    if let Some(d) = get(root, "data", src) {
+        for p in pairs(d) {
+            let Some(k) = p.child_by_field_name("key").and_then(|k| token(k, src)) else {
+                continue;
+            };
+            data.push(EnvVar {
+                name: k.text.clone(),
+                name_span: k.span,
+                value: p.child_by_field_name("value").and_then(|v| token(v, src)),
+                span: Span::new(p.start_byte(), p.end_byte()),
+                scope: 0,
+                origin: EnvOrigin::Scope,
+            });
+        }
+    }
+    f.config_maps.push(ConfigMap {
+        name,
+        namespace: meta("namespace"),
+        data,
+    });
+}
+
 fn k8s(f: &mut LaunchFacts, root: Node, src: &str) {
     let Some(kind) = get(root, "kind", src)
         .and_then(|k| scalar(k, src))
@@ -235,9 +364,17 @@ fn k8s(f: &mut LaunchFacts, root: Node, src: &str) {
     else {
         return;
     };
+    if kind == "ConfigMap" {
+        config_map(f, root, src);
+        return;
+    }
     let Some(path) = pod_spec_path(&kind) else {
         return;
     };
+    let namespace = get_path(root, &["metadata", "namespace"], src)
+        .and_then(|v| scalar(v, src))
+        .map(|s| s.value)
+        .filter(|v| !v.is_empty() && !v.contains("{{"));
     let Some(spec) = get_path(root, path, src) else {
         return;
     };
@@ -264,7 +401,50 @@ fn k8s(f: &mut LaunchFacts, root: Node, src: &str) {
                 .and_then(|n| scalar(n, src))
                 .map(|s| s.value)
                 .unwrap_or_default();
-            let scope = f.add_scope(Some(file), ScopeKind::Container, &name);
+            // envFrom ConfigMaps, in order (a later source wins), below the container's env.
+            let mut parent = file;
+            let mut imports: Vec<(Source, Span, usize)> = Vec::new();
+            if let Some(ef) = get(c, "envFrom", src) {
+                for it in items(ef) {
+                    let Some(r) = get(it, "configMapRef", src) else {
+                        continue;
+                    };
+                    let Some(cm) = get(r, "name", src)
+                        .and_then(|n| token(n, src))
+                        .filter(|t| !t.dynamic && !t.text.contains("{{"))
+                    else {
+                        continue;
+                    };
+                    let prefix = get(it, "prefix", src)
+                        .and_then(|p| token(p, src))
+                        .map(|t| t.text)
+                        .unwrap_or_default();
+                    let s = f.add_scope(Some(parent), ScopeKind::Imported, &cm.text);
+                    imports.push((
+                        Source::ConfigMap {
+                            name: cm.text,
+                            prefix,
+                        },
+                        Span::new(it.start_byte(), it.end_byte()),
+                        s,
+                    ));
+                    parent = s;
+                }
+            }
+            let scope = f.add_scope(Some(parent), ScopeKind::Container, &name);
+            for (source, span, s) in imports {
+                f.imports.push(Import {
+                    source,
+                    scope: s,
+                    owner: scope,
+                    span,
+                    namespace: namespace.clone(),
+                    entrypoint_set: false,
+                    command_set: false,
+                    command: None,
+                    workdir: None,
+                });
+            }
             if injected {
                 if let Some(image) = get(c, "image", src).and_then(|i| scalar(i, src)) {
                     f.injected_images.extend(image_base(&image.value));

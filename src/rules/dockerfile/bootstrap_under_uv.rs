@@ -11,7 +11,7 @@ pub static RULE: Rule = Rule {
     code: "OTEL050",
     name: "bootstrap-under-uv",
     language: Language::Dockerfile,
-    also: &[Language::Shell],
+    also: &[Language::Shell, Language::Makefile, Language::Yaml],
     severity: Severity::Warning,
     summary: "`opentelemetry-bootstrap -a install` in a uv-managed environment",
     docs: DOCS,

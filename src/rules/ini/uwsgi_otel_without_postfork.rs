@@ -17,6 +17,8 @@ pub static RULE: Rule = Rule {
         Language::Shell,
         Language::Procfile,
         Language::Yaml,
+        Language::Makefile,
+        Language::Python,
     ],
     severity: Severity::Warning,
     summary: "uWSGI app sets up OpenTelemetry at import without `@postfork`, or without threads",

@@ -13,7 +13,15 @@ pub static RULE: Rule = Rule {
     code: "OTEL025",
     name: "prometheus-reader-prefork",
     language: Language::Python,
-    also: &[Language::Dockerfile, Language::Shell, Language::Procfile, Language::Yaml],
+    also: &[
+        Language::Dockerfile,
+        Language::Shell,
+        Language::Procfile,
+        Language::Yaml,
+        Language::Ini,
+        Language::Makefile,
+        Language::DotEnv,
+    ],
     severity: Severity::Warning,
     summary: "Prometheus metric reader in an app served by several pre-fork workers",
     docs: DOCS,
@@ -40,9 +48,7 @@ fn served_multi(ctx: &Context, path: &Path) -> bool {
         {
             return false;
         }
-        let n: Option<Count> = l
-            .workers
-            .or_else(|| ctx.workspace.config_workers(b.file, l));
+        let n: Option<Count> = ctx.workspace.launcher_workers(b.file, l);
         n.is_some_and(Count::is_multi)
     })
 }
@@ -60,9 +66,10 @@ fn scan(ctx: &Context) -> Vec<Finding> {
     if ctx.python().is_some() {
         return Vec::new();
     }
-    let f = ctx.launch;
+    let eff = crate::launch::imports::effective(ctx.launch, ctx.path, ctx.workspace);
+    let f = &*eff;
     let mut out = Vec::new();
-    for v in f.env.iter().filter(|v| v.name == "OTEL_METRICS_EXPORTER") {
+    for v in f.own_env().filter(|v| v.name == "OTEL_METRICS_EXPORTER") {
         let Some(val) = v.value.as_ref().filter(|t| !t.dynamic) else {
             continue;
         };
