@@ -500,6 +500,8 @@ mod tests {
             (Language::Ini, "[uwsgi]\nprocesses = 4\n", "4", "8"),
             (Language::Yaml, "services:\n  a:\n    image: x\n    command: gunicorn -w 4 app:app\n---\nservices:\n  b:\n    image: y\n    command: [\"uvicorn\", \"m:app\"]\n", "uvicorn", "opentelemetry-instrument\", \"uvicorn"),
             (Language::Python, "import os\nworkers = 4\n\n\ndef post_fork(server, worker):\n    pass\n", "pass", "initialize()"),
+            (Language::Makefile, "run:\n\t@opentelemetry-instrument gunicorn -w 4 app:app\n", "4", "$(W)"),
+            (Language::DotEnv, "A=1\nOTEL_TRACES_EXPORTER=oltp\n", "oltp", "\"otlp"),
         ];
         for (lang, text, from, to) in cases {
             let mut f = SourceFile::new(lang, text.to_string());
