@@ -111,7 +111,9 @@ fn candidate_paths(target: &Target, l: &LaunchRef) -> Vec<PathBuf> {
         .map(container_relative(l))
         .unwrap_or_default();
     match target {
-        Target::Script(s) | Target::Config(s) => vec![base.join(container_relative(l)(s))],
+        Target::Script(s) | Target::Config(s) | Target::UwsgiIni(s) => {
+            vec![base.join(container_relative(l)(s))]
+        }
         Target::Module(m) => {
             let rel: PathBuf = m.split('.').collect();
             vec![
@@ -381,15 +383,12 @@ impl Workspace {
         file: &Path,
         l: &LaunchRef,
     ) -> Option<crate::launch::summary::Framework> {
-        l.targets
-            .iter()
-            .filter(|t| !matches!(t, Target::Config(_)))
-            .find_map(|t| {
-                self.files
-                    .iter()
-                    .find(|(p, _)| self.names(file, l, t, p))
-                    .and_then(|(_, s)| s.launch.framework)
-            })
+        l.targets.iter().filter(|t| t.is_app()).find_map(|t| {
+            self.files
+                .iter()
+                .find(|(p, _)| self.names(file, l, t, p))
+                .and_then(|(_, s)| s.launch.framework)
+        })
     }
 
     /// Whether the app module a launcher starts initialises OpenTelemetry itself.
@@ -475,10 +474,27 @@ impl Workspace {
             .filter(|(p, _)| {
                 l.targets
                     .iter()
-                    .any(|t| !matches!(t, Target::Config(_)) && self.names(file, l, t, p))
+                    .any(|t| t.is_app() && self.names(file, l, t, p))
             })
             .map(|(p, s)| (p.as_path(), s))
             .collect()
+    }
+
+    /// The uWSGI ini file a uWSGI launcher in `file` reads (`--ini`), with the launcher of
+    /// its `[uwsgi]` section.
+    pub fn uwsgi_ini(&self, file: &Path, l: &LaunchRef) -> Option<(&Path, &LaunchRef)> {
+        use crate::language::Language;
+        let t = l
+            .targets
+            .iter()
+            .find(|t| matches!(t, Target::UwsgiIni(_)))?;
+        self.files.iter().find_map(|(p, s)| {
+            if Language::from_path(p) != Some(Language::Ini) || !self.names(file, l, t, p) {
+                return None;
+            }
+            let ini = s.launch.launchers.iter().find(|x| x.program == "uwsgi")?;
+            Some((p.as_path(), ini))
+        })
     }
 
     /// The worker count a gunicorn config gives, for rules judging a launcher.
@@ -514,6 +530,7 @@ mod tests {
             namespace: None,
             entrypoint_set: false,
             operator_injected: false,
+            uwsgi: vec![],
         }
     }
 

@@ -3,7 +3,7 @@
 
 use super::normalize::{push_command, Origin};
 use super::shell::RawCommand;
-use super::{EnvOrigin, EnvVar, LaunchFacts, LaunchKind, ScopeKind, Token};
+use super::{EnvOrigin, EnvVar, LaunchFacts, LaunchKind, Launcher, ScopeKind, Token};
 use crate::diagnostic::Span;
 
 /// One `key = value` option.
@@ -169,6 +169,133 @@ pub fn facts(text: &str) -> LaunchFacts {
     }
     f.uwsgi = cfg;
     f
+}
+
+/// One uWSGI option of a launcher.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UwsgiOpt {
+    /// Normalised key: lower case, `_` → `-`, short aliases expanded (`-M` → `master`,
+    /// `-p` → `processes`, `-T` → `enable-threads`, `-w` → `module`); empty for a
+    /// positional argument (a config file).
+    pub key: String,
+    /// The value; `None` for a bare flag.
+    pub value: Option<Token>,
+    /// The option word (the `--key` word, the ini key, the variable name).
+    pub flag: Token,
+}
+
+/// Normalises an option name.
+pub fn norm_key(k: &str) -> String {
+    let k = k.trim_start_matches('-');
+    match k {
+        "M" => "master".into(),
+        "p" => "processes".into(),
+        "T" => "enable-threads".into(),
+        "w" => "module".into(),
+        "L" => "disable-logging".into(),
+        _ => k.to_ascii_lowercase().replace('_', "-"),
+    }
+}
+
+/// Short options that take no value.
+const SHORT_FLAGS: &[&str] = &["-M", "-T", "-L"];
+
+/// The options of a uWSGI launcher, in order (a later one wins): `UWSGI_*` variables of its
+/// environment, then its command line (an ini section is read as its command line).
+pub fn launcher_options(l: &Launcher, facts: &LaunchFacts) -> Vec<UwsgiOpt> {
+    let mut out = Vec::new();
+    // The UWSGI_* environment visible from the launcher.
+    let mut names: Vec<&str> = Vec::new();
+    for v in &facts.env {
+        if v.name.starts_with("UWSGI_")
+            && facts.within(l.scope, v.scope)
+            && !names.contains(&v.name.as_str())
+        {
+            names.push(&v.name);
+        }
+    }
+    for n in names {
+        if let Some(v) = facts.lookup(l.scope, n) {
+            out.push(UwsgiOpt {
+                key: norm_key(&n["UWSGI_".len()..]),
+                value: v.value.clone(),
+                flag: Token {
+                    text: v.name.clone(),
+                    span: v.name_span,
+                    raw: None,
+                    dynamic: false,
+                },
+            });
+        }
+    }
+    let a = l.args();
+    let mut i = 0;
+    while let Some(t) = a.get(i) {
+        let s = t.text.as_str();
+        let next_is_value = |j: usize| {
+            a.get(j)
+                .is_some_and(|n| !n.text.starts_with('-') || n.text.is_empty())
+        };
+        if let Some(long) = s.strip_prefix("--") {
+            if let Some(eq) = long.find('=') {
+                out.push(UwsgiOpt {
+                    key: norm_key(&long[..eq]),
+                    value: Some(t.suffix(eq + 3)),
+                    flag: t.slice(0, eq + 2),
+                });
+                i += 1;
+            } else if next_is_value(i + 1) {
+                out.push(UwsgiOpt {
+                    key: norm_key(long),
+                    value: a.get(i + 1).cloned(),
+                    flag: t.clone(),
+                });
+                i += 2;
+            } else {
+                out.push(UwsgiOpt {
+                    key: norm_key(long),
+                    value: None,
+                    flag: t.clone(),
+                });
+                i += 1;
+            }
+        } else if s.len() == 2 && s.starts_with('-') {
+            if SHORT_FLAGS.contains(&s) || !next_is_value(i + 1) {
+                out.push(UwsgiOpt {
+                    key: norm_key(s),
+                    value: None,
+                    flag: t.clone(),
+                });
+                i += 1;
+            } else {
+                out.push(UwsgiOpt {
+                    key: norm_key(s),
+                    value: a.get(i + 1).cloned(),
+                    flag: t.clone(),
+                });
+                i += 2;
+            }
+        } else {
+            out.push(UwsgiOpt {
+                key: String::new(),
+                value: Some(t.clone()),
+                flag: t.clone(),
+            });
+            i += 1;
+        }
+    }
+    out
+}
+
+/// Whether a boolean option value is on (`true`, `1`, `yes`, `on`, or a bare flag).
+pub fn truthy(v: Option<&str>) -> bool {
+    match v {
+        None => true,
+        Some(s) => matches!(
+            s.trim().to_ascii_lowercase().as_str(),
+            "" | "true" | "1" | "yes" | "on"
+        ),
+    }
 }
 
 #[cfg(test)]

@@ -16,6 +16,15 @@ pub enum Target {
     Module(String),
     /// A gunicorn config file given by `-c/--config` (or the default `gunicorn.conf.py`).
     Config(String),
+    /// A uWSGI ini file given by `--ini` (or as the positional config file).
+    UwsgiIni(String),
+}
+
+impl Target {
+    /// Whether it names the app (a script or module), not a config file.
+    pub fn is_app(&self) -> bool {
+        matches!(self, Target::Script(_) | Target::Module(_))
+    }
 }
 
 /// A worker count.
@@ -73,6 +82,9 @@ pub struct LaunchRef {
     pub entrypoint_set: bool,
     /// A container of a pod injected by the OpenTelemetry Operator.
     pub operator_injected: bool,
+    /// uWSGI: the options of the command line (or ini section) and `UWSGI_*` environment,
+    /// in order (a later one wins): normalised key and value (`None` for a bare flag).
+    pub uwsgi: Vec<(String, Option<String>)>,
 }
 
 /// gunicorn facts of a Python config module.
@@ -349,6 +361,17 @@ pub fn targets(l: &Launcher, facts: &LaunchFacts) -> (Vec<Target>, Option<String
             chdir = args::find(a, &[], &["--chdir"])
                 .and_then(|o| o.value)
                 .and_then(|v| v.known().map(str::to_string));
+            for o in super::ini::launcher_options(l, facts) {
+                let ini = o.key == "ini"
+                    || (o.key.is_empty()
+                        && o.value.as_ref().is_some_and(|v| v.text.ends_with(".ini")));
+                if let Some(v) = o.value.filter(|v| ini && !v.dynamic) {
+                    // `file.ini:section` reads another section: not the `[uwsgi]` one we know.
+                    if !v.text.contains(':') && !v.text.contains("://") {
+                        out.push(Target::UwsgiIni(v.text.clone()));
+                    }
+                }
+            }
         }
         "celery" => {
             if let Some(v) = args::find(a, &["-A"], &["--app"]).and_then(|o| o.value) {
@@ -365,6 +388,14 @@ pub fn launch_ref(l: &Launcher, facts: &LaunchFacts) -> Option<LaunchRef> {
     let program = l.program()?;
     let (targets, chdir) = targets(l, facts);
     let w = super::judge::workers(l, facts);
+    let uwsgi = if program == "uwsgi" {
+        super::ini::launcher_options(l, facts)
+            .into_iter()
+            .map(|o| (o.key, o.value.map(|v| v.text)))
+            .collect()
+    } else {
+        Vec::new()
+    };
     let imports: Vec<&super::imports::Import> = facts
         .imports
         .iter()
@@ -390,6 +421,7 @@ pub fn launch_ref(l: &Launcher, facts: &LaunchFacts) -> Option<LaunchRef> {
         namespace: imports.iter().find_map(|i| i.namespace.clone()),
         entrypoint_set: imports.iter().any(|i| i.entrypoint_set),
         operator_injected: facts.operator_injected(l.scope),
+        uwsgi,
     })
 }
 
