@@ -4,7 +4,10 @@
 use super::normalize::{push_command, Origin};
 use super::shell::RawCommand;
 use super::{EnvOrigin, EnvVar, LaunchFacts, LaunchKind, Launcher, ScopeKind, Token};
+use super::{LaunchRef, Target};
 use crate::diagnostic::Span;
+use crate::workspace::Workspace;
+use std::path::Path;
 
 /// One `key = value` option.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -295,6 +298,105 @@ pub fn truthy(v: Option<&str>) -> bool {
             s.trim().to_ascii_lowercase().as_str(),
             "" | "true" | "1" | "yes" | "on"
         ),
+    }
+}
+
+/// uWSGI options gathered from several places (ini file, `UWSGI_*` environment, command
+/// line); a later entry wins. The token is there when the option is written in this file.
+#[derive(Debug, Clone, Default)]
+pub struct UwsgiOptions(Vec<(String, Option<String>, Option<Token>)>);
+
+impl UwsgiOptions {
+    /// Options of a launcher of this file.
+    pub fn local(opts: Vec<UwsgiOpt>) -> UwsgiOptions {
+        UwsgiOptions(
+            opts.into_iter()
+                .map(|o| {
+                    let anchor = o
+                        .value
+                        .clone()
+                        .filter(super::judge::is_here)
+                        .or_else(|| Some(o.flag.clone()).filter(super::judge::is_here));
+                    (o.key, o.value.map(|v| v.text), anchor)
+                })
+                .collect(),
+        )
+    }
+
+    /// Options of another file's launcher.
+    pub fn remote(opts: &[(String, Option<String>)]) -> UwsgiOptions {
+        UwsgiOptions(
+            opts.iter()
+                .map(|(k, v)| (k.clone(), v.clone(), None))
+                .collect(),
+        )
+    }
+
+    /// `self`, overridden by `top`.
+    pub fn under(mut self, top: &UwsgiOptions) -> UwsgiOptions {
+        self.0.extend(top.0.iter().cloned());
+        self
+    }
+
+    pub fn last(&self, keys: &[&str]) -> Option<&(String, Option<String>, Option<Token>)> {
+        self.0
+            .iter()
+            .rev()
+            .find(|(k, _, _)| keys.contains(&k.as_str()))
+    }
+
+    /// Whether a boolean option is on.
+    pub fn on(&self, keys: &[&str]) -> bool {
+        self.last(keys)
+            .is_some_and(|(_, v, _)| truthy(v.as_deref()))
+    }
+
+    /// An integer option, with its token when written in this file.
+    pub fn int(&self, keys: &[&str]) -> Option<(i64, Option<Token>)> {
+        let (_, v, t) = self.last(keys)?;
+        let n = v.as_deref()?.trim().parse().ok()?;
+        Some((n, t.clone()))
+    }
+
+    /// The worker count (`processes`/`workers`).
+    pub fn processes(&self) -> Option<(i64, Option<Token>)> {
+        self.int(&["processes", "workers"])
+    }
+
+    /// Master with more than one worker, the app loaded once before fork.
+    pub fn preforks(&self) -> Option<(i64, Option<Token>)> {
+        let (n, t) = self.int(&["processes", "workers"])?;
+        (n > 1 && self.on(&["master"]) && !self.on(&["lazy-apps", "lazy"])).then_some((n, t))
+    }
+
+    /// Python threads are enabled (`enable-threads`, or `threads` > 0).
+    pub fn threads(&self) -> bool {
+        self.on(&["enable-threads"]) || self.int(&["threads"]).is_some_and(|(n, _)| n > 0)
+    }
+}
+
+/// The option sets a uWSGI launcher of the workspace runs with: its own options over the
+/// ini file it reads (`--ini`); for an ini file's section, under each command line that
+/// reads it (or alone when none does).
+pub fn uwsgi_contexts(
+    ws: &Workspace,
+    file: &Path,
+    l: &LaunchRef,
+    own: UwsgiOptions,
+) -> Vec<UwsgiOptions> {
+    if let Some((_, ini)) = ws.uwsgi_ini(file, l) {
+        return vec![UwsgiOptions::remote(&ini.uwsgi).under(&own)];
+    }
+    let readers: Vec<UwsgiOptions> = ws
+        .launched_by(file)
+        .into_iter()
+        .filter(|b| matches!(b.target, Target::UwsgiIni(_)) && b.launcher.program == "uwsgi")
+        .map(|b| own.clone().under(&UwsgiOptions::remote(&b.launcher.uwsgi)))
+        .collect();
+    if readers.is_empty() {
+        vec![own]
+    } else {
+        readers
     }
 }
 

@@ -4,11 +4,10 @@
 
 use crate::diagnostic::{Edit, Finding, Fix, Severity, Span};
 use crate::language::Language;
-use crate::launch::{imports, ini, judge, summary, LaunchKind, LaunchRef, Target, Token};
+use crate::launch::ini::{self, UwsgiOptions};
+use crate::launch::{imports, judge, summary, LaunchKind};
 use crate::rules::{always, Context, FixKind, Match, Rule};
 use crate::syntax::python::{Call, PyFacts};
-use crate::workspace::Workspace;
-use std::path::Path;
 
 /// The rule.
 pub static RULE: Rule = Rule {
@@ -44,93 +43,6 @@ pub static RULE: Rule = Rule {
 
 fn check(_: &Match) -> Option<Finding> {
     None
-}
-
-/// uWSGI options gathered from several places (ini file, `UWSGI_*` environment, command
-/// line); a later entry wins. The token is there when the option is written in this file.
-#[derive(Debug, Clone, Default)]
-struct Opts(Vec<(String, Option<String>, Option<Token>)>);
-
-impl Opts {
-    /// Options of a launcher of this file.
-    fn local(opts: Vec<ini::UwsgiOpt>) -> Opts {
-        Opts(
-            opts.into_iter()
-                .map(|o| {
-                    let anchor = o
-                        .value
-                        .clone()
-                        .filter(judge::is_here)
-                        .or_else(|| Some(o.flag.clone()).filter(judge::is_here));
-                    (o.key, o.value.map(|v| v.text), anchor)
-                })
-                .collect(),
-        )
-    }
-
-    /// Options of another file's launcher.
-    fn remote(opts: &[(String, Option<String>)]) -> Opts {
-        Opts(
-            opts.iter()
-                .map(|(k, v)| (k.clone(), v.clone(), None))
-                .collect(),
-        )
-    }
-
-    /// `self`, overridden by `top`.
-    fn under(mut self, top: &Opts) -> Opts {
-        self.0.extend(top.0.iter().cloned());
-        self
-    }
-
-    fn last(&self, keys: &[&str]) -> Option<&(String, Option<String>, Option<Token>)> {
-        self.0
-            .iter()
-            .rev()
-            .find(|(k, _, _)| keys.contains(&k.as_str()))
-    }
-
-    fn on(&self, keys: &[&str]) -> bool {
-        self.last(keys)
-            .is_some_and(|(_, v, _)| ini::truthy(v.as_deref()))
-    }
-
-    fn int(&self, keys: &[&str]) -> Option<(i64, Option<Token>)> {
-        let (_, v, t) = self.last(keys)?;
-        let n = v.as_deref()?.trim().parse().ok()?;
-        Some((n, t.clone()))
-    }
-
-    /// Master with more than one worker, the app loaded once before fork.
-    fn preforks(&self) -> Option<(i64, Option<Token>)> {
-        let (n, t) = self.int(&["processes", "workers"])?;
-        (n > 1 && self.on(&["master"]) && !self.on(&["lazy-apps", "lazy"])).then_some((n, t))
-    }
-
-    /// Python threads are enabled (`enable-threads`, or `threads` > 0).
-    fn threads(&self) -> bool {
-        self.on(&["enable-threads"]) || self.int(&["threads"]).is_some_and(|(n, _)| n > 0)
-    }
-}
-
-/// The option sets a uWSGI launcher of the workspace runs with: its own options over the
-/// ini file it reads (`--ini`); for an ini file's section, under each command line that
-/// reads it (or alone when none does).
-fn contexts_of(ws: &Workspace, file: &Path, l: &LaunchRef, own: Opts) -> Vec<Opts> {
-    if let Some((_, ini)) = ws.uwsgi_ini(file, l) {
-        return vec![Opts::remote(&ini.uwsgi).under(&own)];
-    }
-    let readers: Vec<Opts> = ws
-        .launched_by(file)
-        .into_iter()
-        .filter(|b| matches!(b.target, Target::UwsgiIni(_)) && b.launcher.program == "uwsgi")
-        .map(|b| own.clone().under(&Opts::remote(&b.launcher.uwsgi)))
-        .collect();
-    if readers.is_empty() {
-        vec![own]
-    } else {
-        readers
-    }
 }
 
 const PREFORK_MESSAGE: &str = "uWSGI forks {n} workers from a master that already imported the app, and the app sets up OpenTelemetry at import time: the workers inherit dead export threads. Set it up in a `@postfork` function, or use `lazy-apps = true`.";
@@ -170,9 +82,9 @@ fn scan(ctx: &Context) -> Vec<Finding> {
         let import_init = targets
             .iter()
             .any(|(_, s)| s.launch.initializes_otel && !s.launch.uwsgi_postfork);
-        let own = Opts::local(ini::launcher_options(l, f));
+        let own = UwsgiOptions::local(ini::launcher_options(l, f));
         let head = &l.argv[0];
-        for opts in contexts_of(ws, path, &lref, own) {
+        for opts in ini::uwsgi_contexts(ws, path, &lref, own) {
             // (a) master + several workers + import-time setup without @postfork/lazy-apps.
             if let Some((n, Some(tok))) = opts.preforks().filter(|_| import_init) {
                 let mut finding = Finding::new(
@@ -258,7 +170,14 @@ fn python_module(ctx: &Context) -> Vec<Finding> {
         .launched_by(path)
         .into_iter()
         .filter(|b| b.target.is_app() && b.launcher.program == "uwsgi" && b.launcher.runtime)
-        .flat_map(|b| contexts_of(ws, b.file, b.launcher, Opts::remote(&b.launcher.uwsgi)))
+        .flat_map(|b| {
+            ini::uwsgi_contexts(
+                ws,
+                b.file,
+                b.launcher,
+                UwsgiOptions::remote(&b.launcher.uwsgi),
+            )
+        })
         .find_map(|o| o.preforks());
     let Some((n, _)) = workers else {
         return Vec::new();
