@@ -206,7 +206,7 @@ pub fn detached(f: &LaunchFacts) -> LaunchFacts {
         injected_images: f.injected_images.clone(),
         dotenv: f.dotenv,
         vendor_distro: f.vendor_distro,
-        uv_setup: f.uv_setup,
+        uv_setup: f.uv_setup.clone(),
         ..LaunchFacts::default()
     };
     out.imports = f

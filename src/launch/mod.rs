@@ -338,8 +338,9 @@ pub struct LaunchFacts {
     /// The file mentions a vendor OpenTelemetry distro (its default OTLP protocol may not be
     /// `grpc`).
     pub vendor_distro: bool,
-    /// The file sets up uv without a uv command (a CI step `uses: astral-sh/setup-uv`).
-    pub uv_setup: bool,
+    /// Scopes (CI jobs) that set up uv without a uv command (a step
+    /// `uses: astral-sh/setup-uv`).
+    pub uv_setup: Vec<usize>,
 }
 
 impl LaunchFacts {
@@ -398,7 +399,8 @@ impl LaunchFacts {
         }));
         self.dotenv |= other.dotenv;
         self.vendor_distro |= other.vendor_distro;
-        self.uv_setup |= other.uv_setup;
+        self.uv_setup
+            .extend(other.uv_setup.iter().map(|s| s + base));
     }
 
     /// The settings made in this file (not [`EnvOrigin::Imported`]): what rules judge.

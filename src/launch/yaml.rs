@@ -92,8 +92,113 @@ pub fn facts(root: Option<Node>, src: &str) -> LaunchFacts {
         }
         return f;
     }
+    if ci(&mut f, root, src) {
+        return f;
+    }
     k8s(&mut f, root, src);
     f
+}
+
+/// CI steps as build-step launchers: GitHub Actions `jobs.<id>.steps[].run` and GitLab CI
+/// `<job>.{before_script,script,after_script}`, each job its own scope. Returns whether the
+/// document is a CI file. (CI `env:`/`variables:` are not read: they are not the service's
+/// environment.)
+fn ci(f: &mut LaunchFacts, root: Node, src: &str) -> bool {
+    let origin = |scope: usize| Origin {
+        kind: LaunchKind::Ci,
+        parent_scope: scope,
+        runtime: false,
+        workdir: None,
+        stage: None,
+        exec_form: false,
+        stmt: None,
+    };
+    let run = |f: &mut LaunchFacts, scope: usize, node: Node| {
+        let Some(t) = token(node, src) else {
+            return;
+        };
+        if t.dynamic && t.text.contains("${{") && !t.text.contains('\n') {
+            // A whole-line GitHub expression: nothing to read.
+            return;
+        }
+        let place = t.raw.map_or(Place::Within(t.span), Place::At);
+        let scan = shell::scan(&t.text, place);
+        for c in scan.commands {
+            push_command(f, &origin(scope), c);
+        }
+    };
+    // GitHub Actions: `jobs:` whose jobs have `steps:` or `runs-on:`.
+    if let Some(jobs) = get(root, "jobs", src) {
+        let gha: Vec<(String, Node)> = pairs(jobs)
+            .into_iter()
+            .filter_map(|p| {
+                let v = p.child_by_field_name("value")?;
+                (get(v, "steps", src).is_some() || get(v, "runs-on", src).is_some())
+                    .then(|| (y::pair_key(p, src).unwrap_or_default(), v))
+            })
+            .collect();
+        if gha.is_empty() {
+            return false;
+        }
+        let file = f.add_scope(None, ScopeKind::File, "");
+        for (name, job) in gha {
+            let scope = f.add_scope(Some(file), ScopeKind::Service, &name);
+            let Some(steps) = get(job, "steps", src) else {
+                continue;
+            };
+            for step in items(steps) {
+                if get(step, "uses", src)
+                    .and_then(|u| token(u, src))
+                    .is_some_and(|u| u.text.contains("astral-sh/setup-uv"))
+                {
+                    f.uv_setup.push(scope);
+                }
+                let shell_ok = get(step, "shell", src)
+                    .and_then(|s| token(s, src))
+                    .is_none_or(|s| {
+                        let s = s.text.trim();
+                        s.starts_with("bash") || s.starts_with("sh") || s.is_empty()
+                    });
+                if let Some(r) = get(step, "run", src).filter(|_| shell_ok) {
+                    run(f, scope, r);
+                }
+            }
+        }
+        return true;
+    }
+    // GitLab CI: top-level jobs with a `script:`.
+    let jobs: Vec<(String, Node)> = pairs(root)
+        .into_iter()
+        .filter_map(|p| {
+            let v = p.child_by_field_name("value")?;
+            let script = get(v, "script", src)?;
+            let k = content(script).kind();
+            (k.ends_with("sequence") || k.ends_with("scalar"))
+                .then(|| (y::pair_key(p, src).unwrap_or_default(), v))
+        })
+        .collect();
+    if jobs.is_empty() {
+        return false;
+    }
+    let file = f.add_scope(None, ScopeKind::File, "");
+    for (name, job) in jobs {
+        // One shell session per job: the script lines share a scope.
+        let scope = f.add_scope(Some(file), ScopeKind::Service, &name);
+        for key in ["before_script", "script", "after_script"] {
+            let Some(v) = get(job, key, src) else {
+                continue;
+            };
+            let list = items(v);
+            if list.is_empty() {
+                run(f, scope, v);
+            } else {
+                for it in list {
+                    run(f, scope, it);
+                }
+            }
+        }
+    }
+    true
 }
 
 /// A compose `build:` value: the Dockerfile path (context joined with `dockerfile`) and the
