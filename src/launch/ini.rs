@@ -338,6 +338,7 @@ impl UwsgiOptions {
         self
     }
 
+    /// The last setting of any of `keys`: (key, value, token when written in this file).
     pub fn last(&self, keys: &[&str]) -> Option<&(String, Option<String>, Option<Token>)> {
         self.0
             .iter()
@@ -365,7 +366,7 @@ impl UwsgiOptions {
 
     /// Master with more than one worker, the app loaded once before fork.
     pub fn preforks(&self) -> Option<(i64, Option<Token>)> {
-        let (n, t) = self.int(&["processes", "workers"])?;
+        let (n, t) = self.processes()?;
         (n > 1 && self.on(&["master"]) && !self.on(&["lazy-apps", "lazy"])).then_some((n, t))
     }
 

@@ -645,6 +645,50 @@ mod tests {
     }
 
     #[test]
+    fn imports_config_maps_and_ci_steps() {
+        let src = "services:\n  api:\n    build:\n      context: ./api\n      dockerfile: Dockerfile.prod\n      target: Prod\n    env_file:\n      - a.env\n      - path: b.env\n        required: false\n      - ${X}.env\n    command: [\"gunicorn\", \"app:app\"]\n";
+        let f = yfacts(src);
+        let sources: Vec<&Source> = f.imports.iter().map(|i| &i.source).collect();
+        assert_eq!(
+            sources,
+            [
+                &Source::Image {
+                    dockerfile: "./api/Dockerfile.prod".into(),
+                    target: Some("prod".into())
+                },
+                &Source::EnvFile("a.env".into()),
+                &Source::EnvFile("b.env".into()),
+            ]
+        );
+        // image < a.env < b.env < service
+        let owner = f.imports[0].owner;
+        assert!(
+            f.within(owner, f.imports[2].scope) && f.within(f.imports[2].scope, f.imports[1].scope)
+        );
+        assert!(f.within(f.imports[1].scope, f.imports[0].scope));
+        assert!(f.imports[0].command.is_some() && !f.imports[0].entrypoint_set);
+
+        let cm = yfacts("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: c\n  namespace: n\ndata:\n  A: \"1\"\n  B: x\n");
+        assert_eq!(cm.config_maps[0].name, "c");
+        assert_eq!(cm.config_maps[0].namespace.as_deref(), Some("n"));
+        assert!(
+            cm.env.is_empty(),
+            "ConfigMap data is no environment of its own"
+        );
+
+        let gha = yfacts("on: push\njobs:\n  a:\n    runs-on: x\n    steps:\n      - uses: astral-sh/setup-uv@v5\n      - run: |\n          uv sync\n          opentelemetry-bootstrap -a install\n");
+        let progs: Vec<String> = gha.launchers.iter().filter_map(|l| l.program()).collect();
+        assert_eq!(progs, ["uv", "opentelemetry-bootstrap"]);
+        assert!(gha
+            .launchers
+            .iter()
+            .all(|l| !l.runtime && l.kind == LaunchKind::Ci));
+        assert_eq!(gha.uv_setup.len(), 1);
+        let gl = yfacts("build:\n  script:\n    - uv sync\n    - opentelemetry-bootstrap -a install\nvariables:\n  A: b\n");
+        assert_eq!(gl.launchers.len(), 2);
+    }
+
+    #[test]
     fn k8s_containers() {
         let src = "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: w\nspec:\n  template:\n    metadata:\n      annotations:\n        instrumentation.opentelemetry.io/inject-python: \"true\"\n    spec:\n      containers:\n        - name: app\n          command: [\"gunicorn\"]\n          args: [\"-w\", \"4\", \"app:app\"]\n          env:\n            - name: OTEL_EXPORTER_OTLP_ENDPOINT\n              value: http://c:4317\n            - name: X\n              valueFrom: {secretKeyRef: {name: a, key: b}}\n";
         let f = yfacts(src);
