@@ -20,7 +20,7 @@ pub enum Outcome {
     /// The file was rewritten.
     Fixed {
         /// The new file, parsed.
-        file: SourceFile,
+        file: Box<SourceFile>,
         /// Fixes applied.
         applied: usize,
     },
@@ -88,7 +88,7 @@ pub fn fix_and_write(
         return Outcome::Unchanged;
     }
     Outcome::Fixed {
-        file: after,
+        file: Box::new(after),
         applied: out.applied,
     }
 }

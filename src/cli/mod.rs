@@ -154,7 +154,7 @@ fn run_check(args: &CheckArgs) -> anyhow::Result<ExitCode> {
                     fix::Outcome::Unchanged => (file, diags, 0),
                     fix::Outcome::Fixed { file, applied } => {
                         let diags = engine::check(&file, Some(&t.path), settings, &workspace);
-                        (file, diags, applied)
+                        (*file, diags, applied)
                     }
                 }
             } else {
