@@ -17,6 +17,10 @@ pub enum Language {
     Procfile,
     /// INI files; otel-lsp reads the `[uwsgi]` section of uWSGI configs.
     Ini,
+    /// Makefiles: recipe lines are command lines.
+    Makefile,
+    /// `.env` files (`KEY=value` lines), read by compose `env_file:` and dotenv loaders.
+    DotEnv,
 }
 
 impl Language {
@@ -28,13 +32,17 @@ impl Language {
         Language::Shell,
         Language::Procfile,
         Language::Ini,
+        Language::Makefile,
+        Language::DotEnv,
     ];
 
     /// The language of a file, by name; `None` for files otel-lsp does not read.
     ///
     /// Dockerfiles are `Dockerfile`, `Containerfile`, `Dockerfile.<suffix>` and
     /// `<name>.Dockerfile`; Procfiles are `Procfile` and `Procfile.<suffix>`; INI files are
-    /// read only when named like a uWSGI config (`uwsgi*.ini`, `*.uwsgi.ini`, `app.ini`).
+    /// read only when named like a uWSGI config (`uwsgi*.ini`, `*.uwsgi.ini`, `app.ini`);
+    /// Makefiles are `Makefile`, `makefile`, `GNUmakefile` and `*.mk`; `.env` files are
+    /// `.env`, `.env.<suffix>` (not `.env.yaml` and other known kinds) and `<name>.env`.
     pub fn from_path(path: &Path) -> Option<Language> {
         let name = path.file_name()?.to_str()?;
         let lower = name.to_ascii_lowercase();
@@ -52,6 +60,25 @@ impl Language {
         }
         if lower == "procfile" || lower.starts_with("procfile.") || lower.ends_with(".procfile") {
             return Some(Language::Procfile);
+        }
+        if lower == "makefile" || lower == "gnumakefile" || lower.ends_with(".mk") {
+            return Some(Language::Makefile);
+        }
+        if lower == ".env" || lower.ends_with(".env") {
+            return Some(Language::DotEnv);
+        }
+        if let Some(suffix) = lower.strip_prefix(".env.") {
+            const OTHER_KINDS: &[&str] = &[
+                "yaml", "yml", "json", "py", "sh", "md", "txt", "rst", "toml", "ini", "js", "ts",
+                "j2", "jinja", "tpl", "tmpl", "html", "xml", "cfg", "conf",
+            ];
+            let other = suffix
+                .rsplit('.')
+                .next()
+                .is_some_and(|x| OTHER_KINDS.contains(&x));
+            if !other && !suffix.is_empty() {
+                return Some(Language::DotEnv);
+            }
         }
         let ext = path.extension()?.to_str()?.to_ascii_lowercase();
         match ext.as_str() {
@@ -74,6 +101,8 @@ impl Language {
             "shellscript" | "sh" | "bash" => Some(Language::Shell),
             "procfile" => Some(Language::Procfile),
             "ini" => Some(Language::Ini),
+            "makefile" | "make" => Some(Language::Makefile),
+            "dotenv" | "env" => Some(Language::DotEnv),
             _ => None,
         }
     }
@@ -87,6 +116,8 @@ impl Language {
             Language::Shell => "shell",
             Language::Procfile => "procfile",
             Language::Ini => "ini",
+            Language::Makefile => "makefile",
+            Language::DotEnv => "dotenv",
         }
     }
 
@@ -95,9 +126,10 @@ impl Language {
         "#"
     }
 
-    /// Whether the file is read by tree-sitter (Python, YAML, shell). Dockerfiles, Procfiles
-    /// and INI files are split into instructions/lines by `crate::launch`, which hands the
-    /// command lines it finds to the shell grammar; their chunk tree is an empty shell tree.
+    /// Whether the file is read by tree-sitter (Python, YAML, shell). Dockerfiles, Procfiles,
+    /// INI files, Makefiles and `.env` files are split into instructions/lines by
+    /// `crate::launch`, which hands the command lines it finds to the shell grammar; their
+    /// chunk tree is an empty shell tree.
     pub fn has_grammar(self) -> bool {
         matches!(self, Language::Python | Language::Yaml | Language::Shell)
     }
@@ -108,7 +140,12 @@ impl Language {
     pub fn is_launcher_kind(self) -> bool {
         matches!(
             self,
-            Language::Dockerfile | Language::Shell | Language::Procfile | Language::Ini
+            Language::Dockerfile
+                | Language::Shell
+                | Language::Procfile
+                | Language::Ini
+                | Language::Makefile
+                | Language::DotEnv
         )
     }
 
@@ -118,9 +155,12 @@ impl Language {
         match self {
             Language::Python => tree_sitter_python::LANGUAGE.into(),
             Language::Yaml => tree_sitter_yaml::LANGUAGE.into(),
-            Language::Dockerfile | Language::Shell | Language::Procfile | Language::Ini => {
-                tree_sitter_bash::LANGUAGE.into()
-            }
+            Language::Dockerfile
+            | Language::Shell
+            | Language::Procfile
+            | Language::Ini
+            | Language::Makefile
+            | Language::DotEnv => tree_sitter_bash::LANGUAGE.into(),
         }
     }
 }
@@ -140,7 +180,7 @@ mod tests {
             Some(Language::Yaml)
         );
         assert_eq!(Language::from_path(Path::new("README.md")), None);
-        assert_eq!(Language::from_path(Path::new("Makefile")), None);
+        assert_eq!(Language::from_path(Path::new("Makefile.md")), None);
         assert_eq!(Language::from_language_id("python"), Some(Language::Python));
         assert_eq!(Language::from_language_id("rust"), None);
     }
@@ -172,5 +212,31 @@ mod tests {
             Some(Language::Shell)
         );
         assert_eq!(Language::from_language_id("ini"), Some(Language::Ini));
+    }
+
+    #[test]
+    fn makefiles_and_env_files() {
+        for (p, l) in [
+            ("Makefile", Language::Makefile),
+            ("makefile", Language::Makefile),
+            ("GNUmakefile", Language::Makefile),
+            ("build/rules.mk", Language::Makefile),
+            (".env", Language::DotEnv),
+            ("deploy/.env.production", Language::DotEnv),
+            (".env.local", Language::DotEnv),
+            ("config/app.env", Language::DotEnv),
+            (".env.yaml", Language::Yaml),
+            ("env.py", Language::Python),
+        ] {
+            assert_eq!(Language::from_path(Path::new(p)), Some(l), "{p}");
+        }
+        for p in [".envrc", ".env.example.json", "Makefile.md", "environment"] {
+            assert_eq!(Language::from_path(Path::new(p)), None, "{p}");
+        }
+        assert_eq!(
+            Language::from_language_id("makefile"),
+            Some(Language::Makefile)
+        );
+        assert_eq!(Language::from_language_id("dotenv"), Some(Language::DotEnv));
     }
 }

@@ -3,7 +3,7 @@
 //! changed file updates only its own part.
 
 use crate::launch::summary::{Count, GunicornSummary};
-use crate::launch::{LaunchRef, LaunchSummary, Target};
+use crate::launch::{LaunchFacts, LaunchRef, LaunchSummary, Target};
 use crate::syntax::yaml::K8sObject;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -57,6 +57,18 @@ impl Workspace {
     pub fn instrumentations(&self) -> impl Iterator<Item = &K8sObject> {
         self.files.values().flat_map(|f| f.instrumentations.iter())
     }
+
+    /// The launch facts other files may need (see `launch::imports`), by file.
+    pub fn shared_facts(&self) -> impl Iterator<Item = (&Path, &LaunchFacts)> {
+        self.files
+            .iter()
+            .filter_map(|(p, s)| s.launch.facts.as_deref().map(|f| (p.as_path(), f)))
+    }
+
+    /// The shared launch facts of one file.
+    pub fn launch_facts(&self, path: &Path) -> Option<&LaunchFacts> {
+        self.summary(path).and_then(|s| s.launch.facts.as_deref())
+    }
 }
 
 // ---------------------------------------------------------------------------------------
@@ -99,7 +111,9 @@ fn candidate_paths(target: &Target, l: &LaunchRef) -> Vec<PathBuf> {
         .map(container_relative(l))
         .unwrap_or_default();
     match target {
-        Target::Script(s) | Target::Config(s) => vec![base.join(container_relative(l)(s))],
+        Target::Script(s) | Target::Config(s) | Target::UwsgiIni(s) => {
+            vec![base.join(container_relative(l)(s))]
+        }
         Target::Module(m) => {
             let rel: PathBuf = m.split('.').collect();
             vec![
@@ -205,11 +219,122 @@ impl Workspace {
         out
     }
 
+    /// A setting that a launcher's service or container takes from other files (its
+    /// `env_file:` entries, `envFrom:` ConfigMaps, the `ENV` of the image it builds), by
+    /// their precedence: `None` when none sets it, `Some(None)` when the value is unknown.
+    /// Settings of the launcher's own file are not consulted (see [`LaunchRef`]).
+    pub fn imported_env(&self, file: &Path, l: &LaunchRef, name: &str) -> Option<Option<String>> {
+        use crate::launch::imports::{pick_image, resolve_config_map, resolve_path, Source};
+        use crate::launch::EnvOrigin;
+        for src in l.imports.iter().rev() {
+            let found: Option<&crate::launch::EnvVar> = match src {
+                Source::EnvFile(rel) => self
+                    .launch_facts(&resolve_path(file, rel))
+                    .filter(|f| f.dotenv)
+                    .and_then(|f| {
+                        f.env
+                            .iter()
+                            .rev()
+                            .find(|v| v.origin != EnvOrigin::Imported && v.name == name)
+                    }),
+                Source::ConfigMap { name: cm, prefix } => {
+                    if l.operator_injected && name.starts_with("OTEL_") {
+                        continue;
+                    }
+                    resolve_config_map(self, cm, l.namespace.as_deref()).and_then(|(_, c)| {
+                        c.data
+                            .iter()
+                            .rev()
+                            .find(|v| format!("{prefix}{}", v.name) == name)
+                    })
+                }
+                Source::Image { dockerfile, target } => self
+                    .launch_facts(&resolve_path(file, dockerfile))
+                    .and_then(|f| {
+                        let img = pick_image(f, target.as_deref())?;
+                        f.lookup(img.scope, name)
+                    }),
+            };
+            if let Some(v) = found {
+                return Some(v.known().map(str::to_string));
+            }
+        }
+        None
+    }
+
+    /// Whether a launcher runs under `opentelemetry-instrument`, counting the exec-form
+    /// `ENTRYPOINT` of the image its compose service builds (unless the service replaces it).
+    pub fn runs_instrumented(&self, file: &Path, l: &LaunchRef) -> bool {
+        use crate::launch::imports::{pick_image, resolve_path, Entry, Source};
+        l.instrumented
+            || (!l.entrypoint_set
+                && l.imports.iter().any(|s| {
+                    let Source::Image { dockerfile, target } = s else {
+                        return false;
+                    };
+                    self.launch_facts(&resolve_path(file, dockerfile))
+                        .and_then(|f| pick_image(f, target.as_deref()))
+                        .is_some_and(|img| match &img.entrypoint {
+                            Entry::Exec(w) => w.iter().any(|t| {
+                                crate::launch::basename(&t.text) == "opentelemetry-instrument"
+                            }),
+                            _ => false,
+                        })
+                }))
+    }
+
+    /// Whether metrics export is off for a launcher (`OTEL_METRICS_EXPORTER=none`), its
+    /// imported settings included.
+    pub fn metrics_disabled(&self, file: &Path, l: &LaunchRef) -> bool {
+        l.metrics_disabled
+            || (!l.metrics_set
+                && self
+                    .imported_env(file, l, "OTEL_METRICS_EXPORTER")
+                    .flatten()
+                    .is_some_and(|v| v.trim().eq_ignore_ascii_case("none")))
+    }
+
+    /// A launcher's worker count, by the server's precedence — gunicorn: command line,
+    /// `GUNICORN_CMD_ARGS`, config file, `WEB_CONCURRENCY` — with imported settings
+    /// (`WEB_CONCURRENCY`, `UWSGI_PROCESSES` from `.env` files, ConfigMaps, the image) last.
+    /// `None` when unknown or not given.
+    pub fn launcher_workers(&self, file: &Path, l: &LaunchRef) -> Option<Count> {
+        if l.workers_unknown {
+            return None;
+        }
+        if l.workers.is_some() && !l.workers_from_env {
+            return l.workers;
+        }
+        if l.program == "gunicorn" {
+            if let Some((_, g)) = self.gunicorn_config(file, l) {
+                if g.workers_unknown {
+                    return None;
+                }
+                if g.workers.is_some() {
+                    return g.workers;
+                }
+            }
+        }
+        if l.workers.is_some() {
+            return l.workers;
+        }
+        let var = match l.program.as_str() {
+            "gunicorn" | "uvicorn" | "fastapi" => "WEB_CONCURRENCY",
+            "uwsgi" => "UWSGI_PROCESSES",
+            _ => return None,
+        };
+        match self.imported_env(file, l, var)? {
+            Some(v) => v.trim().parse().ok().map(Count::N),
+            None => None,
+        }
+    }
+
     /// Whether a launcher of the workspace runs this Python file under
     /// `opentelemetry-instrument` (as script, module, app target or gunicorn config).
     pub fn is_auto_instrumented(&self, path: &Path) -> bool {
         let by = self.launched_by(path);
-        by.iter().any(|b| b.launcher.instrumented)
+        by.iter()
+            .any(|b| self.runs_instrumented(b.file, b.launcher))
             || by
                 .iter()
                 .any(|b| b.launcher.runtime && self.image_injected(b.file))
@@ -258,15 +383,12 @@ impl Workspace {
         file: &Path,
         l: &LaunchRef,
     ) -> Option<crate::launch::summary::Framework> {
-        l.targets
-            .iter()
-            .filter(|t| !matches!(t, Target::Config(_)))
-            .find_map(|t| {
-                self.files
-                    .iter()
-                    .find(|(p, _)| self.names(file, l, t, p))
-                    .and_then(|(_, s)| s.launch.framework)
-            })
+        l.targets.iter().filter(|t| t.is_app()).find_map(|t| {
+            self.files
+                .iter()
+                .find(|(p, _)| self.names(file, l, t, p))
+                .and_then(|(_, s)| s.launch.framework)
+        })
     }
 
     /// Whether the app module a launcher starts initialises OpenTelemetry itself.
@@ -300,6 +422,48 @@ impl Workspace {
                 out.push(f);
             }
         }
+        for f in self.import_links(path) {
+            if f != path && !out.contains(&f) {
+                out.push(f);
+            }
+        }
+        out
+    }
+
+    /// The files a file's imports name (`.env` files, Dockerfiles, ConfigMap files), as
+    /// clean paths.
+    fn import_targets(&self, file: &Path, f: &LaunchFacts) -> Vec<PathBuf> {
+        use crate::launch::imports::{resolve_config_map, resolve_path, Source};
+        f.imports
+            .iter()
+            .filter_map(|i| match &i.source {
+                Source::EnvFile(rel) => Some(resolve_path(file, rel)),
+                Source::Image { dockerfile, .. } => Some(resolve_path(file, dockerfile)),
+                Source::ConfigMap { name, .. } => {
+                    resolve_config_map(self, name, i.namespace.as_deref()).map(|(p, _)| clean(p))
+                }
+            })
+            .collect()
+    }
+
+    /// Files linked to `path` by imports: those it reads settings or an image from, and
+    /// those that read its settings (a `.env` file's services, a ConfigMap's containers).
+    fn import_links(&self, path: &Path) -> Vec<PathBuf> {
+        let me = clean(path);
+        let key_of = |c: &Path| self.files.keys().find(|k| clean(k) == c).cloned();
+        let mut out: Vec<PathBuf> = Vec::new();
+        if let Some(f) = self.launch_facts(path) {
+            out.extend(
+                self.import_targets(path, f)
+                    .iter()
+                    .filter_map(|t| key_of(t)),
+            );
+        }
+        for (q, f) in self.shared_facts() {
+            if clean(q) != me && self.import_targets(q, f).contains(&me) {
+                out.push(q.to_path_buf());
+            }
+        }
         out
     }
 
@@ -310,10 +474,27 @@ impl Workspace {
             .filter(|(p, _)| {
                 l.targets
                     .iter()
-                    .any(|t| !matches!(t, Target::Config(_)) && self.names(file, l, t, p))
+                    .any(|t| t.is_app() && self.names(file, l, t, p))
             })
             .map(|(p, s)| (p.as_path(), s))
             .collect()
+    }
+
+    /// The uWSGI ini file a uWSGI launcher in `file` reads (`--ini`), with the launcher of
+    /// its `[uwsgi]` section.
+    pub fn uwsgi_ini(&self, file: &Path, l: &LaunchRef) -> Option<(&Path, &LaunchRef)> {
+        use crate::language::Language;
+        let t = l
+            .targets
+            .iter()
+            .find(|t| matches!(t, Target::UwsgiIni(_)))?;
+        self.files.iter().find_map(|(p, s)| {
+            if Language::from_path(p) != Some(Language::Ini) || !self.names(file, l, t, p) {
+                return None;
+            }
+            let ini = s.launch.launchers.iter().find(|x| x.program == "uwsgi")?;
+            Some((p.as_path(), ini))
+        })
     }
 
     /// The worker count a gunicorn config gives, for rules judging a launcher.
@@ -342,7 +523,14 @@ mod tests {
             metrics_disabled: false,
             workers: None,
             workers_unknown: false,
+            workers_from_env: false,
             worker_class: None,
+            metrics_set: false,
+            imports: vec![],
+            namespace: None,
+            entrypoint_set: false,
+            operator_injected: false,
+            uwsgi: vec![],
         }
     }
 
@@ -403,6 +591,52 @@ mod tests {
             ws.dependents(Path::new("svc/app.py")),
             vec![PathBuf::from("svc/Dockerfile")]
         );
+    }
+}
+
+#[cfg(test)]
+mod import_tests {
+    use super::*;
+    use crate::engine::{summarize, SourceFile};
+    use crate::language::Language;
+
+    #[test]
+    fn imports_link_files_both_ways() {
+        let mut ws = Workspace::new();
+        let files = [
+            (
+                "p/docker-compose.yml",
+                Language::Yaml,
+                "services:\n  api:\n    build: ./api\n    env_file: .env\n    command: [\"python\", \"app.py\"]\n",
+            ),
+            ("p/.env", Language::DotEnv, "OTEL_METRICS_EXPORTER=none\nWEB_CONCURRENCY=3\n"),
+            (
+                "p/api/Dockerfile",
+                Language::Dockerfile,
+                "FROM python:3.12\nENTRYPOINT [\"opentelemetry-instrument\"]\n",
+            ),
+            ("p/api/app.py", Language::Python, "import os\n"),
+        ];
+        for (p, l, t) in files {
+            ws.update(p.into(), summarize(&SourceFile::new(l, t.to_string())));
+        }
+        let mut deps = ws.dependents(Path::new("p/docker-compose.yml"));
+        deps.sort();
+        assert_eq!(
+            deps,
+            [
+                PathBuf::from("p/.env"),
+                PathBuf::from("p/api/Dockerfile"),
+                PathBuf::from("p/api/app.py")
+            ]
+        );
+        assert_eq!(
+            ws.dependents(Path::new("p/.env")),
+            [PathBuf::from("p/docker-compose.yml")]
+        );
+        assert!(ws.is_auto_instrumented(Path::new("p/api/app.py")));
+        let (file, l) = ws.launchers().next().unwrap();
+        assert!(ws.metrics_disabled(file, l));
     }
 }
 

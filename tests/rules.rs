@@ -1,7 +1,7 @@
 //! The fixture harness and registry invariants.
 //!
 //! Each `tests/fixtures/<kind>/OTELnnn_<name>.<ext>` is the specification of one rule
-//! (kinds: python, yaml, dockerfile, shell, procfile, ini). Each folder under
+//! (kinds: python, yaml, dockerfile, shell, procfile, ini, makefile, dotenv). Each folder under
 //! `tests/fixtures/workspaces/` is a small workspace (a Dockerfile next to the app it starts,
 //! say): all its files are summarized into one workspace index and every file is checked
 //! against its own annotations, so cross-file facts are specified the same way.
@@ -22,7 +22,16 @@ use std::path::{Path, PathBuf};
 fn fixtures() -> Vec<(PathBuf, Language)> {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures");
     let mut out = Vec::new();
-    for dir in ["python", "yaml", "dockerfile", "shell", "procfile", "ini"] {
+    for dir in [
+        "python",
+        "yaml",
+        "dockerfile",
+        "shell",
+        "procfile",
+        "ini",
+        "makefile",
+        "dotenv",
+    ] {
         let Ok(rd) = std::fs::read_dir(root.join(dir)) else {
             continue;
         };
@@ -343,7 +352,9 @@ fn registry_is_complete_and_consistent() {
 }
 
 /// The launcher model never panics: every prefix of every launcher fixture (cut at any
-/// character) is parsed and checked, in its workspace, without a panic.
+/// character) is parsed and checked, in its workspace, without a panic — so is every YAML
+/// file of a workspace folder (compose and Kubernetes files import `.env` files,
+/// Dockerfiles and ConfigMaps).
 #[test]
 fn launcher_files_never_panic_on_any_prefix() {
     use std::cell::Cell;
@@ -356,7 +367,8 @@ fn launcher_files_never_panic_on_any_prefix() {
     for files in all_workspaces() {
         let ws = index(&files);
         for (path, lang) in &files {
-            if !lang.is_launcher_kind() {
+            let workspace_yaml = files.len() > 1 && *lang == Language::Yaml;
+            if !lang.is_launcher_kind() && !workspace_yaml {
                 continue;
             }
             let text = std::fs::read_to_string(path).unwrap();

@@ -319,6 +319,8 @@ fn make_chunk(lang: Language, text: &str, start: usize, end: usize, old: Option<
         ),
         Language::Procfile => (ChunkFacts::Launch, launch::procfile::facts(src)),
         Language::Ini => (ChunkFacts::Launch, launch::ini::facts(src)),
+        Language::Makefile => (ChunkFacts::Launch, launch::makefile::facts(src)),
+        Language::DotEnv => (ChunkFacts::Launch, launch::dotenv::facts(src)),
     };
     Chunk {
         start,

@@ -38,9 +38,12 @@ impl FileFacts {
         match lang {
             Language::Python => FileFacts::Python(PyFacts::default()),
             Language::Yaml => FileFacts::Yaml(Vec::new()),
-            Language::Dockerfile | Language::Shell | Language::Procfile | Language::Ini => {
-                FileFacts::Launch
-            }
+            Language::Dockerfile
+            | Language::Shell
+            | Language::Procfile
+            | Language::Ini
+            | Language::Makefile
+            | Language::DotEnv => FileFacts::Launch,
         }
     }
 

@@ -12,6 +12,7 @@
 //! length, comment lines inside a continuation blanked to spaces and a backtick escape
 //! rewritten to `\`, so every byte the shell parser sees sits where it is in the file.
 
+use super::imports::{Entry, Image};
 use super::normalize::{push_command, Origin};
 use super::shell::{self, Place, RawCommand};
 use super::{Copy, EnvOrigin, EnvVar, LaunchFacts, LaunchKind, ScopeKind, Token};
@@ -55,6 +56,8 @@ struct Stage {
     entrypoint: Option<Cmd>,
     cmd: Option<Cmd>,
     declares: bool,
+    /// The stage it is built `FROM`, when that is a stage of this file.
+    parent: Option<usize>,
 }
 
 /// Launchers, environment and copies of a Dockerfile.
@@ -80,11 +83,10 @@ pub fn facts(text: &str) -> LaunchFacts {
                     }
                     _ => None,
                 };
-                let parent = stages
+                let parent_idx = stages
                     .iter()
-                    .rev()
-                    .find(|s| s.name.as_deref() == Some(image.as_str()))
-                    .cloned();
+                    .rposition(|s| s.name.as_deref() == Some(image.as_str()));
+                let parent = parent_idx.map(|i| stages[i].clone());
                 let label = name
                     .clone()
                     .unwrap_or_else(|| format!("stage {}", stages.len()));
@@ -101,6 +103,7 @@ pub fn facts(text: &str) -> LaunchFacts {
                     entrypoint: parent.as_ref().and_then(|p| p.entrypoint.clone()),
                     cmd: parent.as_ref().and_then(|p| p.cmd.clone()),
                     declares: false,
+                    parent: parent_idx,
                 });
             }
             _ if cur.is_none() && ins.kw != "ARG" => {
@@ -114,12 +117,48 @@ pub fn facts(text: &str) -> LaunchFacts {
                     entrypoint: None,
                     cmd: None,
                     declares: false,
+                    parent: None,
                 });
                 handle(&mut f, &mut stages, &ins, text);
             }
             _ => handle(&mut f, &mut stages, &ins, text),
         }
     }
+    // Each stage as an image other files can run (compose `build:`).
+    for (idx, st) in stages.iter().enumerate() {
+        let mut launch_stage = None;
+        let mut cur = Some(idx);
+        let mut guard = 0;
+        while let Some(i) = cur {
+            let Some(s) = stages.get(i) else {
+                break;
+            };
+            if s.declares {
+                launch_stage = Some(i);
+                break;
+            }
+            cur = s.parent.filter(|p| *p < i);
+            guard += 1;
+            if guard > 64 {
+                break;
+            }
+        }
+        f.images.push(Image {
+            stage: idx,
+            name: st.name.clone(),
+            scope: st.scope,
+            entrypoint: match &st.entrypoint {
+                Some(Cmd {
+                    form: Form::Exec(w),
+                    ..
+                }) => Entry::Exec(w.clone()),
+                Some(_) => Entry::Shell,
+                None => Entry::None,
+            },
+            launch_stage,
+        });
+    }
+    f.vendor_distro = super::packaging::mentions_vendor_distro(text);
     // The runtime launchers: each stage's effective ENTRYPOINT + CMD, where it declares one.
     for (idx, st) in stages.iter().enumerate() {
         if !st.declares {

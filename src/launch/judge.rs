@@ -180,19 +180,34 @@ pub fn endpoint_var(name: &str) -> Option<EndpointVar> {
     }
 }
 
-/// Whether a launcher whose own scope is `scope` runs under opentelemetry-instrument.
+/// Whether a word is written in this file (words of another file's launcher, shown as
+/// context, have empty spans; see `launch::imports`).
+pub fn is_here(t: &Token) -> bool {
+    t.span.start < t.span.end
+}
+
+/// Whether a launcher whose own scope is `scope` runs under opentelemetry-instrument with
+/// opentelemetry-distro's defaults (not a vendor distro's, as far as its file shows).
 pub fn instrumented_at(facts: &LaunchFacts, scope: usize) -> bool {
     facts
         .launchers
         .iter()
-        .any(|l| l.scope == scope && l.instrumented())
+        .any(|l| l.scope == scope && l.instrumented() && !l.vendor_distro)
 }
 
-/// The contexts (scopes) in which a setting is the visible one.
+/// The contexts (scopes) in which a setting is the visible one. The scope of one imported
+/// file (a compose `env_file:` entry, an `envFrom:` source) is no context of its own: only
+/// the service or container reading it, where everything else is in view, is.
 pub fn visible_contexts(facts: &LaunchFacts, v: &EnvVar) -> Vec<usize> {
     facts
         .contexts_of(v.scope)
         .into_iter()
+        .filter(|&c| {
+            facts
+                .scopes
+                .get(c)
+                .is_some_and(|s| s.kind != super::ScopeKind::Imported)
+        })
         .filter(|&c| facts.lookup(c, &v.name).is_some_and(|x| x == v))
         .collect()
 }

@@ -13,9 +13,12 @@
 
 pub mod args;
 pub mod dockerfile;
+pub mod dotenv;
 pub mod endpoint;
+pub mod imports;
 pub mod ini;
 pub mod judge;
+pub mod makefile;
 pub mod normalize;
 pub mod packaging;
 pub mod procfile;
@@ -111,6 +114,11 @@ pub enum EnvOrigin {
     Prefix,
     /// An `opentelemetry-instrument --flag value` option (the value token is the flag's).
     Flag,
+    /// A setting of another file of the workspace (a compose `env_file:`, a ConfigMap read
+    /// by `envFrom:`, the `ENV` of the image a compose service builds, or the context of a
+    /// launcher that reads this file): it counts in lookups but is judged in its own file,
+    /// never here. Its spans are empty.
+    Imported,
 }
 
 /// One environment variable setting.
@@ -159,6 +167,9 @@ pub enum ScopeKind {
     Container,
     /// One command line: its `VAR=value` prefixes and opentelemetry-instrument flags.
     Command,
+    /// Settings taken from another file: one compose `env_file:` entry, one `envFrom:`
+    /// source, or the image a compose service builds (see [`imports`]).
+    Imported,
 }
 
 /// An environment scope. A variable visible in a scope is the last setting of that name in
@@ -195,6 +206,14 @@ pub enum LaunchKind {
     Kubernetes,
     /// A uWSGI ini file (the `[uwsgi]` section is the command line).
     Uwsgi,
+    /// A Makefile recipe line.
+    Make,
+    /// A CI step (`run:` of GitHub Actions, `script:` of GitLab CI): a build step.
+    Ci,
+    /// A launcher of another file, shown here as context (the image's `CMD` under a compose
+    /// service, the services that read this `.env` file): its words have empty spans and it
+    /// is judged in its own file, never here.
+    Imported,
 }
 
 /// One normalised command line.
@@ -226,9 +245,17 @@ pub struct Launcher {
     /// The whole statement it belongs to (a Dockerfile instruction, heredoc included; else
     /// the command itself).
     pub stmt: Span,
+    /// The `opentelemetry-instrument` wrapper comes from a file that also installs a vendor
+    /// distro, whose default OTLP protocol may not be opentelemetry-distro's `grpc`.
+    pub vendor_distro: bool,
 }
 
 impl Launcher {
+    /// Whether it is another file's launcher, shown as context (see [`LaunchKind::Imported`]).
+    pub fn is_imported(&self) -> bool {
+        self.kind == LaunchKind::Imported
+    }
+
     /// The program's base name (`/venv/bin/gunicorn` → `gunicorn`), lower-case.
     pub fn program(&self) -> Option<String> {
         let t = self.argv.first()?;
@@ -298,6 +325,22 @@ pub struct LaunchFacts {
     /// Image names (last path component, no tag) of containers in pods injected by the
     /// OpenTelemetry Operator (`inject-python`): their Dockerfiles' apps get OTel context.
     pub injected_images: Vec<String>,
+    /// References to environment or images defined in other files (compose `env_file:` and
+    /// `build:`, Kubernetes `envFrom:`), resolved by [`imports::effective`].
+    pub imports: Vec<imports::Import>,
+    /// ConfigMaps of a YAML file, their `data:` as settings (not an environment until a
+    /// container reads them with `envFrom:`).
+    pub config_maps: Vec<imports::ConfigMap>,
+    /// Dockerfile build stages as images other files can run (compose `build:`).
+    pub images: Vec<imports::Image>,
+    /// The file is a `.env` file: its settings are the environment of whoever reads it.
+    pub dotenv: bool,
+    /// The file mentions a vendor OpenTelemetry distro (its default OTLP protocol may not be
+    /// `grpc`).
+    pub vendor_distro: bool,
+    /// Scopes (CI jobs) that set up uv without a uv command (a step
+    /// `uses: astral-sh/setup-uv`).
+    pub uv_setup: Vec<usize>,
 }
 
 impl LaunchFacts {
@@ -337,6 +380,37 @@ impl LaunchFacts {
         self.compose |= other.compose;
         self.injected_images
             .extend(other.injected_images.iter().cloned());
+        self.imports.extend(other.imports.iter().map(|i| {
+            let mut i = i.clone();
+            i.shift(offset, base);
+            i
+        }));
+        self.config_maps.extend(other.config_maps.iter().map(|c| {
+            let mut c = c.clone();
+            for v in &mut c.data {
+                v.shift(offset, 0);
+            }
+            c
+        }));
+        self.images.extend(other.images.iter().map(|i| {
+            let mut i = i.clone();
+            i.shift(offset, base);
+            i
+        }));
+        self.dotenv |= other.dotenv;
+        self.vendor_distro |= other.vendor_distro;
+        self.uv_setup
+            .extend(other.uv_setup.iter().map(|s| s + base));
+    }
+
+    /// The settings made in this file (not [`EnvOrigin::Imported`]): what rules judge.
+    pub fn own_env(&self) -> impl Iterator<Item = &EnvVar> {
+        self.env.iter().filter(|v| v.origin != EnvOrigin::Imported)
+    }
+
+    /// The launchers of this file (not [`LaunchKind::Imported`]): what rules judge.
+    pub fn own_launchers(&self) -> impl Iterator<Item = &Launcher> {
+        self.launchers.iter().filter(|l| !l.is_imported())
     }
 
     /// Adds a scope and returns its index.
@@ -428,6 +502,8 @@ mod tests {
             (Language::Ini, "[uwsgi]\nprocesses = 4\n", "4", "8"),
             (Language::Yaml, "services:\n  a:\n    image: x\n    command: gunicorn -w 4 app:app\n---\nservices:\n  b:\n    image: y\n    command: [\"uvicorn\", \"m:app\"]\n", "uvicorn", "opentelemetry-instrument\", \"uvicorn"),
             (Language::Python, "import os\nworkers = 4\n\n\ndef post_fork(server, worker):\n    pass\n", "pass", "initialize()"),
+            (Language::Makefile, "run:\n\t@opentelemetry-instrument gunicorn -w 4 app:app\n", "4", "$(W)"),
+            (Language::DotEnv, "A=1\nOTEL_TRACES_EXPORTER=oltp\n", "oltp", "\"otlp"),
         ];
         for (lang, text, from, to) in cases {
             let mut f = SourceFile::new(lang, text.to_string());

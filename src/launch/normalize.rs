@@ -319,6 +319,7 @@ fn push(facts: &mut LaunchFacts, origin: &Origin, cmd: RawCommand, state: State,
         stage: origin.stage,
         runtime: origin.runtime,
         stmt: origin.stmt.unwrap_or(cmd.span),
+        vendor_distro: false,
     });
 }
 

@@ -1,7 +1,7 @@
 //! Packaging facts of a file's commands: `opentelemetry-bootstrap` runs, dependency
 //! installs, explicit `pip install` package lists, uv-managed environments.
 
-use super::{LaunchFacts, Launcher, Token};
+use super::{LaunchFacts, LaunchKind, Launcher, ScopeKind, Token};
 
 /// Whether the launcher is `opentelemetry-bootstrap -a install` (also `--action=install`,
 /// `--action install`).
@@ -93,21 +93,68 @@ pub fn is_distro(pkg: &str) -> bool {
     ) || (name.contains("opentelemetry") && name.contains("distro"))
 }
 
+/// Whether a command is uv managing Python: `uv sync`/`uv pip`/`uv venv`/`uv add`/`uv run`,
+/// or a command run through `uv run`.
+pub fn is_uv_command(l: &Launcher) -> bool {
+    l.uv_run
+        || (l.program().as_deref() == Some("uv")
+            && l.args().first().is_some_and(|a| {
+                matches!(
+                    a.text.as_str(),
+                    "sync" | "pip" | "venv" | "add" | "run" | "lock"
+                )
+            }))
+}
+
+/// Whether the environment a command runs in is managed by uv: for a CI step, its job uses
+/// uv (a uv command, or a step `uses: astral-sh/setup-uv`); otherwise the whole file does.
+pub fn uv_managed_for(facts: &LaunchFacts, l: &Launcher) -> bool {
+    if l.kind != LaunchKind::Ci {
+        return uv_managed(facts);
+    }
+    let mut cur = Some(l.scope);
+    let mut guard = 0;
+    while let Some(s) = cur {
+        let Some(sc) = facts.scopes.get(s) else {
+            break;
+        };
+        if sc.kind == ScopeKind::Service {
+            return facts.uv_setup.contains(&s) || facts.launchers_in(s).any(is_uv_command);
+        }
+        cur = sc.parent;
+        guard += 1;
+        if guard > 64 {
+            break;
+        }
+    }
+    false
+}
+
 /// Whether the file manages Python with uv: `uv sync`/`uv pip`/`uv venv`/`uv add`/`uv run`,
 /// a command run through `uv run`, or a copied `uv.lock` / uv binary.
 pub fn uv_managed(facts: &LaunchFacts) -> bool {
-    facts.launchers.iter().any(|l| {
-        l.uv_run
-            || (l.program().as_deref() == Some("uv")
-                && l.args().first().is_some_and(|a| {
-                    matches!(
-                        a.text.as_str(),
-                        "sync" | "pip" | "venv" | "add" | "run" | "lock"
-                    )
-                }))
-    }) || facts.copies.iter().any(|c| {
-        c.words
-            .iter()
-            .any(|w| w.text.contains("uv.lock") || w.text.contains("astral-sh/uv"))
-    })
+    facts.launchers.iter().any(is_uv_command)
+        || facts.copies.iter().any(|c| {
+            c.words
+                .iter()
+                .any(|w| w.text.contains("uv.lock") || w.text.contains("astral-sh/uv"))
+        })
+}
+
+/// Whether a text mentions a vendor OpenTelemetry distro whose configurator may default to
+/// another OTLP protocol than opentelemetry-distro's `grpc`.
+pub fn mentions_vendor_distro(text: &str) -> bool {
+    [
+        "aws-opentelemetry-distro",
+        "hyperdx",
+        "splunk-opentelemetry",
+        "elastic-opentelemetry",
+        "azure-monitor-opentelemetry",
+        "honeycomb",
+        "lumigo",
+        "uptrace",
+        "logfire",
+    ]
+    .iter()
+    .any(|d| text.contains(d))
 }

@@ -16,6 +16,15 @@ pub enum Target {
     Module(String),
     /// A gunicorn config file given by `-c/--config` (or the default `gunicorn.conf.py`).
     Config(String),
+    /// A uWSGI ini file given by `--ini` (or as the positional config file).
+    UwsgiIni(String),
+}
+
+impl Target {
+    /// Whether it names the app (a script or module), not a config file.
+    pub fn is_app(&self) -> bool {
+        matches!(self, Target::Script(_) | Target::Module(_))
+    }
 }
 
 /// A worker count.
@@ -58,8 +67,24 @@ pub struct LaunchRef {
     pub workers: Option<Count>,
     /// A worker count is given by the command line or environment but unknown (`$W`).
     pub workers_unknown: bool,
+    /// The count comes from `WEB_CONCURRENCY` (which a gunicorn config file overrides).
+    pub workers_from_env: bool,
     /// Worker class given by the command line or its environment.
     pub worker_class: Option<String>,
+    /// `OTEL_METRICS_EXPORTER` is set in the launcher's own file (imports do not count then).
+    pub metrics_set: bool,
+    /// Other files whose settings (or image) the launcher's service or container reads, lowest
+    /// precedence first (see [`super::imports`]).
+    pub imports: Vec<super::imports::Source>,
+    /// The Kubernetes namespace its ConfigMaps are looked up in.
+    pub namespace: Option<String>,
+    /// compose: the service sets its own `entrypoint:` (the image's is ignored).
+    pub entrypoint_set: bool,
+    /// A container of a pod injected by the OpenTelemetry Operator.
+    pub operator_injected: bool,
+    /// uWSGI: the options of the command line (or ini section) and `UWSGI_*` environment,
+    /// in order (a later one wins): normalised key and value (`None` for a bare flag).
+    pub uwsgi: Vec<(String, Option<String>)>,
 }
 
 /// gunicorn facts of a Python config module.
@@ -110,6 +135,10 @@ pub struct LaunchSummary {
     pub uwsgi_postfork: bool,
     /// Images of containers injected by the Operator (`inject-python`).
     pub injected_images: Vec<String>,
+    /// The file's launch facts with empty spans, when other files need them: it imports
+    /// (compose `env_file:`/`build:`, `envFrom:`) or is imported (a `.env` file, ConfigMaps,
+    /// a Dockerfile). See [`super::imports`].
+    pub facts: Option<Box<LaunchFacts>>,
 }
 
 /// gunicorn options that take a value (for finding the positional app target).
@@ -332,6 +361,17 @@ pub fn targets(l: &Launcher, facts: &LaunchFacts) -> (Vec<Target>, Option<String
             chdir = args::find(a, &[], &["--chdir"])
                 .and_then(|o| o.value)
                 .and_then(|v| v.known().map(str::to_string));
+            for o in super::ini::launcher_options(l, facts) {
+                let ini = o.key == "ini"
+                    || (o.key.is_empty()
+                        && o.value.as_ref().is_some_and(|v| v.text.ends_with(".ini")));
+                if let Some(v) = o.value.filter(|v| ini && !v.dynamic) {
+                    // `file.ini:section` reads another section: not the `[uwsgi]` one we know.
+                    if !v.text.contains(':') && !v.text.contains("://") {
+                        out.push(Target::UwsgiIni(v.text.clone()));
+                    }
+                }
+            }
         }
         "celery" => {
             if let Some(v) = args::find(a, &["-A"], &["--app"]).and_then(|o| o.value) {
@@ -348,6 +388,19 @@ pub fn launch_ref(l: &Launcher, facts: &LaunchFacts) -> Option<LaunchRef> {
     let program = l.program()?;
     let (targets, chdir) = targets(l, facts);
     let w = super::judge::workers(l, facts);
+    let uwsgi = if program == "uwsgi" {
+        super::ini::launcher_options(l, facts)
+            .into_iter()
+            .map(|o| (o.key, o.value.map(|v| v.text)))
+            .collect()
+    } else {
+        Vec::new()
+    };
+    let imports: Vec<&super::imports::Import> = facts
+        .imports
+        .iter()
+        .filter(|i| facts.within(l.scope, i.owner))
+        .collect();
     Some(LaunchRef {
         program,
         instrumented: l.instrumented(),
@@ -358,7 +411,17 @@ pub fn launch_ref(l: &Launcher, facts: &LaunchFacts) -> Option<LaunchRef> {
         metrics_disabled: super::judge::metrics_disabled(l, facts),
         workers: w.count.as_ref().and_then(|c| c.count),
         workers_unknown: w.count.as_ref().is_some_and(|c| c.count.is_none()),
+        workers_from_env: w
+            .count
+            .as_ref()
+            .is_some_and(|c| c.from == super::judge::CountFrom::WebConcurrency),
         worker_class: w.class.as_ref().and_then(|c| c.known().map(str::to_string)),
+        metrics_set: facts.lookup(l.scope, "OTEL_METRICS_EXPORTER").is_some(),
+        imports: imports.iter().map(|i| i.source.clone()).collect(),
+        namespace: imports.iter().find_map(|i| i.namespace.clone()),
+        entrypoint_set: imports.iter().any(|i| i.entrypoint_set),
+        operator_injected: facts.operator_injected(l.scope),
+        uwsgi,
     })
 }
 
@@ -427,6 +490,7 @@ pub fn summarize(facts: &LaunchFacts, py: Option<&PyFacts>) -> LaunchSummary {
         uses_otel,
         uwsgi_postfork,
         injected_images: facts.injected_images.clone(),
+        facts: super::imports::shared(facts).then(|| Box::new(super::imports::detached(facts))),
     }
 }
 

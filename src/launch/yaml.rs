@@ -3,6 +3,7 @@
 //! (`command` + `args`, `env` with `value`/`valueFrom`, `workingDir`), with the Operator's
 //! `inject-python` annotation marking the container's scope as injected.
 
+use super::imports::{ConfigMap, Import, Source};
 use super::normalize::{push_command, Origin};
 use super::shell::{self, Place, RawCommand};
 use super::{EnvOrigin, EnvVar, LaunchFacts, LaunchKind, ScopeKind, Token};
@@ -69,6 +70,7 @@ pub fn facts(root: Option<Node>, src: &str) -> LaunchFacts {
     let Some(root) = root else {
         return f;
     };
+    f.vendor_distro = super::packaging::mentions_vendor_distro(src);
     if let Some(services) = get(root, "services", src) {
         let svcs = pairs(services);
         let looks_like_compose = svcs.iter().any(|p| {
@@ -90,12 +92,193 @@ pub fn facts(root: Option<Node>, src: &str) -> LaunchFacts {
         }
         return f;
     }
+    if ci(&mut f, root, src) {
+        return f;
+    }
     k8s(&mut f, root, src);
     f
 }
 
+/// CI steps as build-step launchers: GitHub Actions `jobs.<id>.steps[].run` and GitLab CI
+/// `<job>.{before_script,script,after_script}`, each job its own scope. Returns whether the
+/// document is a CI file. (CI `env:`/`variables:` are not read: they are not the service's
+/// environment.)
+fn ci(f: &mut LaunchFacts, root: Node, src: &str) -> bool {
+    let origin = |scope: usize| Origin {
+        kind: LaunchKind::Ci,
+        parent_scope: scope,
+        runtime: false,
+        workdir: None,
+        stage: None,
+        exec_form: false,
+        stmt: None,
+    };
+    let run = |f: &mut LaunchFacts, scope: usize, node: Node| {
+        let Some(t) = token(node, src) else {
+            return;
+        };
+        if t.dynamic && t.text.contains("${{") && !t.text.contains('\n') {
+            // A whole-line GitHub expression: nothing to read.
+            return;
+        }
+        let place = t.raw.map_or(Place::Within(t.span), Place::At);
+        let scan = shell::scan(&t.text, place);
+        for c in scan.commands {
+            push_command(f, &origin(scope), c);
+        }
+    };
+    // GitHub Actions: `jobs:` whose jobs have `steps:` or `runs-on:`.
+    if let Some(jobs) = get(root, "jobs", src) {
+        let gha: Vec<(String, Node)> = pairs(jobs)
+            .into_iter()
+            .filter_map(|p| {
+                let v = p.child_by_field_name("value")?;
+                (get(v, "steps", src).is_some() || get(v, "runs-on", src).is_some())
+                    .then(|| (y::pair_key(p, src).unwrap_or_default(), v))
+            })
+            .collect();
+        if gha.is_empty() {
+            return false;
+        }
+        let file = f.add_scope(None, ScopeKind::File, "");
+        for (name, job) in gha {
+            let scope = f.add_scope(Some(file), ScopeKind::Service, &name);
+            let Some(steps) = get(job, "steps", src) else {
+                continue;
+            };
+            for step in items(steps) {
+                if get(step, "uses", src)
+                    .and_then(|u| token(u, src))
+                    .is_some_and(|u| u.text.contains("astral-sh/setup-uv"))
+                {
+                    f.uv_setup.push(scope);
+                }
+                let shell_ok = get(step, "shell", src)
+                    .and_then(|s| token(s, src))
+                    .is_none_or(|s| {
+                        let s = s.text.trim();
+                        s.starts_with("bash") || s.starts_with("sh") || s.is_empty()
+                    });
+                if let Some(r) = get(step, "run", src).filter(|_| shell_ok) {
+                    run(f, scope, r);
+                }
+            }
+        }
+        return true;
+    }
+    // GitLab CI: top-level jobs with a `script:`.
+    let jobs: Vec<(String, Node)> = pairs(root)
+        .into_iter()
+        .filter_map(|p| {
+            let v = p.child_by_field_name("value")?;
+            let script = get(v, "script", src)?;
+            let k = content(script).kind();
+            (k.ends_with("sequence") || k.ends_with("scalar"))
+                .then(|| (y::pair_key(p, src).unwrap_or_default(), v))
+        })
+        .collect();
+    if jobs.is_empty() {
+        return false;
+    }
+    let file = f.add_scope(None, ScopeKind::File, "");
+    for (name, job) in jobs {
+        // One shell session per job: the script lines share a scope.
+        let scope = f.add_scope(Some(file), ScopeKind::Service, &name);
+        for key in ["before_script", "script", "after_script"] {
+            let Some(v) = get(job, key, src) else {
+                continue;
+            };
+            let list = items(v);
+            if list.is_empty() {
+                run(f, scope, v);
+            } else {
+                for it in list {
+                    run(f, scope, it);
+                }
+            }
+        }
+    }
+    true
+}
+
+/// A compose `build:` value: the Dockerfile path (context joined with `dockerfile`) and the
+/// `target` stage. `None` for remote contexts and inline Dockerfiles.
+fn build_ref(b: Node, src: &str) -> Option<(String, Option<String>)> {
+    let (context, dockerfile, target) = match token(b, src) {
+        Some(t) if !matches!(content(b).kind(), "block_mapping" | "flow_mapping") => {
+            (t.text, "Dockerfile".to_string(), None)
+        }
+        _ => {
+            if get(b, "dockerfile_inline", src).is_some() {
+                return None;
+            }
+            let field = |k: &str| get(b, k, src).and_then(|v| token(v, src)).map(|t| t.text);
+            (
+                field("context").unwrap_or_else(|| ".".into()),
+                field("dockerfile").unwrap_or_else(|| "Dockerfile".into()),
+                field("target").map(|t| t.to_ascii_lowercase()),
+            )
+        }
+    };
+    let remote = |s: &str| s.contains("://") || s.starts_with("git@") || s.contains('$');
+    if remote(&context) || remote(&dockerfile) || dockerfile.starts_with('/') {
+        return None;
+    }
+    let path = std::path::Path::new(context.trim()).join(dockerfile.trim());
+    Some((path.to_string_lossy().into_owned(), target))
+}
+
+/// compose `env_file:` entries (a string, a list of strings, or a list of `{path, required}`
+/// maps), with the span of each entry.
+fn env_file_refs(v: Node, src: &str) -> Vec<(String, Span)> {
+    let list = items(v);
+    let nodes =
+        if list.is_empty() && !matches!(content(v).kind(), "block_sequence" | "flow_sequence") {
+            vec![v]
+        } else {
+            list
+        };
+    nodes
+        .into_iter()
+        .filter_map(|n| {
+            let t = match content(n).kind() {
+                "block_mapping" | "flow_mapping" => get(n, "path", src).and_then(|p| token(p, src)),
+                _ => token(n, src),
+            }?;
+            (!t.dynamic && !t.text.trim().is_empty()).then(|| {
+                (
+                    t.text.trim().to_string(),
+                    Span::new(n.start_byte(), n.end_byte()),
+                )
+            })
+        })
+        .collect()
+}
+
 fn compose_service(f: &mut LaunchFacts, file: usize, name: &str, svc: Node, src: &str) {
-    let scope = f.add_scope(Some(file), ScopeKind::Service, name);
+    // Settings of other files, lowest precedence first: the image's ENV, then each env_file.
+    let mut parent = file;
+    let mut imports: Vec<(Source, Span, usize)> = Vec::new();
+    if let Some(b) = get(svc, "build", src) {
+        if let Some((dockerfile, target)) = build_ref(b, src) {
+            let s = f.add_scope(Some(parent), ScopeKind::Imported, &dockerfile);
+            let key = b.parent().unwrap_or(b);
+            imports.push((
+                Source::Image { dockerfile, target },
+                Span::new(key.start_byte(), key.end_byte()),
+                s,
+            ));
+            parent = s;
+        }
+    }
+    if let Some(ef) = get(svc, "env_file", src) {
+        for (path, span) in env_file_refs(ef, src) {
+            let s = f.add_scope(Some(parent), ScopeKind::Imported, &path);
+            imports.push((Source::EnvFile(path), span, s));
+            parent = s;
+        }
+    }
+    let scope = f.add_scope(Some(parent), ScopeKind::Service, name);
     if let Some(env) = get(svc, "environment", src) {
         let m = content(env);
         if matches!(m.kind(), "block_mapping" | "flow_mapping") {
@@ -126,7 +309,7 @@ fn compose_service(f: &mut LaunchFacts, file: usize, name: &str, svc: Node, src:
         kind: LaunchKind::Compose,
         parent_scope: scope,
         runtime: true,
-        workdir,
+        workdir: workdir.clone(),
         stage: None,
         exec_form: true,
         stmt: None,
@@ -135,6 +318,7 @@ fn compose_service(f: &mut LaunchFacts, file: usize, name: &str, svc: Node, src:
     let cmd = get(svc, "command", src);
     let mut words: Vec<Token> = Vec::new();
     let mut span: Option<Span> = None;
+    let mut single = true;
     for part in [ep, cmd].into_iter().flatten() {
         let sp = Span::new(part.start_byte(), part.end_byte());
         span.get_or_insert(sp);
@@ -150,6 +334,7 @@ fn compose_service(f: &mut LaunchFacts, file: usize, name: &str, svc: Node, src:
                 ..origin.clone()
             };
             if scan.commands.len() != 1 {
+                single = false;
                 for c in scan.commands {
                     push_command(f, &exec, c);
                 }
@@ -159,6 +344,21 @@ fn compose_service(f: &mut LaunchFacts, file: usize, name: &str, svc: Node, src:
                 words.extend(c.words);
             }
         }
+    }
+    let command = (ep.is_none() && cmd.is_some() && single && !words.is_empty())
+        .then(|| (words.clone(), span.unwrap_or_default()));
+    for (source, span, s) in imports {
+        f.imports.push(Import {
+            source,
+            scope: s,
+            owner: scope,
+            span,
+            namespace: None,
+            entrypoint_set: ep.is_some(),
+            command_set: cmd.is_some(),
+            command: command.clone(),
+            workdir: workdir.clone(),
+        });
     }
     if !words.is_empty() {
         let sp = span.unwrap_or_default();
@@ -228,6 +428,40 @@ fn pod_spec_path(kind: &str) -> Option<&'static [&'static str]> {
     })
 }
 
+/// A ConfigMap's `data:` entries (read by containers through `envFrom:`).
+fn config_map(f: &mut LaunchFacts, root: Node, src: &str) {
+    let meta = |k: &str| {
+        get_path(root, &["metadata", k], src)
+            .and_then(|v| scalar(v, src))
+            .map(|s| s.value)
+            .filter(|v| !v.is_empty() && !v.contains("{{"))
+    };
+    let Some(name) = meta("name") else {
+        return;
+    };
+    let mut data = Vec::new();
+    if let Some(d) = get(root, "data", src) {
+        for p in pairs(d) {
+            let Some(k) = p.child_by_field_name("key").and_then(|k| token(k, src)) else {
+                continue;
+            };
+            data.push(EnvVar {
+                name: k.text.clone(),
+                name_span: k.span,
+                value: p.child_by_field_name("value").and_then(|v| token(v, src)),
+                span: Span::new(p.start_byte(), p.end_byte()),
+                scope: 0,
+                origin: EnvOrigin::Scope,
+            });
+        }
+    }
+    f.config_maps.push(ConfigMap {
+        name,
+        namespace: meta("namespace"),
+        data,
+    });
+}
+
 fn k8s(f: &mut LaunchFacts, root: Node, src: &str) {
     let Some(kind) = get(root, "kind", src)
         .and_then(|k| scalar(k, src))
@@ -235,9 +469,17 @@ fn k8s(f: &mut LaunchFacts, root: Node, src: &str) {
     else {
         return;
     };
+    if kind == "ConfigMap" {
+        config_map(f, root, src);
+        return;
+    }
     let Some(path) = pod_spec_path(&kind) else {
         return;
     };
+    let namespace = get_path(root, &["metadata", "namespace"], src)
+        .and_then(|v| scalar(v, src))
+        .map(|s| s.value)
+        .filter(|v| !v.is_empty() && !v.contains("{{"));
     let Some(spec) = get_path(root, path, src) else {
         return;
     };
@@ -264,7 +506,50 @@ fn k8s(f: &mut LaunchFacts, root: Node, src: &str) {
                 .and_then(|n| scalar(n, src))
                 .map(|s| s.value)
                 .unwrap_or_default();
-            let scope = f.add_scope(Some(file), ScopeKind::Container, &name);
+            // envFrom ConfigMaps, in order (a later source wins), below the container's env.
+            let mut parent = file;
+            let mut imports: Vec<(Source, Span, usize)> = Vec::new();
+            if let Some(ef) = get(c, "envFrom", src) {
+                for it in items(ef) {
+                    let Some(r) = get(it, "configMapRef", src) else {
+                        continue;
+                    };
+                    let Some(cm) = get(r, "name", src)
+                        .and_then(|n| token(n, src))
+                        .filter(|t| !t.dynamic && !t.text.contains("{{"))
+                    else {
+                        continue;
+                    };
+                    let prefix = get(it, "prefix", src)
+                        .and_then(|p| token(p, src))
+                        .map(|t| t.text)
+                        .unwrap_or_default();
+                    let s = f.add_scope(Some(parent), ScopeKind::Imported, &cm.text);
+                    imports.push((
+                        Source::ConfigMap {
+                            name: cm.text,
+                            prefix,
+                        },
+                        Span::new(it.start_byte(), it.end_byte()),
+                        s,
+                    ));
+                    parent = s;
+                }
+            }
+            let scope = f.add_scope(Some(parent), ScopeKind::Container, &name);
+            for (source, span, s) in imports {
+                f.imports.push(Import {
+                    source,
+                    scope: s,
+                    owner: scope,
+                    span,
+                    namespace: namespace.clone(),
+                    entrypoint_set: false,
+                    command_set: false,
+                    command: None,
+                    workdir: None,
+                });
+            }
             if injected {
                 if let Some(image) = get(c, "image", src).and_then(|i| scalar(i, src)) {
                     f.injected_images.extend(image_base(&image.value));
@@ -357,6 +642,50 @@ mod tests {
             .unwrap();
         let v = e.value.as_ref().unwrap().value_span().unwrap();
         assert_eq!(&src[v.start..v.end], "oltp");
+    }
+
+    #[test]
+    fn imports_config_maps_and_ci_steps() {
+        let src = "services:\n  api:\n    build:\n      context: ./api\n      dockerfile: Dockerfile.prod\n      target: Prod\n    env_file:\n      - a.env\n      - path: b.env\n        required: false\n      - ${X}.env\n    command: [\"gunicorn\", \"app:app\"]\n";
+        let f = yfacts(src);
+        let sources: Vec<&Source> = f.imports.iter().map(|i| &i.source).collect();
+        assert_eq!(
+            sources,
+            [
+                &Source::Image {
+                    dockerfile: "./api/Dockerfile.prod".into(),
+                    target: Some("prod".into())
+                },
+                &Source::EnvFile("a.env".into()),
+                &Source::EnvFile("b.env".into()),
+            ]
+        );
+        // image < a.env < b.env < service
+        let owner = f.imports[0].owner;
+        assert!(
+            f.within(owner, f.imports[2].scope) && f.within(f.imports[2].scope, f.imports[1].scope)
+        );
+        assert!(f.within(f.imports[1].scope, f.imports[0].scope));
+        assert!(f.imports[0].command.is_some() && !f.imports[0].entrypoint_set);
+
+        let cm = yfacts("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: c\n  namespace: n\ndata:\n  A: \"1\"\n  B: x\n");
+        assert_eq!(cm.config_maps[0].name, "c");
+        assert_eq!(cm.config_maps[0].namespace.as_deref(), Some("n"));
+        assert!(
+            cm.env.is_empty(),
+            "ConfigMap data is no environment of its own"
+        );
+
+        let gha = yfacts("on: push\njobs:\n  a:\n    runs-on: x\n    steps:\n      - uses: astral-sh/setup-uv@v5\n      - run: |\n          uv sync\n          opentelemetry-bootstrap -a install\n");
+        let progs: Vec<String> = gha.launchers.iter().filter_map(|l| l.program()).collect();
+        assert_eq!(progs, ["uv", "opentelemetry-bootstrap"]);
+        assert!(gha
+            .launchers
+            .iter()
+            .all(|l| !l.runtime && l.kind == LaunchKind::Ci));
+        assert_eq!(gha.uv_setup.len(), 1);
+        let gl = yfacts("build:\n  script:\n    - uv sync\n    - opentelemetry-bootstrap -a install\nvariables:\n  A: b\n");
+        assert_eq!(gl.launchers.len(), 2);
     }
 
     #[test]

@@ -23,7 +23,12 @@ pub fn candidates(lang: Language, text: &str, from: usize, mut sink: impl FnMut(
         Language::Python => python_candidates(text.as_bytes(), from, &mut sink),
         Language::Yaml => yaml_candidates(text.as_bytes(), from, &mut sink),
         // Launcher files are small and read whole: one chunk.
-        Language::Dockerfile | Language::Shell | Language::Procfile | Language::Ini => {}
+        Language::Dockerfile
+        | Language::Shell
+        | Language::Procfile
+        | Language::Ini
+        | Language::Makefile
+        | Language::DotEnv => {}
     }
 }
 

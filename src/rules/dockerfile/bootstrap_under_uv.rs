@@ -11,7 +11,7 @@ pub static RULE: Rule = Rule {
     code: "OTEL050",
     name: "bootstrap-under-uv",
     language: Language::Dockerfile,
-    also: &[Language::Shell],
+    also: &[Language::Shell, Language::Makefile, Language::Yaml],
     severity: Severity::Warning,
     summary: "`opentelemetry-bootstrap -a install` in a uv-managed environment",
     docs: DOCS,
@@ -35,14 +35,12 @@ fn check(_: &Match) -> Option<Finding> {
 
 fn scan(ctx: &Context) -> Vec<Finding> {
     let f = ctx.launch;
-    let uv = packaging::uv_managed(f);
     let mut out = Vec::new();
     for l in f
-        .launchers
-        .iter()
+        .own_launchers()
         .filter(|l| packaging::is_bootstrap_install(l))
     {
-        if !uv && !l.uv_run {
+        if !l.uv_run && !packaging::uv_managed_for(f, l) {
             continue;
         }
         let head = &l.argv[0];
@@ -68,8 +66,11 @@ fn scan(ctx: &Context) -> Vec<Finding> {
 
 const DOCS: &str = r#"## What it does
 Flags `opentelemetry-bootstrap -a install` (`--action=install`, `--action install`) in a
-Dockerfile or script that manages Python with uv (`uv sync`, `uv pip`, `uv venv`, `uv run`,
-a copied `uv.lock` or uv binary), or run as `uv run opentelemetry-bootstrap -a install`.
+Dockerfile, script or Makefile that manages Python with uv (`uv sync`, `uv pip`, `uv venv`,
+`uv run`, a copied `uv.lock` or uv binary), or run as `uv run opentelemetry-bootstrap -a
+install`; and in CI steps — GitHub Actions `run:` (bash/sh steps) and GitLab CI `script:` /
+`before_script:` / `after_script:` — when the same job uses uv (a uv command, or a step
+`uses: astral-sh/setup-uv`).
 
 ## Why is this bad?
 `-a install` shells out to pip to install the instrumentation packages. In a uv-managed
@@ -88,7 +89,8 @@ RUN uv sync --frozen && uv run opentelemetry-bootstrap -a requirements | uv pip 
 
 ## Fix safety
 Unsafe: it changes how packages are installed (re-run it after every `uv sync`). Offered for
-shell-form commands only, since the replacement is a pipeline.
+shell-form commands only (Dockerfile `RUN`, scripts, recipes, CI steps), since the
+replacement is a pipeline.
 
 ## Source
 - OpenTelemetry docs, Python zero-code troubleshooting, "Bootstrap using uv"

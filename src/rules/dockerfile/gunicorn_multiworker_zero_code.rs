@@ -6,7 +6,7 @@ use crate::diagnostic::{Edit, Finding, Fix, Severity, Span};
 use crate::language::Language;
 use crate::launch::judge::{self, CountFrom};
 use crate::launch::summary::{self, Count, Framework};
-use crate::launch::Target;
+use crate::launch::{imports, Target};
 use crate::rules::{always, Context, FixKind, Match, Rule};
 
 /// The rule.
@@ -19,6 +19,7 @@ pub static RULE: Rule = Rule {
         Language::Procfile,
         Language::Yaml,
         Language::Python,
+        Language::Makefile,
     ],
     severity: Severity::Warning,
     summary: "gunicorn with several workers under opentelemetry-instrument loses metrics",
@@ -44,7 +45,8 @@ fn scan(ctx: &Context) -> Vec<Finding> {
     if ctx.python().is_some() {
         return config_module(ctx).into_iter().collect();
     }
-    let f = ctx.launch;
+    let eff = imports::effective(ctx.launch, ctx.path, ctx.workspace);
+    let f = &*eff;
     let mut out = Vec::new();
     for l in &f.launchers {
         if l.program().as_deref() != Some("gunicorn") || !l.instrumented() || !l.runtime {
@@ -67,6 +69,11 @@ fn scan(ctx: &Context) -> Vec<Finding> {
             _ => {}
         }
         let gunicorn = &l.argv[0];
+        // Another file's launcher (the image's CMD under a compose service) is judged in its
+        // own file, unless the count is set here (the service's `WEB_CONCURRENCY`).
+        if l.is_imported() && !w.count.as_ref().is_some_and(|c| judge::is_here(&c.token)) {
+            continue;
+        }
         // Precedence: command line, GUNICORN_CMD_ARGS, config file, WEB_CONCURRENCY.
         let from_config = || -> Option<Option<Count>> {
             let g = cfg?;
@@ -80,13 +87,19 @@ fn scan(ctx: &Context) -> Vec<Finding> {
                 let Some(n) = c.count else {
                     continue;
                 };
-                let anchor = if c.from == CountFrom::Cli {
+                // Report where it is written: the count, or the program when the count
+                // comes from the environment.
+                let anchor = if c.from == CountFrom::Cli || !judge::is_here(gunicorn) {
+                    if !judge::is_here(&c.token) {
+                        continue;
+                    }
                     c.token.best_span()
                 } else {
                     gunicorn.span
                 };
                 (n, anchor, judge::replace_value(&c.token, "1"))
             }
+            _ if !judge::is_here(gunicorn) => continue,
             _ => match from_config() {
                 Some(Some(n)) => (n, gunicorn.span, None),
                 _ => continue,
@@ -103,11 +116,12 @@ fn scan(ctx: &Context) -> Vec<Finding> {
         if framework != Some(Framework::Wsgi) {
             let edit = match &w.class {
                 Some(c) => judge::replace_value(c, UVICORN_WORKER),
-                None => Some(judge::insert_words_after(
+                None if judge::is_here(gunicorn) => Some(judge::insert_words_after(
                     ctx.text,
                     gunicorn,
                     &["--worker-class", UVICORN_WORKER],
                 )),
+                None => None,
             };
             if let Some(e) = edit {
                 finding = finding.with_fix(Fix::unsafe_(
@@ -156,9 +170,9 @@ fn config_module(ctx: &Context) -> Option<Finding> {
             let l = b.launcher;
             matches!(b.target, Target::Config(_))
                 && l.program == "gunicorn"
-                && l.instrumented
+                && ctx.workspace.runs_instrumented(b.file, l)
                 && l.runtime
-                && !l.metrics_disabled
+                && !ctx.workspace.metrics_disabled(b.file, l)
                 && l.workers.is_none()
                 && !l.workers_unknown
                 && !l

@@ -17,6 +17,8 @@ pub static RULE: Rule = Rule {
         Language::Procfile,
         Language::Yaml,
         Language::Ini,
+        Language::Makefile,
+        Language::DotEnv,
     ],
     severity: Severity::Error,
     summary:
@@ -291,7 +293,8 @@ fn judge_var(e: &EnvVar) -> Option<Finding> {
 }
 
 fn scan(ctx: &Context) -> Vec<Finding> {
-    ctx.launch.env.iter().filter_map(judge_var).collect()
+    let eff = crate::launch::imports::effective(ctx.launch, ctx.path, ctx.workspace);
+    eff.own_env().filter_map(judge_var).collect()
 }
 
 const DOCS: &str = r#"## What it does

@@ -72,10 +72,10 @@ fn gate(ctx: &Context) -> bool {
     }
     // Under opentelemetry-instrument the SDK is set up before the config runs: OTEL020's case.
     !ctx.path.is_some_and(|p| {
-        ctx.workspace
-            .launched_by(p)
-            .iter()
-            .any(|b| matches!(b.target, Target::Config(_)) && b.launcher.instrumented)
+        ctx.workspace.launched_by(p).iter().any(|b| {
+            matches!(b.target, Target::Config(_))
+                && ctx.workspace.runs_instrumented(b.file, b.launcher)
+        })
     })
 }
 

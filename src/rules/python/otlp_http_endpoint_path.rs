@@ -7,7 +7,7 @@ use super::otlp_port_protocol_mismatch::{
 };
 use crate::diagnostic::{Edit, Finding, Fix, Severity, Span};
 use crate::language::Language;
-use crate::launch::{endpoint, judge, Token};
+use crate::launch::{endpoint, imports, judge, Token};
 use crate::rules::{always, Context, FixKind, Match, Rule};
 
 /// The rule.
@@ -15,7 +15,15 @@ pub static RULE: Rule = Rule {
     code: "OTEL042",
     name: "otlp-http-endpoint-path",
     language: Language::Python,
-    also: &[Language::Dockerfile, Language::Shell, Language::Procfile, Language::Yaml, Language::Ini],
+    also: &[
+        Language::Dockerfile,
+        Language::Shell,
+        Language::Procfile,
+        Language::Yaml,
+        Language::Ini,
+        Language::Makefile,
+        Language::DotEnv,
+    ],
     severity: Severity::Error,
     summary: "OTLP/HTTP endpoint path: `/v1/<signal>` doubled on the generic endpoint, or missing on a signal endpoint",
     docs: DOCS,
@@ -64,7 +72,8 @@ fn scan(ctx: &Context) -> Vec<Finding> {
     if ctx.python().is_some() {
         return Vec::new();
     }
-    let f = ctx.launch;
+    let eff = imports::effective(ctx.launch, ctx.path, ctx.workspace);
+    let f = &*eff;
     let mut out = Vec::new();
     for (v, sig, val) in endpoint_vars(f) {
         let Some(ep) = endpoint::parse(&val.text) else {

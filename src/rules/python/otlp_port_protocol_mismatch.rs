@@ -4,7 +4,7 @@
 
 use crate::diagnostic::{Edit, Finding, Fix, Severity};
 use crate::language::Language;
-use crate::launch::{endpoint, judge, EnvVar, LaunchFacts, Token};
+use crate::launch::{endpoint, imports, judge, EnvVar, LaunchFacts, Token};
 use crate::rules::{always, Context, FixKind, Match, Rule};
 
 /// The rule.
@@ -18,6 +18,8 @@ pub static RULE: Rule = Rule {
         Language::Procfile,
         Language::Yaml,
         Language::Ini,
+        Language::Makefile,
+        Language::DotEnv,
     ],
     severity: Severity::Error,
     summary: "OTLP endpoint port and protocol disagree (HTTP on 4317, gRPC on 4318)",
@@ -189,26 +191,14 @@ pub fn effective_protocol<'f>(
 
 /// Whether the file shows a vendor distro whose default protocol is not grpc.
 pub fn other_distro(text: &str) -> bool {
-    [
-        "aws-opentelemetry-distro",
-        "hyperdx",
-        "splunk-opentelemetry",
-        "elastic-opentelemetry",
-        "azure-monitor-opentelemetry",
-        "honeycomb",
-        "lumigo",
-        "uptrace",
-        "logfire",
-    ]
-    .iter()
-    .any(|d| text.contains(d))
+    crate::launch::packaging::mentions_vendor_distro(text)
 }
 
-/// Endpoint settings of the file with their signal and parsed value.
+/// Endpoint settings made in the file (not imported) with their signal and parsed value.
 pub fn endpoint_vars(
     f: &LaunchFacts,
 ) -> impl Iterator<Item = (&EnvVar, Option<&'static str>, &Token)> {
-    f.env.iter().filter_map(|v| {
+    f.own_env().filter_map(|v| {
         let sig = match judge::endpoint_var(&v.name)? {
             judge::EndpointVar::Generic => None,
             judge::EndpointVar::Signal(s) => Some(s),
@@ -246,7 +236,8 @@ fn scan(ctx: &Context) -> Vec<Finding> {
     if ctx.python().is_some() {
         return Vec::new();
     }
-    let f = ctx.launch;
+    let eff = imports::effective(ctx.launch, ctx.path, ctx.workspace);
+    let f = &*eff;
     let distro_default = !other_distro(ctx.text);
     let mut out = Vec::new();
     for (v, sig, val) in endpoint_vars(f) {

@@ -18,6 +18,7 @@ pub static RULE: Rule = Rule {
         Language::Shell,
         Language::Procfile,
         Language::Yaml,
+        Language::Makefile,
     ],
     severity: Severity::Warning,
     summary: "uvicorn `--workers N` under opentelemetry-instrument loses metrics",
@@ -119,7 +120,8 @@ fn scan(ctx: &Context) -> Vec<Finding> {
     if ctx.python().is_some() {
         return Vec::new();
     }
-    let f = ctx.launch;
+    let eff = crate::launch::imports::effective(ctx.launch, ctx.path, ctx.workspace);
+    let f = &*eff;
     let mut out = Vec::new();
     for l in f.launchers.iter().filter(|l| l.instrumented() && l.runtime) {
         let prog = l.program();
@@ -135,7 +137,12 @@ fn scan(ctx: &Context) -> Vec<Finding> {
         if !n.is_multi() {
             continue;
         }
-        let anchor = if c.from == CountFrom::Cli {
+        // Report where it is written: the count, or the program when the count comes from
+        // the environment; another file's words are reported in that file.
+        let anchor = if c.from == CountFrom::Cli || !judge::is_here(&l.argv[0]) {
+            if !judge::is_here(&c.token) {
+                continue;
+            }
             c.token.best_span()
         } else {
             l.argv[0].span

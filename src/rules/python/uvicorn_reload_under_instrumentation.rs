@@ -16,6 +16,7 @@ pub static RULE: Rule = Rule {
         Language::Shell,
         Language::Procfile,
         Language::Yaml,
+        Language::Makefile,
     ],
     severity: Severity::Warning,
     summary: "uvicorn `--reload` / `fastapi dev` under auto-instrumentation",
@@ -66,13 +67,17 @@ fn scan(ctx: &Context) -> Vec<Finding> {
     if ctx.python().is_some() {
         return Vec::new();
     }
-    let f = ctx.launch;
+    let eff = crate::launch::imports::effective(ctx.launch, ctx.path, ctx.workspace);
+    let f = &*eff;
     let mut out = Vec::new();
     for l in f.launchers.iter().filter(|l| l.instrumented()) {
         let a = l.args();
         match l.program().as_deref() {
             Some("uvicorn") => {
                 if let Some((_, tok)) = args::flag(a, &["--reload"]) {
+                    if !judge::is_here(&tok) {
+                        continue;
+                    }
                     out.push(Finding::new(tok.span, MESSAGE).with_fix(Fix::safe(
                         "Remove `--reload`",
                         vec![judge::delete_word(ctx.text, &tok)],
@@ -82,6 +87,7 @@ fn scan(ctx: &Context) -> Vec<Finding> {
                     .and_then(|v| v.value.as_ref())
                 {
                     if !v.dynamic
+                        && judge::is_here(v)
                         && matches!(
                             v.text.trim().to_ascii_lowercase().as_str(),
                             "true" | "1" | "yes"
@@ -97,7 +103,7 @@ fn scan(ctx: &Context) -> Vec<Finding> {
                 }
             }
             Some("fastapi") => {
-                let Some(dev) = a.first().filter(|t| t.text == "dev") else {
+                let Some(dev) = a.first().filter(|t| t.text == "dev" && judge::is_here(t)) else {
                     continue;
                 };
                 if args::flag(a, &["--no-reload"]).is_some() {
