@@ -703,3 +703,29 @@ fn explain_shows_the_docs_and_rejects_unknown_codes() {
     assert_eq!(out.code, 2);
     assert!(out.stderr.contains("OTEL999"));
 }
+
+#[test]
+fn hidden_launcher_files_are_walked_and_other_hidden_files_are_not() {
+    let dir = tempfile::tempdir().unwrap();
+    write(
+        dir.path(),
+        ".github/workflows/ci.yml",
+        "jobs:\n  build:\n    runs-on: ubuntu-latest\n    steps:\n      - uses: astral-sh/setup-uv@v5\n      - run: uv sync && opentelemetry-bootstrap -a install\n",
+    );
+    write(dir.path(), ".github/ISSUE_TEMPLATE/bug.yml", "name: Bug\n");
+    write(dir.path(), ".venv/lib/app.py", "import opentelemetry\n");
+    let out = run(
+        dir.path(),
+        &["check", "--format", "json", "--select", "OTEL050"],
+    );
+    let v: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
+    let paths: Vec<&str> = v
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d["path"].as_str().unwrap())
+        .collect();
+    assert_eq!(paths, [".github/workflows/ci.yml"], "{}", out.stdout);
+    let quiet = run(dir.path(), &["check", "--select", "OTEL050"]);
+    assert!(quiet.stdout.contains("in 1 file"), "{}", quiet.stdout);
+}

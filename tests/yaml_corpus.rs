@@ -109,27 +109,3 @@ fn committed_corpus_has_exactly_the_judged_findings() {
         .collect();
     assert_eq!(got, want, "findings: {found:#?}");
 }
-
-#[test]
-#[ignore = "needs the shared benchmark corpus; prints every finding for review"]
-fn shared_bench_sweep() {
-    let root = std::env::var_os("OTEL_LSP_K8S_REAL")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| {
-            Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/bench-data/k8s-real")
-        });
-    if !root.is_dir() {
-        eprintln!("no corpus at {}", root.display());
-        return;
-    }
-    let started = std::time::Instant::now();
-    let (count, found) = sweep(&root);
-    for (p, l, c, m) in &found {
-        println!("{p}:{l}: {c} {m}");
-    }
-    println!(
-        "{count} files, {} findings, {:?}",
-        found.len(),
-        started.elapsed()
-    );
-}

@@ -2,7 +2,8 @@
 //!
 //! Folders are walked in parallel with the `ignore` crate: `.gitignore` (also outside a Git
 //! repository), `.ignore` and Git's global excludes are honoured, hidden files and folders
-//! are skipped, and so are a few folders that never hold the user's own code
+//! are skipped (but for `.env*`, `.gitlab-ci.yml` and `.github/workflows/`, which hold
+//! launchers and their environment), and so are a few folders that never hold the user's own code
 //! ([`DEFAULT_EXCLUDES`]). Each file is governed by the configuration of its nearest ancestor
 //! folder that has one (looked up once per folder and cached); that configuration's `exclude`
 //! patterns prune the walk.
@@ -354,7 +355,8 @@ pub fn collect(paths: &[PathBuf], cwd: &Path, scopes: &Scopes, force_exclude: bo
                 builder.add(d);
             }
             builder
-                .hidden(true)
+                .hidden(false)
+                .filter_entry(visible)
                 .git_ignore(true)
                 .git_global(true)
                 .git_exclude(true)
@@ -379,6 +381,34 @@ pub fn collect(paths: &[PathBuf], cwd: &Path, scopes: &Scopes, force_exclude: bo
         warnings,
         errors: c.errors.into_inner().unwrap_or_else(|e| e.into_inner()),
     }
+}
+
+/// Hidden files and folders are skipped, except the ones that hold launchers or their
+/// environment: `.env` / `.env.*` files, `.gitlab-ci.yml`, and `.github/workflows/`.
+fn visible(entry: &ignore::DirEntry) -> bool {
+    if entry.depth() == 0 {
+        return true;
+    }
+    let name = entry.file_name().to_string_lossy();
+    let is_dir = entry.file_type().is_some_and(|t| t.is_dir());
+    let in_github = entry
+        .path()
+        .parent()
+        .and_then(|p| p.file_name())
+        .is_some_and(|n| n == ".github");
+    if is_dir && in_github {
+        return name == "workflows";
+    }
+    if !name.starts_with('.') {
+        return true;
+    }
+    if is_dir {
+        return name == ".github";
+    }
+    name == ".env"
+        || name.starts_with(".env.")
+        || name == ".gitlab-ci.yml"
+        || name == ".gitlab-ci.yaml"
 }
 
 #[cfg(test)]
