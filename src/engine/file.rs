@@ -7,10 +7,14 @@ use crate::language::Language;
 use crate::syntax::chunk::{self, MIN_CHUNK};
 use crate::syntax::{python, yaml};
 use std::cell::RefCell;
+use std::sync::atomic::{AtomicU64, Ordering};
 use tree_sitter::{InputEdit, Parser, Point, Tree};
 
 /// One independently parsed piece of a file.
 pub struct Chunk {
+    /// Unique for the life of the process; a chunk that an edit left untouched keeps its id
+    /// (and its tree), so results computed for it can be reused (`engine::Checker`).
+    pub id: u64,
     /// Byte offset of the chunk in the file.
     pub start: usize,
     /// Length in bytes.
@@ -282,7 +286,9 @@ fn make_chunk(lang: Language, text: &str, start: usize, end: usize, old: Option<
             yaml::document_root(tree.root_node()).and_then(|r| yaml::k8s_object(r, src)),
         ),
     };
+    static NEXT_ID: AtomicU64 = AtomicU64::new(1);
     Chunk {
+        id: NEXT_ID.fetch_add(1, Ordering::Relaxed),
         start,
         len: end - start,
         needles: needles::scan(lang, src),

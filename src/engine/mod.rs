@@ -4,6 +4,7 @@
 
 pub mod file;
 pub mod fix;
+pub mod incremental;
 pub mod needles;
 pub mod suppress;
 
@@ -16,6 +17,7 @@ use crate::syntax::yaml::K8sObject;
 use crate::workspace::{FileSummary, Workspace};
 pub use file::SourceFile;
 use file::{Chunk, ChunkFacts};
+pub use incremental::Checker;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::Path;
 use std::sync::OnceLock;
@@ -95,6 +97,18 @@ pub fn check(
     settings: &Settings,
     workspace: &Workspace,
 ) -> Vec<Diagnostic> {
+    check_with(file, path, settings, workspace, None)
+}
+
+/// `check`, reusing the per-chunk results of `cache` where a chunk is unchanged (see
+/// `incremental::Checker`, the editor's entry point).
+pub(crate) fn check_with(
+    file: &SourceFile,
+    path: Option<&Path>,
+    settings: &Settings,
+    workspace: &Workspace,
+    mut cache: Option<&mut incremental::ChunkResults>,
+) -> Vec<Diagnostic> {
     let queries = compiled_queries();
     let ctx = Context {
         text: file.text(),
@@ -126,8 +140,13 @@ pub fn check(
                 if mask != 0 && chunk.needles & mask == 0 {
                     continue;
                 }
+                if let Some(hit) = cache.as_deref_mut().and_then(|c| c.get(chunk, idx)) {
+                    found.extend(hit);
+                    continue;
+                }
                 let src = &file.text()[chunk.start..chunk.start + chunk.len];
                 let mut matches = cursor.matches(query, chunk.tree.root_node(), src.as_bytes());
+                let mut here = Vec::new();
                 while let Some(m) = matches.next() {
                     let mt = Match {
                         ctx: &ctx,
@@ -137,9 +156,13 @@ pub fn check(
                         names,
                     };
                     if let Some(f) = (rule.check)(&mt) {
-                        found.push(f);
+                        here.push(f);
                     }
                 }
+                if let Some(c) = cache.as_deref_mut() {
+                    c.put(chunk, idx, &here);
+                }
+                found.extend(here);
             }
             found
         }));
