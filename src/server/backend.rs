@@ -84,6 +84,11 @@ impl Backend {
         }
     }
 
+    /// Answers a request that `transport` found malformed.
+    pub async fn invalid_request(&self) -> Result<()> {
+        Err(tower_lsp_server::jsonrpc::Error::invalid_request())
+    }
+
     async fn register_watchers(&self) {
         let watchers = [
             "**/otel-lsp.toml",

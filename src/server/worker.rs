@@ -13,12 +13,13 @@ use super::diagnostics::{self, noqa_allowed};
 use super::document::{Linted, Pending};
 use super::project::{self, Projects};
 use super::session::{lock, read, uri_of, write, Shared};
-use otel_lsp::engine::{self, SourceFile};
+use otel_lsp::engine::{self, Checker, SourceFile};
 use otel_lsp::language::Language;
 use std::collections::{HashMap, HashSet};
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::PathBuf;
 use std::sync::Arc;
+use std::time::Instant;
 use tokio::sync::mpsc::UnboundedSender;
 use tower_lsp_server::ls_types::{self as lsp, MessageType, Uri};
 
@@ -45,6 +46,8 @@ struct Parsed {
     open_id: u64,
     lang: Language,
     file: SourceFile,
+    /// Per-chunk results, so a keystroke re-runs the rules on the edited chunk only.
+    checker: Checker,
 }
 
 /// The worker's own state.
@@ -148,6 +151,7 @@ impl Worker {
             return;
         };
 
+        let started = Instant::now();
         for p in pending {
             match p {
                 Pending::Reset(text) => {
@@ -157,6 +161,7 @@ impl Worker {
                             open_id,
                             lang,
                             file: SourceFile::new(lang, text),
+                            checker: Checker::new(),
                         },
                     );
                 }
@@ -183,12 +188,13 @@ impl Worker {
             fallback_dir.as_deref(),
             &editor,
         );
-        let file = &parsed.file;
+        let Parsed { file, checker, .. } = parsed;
+        let file = &*file;
         let found = match &settings {
             None => Vec::new(),
             Some(settings) => {
                 let ws = read(&self.shared.workspaces);
-                engine::check(
+                checker.check(
                     file,
                     path.as_deref(),
                     settings,
@@ -196,6 +202,14 @@ impl Worker {
                 )
             }
         };
+        tracing::debug!(
+            uri = uri.as_str(),
+            version,
+            reused = checker.reused(),
+            findings = found.len(),
+            "checked in {:?}",
+            started.elapsed()
+        );
         let noqa_ok: Vec<bool> = found
             .iter()
             .map(|d| noqa_allowed(file, d.span.start))
