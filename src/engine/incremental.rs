@@ -20,29 +20,65 @@ use crate::syntax::python::{Call, FunctionDef, Import, PyFacts};
 use crate::workspace::Workspace;
 use std::collections::hash_map::DefaultHasher;
 use std::collections::HashMap;
-use std::hash::{Hash, Hasher};
+use std::hash::{BuildHasherDefault, Hash, Hasher};
 use std::path::Path;
 
-/// Findings per (chunk id, rule index), relative to the chunk's start.
+/// Hashes integer keys (chunk ids, rule indexes) cheaply; the maps here are hit tens of
+/// thousands of times per keystroke on a big file, and their keys are not attacker-chosen.
+#[derive(Default, Clone, Copy)]
+struct IdHasher(u64);
+
+impl Hasher for IdHasher {
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.write_u64(u64::from(b));
+        }
+    }
+
+    fn write_u64(&mut self, n: u64) {
+        self.0 = (self.0.rotate_left(5) ^ n).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
+    }
+
+    fn write_usize(&mut self, n: usize) {
+        self.write_u64(n as u64);
+    }
+
+    fn finish(&self) -> u64 {
+        self.0
+    }
+}
+
+type IdMap<K, V> = HashMap<K, V, BuildHasherDefault<IdHasher>>;
+
+/// A cached value and the check that last used it.
+struct Stamped<T> {
+    stamp: u32,
+    value: T,
+}
+
+/// Findings per (chunk id, rule index), relative to the chunk's start, plus each chunk's
+/// offset-free facts hash. Entries of chunks that no longer exist are pruned from time to
+/// time (chunk ids are never reused, so a stale entry is never hit).
 #[derive(Default)]
 pub struct ChunkResults {
-    /// Results of the previous check, consumed as they are reused.
-    prev: HashMap<(u64, usize), Vec<Finding>>,
-    /// Results of this check: what the next check may reuse.
-    next: HashMap<(u64, usize), Vec<Finding>>,
-    /// Chunk-rule pairs answered from `prev` in the last check (for tests and logs).
+    findings: IdMap<(u64, usize), Stamped<Vec<Finding>>>,
+    facts: IdMap<u64, Stamped<u64>>,
+    /// The current check.
+    stamp: u32,
+    /// Entries used by the current check.
+    live: usize,
+    /// Chunk-rule pairs answered from the cache in the last check (for tests and logs).
     reused: usize,
 }
 
 impl ChunkResults {
     /// The stored findings of `chunk` for rule `idx`, moved to the chunk's current offset.
     pub(crate) fn get(&mut self, chunk: &Chunk, idx: usize) -> Option<Vec<Finding>> {
-        let key = (chunk.id, idx);
-        let rel = self.prev.remove(&key)?;
-        let abs = rel.iter().map(|f| shifted(f, chunk.start)).collect();
-        self.next.insert(key, rel);
+        let e = self.findings.get_mut(&(chunk.id, idx))?;
+        e.stamp = self.stamp;
+        self.live += 1;
         self.reused += 1;
-        Some(abs)
+        Some(e.value.iter().map(|f| shifted(f, chunk.start)).collect())
     }
 
     /// Stores the findings of `chunk` for rule `idx`, if they stay inside the chunk.
@@ -55,13 +91,50 @@ impl ChunkResults {
                     .all(|x| x.edits.iter().all(|e| inside(e.span)))
         });
         if local {
-            let rel = found.iter().map(|f| unshifted(f, chunk.start)).collect();
-            self.next.insert((chunk.id, idx), rel);
+            let value = found.iter().map(|f| unshifted(f, chunk.start)).collect();
+            self.findings.insert(
+                (chunk.id, idx),
+                Stamped {
+                    stamp: self.stamp,
+                    value,
+                },
+            );
+            self.live += 1;
         }
     }
 
-    fn finish(&mut self) {
-        self.prev = std::mem::take(&mut self.next);
+    /// The offset-free hash of a chunk's facts, computed once per chunk.
+    fn facts_hash(&mut self, chunk: &Chunk) -> u64 {
+        let stamp = self.stamp;
+        let e = self.facts.entry(chunk.id).or_insert_with(|| {
+            let mut h = DefaultHasher::new();
+            match &chunk.facts {
+                ChunkFacts::Python(p) => hash_py_facts(p, &mut h),
+                ChunkFacts::Yaml(o) => o.hash(&mut h),
+            }
+            Stamped {
+                stamp,
+                value: h.finish(),
+            }
+        });
+        e.stamp = stamp;
+        e.value
+    }
+
+    fn start(&mut self) {
+        self.stamp = self.stamp.wrapping_add(1);
+        self.live = 0;
+        self.reused = 0;
+    }
+
+    fn finish(&mut self, chunks: usize) {
+        let stamp = self.stamp;
+        if self.findings.len() > 2 * self.live + 1024 {
+            self.findings.retain(|_, e| e.stamp == stamp);
+        }
+        if self.facts.len() > 2 * chunks + 1024 {
+            self.facts.retain(|_, e| e.stamp == stamp);
+        }
     }
 }
 
@@ -106,14 +179,15 @@ impl Checker {
         settings: &Settings,
         workspace: &Workspace,
     ) -> Vec<Diagnostic> {
-        let context = context_key(file, path, workspace);
+        self.results.start();
+        let context = context_key(&mut self.results, file, path, workspace);
         if self.context != Some(context) {
-            self.results = ChunkResults::default();
+            // Keep the facts hashes: they depend on the chunk alone.
+            self.results.findings.clear();
             self.context = Some(context);
         }
-        self.results.reused = 0;
         let out = check_with(file, path, settings, workspace, Some(&mut self.results));
-        self.results.finish();
+        self.results.finish(file.chunks().len());
         out
     }
 
@@ -124,17 +198,19 @@ impl Checker {
 }
 
 /// Everything besides a chunk's own text that a rule may look at, offsets left out.
-fn context_key(file: &SourceFile, path: Option<&Path>, workspace: &Workspace) -> u64 {
+fn context_key(
+    results: &mut ChunkResults,
+    file: &SourceFile,
+    path: Option<&Path>,
+    workspace: &Workspace,
+) -> u64 {
     let mut h = DefaultHasher::new();
     file.language().hash(&mut h);
     path.hash(&mut h);
     (workspace as *const Workspace as usize).hash(&mut h);
     workspace.generation.hash(&mut h);
     for c in file.chunks() {
-        match &c.facts {
-            ChunkFacts::Python(p) => hash_py_facts(p, &mut h),
-            ChunkFacts::Yaml(o) => o.hash(&mut h),
-        }
+        results.facts_hash(c).hash(&mut h);
     }
     h.finish()
 }

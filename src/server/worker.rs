@@ -176,6 +176,7 @@ impl Worker {
             return;
         };
         debug_assert_eq!(parsed.lang, lang);
+        let parsed_in = started.elapsed();
 
         let editor = read(&self.shared.editor_settings).clone();
         let fallback_dir = read(&self.shared.workspaces)
@@ -207,7 +208,7 @@ impl Worker {
             version,
             reused = checker.reused(),
             findings = found.len(),
-            "checked in {:?}",
+            "checked in {:?} (parse {parsed_in:?})",
             started.elapsed()
         );
         let noqa_ok: Vec<bool> = found
