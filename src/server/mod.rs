@@ -14,7 +14,7 @@
 
 mod actions;
 mod backend;
-pub mod convert;
+mod convert;
 mod diagnostics;
 mod document;
 mod index;
