@@ -62,32 +62,33 @@ fn content_length(headers: &[u8]) -> Option<usize> {
 /// Splits complete frames off the front of `buf`, judging each; returns what to forward.
 fn drain(buf: &mut Vec<u8>) -> Vec<Vec<u8>> {
     let mut out = Vec::new();
+    // Everything before `pos` is consumed; the buffer is shifted once, at the end.
+    let mut pos = 0;
     loop {
-        let Some(hdr_end) = memchr::memmem::find(buf, b"\r\n\r\n") else {
+        let rest = &buf[pos..];
+        let Some(hdr_end) = memchr::memmem::find(rest, b"\r\n\r\n") else {
             // No complete header block yet; do not hoard garbage without one.
-            if buf.len() > 64 * 1024 {
-                let keep = memchr::memmem::rfind(buf, b"Content-Length").unwrap_or(buf.len());
-                buf.drain(..keep);
+            if rest.len() > 64 * 1024 {
+                pos += memchr::memmem::rfind(rest, b"Content-Length").unwrap_or(rest.len());
             }
-            return out;
+            break;
         };
         let body_start = hdr_end + 4;
-        let len = content_length(&buf[..hdr_end]).filter(|&n| n <= MAX_MESSAGE);
+        let len = content_length(&rest[..hdr_end]).filter(|&n| n <= MAX_MESSAGE);
         let Some(len) = len else {
             tracing::error!("dropped a message without a valid Content-Length header");
             // Resynchronise on the next header, as the codec would.
-            let next = memchr::memmem::find(&buf[body_start..], b"Content-Length")
-                .map_or(buf.len(), |n| body_start + n);
-            buf.drain(..next);
+            pos += memchr::memmem::find(&rest[body_start..], b"Content-Length")
+                .map_or(rest.len(), |n| body_start + n);
             continue;
         };
-        if buf.len() < body_start + len {
-            return out;
+        if rest.len() < body_start + len {
+            break;
         }
-        let body: Vec<u8> = buf[body_start..body_start + len].to_vec();
-        buf.drain(..body_start + len);
-        let body = match judge(&body) {
-            Verdict::Pass => body,
+        let body = &rest[body_start..body_start + len];
+        pos += body_start + len;
+        let body = match judge(body) {
+            Verdict::Pass => body.to_vec(),
             Verdict::Replace(b) => {
                 tracing::error!("malformed request answered with an error");
                 b
@@ -101,6 +102,8 @@ fn drain(buf: &mut Vec<u8>) -> Vec<Vec<u8>> {
         framed.extend_from_slice(&body);
         out.push(framed);
     }
+    buf.drain(..pos);
+    out
 }
 
 /// Copies `input` to `output`, frame by frame, leaving out what tower-lsp-server could not
