@@ -113,6 +113,7 @@ impl Worker {
                         "linting panicked; the document will be re-parsed"
                     );
                     self.parsed.remove(&uri);
+                    self.give_up(&uri);
                 }
             }
             self.report_config_errors();
@@ -261,6 +262,35 @@ impl Worker {
             let _ = self.out.send(Outgoing::Publish {
                 uri: uri.clone(),
                 diagnostics,
+                version: Some(version),
+            });
+        }
+    }
+
+    /// After a failed check: answer this version with no diagnostics (so that requests
+    /// waiting for it do not hang) unless a newer change is already on its way.
+    fn give_up(&mut self, uri: &Uri) {
+        let version = {
+            let mut docs = lock(&self.shared.docs);
+            let Some(doc) = docs.get_mut(uri) else {
+                return;
+            };
+            if !doc.pending.is_empty() {
+                return;
+            }
+            doc.linted = Some(Arc::new(Linted {
+                version: doc.version,
+                diagnostics: Vec::new(),
+                lsp: Vec::new(),
+                noqa_ok: Vec::new(),
+                result_id: diagnostics::result_id(self.shared.session_id, &[]),
+            }));
+            doc.version
+        };
+        if !read(&self.shared.client).pull {
+            let _ = self.out.send(Outgoing::Publish {
+                uri: uri.clone(),
+                diagnostics: Vec::new(),
                 version: Some(version),
             });
         }
