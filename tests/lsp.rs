@@ -78,7 +78,7 @@ fn push_diagnostics_follow_open_change_and_close() {
         "True",
     );
     assert_eq!(c.diagnostics(uri, 3).len(), 1);
-    assert!(c.stderr().contains("stale"), "{}", c.stderr());
+    c.stderr_with("stale or reordered change dropped");
 
     c.notify(
         "textDocument/didClose",
@@ -149,16 +149,15 @@ fn a_burst_of_changes_ends_with_diagnostics_for_the_last_version() {
     let uri = "file:///tmp/otel-lsp-test/burst.py";
     c.open(uri, "python", 1, APP);
     c.diagnostics(uri, 1);
-    let mut text = APP.to_string();
-    for v in 2..=200 {
-        // Type at the top of the file, one character at a time.
-        c.change(uri, v, range(0, 1, 0, 1), "x");
-        text.insert(1, 'x');
+    // Type 199 characters before the finding, each right after the previous one, without
+    // waiting: a change applied out of order or twice would move the finding elsewhere.
+    for v in 2..=200u32 {
+        let col = 4 + (v - 2);
+        c.change(uri, v as i64, range(LINE, col, LINE, col), "y");
     }
     let d = c.diagnostics(uri, 200);
     assert_eq!(d.len(), 1);
-    assert_eq!(d[0]["range"], range(LINE, COL16, LINE, COL16 + 7));
-    let _ = text;
+    assert_eq!(d[0]["range"], range(LINE, COL16 + 199, LINE, COL16 + 206));
     assert!(c.shutdown().success());
 }
 
@@ -252,5 +251,403 @@ fn pull_diagnostics_with_result_ids() {
         json!({"textDocument": {"uri": "file:///nope.py"}}),
     );
     assert_eq!(r["items"], json!([]));
+    assert!(c.shutdown().success());
+}
+
+fn code_actions(c: &mut Client, uri: &str, range: Value, only: Option<Value>) -> Vec<Value> {
+    let mut context = json!({"diagnostics": []});
+    if let Some(only) = only {
+        context["only"] = only;
+    }
+    let r = c.request(
+        "textDocument/codeAction",
+        json!({"textDocument": {"uri": uri}, "range": range, "context": context}),
+    );
+    r.as_array().cloned().unwrap_or_default()
+}
+
+/// The text edits of a code action (either `changes` or `documentChanges` form).
+fn edits_of(action: &Value) -> Vec<Value> {
+    let edit = &action["edit"];
+    if let Some(dc) = edit["documentChanges"].as_array() {
+        return dc[0]["edits"].as_array().unwrap().clone();
+    }
+    let changes = edit["changes"].as_object().unwrap();
+    changes.values().next().unwrap().as_array().unwrap().clone()
+}
+
+fn replace_all(c: &mut Client, uri: &str, version: i64, text: &str) {
+    c.notify(
+        "textDocument/didChange",
+        json!({"textDocument": {"uri": uri, "version": version}, "contentChanges": [{"text": text}]}),
+    );
+}
+
+#[test]
+fn disable_for_this_line_adds_or_extends_noqa() {
+    let mut c = started(json!({}));
+    let uri = "file:///tmp/otel-lsp-test/noqa.py";
+    c.open(uri, "python", 1, APP);
+    let d = c.diagnostics(uri, 1);
+    let actions = code_actions(&mut c, uri, d[0]["range"].clone(), None);
+    let titles: Vec<&str> = actions
+        .iter()
+        .map(|a| a["title"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        titles,
+        [
+            "Add `use_reloader=False` (OTEL001)",
+            "Disable OTEL001 for this line",
+            "Fix all auto-fixable otel-lsp problems"
+        ]
+    );
+    // Without documentChanges support, edits come as `changes`.
+    assert!(actions[1]["edit"]["changes"].is_object());
+    let text = apply_edits(APP, &edits_of(&actions[1]), false);
+    assert!(text.contains("debug=True)  # noqa: OTEL001\n"), "{text}");
+    replace_all(&mut c, uri, 2, &text);
+    assert_eq!(c.diagnostics(uri, 2), Vec::<Value>::new());
+
+    // An existing `# noqa: OTHER` is extended.
+    let other = APP.replace("debug=True)\n", "debug=True)  # noqa: OTEL002\n");
+    replace_all(&mut c, uri, 3, &other);
+    let d = c.diagnostics(uri, 3);
+    assert_eq!(d.len(), 1);
+    let actions = code_actions(
+        &mut c,
+        uri,
+        d[0]["range"].clone(),
+        Some(json!(["quickfix"])),
+    );
+    assert_eq!(actions.len(), 2, "{actions:#?}");
+    let text = apply_edits(&other, &edits_of(&actions[1]), false);
+    assert!(text.contains("# noqa: OTEL002, OTEL001\n"), "{text}");
+    replace_all(&mut c, uri, 4, &text);
+    assert_eq!(c.diagnostics(uri, 4), Vec::<Value>::new());
+    assert!(c.shutdown().success());
+}
+
+#[test]
+fn fix_all_applies_every_safe_fix_and_is_idempotent() {
+    let mut c = started(push_caps());
+    let uri = "file:///tmp/otel-lsp-test/fixall.py";
+    let two = format!("{APP}    app.run(debug=True)\n");
+    c.open(uri, "python", 1, &two);
+    assert_eq!(c.diagnostics(uri, 1).len(), 2);
+    // Asked for on save: only source.fixAll, the cursor anywhere.
+    let actions = code_actions(
+        &mut c,
+        uri,
+        range(0, 0, 0, 0),
+        Some(json!(["source.fixAll"])),
+    );
+    assert_eq!(actions.len(), 1, "{actions:#?}");
+    assert_eq!(actions[0]["kind"], "source.fixAll.otel-lsp");
+    let fixed = apply_edits(&two, &edits_of(&actions[0]), false);
+    assert_eq!(
+        fixed.matches("debug=True, use_reloader=False)").count(),
+        2,
+        "{fixed}"
+    );
+    replace_all(&mut c, uri, 2, &fixed);
+    assert_eq!(c.diagnostics(uri, 2), Vec::<Value>::new());
+    let again = code_actions(
+        &mut c,
+        uri,
+        range(0, 0, 0, 0),
+        Some(json!(["source.fixAll.otel-lsp"])),
+    );
+    assert_eq!(again, Vec::<Value>::new());
+    // `only: quickfix` never returns the source action.
+    replace_all(&mut c, uri, 3, &two);
+    let d = c.diagnostics(uri, 3);
+    let quick = code_actions(
+        &mut c,
+        uri,
+        d[0]["range"].clone(),
+        Some(json!(["quickfix"])),
+    );
+    assert!(quick.iter().all(|a| a["kind"] == "quickfix"));
+    assert!(c.shutdown().success());
+}
+
+#[test]
+fn hover_shows_rule_docs_on_findings_and_noqa_codes() {
+    let mut c = started(utf8_caps());
+    let uri = "file:///tmp/otel-lsp-test/hover.py";
+    let text = format!("{APP}x = 1  # noqa: E501, otel001\n");
+    c.open(uri, "python", 1, &text);
+    c.diagnostics(uri, 1);
+    let hover = |c: &mut Client, line: u32, character: u32| {
+        c.request(
+            "textDocument/hover",
+            json!({"textDocument": {"uri": uri}, "position": {"line": line, "character": character}}),
+        )
+    };
+    let h = hover(&mut c, LINE, COL8 + 2);
+    assert_eq!(h["contents"]["kind"], "markdown");
+    let md = h["contents"]["value"].as_str().unwrap();
+    assert!(
+        md.contains("**OTEL001**") && md.contains("## What it does"),
+        "{md}"
+    );
+    assert_eq!(h["range"], range(LINE, COL8, LINE, COL8 + 7));
+    // On the code in a noqa comment (case-insensitive), with the code's range.
+    let col = "x = 1  # noqa: E501, otel0".len() as u32;
+    let h = hover(&mut c, LINE + 1, col);
+    assert!(h["contents"]["value"]
+        .as_str()
+        .unwrap()
+        .contains("flask-debug-reloader"));
+    assert_eq!(h["range"], range(LINE + 1, col - 5, LINE + 1, col + 2));
+    // Not on a rule: nothing.
+    assert_eq!(hover(&mut c, LINE + 1, col - 8), Value::Null);
+    assert_eq!(hover(&mut c, 0, 0), Value::Null);
+    assert_eq!(hover(&mut c, 9999, 9999), Value::Null);
+    assert!(c.shutdown().success());
+}
+
+#[test]
+fn editor_settings_from_init_options_and_configuration_changes() {
+    let mut c = Client::spawn();
+    c.initialize(
+        push_caps(),
+        json!({"otel-lsp": {"ignore": ["OTEL001"]}}),
+        None,
+    );
+    let uri = "file:///tmp/otel-lsp-test/settings.py";
+    c.open(uri, "python", 1, APP);
+    assert_eq!(c.diagnostics(uri, 1), Vec::<Value>::new());
+    // A change re-checks open documents.
+    c.notify(
+        "workspace/didChangeConfiguration",
+        json!({"settings": {"otel-lsp": {"severity": {"OTEL001": "error"}}}}),
+    );
+    let d = c.diagnostics(uri, 1);
+    assert_eq!(d[0]["severity"], 1);
+    // Unknown codes are reported, not fatal.
+    c.notify(
+        "workspace/didChangeConfiguration",
+        json!({"settings": {"otel-lsp": {"ignore": ["NOPE1"]}}}),
+    );
+    let m = c.wait_for("window/showMessage", |_| true);
+    assert!(m["message"].as_str().unwrap().contains("NOPE1"), "{m}");
+    assert_eq!(c.diagnostics(uri, 1)[0]["severity"], 2);
+    assert!(c.shutdown().success());
+}
+
+#[test]
+fn pull_clients_are_asked_to_refresh_and_settings_are_fetched() {
+    let mut c = Client::spawn();
+    c.initialize(pull_caps(), Value::Null, None);
+    let uri = "file:///tmp/otel-lsp-test/pull-settings.py";
+    c.open(uri, "python", 1, APP);
+    let r = c.request(
+        "textDocument/diagnostic",
+        json!({"textDocument": {"uri": uri}}),
+    );
+    assert_eq!(r["items"].as_array().unwrap().len(), 1);
+    // A client that sends no settings is asked for them (workspace/configuration).
+    c.configuration = json!({"ignore": ["OTEL001"]});
+    c.notify(
+        "workspace/didChangeConfiguration",
+        json!({"settings": null}),
+    );
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    while !c
+        .server_requests
+        .iter()
+        .any(|(m, _)| m == "workspace/diagnostic/refresh")
+    {
+        assert!(std::time::Instant::now() < deadline, "no refresh request");
+        c.try_wait_for("$/never", Duration::from_millis(50), |_| false);
+    }
+    assert!(c
+        .server_requests
+        .iter()
+        .any(|(m, p)| m == "workspace/configuration" && p["items"][0]["section"] == "otel-lsp"));
+    let r = c.request(
+        "textDocument/diagnostic",
+        json!({"textDocument": {"uri": uri}}),
+    );
+    assert_eq!(r["items"], json!([]));
+    assert!(c.shutdown().success());
+}
+
+#[test]
+fn a_broken_config_file_is_reported_and_linting_goes_on() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = dir.path().join("otel-lsp.toml");
+    std::fs::write(&cfg, "# settings\nselect = [\"NOPE9\"]\n").unwrap();
+    let mut c = Client::spawn();
+    c.initialize(
+        json!({"workspace": {"didChangeWatchedFiles": {"dynamicRegistration": true}}}),
+        Value::Null,
+        Some(dir.path()),
+    );
+    let uri = file_uri(&dir.path().join("app.py"));
+    c.open(&uri, "python", 1, APP);
+    // The defaults apply meanwhile.
+    assert_eq!(c.diagnostics(&uri, 1).len(), 1);
+    let cfg_uri = file_uri(&cfg);
+    let p = c.wait_for("textDocument/publishDiagnostics", |p| {
+        p["uri"] == cfg_uri.as_str()
+    });
+    let d = &p["diagnostics"][0];
+    assert!(d["message"].as_str().unwrap().contains("NOPE9"), "{d}");
+    assert_eq!(d["range"]["start"]["line"], 1);
+    let m = c.wait_for("window/showMessage", |_| true);
+    assert!(
+        m["message"].as_str().unwrap().contains("otel-lsp.toml"),
+        "{m}"
+    );
+    // The server asked to watch configuration files.
+    assert!(c
+        .server_requests
+        .iter()
+        .any(|(m, _)| m == "client/registerCapability"));
+    // Fixed on disk: the error goes away and the new settings apply.
+    std::fs::write(&cfg, "ignore = [\"OTEL001\"]\n").unwrap();
+    c.notify(
+        "workspace/didChangeWatchedFiles",
+        json!({"changes": [{"uri": cfg_uri, "type": 2}]}),
+    );
+    assert_eq!(c.diagnostics(&uri, 1), Vec::<Value>::new());
+    c.wait_for("textDocument/publishDiagnostics", |p| {
+        p["uri"] == cfg_uri.as_str() && p["diagnostics"] == json!([])
+    });
+    assert!(c.shutdown().success());
+}
+
+#[test]
+fn malformed_messages_and_bad_positions_do_not_stop_the_server() {
+    let mut c = started(push_caps());
+    // Not JSON at all, a header without a length, then a request that is not JSON-RPC.
+    c.write_raw(b"Content-Length: 5\r\n\r\n{oops");
+    c.write_raw(b"Content-Type: text/plain\r\n\r\n");
+    c.send(&json!({"jsonrpc": "2.0", "id": 99, "method": 42}));
+    assert_eq!(c.response(99)["error"]["code"], -32600);
+    // Params of the wrong shape.
+    let id = c.send_request("textDocument/hover", json!({"foo": 1}));
+    assert_eq!(c.response(id)["error"]["code"], -32602);
+    // An unknown method.
+    let id = c.send_request("otel/nope", json!({}));
+    assert_eq!(c.response(id)["error"]["code"], -32601);
+    // Requests about documents that are not open.
+    let nope = "file:///tmp/otel-lsp-test/not-open.py";
+    let h = c.request(
+        "textDocument/hover",
+        json!({"textDocument": {"uri": nope}, "position": {"line": 0, "character": 0}}),
+    );
+    assert_eq!(h, Value::Null);
+    let a = c.request(
+        "textDocument/codeAction",
+        json!({"textDocument": {"uri": nope}, "range": range(0, 0, 0, 0), "context": {"diagnostics": []}}),
+    );
+    assert_eq!(a, Value::Null);
+    c.change(nope, 2, range(0, 0, 0, 0), "x");
+    // Positions past the end of a line or of the file are clamped.
+    let uri = "file:///tmp/otel-lsp-test/clamp.py";
+    c.open(uri, "python", 1, "x = 1\n");
+    c.diagnostics(uri, 1);
+    c.change(uri, 2, range(0, 99, 0, 120), "  # end of line 0");
+    c.change(uri, 3, range(99, 0, 120, 5), &APP[..APP.len() - 1]);
+    let d = c.diagnostics(uri, 3);
+    assert_eq!(d.len(), 1);
+    assert_eq!(d[0]["range"]["start"]["line"], LINE + 1);
+    let a = code_actions(&mut c, uri, range(500, 0, 400, 9), None);
+    assert!(a.iter().all(|a| a["kind"] != "quickfix"));
+    // Still answering.
+    let r = c.request(
+        "textDocument/hover",
+        json!({"textDocument": {"uri": uri}, "position": {"line": LINE + 1, "character": COL16}}),
+    );
+    assert!(r["contents"]["value"].as_str().unwrap().contains("OTEL001"));
+    c.stderr_with("dropped a malformed message");
+    assert!(c.shutdown().success());
+}
+
+#[test]
+fn a_5_mb_file_opens_and_edits_without_blocking_other_documents() {
+    let mut c = started(push_caps());
+    let mut big = String::from("from opentelemetry import trace\nfrom flask import Flask\n\n");
+    let mut i = 0;
+    while big.len() < 5_000_000 {
+        big.push_str(&format!(
+            "def handler_{i}(request):\n    value = request.args.get('q{i}')\n    return {{'n': {i}, 'v': value}}\n\n"
+        ));
+        i += 1;
+    }
+    big.push_str("app = Flask(__name__)\napp.run(debug=True)\n");
+    let lines = big.matches('\n').count() as u32;
+    let uri = "file:///tmp/otel-lsp-test/big.py";
+    c.open(uri, "python", 1, &big);
+    // A small document opened right after is answered too.
+    let small = "file:///tmp/otel-lsp-test/small.py";
+    c.open(small, "python", 1, APP);
+    assert_eq!(c.diagnostics(small, 1).len(), 1);
+    let d = c.diagnostics(uri, 1);
+    assert_eq!(d.len(), 1);
+    assert_eq!(d[0]["range"]["start"]["line"], lines - 1);
+    c.change(uri, 2, range(lines / 2, 4, lines / 2, 4), "x");
+    assert_eq!(c.diagnostics(uri, 2).len(), 1);
+    assert!(c.shutdown().success());
+}
+
+#[test]
+fn log_level_flag_and_environment() {
+    let mut c = Client::spawn_with(&["--log-level", "debug"], &[]);
+    c.initialize(json!({}), Value::Null, None);
+    let uri = "file:///tmp/otel-lsp-test/log.py";
+    c.open(uri, "python", 1, APP);
+    c.diagnostics(uri, 1);
+    let err = c.stderr_with("checked in");
+    assert!(err.contains("DEBUG"), "{err}");
+    assert!(c.shutdown().success());
+    let mut c = Client::spawn_with(&[], &[("OTEL_LSP_LOG", "error")]);
+    c.initialize(json!({}), Value::Null, None);
+    let stderr = c.stderr.clone();
+    assert!(c.shutdown().success());
+    // The process has ended; give the thread reading its stderr a moment to finish.
+    std::thread::sleep(Duration::from_millis(200));
+    let err = stderr.lock().unwrap().clone();
+    assert!(!err.contains("INFO"), "{err}");
+}
+
+#[test]
+fn workspace_folders_are_indexed_in_the_background() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(dir.path().join("k8s")).unwrap();
+    std::fs::write(
+        dir.path().join("k8s/instrumentation.yaml"),
+        "apiVersion: opentelemetry.io/v1alpha1\nkind: Instrumentation\nmetadata:\n  name: python\n",
+    )
+    .unwrap();
+    std::fs::write(dir.path().join("main.py"), "print('hi')\n").unwrap();
+    let other = tempfile::tempdir().unwrap();
+    std::fs::write(other.path().join("lib.py"), "x = 1\n").unwrap();
+    let mut c = Client::spawn();
+    c.initialize(
+        json!({"workspace": {"workspaceFolders": true}}),
+        Value::Null,
+        Some(dir.path()),
+    );
+    let uri = file_uri(&dir.path().join("app.py"));
+    c.open(&uri, "python", 1, APP);
+    assert_eq!(c.diagnostics(&uri, 1).len(), 1);
+    c.notify(
+        "workspace/didChangeWorkspaceFolders",
+        json!({"event": {"added": [{"uri": file_uri(other.path()), "name": "other"}], "removed": []}}),
+    );
+    // Re-checked after the folder change, still correct (and, unchanged, not re-sent).
+    let a = code_actions(&mut c, &uri, range(LINE, COL16, LINE, COL16), None);
+    assert_eq!(a.len(), 3, "{a:#?}");
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    // Both folders are indexed, in whatever order the threads finish.
+    while !(c.stderr().contains("indexed 1 files") && c.stderr().contains("indexed 2 files")) {
+        assert!(std::time::Instant::now() < deadline, "{}", c.stderr());
+        std::thread::sleep(Duration::from_millis(20));
+    }
     assert!(c.shutdown().success());
 }

@@ -385,3 +385,46 @@ fn launcher_files_never_panic_on_any_prefix() {
         "a rule or the launcher model panicked"
     );
 }
+
+/// The editor's path: a file edited in place (incremental re-parse) and re-checked with the
+/// per-chunk result cache must report exactly what a fresh parse and a full check report,
+/// after every edit, for every fixture.
+#[test]
+fn incremental_checks_equal_full_checks_through_edits() {
+    let settings = Settings::default();
+    for files in all_workspaces() {
+        let ws = index(&files);
+        for (path, lang) in files.iter().cloned() {
+            let text = std::fs::read_to_string(&path).unwrap();
+            let mut file = SourceFile::new(lang, text.clone());
+            let mut checker = engine::Checker::new();
+            let _ = checker.check(&file, Some(&path), &settings, &ws);
+            // Line starts spread over the file, deterministic.
+            let starts: Vec<usize> = std::iter::once(0)
+                .chain(text.match_indices('\n').map(|(i, _)| i + 1))
+                .filter(|&i| i < text.len())
+                .collect();
+            let picks: Vec<usize> = (0..6).map(|k| starts[k * starts.len() / 6]).collect();
+            for (step, &at) in picks.iter().enumerate() {
+                let at = at.min(file.text().len());
+                // Type a character, then a comment marker, then delete both.
+                for (s, e, t) in [(at, at, "x"), (at, at, "# "), (at, at + 3, "")] {
+                    if e > file.text().len() || !file.text().is_char_boundary(e) {
+                        continue;
+                    }
+                    file.edit(s, e, t);
+                    let fresh = SourceFile::new(lang, file.text().to_string());
+                    let want = engine::check(&fresh, Some(&path), &settings, &ws);
+                    let got = checker.check(&file, Some(&path), &settings, &ws);
+                    assert_eq!(
+                        got,
+                        want,
+                        "{}: step {step}, edit {s}..{e} {t:?}",
+                        path.display()
+                    );
+                }
+            }
+            assert_eq!(file.text(), text, "{}: edits cancel out", path.display());
+        }
+    }
+}

@@ -8,10 +8,14 @@ use crate::launch::{self, LaunchFacts};
 use crate::syntax::chunk::{self, MIN_CHUNK};
 use crate::syntax::{python, yaml};
 use std::cell::RefCell;
+use std::sync::atomic::{AtomicU64, Ordering};
 use tree_sitter::{InputEdit, Parser, Point, Tree};
 
 /// One independently parsed piece of a file.
 pub struct Chunk {
+    /// Unique for the life of the process; a chunk that an edit left untouched keeps its id
+    /// (and its tree), so results computed for it can be reused (`engine::Checker`).
+    pub id: u64,
     /// Byte offset of the chunk in the file.
     pub start: usize,
     /// Length in bytes.
@@ -223,7 +227,11 @@ impl SourceFile {
             let reuse = old.iter_mut().position(|c| {
                 c.as_ref().is_some_and(|c| {
                     let sp = c.span();
-                    (sp.end <= start || sp.start >= old_end)
+                    // Before the edit, or after it — but an insertion exactly at the
+                    // chunk's start lands inside the chunk, not before it.
+                    (sp.end <= start
+                        || sp.start > old_end
+                        || (sp.start == old_end && start < old_end))
                         && map_old(sp.start) == Some(s)
                         && map_old(sp.end) == Some(e)
                 })
@@ -322,7 +330,9 @@ fn make_chunk(lang: Language, text: &str, start: usize, end: usize, old: Option<
         Language::Makefile => (ChunkFacts::Launch, launch::makefile::facts(src)),
         Language::DotEnv => (ChunkFacts::Launch, launch::dotenv::facts(src)),
     };
+    static NEXT_ID: AtomicU64 = AtomicU64::new(1);
     Chunk {
+        id: NEXT_ID.fetch_add(1, Ordering::Relaxed),
         start,
         len: end - start,
         needles: needles::scan(lang, src),
@@ -416,6 +426,21 @@ mod tests {
             .unwrap();
         f.edit(at, at + 3, "");
         assert_same_as_fresh(&f);
+    }
+
+    #[test]
+    fn insertion_at_a_chunk_start_reparses_that_chunk() {
+        let mut f = SourceFile::new(Language::Python, big_python());
+        let second = f.chunks[1].start;
+        f.edit(second, second, "x = 1\n");
+        assert_same_as_fresh(&f);
+        f.edit(0, 0, "# header\n");
+        assert_same_as_fresh(&f);
+        let mut y = SourceFile::new(Language::Yaml, "a: 1\n---\nb: 2\n".into());
+        y.edit(5, 5, "c: 3\n");
+        assert_same_as_fresh(&y);
+        y.edit(0, 0, "z: 0\n");
+        assert_same_as_fresh(&y);
     }
 
     #[test]

@@ -4,6 +4,7 @@
 
 pub mod file;
 pub mod fix;
+pub mod incremental;
 pub mod needles;
 pub mod suppress;
 
@@ -16,6 +17,7 @@ use crate::syntax::yaml::K8sObject;
 use crate::workspace::{FileSummary, Workspace};
 pub use file::SourceFile;
 use file::{Chunk, ChunkFacts};
+pub use incremental::Checker;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::Path;
 use std::sync::OnceLock;
@@ -116,6 +118,18 @@ pub fn check(
     settings: &Settings,
     workspace: &Workspace,
 ) -> Vec<Diagnostic> {
+    check_with(file, path, settings, workspace, None)
+}
+
+/// `check`, reusing the per-chunk results of `cache` where a chunk is unchanged (see
+/// `incremental::Checker`, the editor's entry point).
+pub(crate) fn check_with(
+    file: &SourceFile,
+    path: Option<&Path>,
+    settings: &Settings,
+    workspace: &Workspace,
+    mut cache: Option<&mut incremental::ChunkResults>,
+) -> Vec<Diagnostic> {
     let queries = compiled_queries();
     let ctx = Context {
         text: file.text(),
@@ -133,7 +147,7 @@ pub fn check(
         if mask != 0 && !file.chunks().iter().any(|c| c.needles & mask != 0) {
             continue;
         }
-        let ran = catch_unwind(AssertUnwindSafe(|| {
+        let ran = guarded(rule.code, path, || {
             if !(rule.gate)(&ctx) {
                 return Vec::new();
             }
@@ -152,8 +166,13 @@ pub fn check(
                 if mask != 0 && chunk.needles & mask == 0 {
                     continue;
                 }
+                if let Some(hit) = cache.as_deref_mut().and_then(|c| c.get(chunk, idx)) {
+                    found.extend(hit);
+                    continue;
+                }
                 let src = &file.text()[chunk.start..chunk.start + chunk.len];
                 let mut matches = cursor.matches(query, chunk.tree.root_node(), src.as_bytes());
+                let mut here = Vec::new();
                 while let Some(m) = matches.next() {
                     let mt = Match {
                         ctx: &ctx,
@@ -163,23 +182,18 @@ pub fn check(
                         names,
                     };
                     if let Some(f) = (rule.check)(&mt) {
-                        found.push(f);
+                        here.push(f);
                     }
                 }
+                if let Some(c) = cache.as_deref_mut() {
+                    c.put(chunk, idx, &here);
+                }
+                found.extend(here);
             }
             found
-        }));
-        let findings = match ran {
-            Ok(f) => f,
-            Err(panic) => {
-                let msg = panic
-                    .downcast_ref::<&str>()
-                    .map(|s| s.to_string())
-                    .or_else(|| panic.downcast_ref::<String>().cloned())
-                    .unwrap_or_default();
-                tracing::error!(rule = rule.code, path = ?path, "rule panicked: {msg}");
-                continue;
-            }
+        });
+        let Some(findings) = ran else {
+            continue;
         };
         for f in findings {
             let severity = settings
@@ -204,10 +218,45 @@ pub fn check(
     out
 }
 
+/// Runs one rule's work, catching a panic: it is logged with the rule's code and the file,
+/// and the rule contributes nothing, so the other rules' diagnostics still come through.
+fn guarded<T>(code: &str, path: Option<&Path>, work: impl FnOnce() -> T) -> Option<T> {
+    match catch_unwind(AssertUnwindSafe(work)) {
+        Ok(v) => Some(v),
+        Err(panic) => {
+            let msg = panic
+                .downcast_ref::<&str>()
+                .map(|s| s.to_string())
+                .or_else(|| panic.downcast_ref::<String>().cloned())
+                .unwrap_or_default();
+            tracing::error!(rule = code, path = ?path, "rule panicked: {msg}");
+            None
+        }
+    }
+}
+
 /// Convenience for tests and one-off checks: parse and check a text with no workspace.
 pub fn check_text(lang: Language, text: &str, settings: &Settings) -> Vec<Diagnostic> {
     let file = SourceFile::new(lang, text.to_string());
     let mut ws = Workspace::new();
     ws.update("<memory>".into(), summarize(&file));
     check(&file, None, settings, &ws)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The rule table is static, so no test can slip a panicking rule into `check`; what
+    /// `check` relies on is this guard, tested here with a panicking closure.
+    #[test]
+    fn a_panicking_rule_contributes_nothing_and_does_not_unwind() {
+        let path = Path::new("app.py");
+        let boom = guarded("OTEL999", Some(path), || -> Vec<u8> { panic!("boom") });
+        assert_eq!(boom, None);
+        let text: &str = "x";
+        let oob = guarded("OTEL998", None, || text.as_bytes()[5]);
+        assert_eq!(oob, None);
+        assert_eq!(guarded("OTEL001", None, || vec![1, 2]), Some(vec![1, 2]));
+    }
 }

@@ -21,6 +21,10 @@ use tower_lsp_server::{Client, LanguageServer};
 /// How long a request waits for the worker before answering with what it has.
 const WAIT: Duration = Duration::from_secs(10);
 
+/// How long a handler waits for the client to answer one of our requests: a client that never
+/// answers must not hold one of the transport's few concurrent request slots forever.
+const CLIENT_WAIT: Duration = Duration::from_secs(5);
+
 /// The language server.
 pub struct Backend {
     client: Client,
@@ -84,6 +88,11 @@ impl Backend {
         }
     }
 
+    /// Answers a request that `transport` found malformed.
+    pub async fn invalid_request(&self) -> Result<()> {
+        Err(tower_lsp_server::jsonrpc::Error::invalid_request())
+    }
+
     async fn register_watchers(&self) {
         let watchers = [
             "**/otel-lsp.toml",
@@ -102,8 +111,11 @@ impl Backend {
             method: "workspace/didChangeWatchedFiles".into(),
             register_options: serde_json::to_value(options).ok(),
         };
-        if let Err(e) = self.client.register_capability(vec![registration]).await {
-            tracing::warn!("could not register file watchers: {e}");
+        let asked = self.client.register_capability(vec![registration]);
+        match tokio::time::timeout(CLIENT_WAIT, asked).await {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => tracing::warn!("could not register file watchers: {e}"),
+            Err(_) => tracing::warn!("the client did not answer client/registerCapability"),
         }
     }
 }
@@ -312,20 +324,34 @@ impl LanguageServer for Backend {
     }
 
     async fn did_change_configuration(&self, params: DidChangeConfigurationParams) {
-        let mut value = params.settings;
-        if !carries_settings(&value) && read(&self.shared.client).configuration {
+        let mut value = Some(params.settings);
+        if !value.as_ref().is_some_and(carries_settings) && read(&self.shared.client).configuration
+        {
+            // The settings did not come along: ask for them; keep the current ones if the
+            // client cannot say.
             let item = ConfigurationItem {
                 scope_uri: None,
                 section: Some("otel-lsp".into()),
             };
-            match self.client.configuration(vec![item]).await {
-                Ok(mut v) if !v.is_empty() => value = v.swap_remove(0),
-                Ok(_) => {}
-                Err(e) => tracing::warn!("workspace/configuration failed: {e}"),
-            }
+            value = match tokio::time::timeout(CLIENT_WAIT, self.client.configuration(vec![item]))
+                .await
+            {
+                Ok(Ok(mut v)) if !v.is_empty() => Some(v.swap_remove(0)),
+                Ok(Ok(_)) => None,
+                Ok(Err(e)) => {
+                    tracing::warn!("workspace/configuration failed: {e}");
+                    None
+                }
+                Err(_) => {
+                    tracing::warn!("the client did not answer workspace/configuration");
+                    None
+                }
+            };
         }
-        self.apply_settings(&value).await;
-        self.shared.mark_all_dirty(true);
+        if let Some(value) = value {
+            self.apply_settings(&value).await;
+            self.shared.mark_all_dirty(true);
+        }
     }
 
     async fn did_change_watched_files(&self, params: DidChangeWatchedFilesParams) {

@@ -21,6 +21,14 @@ const MAX_FILE: u64 = 16 * 1024 * 1024;
 /// today holds `Instrumentation` objects, so a file without that word has an empty one.
 /// (Widen this filter when `FileSummary` learns more.)
 pub fn summary_of(path: &Path) -> Option<FileSummary> {
+    // The engine is meant to be infallible; if it is not, skip the file, not the index.
+    std::panic::catch_unwind(|| read_summary(path)).unwrap_or_else(|_| {
+        tracing::error!(path = %path.display(), "summarizing panicked; file skipped");
+        None
+    })
+}
+
+fn read_summary(path: &Path) -> Option<FileSummary> {
     let lang = Language::from_path(path)?;
     let meta = std::fs::metadata(path).ok()?;
     if !meta.is_file() || meta.len() > MAX_FILE {

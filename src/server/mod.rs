@@ -14,12 +14,13 @@
 
 mod actions;
 mod backend;
-pub mod convert;
+mod convert;
 mod diagnostics;
 mod document;
 mod index;
 mod project;
 mod session;
+mod transport;
 mod worker;
 
 use crate::ServerArgs;
@@ -105,11 +106,19 @@ pub fn run(args: crate::ServerArgs) -> ExitCode {
 
     let state = shared.clone();
     runtime.block_on(async move {
-        let (service, socket) = LspService::new(move |client| {
+        let (service, socket) = LspService::build(move |client| {
             tokio::spawn(forward(client.clone(), out_rx));
             backend::Backend::new(client, state)
-        });
-        Server::new(tokio::io::stdin(), tokio::io::stdout(), socket)
+        })
+        .custom_method(
+            transport::INVALID_REQUEST,
+            backend::Backend::invalid_request,
+        )
+        .finish();
+        // Malformed input must not end the session: see `transport`.
+        let (input, filtered) = tokio::io::duplex(1 << 20);
+        tokio::spawn(transport::filter(tokio::io::stdin(), filtered));
+        Server::new(input, tokio::io::stdout(), socket)
             .serve(service)
             .await;
     });

@@ -13,12 +13,13 @@ use super::diagnostics::{self, noqa_allowed};
 use super::document::{Linted, Pending};
 use super::project::{self, Projects};
 use super::session::{lock, read, uri_of, write, Shared};
-use otel_lsp::engine::{self, SourceFile};
+use otel_lsp::engine::{self, Checker, SourceFile};
 use otel_lsp::language::Language;
 use std::collections::{HashMap, HashSet};
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::PathBuf;
 use std::sync::Arc;
+use std::time::Instant;
 use tokio::sync::mpsc::UnboundedSender;
 use tower_lsp_server::ls_types::{self as lsp, MessageType, Uri};
 
@@ -45,6 +46,8 @@ struct Parsed {
     open_id: u64,
     lang: Language,
     file: SourceFile,
+    /// Per-chunk results, so a keystroke re-runs the rules on the edited chunk only.
+    checker: Checker,
 }
 
 /// The worker's own state.
@@ -110,6 +113,7 @@ impl Worker {
                         "linting panicked; the document will be re-parsed"
                     );
                     self.parsed.remove(&uri);
+                    self.give_up(&uri);
                 }
             }
             self.report_config_errors();
@@ -148,6 +152,7 @@ impl Worker {
             return;
         };
 
+        let started = Instant::now();
         for p in pending {
             match p {
                 Pending::Reset(text) => {
@@ -157,6 +162,7 @@ impl Worker {
                             open_id,
                             lang,
                             file: SourceFile::new(lang, text),
+                            checker: Checker::new(),
                         },
                     );
                 }
@@ -171,6 +177,7 @@ impl Worker {
             return;
         };
         debug_assert_eq!(parsed.lang, lang);
+        let parsed_in = started.elapsed();
 
         let editor = read(&self.shared.editor_settings).clone();
         let fallback_dir = read(&self.shared.workspaces)
@@ -183,12 +190,13 @@ impl Worker {
             fallback_dir.as_deref(),
             &editor,
         );
-        let file = &parsed.file;
+        let Parsed { file, checker, .. } = parsed;
+        let file = &*file;
         let found = match &settings {
             None => Vec::new(),
             Some(settings) => {
                 let ws = read(&self.shared.workspaces);
-                engine::check(
+                checker.check(
                     file,
                     path.as_deref(),
                     settings,
@@ -196,6 +204,14 @@ impl Worker {
                 )
             }
         };
+        tracing::debug!(
+            uri = uri.as_str(),
+            version,
+            reused = checker.reused(),
+            findings = found.len(),
+            "checked in {:?} (parse {parsed_in:?})",
+            started.elapsed()
+        );
         let noqa_ok: Vec<bool> = found
             .iter()
             .map(|d| noqa_allowed(file, d.span.start))
@@ -246,6 +262,35 @@ impl Worker {
             let _ = self.out.send(Outgoing::Publish {
                 uri: uri.clone(),
                 diagnostics,
+                version: Some(version),
+            });
+        }
+    }
+
+    /// After a failed check: answer this version with no diagnostics (so that requests
+    /// waiting for it do not hang) unless a newer change is already on its way.
+    fn give_up(&mut self, uri: &Uri) {
+        let version = {
+            let mut docs = lock(&self.shared.docs);
+            let Some(doc) = docs.get_mut(uri) else {
+                return;
+            };
+            if !doc.pending.is_empty() {
+                return;
+            }
+            doc.linted = Some(Arc::new(Linted {
+                version: doc.version,
+                diagnostics: Vec::new(),
+                lsp: Vec::new(),
+                noqa_ok: Vec::new(),
+                result_id: diagnostics::result_id(self.shared.session_id, &[]),
+            }));
+            doc.version
+        };
+        if !read(&self.shared.client).pull {
+            let _ = self.out.send(Outgoing::Publish {
+                uri: uri.clone(),
+                diagnostics: Vec::new(),
                 version: Some(version),
             });
         }

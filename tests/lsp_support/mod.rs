@@ -305,6 +305,22 @@ impl Client {
         }
     }
 
+    /// Waits until the server's stderr contains `needle` (it is read on another thread, so it
+    /// may lag behind the protocol); returns all of it.
+    pub fn stderr_with(&self, needle: &str) -> String {
+        let deadline = Instant::now() + TIMEOUT;
+        loop {
+            let err = self.stderr();
+            if err.contains(needle) {
+                return err;
+            }
+            if Instant::now() > deadline {
+                panic!("stderr never said {needle:?}:\n{err}");
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    }
+
     /// The server's stderr so far.
     pub fn stderr(&self) -> String {
         self.stderr.lock().unwrap().clone()

@@ -1,0 +1,403 @@
+//! Incremental checking for the editor: a chunk an edit did not touch keeps the findings it
+//! had, so a keystroke re-runs the rules on the re-parsed chunk only.
+//!
+//! A rule's findings on a chunk depend on the chunk's text and on what the rule may consult
+//! beyond it: the file's facts, the workspace and the path (the contract of `Match`: rules
+//! see other chunks only through facts). So results are kept per (chunk id, rule) and all
+//! dropped when that context changes. The file facts enter the context *without their byte
+//! offsets*: typing inside a function shifts every later offset but changes no fact, and
+//! a rule that compares offsets sees the same order either way. Findings are stored relative
+//! to their chunk; one whose span or fix edits reach outside its chunk is not stored (it is
+//! recomputed each time), since an edit elsewhere could move what it points at.
+//!
+//! Whole-file `scan` rules and gates run on every check: they are meant to be cheap.
+
+use super::file::{Chunk, ChunkFacts};
+use super::{check_with, SourceFile};
+use crate::config::Settings;
+use crate::diagnostic::{Diagnostic, Finding, Span};
+use crate::launch::python::{Function, GunicornFacts, Setting};
+use crate::launch::LaunchFacts;
+use crate::syntax::python::{Call, FunctionDef, Import, PyFacts};
+use crate::workspace::Workspace;
+use std::collections::hash_map::DefaultHasher;
+use std::collections::HashMap;
+use std::hash::{BuildHasherDefault, Hash, Hasher};
+use std::path::Path;
+
+/// Hashes integer keys (chunk ids, rule indexes) cheaply; the maps here are hit tens of
+/// thousands of times per keystroke on a big file, and their keys are not attacker-chosen.
+#[derive(Default, Clone, Copy)]
+struct IdHasher(u64);
+
+impl Hasher for IdHasher {
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.write_u64(u64::from(b));
+        }
+    }
+
+    fn write_u64(&mut self, n: u64) {
+        self.0 = (self.0.rotate_left(5) ^ n).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
+    }
+
+    fn write_usize(&mut self, n: usize) {
+        self.write_u64(n as u64);
+    }
+
+    fn finish(&self) -> u64 {
+        self.0
+    }
+}
+
+type IdMap<K, V> = HashMap<K, V, BuildHasherDefault<IdHasher>>;
+
+/// A cached value and the check that last used it.
+struct Stamped<T> {
+    stamp: u32,
+    value: T,
+}
+
+/// Findings per (chunk id, rule index), relative to the chunk's start, plus each chunk's
+/// offset-free facts hash. Entries of chunks that no longer exist are pruned from time to
+/// time (chunk ids are never reused, so a stale entry is never hit).
+#[derive(Default)]
+pub struct ChunkResults {
+    findings: IdMap<(u64, usize), Stamped<Vec<Finding>>>,
+    facts: IdMap<u64, Stamped<u64>>,
+    /// The current check.
+    stamp: u32,
+    /// Entries used by the current check.
+    live: usize,
+    /// Chunk-rule pairs answered from the cache in the last check (for tests and logs).
+    reused: usize,
+}
+
+impl ChunkResults {
+    /// The stored findings of `chunk` for rule `idx`, moved to the chunk's current offset.
+    pub(crate) fn get(&mut self, chunk: &Chunk, idx: usize) -> Option<Vec<Finding>> {
+        let e = self.findings.get_mut(&(chunk.id, idx))?;
+        e.stamp = self.stamp;
+        self.live += 1;
+        self.reused += 1;
+        Some(e.value.iter().map(|f| shifted(f, chunk.start)).collect())
+    }
+
+    /// Stores the findings of `chunk` for rule `idx`, if they stay inside the chunk.
+    pub(crate) fn put(&mut self, chunk: &Chunk, idx: usize, found: &[Finding]) {
+        let inside = |s: Span| chunk.start <= s.start && s.end <= chunk.start + chunk.len;
+        let local = found.iter().all(|f| {
+            inside(f.span)
+                && f.fixes
+                    .iter()
+                    .all(|x| x.edits.iter().all(|e| inside(e.span)))
+        });
+        if local {
+            let value = found.iter().map(|f| unshifted(f, chunk.start)).collect();
+            self.findings.insert(
+                (chunk.id, idx),
+                Stamped {
+                    stamp: self.stamp,
+                    value,
+                },
+            );
+            self.live += 1;
+        }
+    }
+
+    /// The offset-free hash of a chunk's facts, computed once per chunk.
+    fn facts_hash(&mut self, chunk: &Chunk) -> u64 {
+        let stamp = self.stamp;
+        let e = self.facts.entry(chunk.id).or_insert_with(|| {
+            let mut h = DefaultHasher::new();
+            match &chunk.facts {
+                ChunkFacts::Python(p) => {
+                    hash_py_facts(p, &mut h);
+                    hash_launch_facts(&chunk.launch, &mut h);
+                }
+                // A YAML document's launch facts feed only `scan` rules, which are never
+                // cached; the query rules (OTEL003-005) read objects and the workspace.
+                ChunkFacts::Yaml(o) => o.hash(&mut h),
+                // Launcher files are one chunk: any edit re-parses it and drops its results.
+                ChunkFacts::Launch => chunk.launch.hash(&mut h),
+            }
+            Stamped {
+                stamp,
+                value: h.finish(),
+            }
+        });
+        e.stamp = stamp;
+        e.value
+    }
+
+    fn start(&mut self) {
+        self.stamp = self.stamp.wrapping_add(1);
+        self.live = 0;
+        self.reused = 0;
+    }
+
+    fn finish(&mut self, chunks: usize) {
+        let stamp = self.stamp;
+        if self.findings.len() > 2 * self.live + 1024 {
+            self.findings.retain(|_, e| e.stamp == stamp);
+        }
+        if self.facts.len() > 2 * chunks + 1024 {
+            self.facts.retain(|_, e| e.stamp == stamp);
+        }
+    }
+}
+
+fn shifted(f: &Finding, by: usize) -> Finding {
+    let mut f = f.clone();
+    f.span = f.span.shift(by);
+    f.fixes = f.fixes.into_iter().map(|x| x.shifted(by)).collect();
+    f
+}
+
+fn unshifted(f: &Finding, by: usize) -> Finding {
+    let mut f = f.clone();
+    let back = |s: Span| Span::new(s.start - by, s.end - by);
+    f.span = back(f.span);
+    for x in &mut f.fixes {
+        for e in &mut x.edits {
+            e.span = back(e.span);
+        }
+    }
+    f
+}
+
+/// Checks one document again and again as it is edited, reusing per-chunk results.
+/// Gives exactly what `engine::check` gives for the same file, settings and workspace.
+#[derive(Default)]
+pub struct Checker {
+    context: Option<u64>,
+    results: ChunkResults,
+}
+
+impl Checker {
+    /// A checker with nothing cached.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// `engine::check`, incrementally.
+    pub fn check(
+        &mut self,
+        file: &SourceFile,
+        path: Option<&Path>,
+        settings: &Settings,
+        workspace: &Workspace,
+    ) -> Vec<Diagnostic> {
+        self.results.start();
+        let context = context_key(&mut self.results, file, path, workspace);
+        if self.context != Some(context) {
+            // Keep the facts hashes: they depend on the chunk alone.
+            self.results.findings.clear();
+            self.context = Some(context);
+        }
+        let out = check_with(file, path, settings, workspace, Some(&mut self.results));
+        self.results.finish(file.chunks().len());
+        out
+    }
+
+    /// How many chunk-rule results the last check reused.
+    pub fn reused(&self) -> usize {
+        self.results.reused
+    }
+}
+
+/// Everything besides a chunk's own text that a rule may look at, offsets left out.
+fn context_key(
+    results: &mut ChunkResults,
+    file: &SourceFile,
+    path: Option<&Path>,
+    workspace: &Workspace,
+) -> u64 {
+    let mut h = DefaultHasher::new();
+    file.language().hash(&mut h);
+    path.hash(&mut h);
+    (workspace as *const Workspace as usize).hash(&mut h);
+    workspace.generation.hash(&mut h);
+    for c in file.chunks() {
+        results.facts_hash(c).hash(&mut h);
+    }
+    h.finish()
+}
+
+/// The facts without their offsets. The destructuring is exhaustive on purpose: a new
+/// field fails to compile here until someone decides whether it belongs to the context.
+fn hash_py_facts(p: &PyFacts, h: &mut impl Hasher) {
+    let PyFacts {
+        imports,
+        calls,
+        functions,
+        statements,
+        header_end,
+    } = p;
+    for i in imports {
+        let Import {
+            module,
+            name,
+            bound,
+            stmt_start,
+            stmt_end,
+            top_start,
+            top_end,
+            type_checking,
+            nested,
+        } = i;
+        // Offsets only matter through how they compare (a nested import's statement).
+        let whole_top = (top_start == stmt_start, top_end == stmt_end);
+        (1u8, module, name, bound, type_checking, nested, whole_top).hash(h);
+    }
+    for c in calls {
+        let Call {
+            callee,
+            start: _,
+            end: _,
+            assigned_to,
+            stmt_start: _,
+            stmt_end: _,
+            guarded,
+            type_checking,
+            literal_args,
+        } = c;
+        let whole = c.is_whole_statement();
+        (
+            2u8,
+            callee,
+            assigned_to,
+            guarded,
+            type_checking,
+            literal_args,
+            whole,
+        )
+            .hash(h);
+    }
+    for f in functions {
+        let FunctionDef {
+            name,
+            start: _,
+            creates_flask,
+        } = f;
+        (3u8, name, creates_flask).hash(h);
+    }
+    (4u8, statements.len(), header_end.is_some()).hash(h);
+}
+
+/// A Python chunk's launch facts without offsets: the gunicorn settings and module-level
+/// functions every module has. The rest (launchers, environment) is hashed whole; it is empty
+/// for Python chunks. Exhaustive on purpose, like `hash_py_facts`.
+fn hash_launch_facts(l: &LaunchFacts, h: &mut impl Hasher) {
+    let LaunchFacts {
+        launchers,
+        scopes,
+        env,
+        copies,
+        stages,
+        gunicorn,
+        uwsgi,
+        compose,
+        injected_images,
+        imports,
+        config_maps,
+        images,
+        dotenv,
+        vendor_distro,
+        uv_setup,
+    } = l;
+    (launchers, scopes, env, copies, stages, uwsgi, compose).hash(h);
+    (
+        injected_images,
+        imports,
+        config_maps,
+        images,
+        dotenv,
+        vendor_distro,
+        uv_setup,
+    )
+        .hash(h);
+    let GunicornFacts {
+        settings,
+        functions,
+    } = gunicorn;
+    for s in settings {
+        let Setting {
+            name,
+            value,
+            kind,
+            stmt: _,
+        } = s;
+        (5u8, name, &value.text, kind).hash(h);
+    }
+    for f in functions {
+        let Function {
+            name,
+            name_span: _,
+            params,
+            calls,
+            decorators,
+            span: _,
+            body_indent,
+        } = f;
+        (6u8, name, params, calls, decorators, body_indent).hash(h);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::check;
+    use crate::language::Language;
+
+    fn app(n: usize) -> String {
+        let mut s = String::from(
+            "from flask import Flask\nfrom opentelemetry import trace\napp = Flask(__name__)\n",
+        );
+        for i in 0..n {
+            s.push_str(&format!(
+                "def f{i}(debug):\n    x = {i}\n    return app.run(debug=True)\n\n"
+            ));
+        }
+        s
+    }
+
+    #[test]
+    fn same_as_a_full_check_through_edits() {
+        let settings = Settings::default();
+        let ws = Workspace::new();
+        let mut file = SourceFile::new(Language::Python, app(400));
+        let mut checker = Checker::new();
+        let first = checker.check(&file, None, &settings, &ws);
+        assert_eq!(first.len(), 400);
+        assert_eq!(first, check(&file, None, &settings, &ws));
+        // Typing inside a function body: only its chunk is re-checked.
+        let at = file.text().find("x = 200").unwrap() + 4;
+        for (start, end, text) in [
+            (at, at, "1"),
+            (at, at + 1, ""),
+            (at, at, "é"),
+            (at, at + 2, ""),
+        ] {
+            file.edit(start, end, text);
+            let got = checker.check(&file, None, &settings, &ws);
+            assert_eq!(got, check(&file, None, &settings, &ws));
+            assert!(checker.reused() > 0, "nothing reused");
+        }
+        // Fixing one finding inside a function body.
+        let at = file.text().find("debug=True").unwrap() + "debug=True".len();
+        file.edit(at, at, ", use_reloader=False");
+        let got = checker.check(&file, None, &settings, &ws);
+        assert_eq!(got.len(), 399);
+        assert_eq!(got, check(&file, None, &settings, &ws));
+        // Removing the OpenTelemetry import changes the facts: everything goes.
+        let imp = file.text().find("from opentelemetry").unwrap();
+        file.edit(imp, imp + 4, "#rom");
+        let got = checker.check(&file, None, &settings, &ws);
+        assert_eq!(got, Vec::new());
+        assert_eq!(got, check(&file, None, &settings, &ws));
+        file.edit(imp, imp + 4, "from");
+        let got = checker.check(&file, None, &settings, &ws);
+        assert_eq!(got.len(), 399);
+    }
+}
