@@ -108,7 +108,9 @@ fn middle_spot(text: &str, yaml: bool) -> usize {
         let b = line.as_bytes();
         if yaml {
             let key = line.trim_start().split(':').next().unwrap_or("");
-            let identity = ["apiVersion", "kind", "name", "namespace", "- name"].contains(&key);
+            // Identities change objects, and env values are judged (OTEL044): edit elsewhere.
+            let identity =
+                ["apiVersion", "kind", "name", "namespace", "- name", "value"].contains(&key);
             if let Some(k) = line.find(": ") {
                 let v = k + 2;
                 if !identity

@@ -651,3 +651,31 @@ fn workspace_folders_are_indexed_in_the_background() {
     }
     assert!(c.shutdown().success());
 }
+
+/// The first diagnostics of a document already count the document's own contribution to the
+/// workspace (here: its Instrumentation), exactly as `otel-lsp check` does — no flicker from
+/// a first answer computed without it.
+#[test]
+fn first_diagnostics_count_the_documents_own_workspace_facts() {
+    let text = "apiVersion: opentelemetry.io/v1alpha1\nkind: Instrumentation\nmetadata:\n  name: python-inst\n  namespace: shop\nspec:\n  exporter:\n    endpoint: http://collector.observability:4318\n---\napiVersion: v1\nkind: Pod\nmetadata:\n  name: api\n  namespace: shop\n  annotations:\n    instrumentation.opentelemetry.io/inject-python: \"pyhton-inst\"\nspec:\n  containers:\n    - name: api\n      image: example/api:1\n";
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("pods.yaml");
+    std::fs::write(&path, text).unwrap();
+    let cli = std::process::Command::new(env!("CARGO_BIN_EXE_otel-lsp"))
+        .args(["check", "--format", "json"])
+        .arg(&path)
+        .output()
+        .unwrap();
+    let cli: Vec<Value> = serde_json::from_slice(&cli.stdout).unwrap();
+    assert_eq!(cli.len(), 1, "{cli:#?}");
+    assert_eq!(cli[0]["code"], "OTEL004");
+
+    let mut c = started(push_caps());
+    let uri = lsp_support::file_uri(&path);
+    c.open(&uri, "yaml", 1, text);
+    let d = c.diagnostics(&uri, 1);
+    let codes: Vec<&str> = d.iter().map(|x| x["code"].as_str().unwrap()).collect();
+    assert_eq!(codes, ["OTEL004"], "{d:#?}");
+    assert_eq!(d[0]["range"]["start"]["line"], 15);
+    assert!(c.shutdown().success());
+}

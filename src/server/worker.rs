@@ -192,6 +192,19 @@ impl Worker {
         );
         let Parsed { file, checker, .. } = parsed;
         let file = &*file;
+
+        // What this file tells the rest of the workspace — before checking it, since its own
+        // facts count too (an Instrumentation next to the pods that use it). Other open
+        // documents are re-checked when that changed.
+        if let Some(p) = &path {
+            let summary = engine::summarize(file);
+            let changed = write(&self.shared.workspaces)
+                .for_path_mut(p)
+                .update(p.clone(), summary);
+            if changed {
+                self.shared.mark_all_dirty(false);
+            }
+        }
         let found = match &settings {
             None => Vec::new(),
             Some(settings) => {
@@ -216,17 +229,6 @@ impl Worker {
             .iter()
             .map(|d| noqa_allowed(file, d.span.start))
             .collect();
-
-        // What this file tells the rest of the workspace.
-        if let Some(p) = &path {
-            let summary = engine::summarize(file);
-            let changed = write(&self.shared.workspaces)
-                .for_path_mut(p)
-                .update(p.clone(), summary);
-            if changed {
-                self.shared.mark_all_dirty(false);
-            }
-        }
 
         // Store and publish, unless the document moved on meanwhile.
         let enc = self.shared.encoding();
