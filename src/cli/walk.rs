@@ -385,7 +385,7 @@ pub fn collect(paths: &[PathBuf], cwd: &Path, scopes: &Scopes, force_exclude: bo
 
 /// Hidden files and folders are skipped, except the ones that hold launchers or their
 /// environment: `.env` / `.env.*` files, `.gitlab-ci.yml`, and `.github/workflows/`.
-fn visible(entry: &ignore::DirEntry) -> bool {
+pub(crate) fn visible(entry: &ignore::DirEntry) -> bool {
     if entry.depth() == 0 {
         return true;
     }
