@@ -195,7 +195,8 @@ pub fn config_error(e: &ConfigError, cwd: &Path) -> String {
     format!("{}: {}", display_path(&e.path, cwd).display(), e.message)
 }
 
-const NOT_OURS: &str = "not a Python (.py, .pyi) or YAML (.yaml, .yml) file";
+const NOT_OURS: &str =
+    "not a file kind otel-lsp reads (Python, YAML, Dockerfile, shell, Procfile, uWSGI ini, Makefile, .env)";
 
 /// Shared state of one walk.
 struct Collector<'a> {
