@@ -24,8 +24,29 @@ pub struct FileSummary {
 #[derive(Debug, Clone, Default)]
 pub struct Workspace {
     files: BTreeMap<PathBuf, FileSummary>,
-    /// Bumped on every change, so caches can tell.
+    /// Changes on every change, so caches can tell. Drawn from a process-wide counter: two
+    /// workspaces with the same generation hold the same files (one is a clone of the other,
+    /// or both are empty), so a cache keyed on it alone cannot confuse two workspaces.
     pub generation: u64,
+}
+
+/// The next generation of any workspace of this process.
+fn next_generation() -> u64 {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static NEXT: AtomicU64 = AtomicU64::new(1);
+    NEXT.fetch_add(1, Ordering::Relaxed)
+}
+
+/// Whose diagnostics a change of one file's summary may change (see [`Workspace::apply`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Affected {
+    /// Nothing changed.
+    Nothing,
+    /// These other files: the changed file's dependents before and after the change.
+    Files(Vec<PathBuf>),
+    /// Any file: a workspace-wide fact changed (a file appeared or went away, Operator
+    /// objects, injected images, ConfigMaps).
+    All,
 }
 
 impl Workspace {
@@ -40,7 +61,7 @@ impl Workspace {
             return false;
         }
         self.files.insert(path, summary);
-        self.generation += 1;
+        self.generation = next_generation();
         true
     }
 
@@ -48,9 +69,51 @@ impl Workspace {
     pub fn remove(&mut self, path: &Path) -> bool {
         let removed = self.files.remove(path).is_some();
         if removed {
-            self.generation += 1;
+            self.generation = next_generation();
         }
         removed
+    }
+
+    /// Records (`Some`) or forgets (`None`) a file's summary, and says whose diagnostics
+    /// that may change: the file's [`dependents`](Self::dependents) before and after the
+    /// change, or every file when a workspace-wide fact changed. A file appearing or going
+    /// away counts as workspace-wide: it can make a launcher's by-suffix target ambiguous,
+    /// or a ConfigMap name unique, far from its own dependents.
+    pub fn apply(&mut self, path: PathBuf, summary: Option<FileSummary>) -> Affected {
+        let old = self.files.get(&path);
+        if old == summary.as_ref() {
+            return Affected::Nothing;
+        }
+        let global = match (old, &summary) {
+            (Some(a), Some(b)) => {
+                fn config_maps(s: &FileSummary) -> Option<&Vec<crate::launch::imports::ConfigMap>> {
+                    s.launch.facts.as_ref().map(|f| &f.config_maps)
+                }
+                a.instrumentations != b.instrumentations
+                    || a.injectors != b.injectors
+                    || a.launch.injected_images != b.launch.injected_images
+                    || config_maps(a) != config_maps(b)
+            }
+            _ => true,
+        };
+        let mut out = if global {
+            Vec::new()
+        } else {
+            self.dependents(&path)
+        };
+        match summary {
+            Some(s) => self.update(path.clone(), s),
+            None => self.remove(&path),
+        };
+        if global {
+            return Affected::All;
+        }
+        for p in self.dependents(&path) {
+            if !out.contains(&p) {
+                out.push(p);
+            }
+        }
+        Affected::Files(out)
     }
 
     /// Every Instrumentation of the workspace.
@@ -591,6 +654,64 @@ mod tests {
             ws.dependents(Path::new("svc/app.py")),
             vec![PathBuf::from("svc/Dockerfile")]
         );
+    }
+}
+
+#[cfg(test)]
+mod apply_tests {
+    use super::*;
+    use crate::engine::{summarize, SourceFile};
+    use crate::language::Language;
+
+    fn sum(lang: Language, text: &str) -> Option<FileSummary> {
+        Some(summarize(&SourceFile::new(lang, text.to_string())))
+    }
+
+    #[test]
+    fn apply_names_dependents_before_and_after() {
+        let mut ws = Workspace::new();
+        let run = |prog: &str| {
+            format!(
+                "FROM python:3.12\nCMD [\"opentelemetry-instrument\", \"python\", \"{prog}\"]\n"
+            )
+        };
+        assert_eq!(
+            ws.apply(
+                "p/Dockerfile".into(),
+                sum(Language::Dockerfile, &run("a.py"))
+            ),
+            Affected::All,
+            "a new file"
+        );
+        let flask = "from flask import Flask\napp = Flask(__name__)\n";
+        for f in ["p/a.py", "p/b.py"] {
+            ws.apply(f.into(), sum(Language::Python, flask));
+        }
+        assert!(ws.is_auto_instrumented(Path::new("p/a.py")));
+        let g = ws.generation;
+        assert_eq!(
+            ws.apply(
+                "p/Dockerfile".into(),
+                sum(Language::Dockerfile, &run("a.py"))
+            ),
+            Affected::Nothing
+        );
+        assert_eq!(ws.generation, g);
+        // The launcher now starts b.py: a.py (before) and b.py (after) may change.
+        assert_eq!(
+            ws.apply(
+                "p/Dockerfile".into(),
+                sum(Language::Dockerfile, &run("b.py"))
+            ),
+            Affected::Files(vec!["p/a.py".into(), "p/b.py".into()])
+        );
+        assert_ne!(ws.generation, g);
+        assert!(ws.is_auto_instrumented(Path::new("p/b.py")));
+        assert_eq!(ws.apply("p/b.py".into(), None), Affected::All);
+        // Generations are unique across workspaces.
+        let mut other = Workspace::new();
+        other.apply("x.py".into(), sum(Language::Python, flask));
+        assert_ne!(other.generation, ws.generation);
     }
 }
 

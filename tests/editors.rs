@@ -117,6 +117,25 @@ fn vscode_extension() {
     }
     assert_covers_python_and_yaml(&ids, "editors/vscode/package.json");
 
+    // File patterns served whatever their language (Procfiles, `.env` files): each names
+    // files the server reads by name (`*` standing for any text).
+    let config_ts = read("editors/vscode/src/config.ts");
+    let patterns_at = config_ts
+        .find("export const FILE_PATTERNS")
+        .expect("FILE_PATTERNS in src/config.ts");
+    let patterns_src = &config_ts[patterns_at..];
+    let patterns_src = &patterns_src[patterns_src.find("= [").unwrap()..];
+    let patterns_src = &patterns_src[..patterns_src.find(']').unwrap()];
+    let patterns = quoted(patterns_src);
+    assert!(!patterns.is_empty(), "no FILE_PATTERNS");
+    for pattern in &patterns {
+        let sample = pattern.trim_start_matches("**/").replace('*', "x");
+        assert!(
+            Language::from_path(Path::new(&sample)).is_some(),
+            "editors/vscode/src/config.ts FILE_PATTERNS: `{pattern}` names files like {sample}, which the server does not read by name"
+        );
+    }
+
     // The command: src/config.ts builds `server` [`--log-level` L] for `otel-lsp`.
     let config = read("editors/vscode/src/config.ts");
     assert!(
@@ -256,9 +275,12 @@ fn helix_languages() {
             .unwrap()
             .to_string();
         assert_language_id(&id, origin);
-        // Helix's own servers stay: otel-lsp is added, not substituted.
+        // Helix's own servers stay: otel-lsp is added, not substituted. Helix defines no
+        // server for these (its languages.toml), and `procfile` is ours.
+        const NO_DEFAULT_SERVERS: &[&str] = &["make", "env", "ini", "procfile"];
+        let name = lang["name"].as_str().unwrap();
         assert!(
-            servers.len() > 1,
+            servers.len() > 1 || NO_DEFAULT_SERVERS.contains(&name),
             "{origin}: {id} keeps Helix's default servers"
         );
         ids.push(id);
@@ -305,6 +327,7 @@ fn sample_for_tag(tag: &str) -> &'static str {
         "ini" => "uwsgi.ini",
         "toml" => "pyproject.toml",
         "makefile" => "Makefile",
+        "dotenv" => "app.env",
         other => panic!("no sample file for identify tag `{other}`: add one to sample_for_tag"),
     }
 }

@@ -679,3 +679,268 @@ fn first_diagnostics_count_the_documents_own_workspace_facts() {
     assert_eq!(d[0]["range"]["start"]["line"], 15);
     assert!(c.shutdown().success());
 }
+
+// --- Launchers: Dockerfiles, shell scripts, compose files; cross-file re-checks. ---
+
+/// A Flask app that does not import OpenTelemetry: only a launcher makes `debug=True` a
+/// problem. OTEL001 is on line 5, `debug=True` at column 27.
+const FLASK_APP: &str = "from flask import Flask\n\napp = Flask(__name__)\n\nif __name__ == \"__main__\":\n    app.run(host=\"0.0.0.0\", debug=True)\n";
+/// Runs app.py under opentelemetry-instrument; the exec-form `CMD` is line 4.
+const DOCKERFILE: &str = "FROM python:3.12-slim\nWORKDIR /app\nCOPY . .\nRUN pip install flask opentelemetry-distro\nCMD [\"opentelemetry-instrument\", \"python\", \"app.py\"]\n";
+/// `"opentelemetry-instrument", ` in the `CMD` line.
+const INSTRUMENT_ARG: (u32, u32) = (5, 5 + 28);
+
+fn codes(diags: &[Value]) -> Vec<&str> {
+    diags.iter().filter_map(|d| d["code"].as_str()).collect()
+}
+
+fn has_otel001(p: &Value) -> bool {
+    p["diagnostics"]
+        .as_array()
+        .is_some_and(|d| d.iter().any(|d| d["code"] == "OTEL001"))
+}
+
+/// A workspace folder with app.py and a Dockerfile that runs it, on disk.
+fn flask_and_dockerfile() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("app.py"), FLASK_APP).unwrap();
+    std::fs::write(dir.path().join("Dockerfile"), DOCKERFILE).unwrap();
+    dir
+}
+
+#[test]
+fn a_dockerfile_on_disk_makes_flask_debug_a_finding_and_edits_to_it_recheck_the_app() {
+    let dir = flask_and_dockerfile();
+    let mut c = Client::spawn();
+    c.initialize(push_caps(), Value::Null, Some(dir.path()));
+    let app = file_uri(&dir.path().join("app.py"));
+    c.open(&app, "python", 1, FLASK_APP);
+    // The Dockerfile is not open: the background index brings it in (the first check may
+    // come before it, without the finding).
+    let p = c.wait_for("textDocument/publishDiagnostics", |p| {
+        p["uri"] == app.as_str() && has_otel001(p)
+    });
+    assert_eq!(p["version"], 1);
+    // Forget an earlier publish (before the index), so that each wait below sees the next.
+    c.notifications
+        .retain(|n| n["params"]["uri"] != app.as_str());
+    let d = p["diagnostics"].as_array().unwrap();
+    assert_eq!(codes(d), ["OTEL001"], "{d:#?}");
+    assert_eq!(d[0]["range"], range(5, 4, 5, 11), "on `app.run`");
+
+    // Open the Dockerfile and drop `opentelemetry-instrument` from its CMD: the app's
+    // diagnostics are published again, without OTEL001 (its own version did not change).
+    let docker = file_uri(&dir.path().join("Dockerfile"));
+    c.open(&docker, "dockerfile", 1, DOCKERFILE);
+    assert_eq!(c.diagnostics(&docker, 1), Vec::<Value>::new());
+    let (s, e) = INSTRUMENT_ARG;
+    c.change(&docker, 2, range(4, s, 4, e), "");
+    let p = c.wait_for("textDocument/publishDiagnostics", |p| {
+        p["uri"] == app.as_str()
+    });
+    assert_eq!(p["version"], 1);
+    assert_eq!(p["diagnostics"], json!([]));
+    // And back: OTEL001 returns.
+    c.change(
+        &docker,
+        3,
+        range(4, s, 4, s),
+        "\"opentelemetry-instrument\", ",
+    );
+    let p = c.wait_for("textDocument/publishDiagnostics", |p| {
+        p["uri"] == app.as_str()
+    });
+    assert!(has_otel001(&p), "{p:#?}");
+
+    // Closed, the Dockerfile on disk (which has the launcher) speaks again; edited on disk
+    // to drop it, a watched-file change re-checks the app.
+    c.change(&docker, 4, range(4, s, 4, e), "");
+    let p = c.wait_for("textDocument/publishDiagnostics", |p| {
+        p["uri"] == app.as_str()
+    });
+    assert_eq!(p["diagnostics"], json!([]));
+    c.notify(
+        "textDocument/didClose",
+        json!({"textDocument": {"uri": docker}}),
+    );
+    let p = c.wait_for("textDocument/publishDiagnostics", |p| {
+        p["uri"] == app.as_str()
+    });
+    assert!(
+        has_otel001(&p),
+        "the file on disk runs the app instrumented"
+    );
+    std::fs::write(
+        dir.path().join("Dockerfile"),
+        DOCKERFILE.replace("\"opentelemetry-instrument\", ", ""),
+    )
+    .unwrap();
+    c.notify(
+        "workspace/didChangeWatchedFiles",
+        json!({"changes": [{"uri": docker, "type": 2}]}),
+    );
+    let p = c.wait_for("textDocument/publishDiagnostics", |p| {
+        p["uri"] == app.as_str()
+    });
+    assert_eq!(p["diagnostics"], json!([]));
+    // Deleted: still nothing (and no crash).
+    std::fs::remove_file(dir.path().join("Dockerfile")).unwrap();
+    c.notify(
+        "workspace/didChangeWatchedFiles",
+        json!({"changes": [{"uri": docker, "type": 3}]}),
+    );
+    let r = c.request(
+        "textDocument/hover",
+        json!({"textDocument": {"uri": app}, "position": {"line": 0, "character": 0}}),
+    );
+    assert_eq!(r, Value::Null);
+    assert!(c.shutdown().success());
+}
+
+#[test]
+fn pull_clients_are_asked_to_refresh_when_a_launcher_changes() {
+    let dir = flask_and_dockerfile();
+    let mut c = Client::spawn();
+    c.initialize(pull_caps(), Value::Null, Some(dir.path()));
+    let docker = file_uri(&dir.path().join("Dockerfile"));
+    let app = file_uri(&dir.path().join("app.py"));
+    // The Dockerfile is opened first, so the app sees it whatever the indexer does.
+    c.open(&docker, "dockerfile", 1, DOCKERFILE);
+    c.open(&app, "python", 1, FLASK_APP);
+    let pull = |c: &mut Client| {
+        c.request(
+            "textDocument/diagnostic",
+            json!({"textDocument": {"uri": app}}),
+        )
+    };
+    let r = pull(&mut c);
+    assert_eq!(codes(r["items"].as_array().unwrap()), ["OTEL001"]);
+    let refreshes = |c: &Client| {
+        c.server_requests
+            .iter()
+            .filter(|(m, _)| m == "workspace/diagnostic/refresh")
+            .count()
+    };
+    let before = refreshes(&c);
+    let (s, e) = INSTRUMENT_ARG;
+    c.change(&docker, 2, range(4, s, 4, e), "");
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    while refreshes(&c) == before {
+        assert!(std::time::Instant::now() < deadline, "no refresh request");
+        c.try_wait_for("$/never", Duration::from_millis(50), |_| false);
+    }
+    assert_eq!(pull(&mut c)["items"], json!([]));
+    assert!(c.shutdown().success());
+}
+
+/// gunicorn with 4 workers under opentelemetry-instrument; a non-ASCII `--name` before the
+/// `4` makes UTF-16 and UTF-8 columns differ.
+const GUNICORN_DOCKERFILE: &str = "FROM python:3.12-slim\nCMD [\"opentelemetry-instrument\", \"gunicorn\", \"--name\", \"café-☕\", \"-w\", \"4\", \"app:app\"]\n";
+/// The `4`: column in UTF-16 units and in bytes.
+const FOUR16: u32 = 72;
+const FOUR8: u32 = 75;
+
+#[test]
+fn a_dockerfile_gets_otel020_on_the_worker_count_with_unsafe_fixes() {
+    for (caps, col, utf8) in [(push_caps(), FOUR16, false), (utf8_caps(), FOUR8, true)] {
+        let mut c = started(caps);
+        let uri = "file:///tmp/otel-lsp-test/gunicorn/Dockerfile";
+        c.open(uri, "dockerfile", 1, GUNICORN_DOCKERFILE);
+        let d = c.diagnostics(uri, 1);
+        assert_eq!(codes(&d), ["OTEL020"], "{d:#?}");
+        assert_eq!(d[0]["range"], range(1, col, 1, col + 1), "utf8: {utf8}");
+        let actions = code_actions(
+            &mut c,
+            uri,
+            d[0]["range"].clone(),
+            Some(json!(["quickfix"])),
+        );
+        let fixes: Vec<&Value> = actions
+            .iter()
+            .filter(|a| !a["title"].as_str().unwrap().starts_with("Disable"))
+            .collect();
+        assert!(fixes.len() >= 2, "{actions:#?}");
+        assert!(
+            actions.iter().all(|a| a["isPreferred"] != true),
+            "unsafe fixes are never preferred: {actions:#?}"
+        );
+        let single = fixes
+            .iter()
+            .find(|a| a["title"] == "Run a single gunicorn worker (OTEL020)")
+            .unwrap_or_else(|| panic!("{actions:#?}"));
+        let fixed = apply_edits(GUNICORN_DOCKERFILE, &edits_of(single), utf8);
+        assert!(fixed.contains("\"-w\", \"1\", \"app:app\""), "{fixed}");
+        // Unsafe fixes stay out of fix-all.
+        let all = code_actions(
+            &mut c,
+            uri,
+            range(0, 0, 0, 0),
+            Some(json!(["source.fixAll"])),
+        );
+        assert_eq!(all, Vec::<Value>::new());
+        replace_all(&mut c, uri, 2, &fixed);
+        assert_eq!(c.diagnostics(uri, 2), Vec::<Value>::new());
+        assert!(c.shutdown().success());
+    }
+}
+
+#[test]
+fn shell_scripts_compose_files_and_procfiles_get_their_launcher_findings() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("app.py"),
+        "from flask import Flask\napp = Flask(__name__)\n",
+    )
+    .unwrap();
+    let mut c = Client::spawn();
+    c.initialize(push_caps(), Value::Null, Some(dir.path()));
+    let run = "opentelemetry-instrument gunicorn -w 4 app:app";
+    let four = run.find('4').unwrap() as u32;
+    // (file name, languageId, text, line and column of the `4`)
+    let cases = [
+        (
+            "start.sh",
+            "shellscript",
+            format!("#!/bin/sh\nexec {run}\n"),
+            1,
+            5 + four,
+        ),
+        (
+            "docker-compose.yml",
+            "yaml",
+            format!("services:\n  web:\n    image: x\n    command: {run}\n"),
+            3,
+            13 + four,
+        ),
+        // No VS Code languageId for Procfiles: the file name decides.
+        (
+            "Procfile",
+            "plaintext",
+            format!("web: {run}\n"),
+            0,
+            5 + four,
+        ),
+    ];
+    for (name, id, text, line, col) in &cases {
+        let uri = file_uri(&dir.path().join(name));
+        c.open(&uri, id, 1, text);
+        let d = c.diagnostics(&uri, 1);
+        assert_eq!(codes(&d), ["OTEL020"], "{name}: {d:#?}");
+        assert_eq!(d[0]["range"], range(*line, *col, *line, col + 1), "{name}");
+    }
+    // Near misses: one worker, or no opentelemetry-instrument.
+    for (i, (name, _, text, _, _)) in cases.iter().enumerate() {
+        let uri = file_uri(&dir.path().join(name));
+        let v = 2 + i as i64;
+        replace_all(&mut c, &uri, v, &text.replace("-w 4", "-w 1"));
+        assert_eq!(c.diagnostics(&uri, v), Vec::<Value>::new(), "{name} -w 1");
+        replace_all(
+            &mut c,
+            &uri,
+            v + 10,
+            &text.replace("opentelemetry-instrument ", ""),
+        );
+        assert_eq!(c.diagnostics(&uri, v + 10), Vec::<Value>::new(), "{name}");
+    }
+    assert!(c.shutdown().success());
+}

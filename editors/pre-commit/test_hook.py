@@ -56,6 +56,9 @@ else:
             shutil.copy(os.path.join(fixtures, f), proj)
         with open(os.path.join(proj, "README.md"), "w") as fh:
             fh.write("not checked\n")
+        # A launcher: gunicorn with 4 workers under opentelemetry-instrument (OTEL020).
+        with open(os.path.join(proj, "Dockerfile"), "w") as fh:
+            fh.write('FROM python:3.12-slim\nCMD ["opentelemetry-instrument", "gunicorn", "-w", "4", "app:app"]\n')
         with open(os.path.join(proj, ".pre-commit-config.yaml"), "w") as fh:
             yaml.safe_dump({"repos": [{"repo": "local", "hooks": [local]}]}, fh)
         for cmd in (["git", "init", "-q"], ["git", "add", "-A"]):
@@ -63,11 +66,13 @@ else:
         r = run([sys.executable, "-m", "pre_commit", "run", "--all-files", "--verbose"], proj, env)
         out = r.stdout + r.stderr
         check("the hook fails on the staged app.py and reports OTEL001", r.returncode == 1 and "OTEL001" in out, out)
-        check("the hook is given Python and YAML files only", "README.md" not in out, out)
+        check("the hook reads the Dockerfile too and reports OTEL020", "OTEL020" in out and "Dockerfile" in out, out)
+        check("the hook is given the files otel-lsp reads only", "README.md" not in out, out)
         app = os.path.join(proj, "app.py")
         text = open(app).read().replace("debug=True)", "debug=True, use_reloader=False)")
         open(app, "w").write(text)
         os.remove(os.path.join(proj, "deployment.yaml"))
+        os.remove(os.path.join(proj, "Dockerfile"))
         run(["git", "add", "-A"], proj, env)
         r = run([sys.executable, "-m", "pre_commit", "run", "--all-files"], proj, env)
         check("the hook passes once the pitfall is fixed", r.returncode == 0, r.stdout + r.stderr)

@@ -15,7 +15,7 @@
 
 mod fix;
 mod output;
-mod walk;
+pub(crate) mod walk;
 
 use crate::{CheckArgs, Color, Format, RulesFormat};
 use anyhow::Context as _;

@@ -195,7 +195,8 @@ pub fn config_error(e: &ConfigError, cwd: &Path) -> String {
     format!("{}: {}", display_path(&e.path, cwd).display(), e.message)
 }
 
-const NOT_OURS: &str = "not a Python (.py, .pyi) or YAML (.yaml, .yml) file";
+const NOT_OURS: &str =
+    "not a file kind otel-lsp reads (Python, YAML, Dockerfile, shell, Procfile, uWSGI ini, Makefile, .env)";
 
 /// Shared state of one walk.
 struct Collector<'a> {
@@ -385,7 +386,7 @@ pub fn collect(paths: &[PathBuf], cwd: &Path, scopes: &Scopes, force_exclude: bo
 
 /// Hidden files and folders are skipped, except the ones that hold launchers or their
 /// environment: `.env` / `.env.*` files, `.gitlab-ci.yml`, and `.github/workflows/`.
-fn visible(entry: &ignore::DirEntry) -> bool {
+pub(crate) fn visible(entry: &ignore::DirEntry) -> bool {
     if entry.depth() == 0 {
         return true;
     }

@@ -216,7 +216,8 @@ fn context_key(
     let mut h = DefaultHasher::new();
     file.language().hash(&mut h);
     path.hash(&mut h);
-    (workspace as *const Workspace as usize).hash(&mut h);
+    // Unique per workspace content across the process (see `Workspace::generation`): any
+    // change of any file's summary, in whichever workspace, gives a new key.
     workspace.generation.hash(&mut h);
     for c in file.chunks() {
         results.facts_hash(c).hash(&mut h);
@@ -399,5 +400,43 @@ mod tests {
         file.edit(imp, imp + 4, "from");
         let got = checker.check(&file, None, &settings, &ws);
         assert_eq!(got.len(), 399);
+    }
+
+    /// A Flask app's finding depends on a Dockerfile elsewhere in the workspace: the cached
+    /// per-chunk results must not survive a change of the workspace, nor a switch to another
+    /// workspace.
+    #[test]
+    fn workspace_changes_invalidate_the_cache() {
+        use crate::engine::summarize;
+        let settings = Settings::default();
+        let app = "from flask import Flask\napp = Flask(__name__)\napp.run(debug=True)\n";
+        let file = SourceFile::new(Language::Python, app.to_string());
+        let docker = |run: &str| {
+            let df = format!("FROM python:3.12\nCMD [{run}\"python\", \"app.py\"]\n");
+            summarize(&SourceFile::new(Language::Dockerfile, df))
+        };
+        let path = Path::new("p/app.py");
+        let mut ws = Workspace::new();
+        ws.update(path.into(), summarize(&file));
+        ws.update(
+            "p/Dockerfile".into(),
+            docker("\"opentelemetry-instrument\", "),
+        );
+        let plain = ws.clone();
+        let mut checker = Checker::new();
+        let found = checker.check(&file, Some(path), &settings, &ws);
+        assert_eq!(found.len(), 1, "{found:?}");
+        assert_eq!(found[0].code, "OTEL001");
+        ws.update("p/Dockerfile".into(), docker(""));
+        assert_eq!(checker.check(&file, Some(path), &settings, &ws), vec![]);
+        ws.update(
+            "p/Dockerfile".into(),
+            docker("\"opentelemetry-instrument\", "),
+        );
+        assert_eq!(checker.check(&file, Some(path), &settings, &ws).len(), 1);
+        // Another workspace (here: a clone from before) gives its own answer.
+        let empty = Workspace::new();
+        assert_eq!(checker.check(&file, Some(path), &settings, &empty), vec![]);
+        assert_eq!(checker.check(&file, Some(path), &settings, &plain).len(), 1);
     }
 }

@@ -94,17 +94,13 @@ impl Backend {
     }
 
     async fn register_watchers(&self) {
-        let watchers = [
-            "**/otel-lsp.toml",
-            "**/pyproject.toml",
-            "**/*.{py,pyi,yaml,yml}",
-        ]
-        .iter()
-        .map(|g| FileSystemWatcher {
-            glob_pattern: GlobPattern::String(g.to_string()),
-            kind: None,
-        })
-        .collect();
+        let watchers = WATCHED
+            .iter()
+            .map(|g| FileSystemWatcher {
+                glob_pattern: GlobPattern::String(g.to_string()),
+                kind: None,
+            })
+            .collect();
         let options = DidChangeWatchedFilesRegistrationOptions { watchers };
         let registration = Registration {
             id: "otel-lsp-watched-files".into(),
@@ -118,6 +114,32 @@ impl Backend {
             Err(_) => tracing::warn!("the client did not answer client/registerCapability"),
         }
     }
+}
+
+/// The files whose changes on disk matter: configuration files and every kind
+/// `Language::from_path` reads (launchers included). Glob case sensitivity is the client's;
+/// both spellings of the usual names are listed. Changes are filtered by `from_path` again.
+const WATCHED: &[&str] = &[
+    "**/otel-lsp.toml",
+    "**/pyproject.toml",
+    "**/*.{py,pyi,yaml,yml,sh,bash,mk,ini,env}",
+    "**/{Dockerfile,Containerfile,dockerfile,containerfile}",
+    "**/{Dockerfile,Containerfile,dockerfile,containerfile}.*",
+    "**/*.{Dockerfile,Containerfile,dockerfile,containerfile}",
+    "**/{Procfile,procfile}",
+    "**/{Procfile,procfile}.*",
+    "**/*.procfile",
+    "**/{Makefile,makefile,GNUmakefile}",
+    "**/.env.*",
+];
+
+/// The language of an opened document: by its file name when `Language::from_path` knows
+/// it (the CLI's choice: a `Procfile` opened as `plaintext`, a `.env` file opened as
+/// `properties`), else by its `languageId` (an untitled buffer, `config.ini` as `ini`, a
+/// shell script without extension as `shellscript`).
+fn document_language(path: Option<&std::path::Path>, language_id: &str) -> Option<Language> {
+    path.and_then(Language::from_path)
+        .or_else(|| Language::from_language_id(language_id))
 }
 
 /// Whether a `didChangeConfiguration` payload carries our settings (else we ask for them).
@@ -264,8 +286,7 @@ impl LanguageServer for Backend {
             text,
         } = params.text_document;
         let path = session::path_of(&uri);
-        let lang = Language::from_language_id(&language_id)
-            .or_else(|| path.as_deref().and_then(Language::from_path));
+        let lang = document_language(path.as_deref(), &language_id);
         let Some(lang) = lang else {
             tracing::debug!(
                 uri = uri.as_str(),
@@ -316,6 +337,7 @@ impl LanguageServer for Backend {
             // The worker clears the client's diagnostics, after anything it already sent.
             self.shared.mark_dirty(uri);
             // The file on disk speaks for the workspace again.
+            // (A document read by its languageId only leaves the workspace.)
             if let Some(path) = doc.path {
                 let shared = self.shared.clone();
                 tokio::task::spawn_blocking(move || index::index_paths(shared, vec![path]));
@@ -440,5 +462,64 @@ impl LanguageServer for Backend {
             return Ok(None);
         };
         Ok(actions::hover_at(&snap, p.position))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::path::Path;
+
+    #[test]
+    fn documents_take_their_language_from_the_name_then_the_id() {
+        let lang = |p: &str, id: &str| document_language(Some(Path::new(p)), id);
+        assert_eq!(lang("/p/Procfile", "plaintext"), Some(Language::Procfile));
+        assert_eq!(lang("/p/.env", "properties"), Some(Language::DotEnv));
+        assert_eq!(
+            lang("/p/Dockerfile", "dockerfile"),
+            Some(Language::Dockerfile)
+        );
+        assert_eq!(lang("/p/run", "shellscript"), Some(Language::Shell));
+        assert_eq!(lang("/p/config.ini", "ini"), Some(Language::Ini));
+        assert_eq!(lang("/p/GNUmakefile", "makefile"), Some(Language::Makefile));
+        assert_eq!(lang("/p/notes.txt", "plaintext"), None);
+        assert_eq!(document_language(None, "dotenv"), Some(Language::DotEnv));
+    }
+
+    #[test]
+    fn watched_globs_cover_every_file_kind() {
+        let set = {
+            let mut b = globset::GlobSetBuilder::new();
+            for g in WATCHED {
+                b.add(globset::Glob::new(g).unwrap());
+            }
+            b.build().unwrap()
+        };
+        for p in [
+            "a/app.py",
+            "k8s/x.yml",
+            "Dockerfile",
+            "svc/Dockerfile.prod",
+            "api.Dockerfile",
+            "Containerfile",
+            "run.sh",
+            "Procfile",
+            "Procfile.dev",
+            "uwsgi.ini",
+            "Makefile",
+            "GNUmakefile",
+            "rules.mk",
+            ".env",
+            "deploy/.env.production",
+            "config/app.env",
+            "otel-lsp.toml",
+        ] {
+            assert!(set.is_match(p), "{p} is not watched");
+            let name = Path::new(p).file_name().unwrap().to_str().unwrap();
+            assert!(
+                Language::from_path(Path::new(p)).is_some() || CONFIG_FILES.contains(&name),
+                "{p}"
+            );
+        }
     }
 }

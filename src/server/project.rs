@@ -3,8 +3,7 @@
 //! editor's settings layered on top. A broken file never stops linting: it is reported once
 //! and the defaults apply until it is fixed.
 
-use globset::{Glob, GlobSet, GlobSetBuilder};
-use otel_lsp::config::{self, Config, ConfigError, Settings};
+use otel_lsp::config::{self, Config, ConfigError, Exclude, Settings};
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -14,34 +13,19 @@ use std::sync::Arc;
 pub struct Project {
     /// The file's contents.
     pub config: Config,
-    excludes: GlobSet,
+    exclude: Option<Exclude>,
 }
 
 impl Project {
-    fn new(config: Config) -> Self {
-        let mut b = GlobSetBuilder::new();
-        for g in &config.exclude {
-            // `config::parse` already rejected invalid globs.
-            if let Ok(g) = Glob::new(g) {
-                b.add(g);
-            }
-        }
-        let excludes = b.build().unwrap_or_else(|_| GlobSet::empty());
-        Project { config, excludes }
+    fn new(config: Config) -> Result<Self, ConfigError> {
+        let exclude = Exclude::new(&config)?;
+        Ok(Project { config, exclude })
     }
 
-    /// Whether the file is excluded by the configuration's `exclude` patterns (relative to
-    /// the configuration file's folder, as the CLI reads them).
+    /// Whether the file (absolute) is excluded by the configuration's `exclude` patterns:
+    /// the CLI's matcher ([`Exclude`]), so a file the CLI skips is skipped here too.
     pub fn excludes(&self, path: &Path) -> bool {
-        let Some(base) = self.config.source.as_deref().and_then(Path::parent) else {
-            return false;
-        };
-        let Ok(rel) = path.strip_prefix(base) else {
-            return false;
-        };
-        rel.ancestors()
-            .filter(|a| !a.as_os_str().is_empty())
-            .any(|a| self.excludes.is_match(a))
+        self.exclude.as_ref().is_some_and(|e| e.excludes(path))
     }
 }
 
@@ -56,7 +40,11 @@ impl Projects {
     pub fn for_dir(&mut self, dir: &Path) -> &Result<Option<Arc<Project>>, ConfigError> {
         self.by_dir
             .entry(dir.to_path_buf())
-            .or_insert_with(|| config::discover(dir).map(|c| c.map(|c| Arc::new(Project::new(c)))))
+            .or_insert_with(|| match config::discover(dir) {
+                Ok(Some(c)) => Project::new(c).map(|p| Some(Arc::new(p))),
+                Ok(None) => Ok(None),
+                Err(e) => Err(e),
+            })
     }
 
     /// Forgets everything (a configuration file changed on disk).
@@ -104,7 +92,7 @@ mod tests {
         let root = dir.path();
         std::fs::write(
             root.join("pyproject.toml"),
-            "[tool.otel-lsp]\nignore = ['OTEL002']\nexclude = ['vendor/**']\n",
+            "[tool.otel-lsp]\nignore = ['OTEL002']\nexclude = ['vendor/**', '*.gen.py']\n",
         )
         .unwrap();
         std::fs::create_dir_all(root.join("vendor/x")).unwrap();
@@ -121,6 +109,12 @@ mod tests {
         let vendored = root.join("vendor/x/lib.py");
         assert_eq!(
             settings_for(&mut projects, Some(&vendored), None, &editor),
+            None
+        );
+        // A pattern without `/` matches a name at any depth, as in the CLI.
+        let generated = root.join("pkg/api.gen.py");
+        assert_eq!(
+            settings_for(&mut projects, Some(&generated), None, &editor),
             None
         );
 

@@ -7,7 +7,7 @@
 use super::convert::Encoding;
 use super::document::Document;
 use otel_lsp::config::Settings;
-use otel_lsp::workspace::Workspace;
+use otel_lsp::workspace::{clean, Affected, Workspace};
 use std::collections::{BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -183,6 +183,35 @@ impl Shared {
             q.all = true;
             q.refresh |= refresh;
         }
+        self.wake.notify_one();
+    }
+
+    /// Queues the open documents whose diagnostics a workspace change may have changed (see
+    /// [`Workspace::apply`]). Pull clients are asked to refresh if their diagnostics did
+    /// change (the worker compares them).
+    pub fn mark_affected(&self, affected: Affected) {
+        let paths = match affected {
+            Affected::Nothing => return,
+            Affected::All => return self.mark_all_dirty(false),
+            Affected::Files(paths) => paths,
+        };
+        if paths.is_empty() {
+            return;
+        }
+        let wanted: Vec<PathBuf> = paths.iter().map(|p| clean(p)).collect();
+        let uris: Vec<Uri> = lock(&self.docs)
+            .iter()
+            .filter(|(_, d)| {
+                d.path
+                    .as_deref()
+                    .is_some_and(|p| wanted.contains(&clean(p)))
+            })
+            .map(|(u, _)| u.clone())
+            .collect();
+        if uris.is_empty() {
+            return;
+        }
+        lock(&self.queue).dirty.extend(uris);
         self.wake.notify_one();
     }
 

@@ -13,8 +13,9 @@ use super::diagnostics::{self, noqa_allowed};
 use super::document::{Linted, Pending};
 use super::project::{self, Projects};
 use super::session::{lock, read, uri_of, write, Shared};
-use otel_lsp::engine::{self, Checker, SourceFile};
+use otel_lsp::engine::{self, needles, Checker, SourceFile};
 use otel_lsp::language::Language;
+use otel_lsp::workspace::Affected;
 use std::collections::{HashMap, HashSet};
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::PathBuf;
@@ -103,8 +104,12 @@ impl Worker {
                     }
                 }
             }
+            // Whether a document's diagnostics changed without an edit of its own (another
+            // file, the settings): pull clients only learn that from a refresh.
+            let mut changed_unprompted = false;
             for uri in uris {
                 let ran = catch_unwind(AssertUnwindSafe(|| self.lint(&uri)));
+                changed_unprompted |= ran.as_ref().is_ok_and(|c| *c);
                 if ran.is_err() {
                     // A bug outside the rules (they are guarded in the engine): start this
                     // document over from its text next time rather than die.
@@ -117,15 +122,18 @@ impl Worker {
                 }
             }
             self.report_config_errors();
-            if refresh && read(&self.shared.client).refresh {
+            let client = read(&self.shared.client).clone();
+            if (refresh || (changed_unprompted && client.pull)) && client.refresh {
                 let _ = self.out.send(Outgoing::Refresh);
             }
             self.shared.linted.send_modify(|n| *n += 1);
         }
     }
 
-    /// Brings one document's parse up to date, checks it, caches and publishes the result.
-    fn lint(&mut self, uri: &Uri) {
+    /// Brings one document's parse up to date, records what it tells the workspace, checks
+    /// it, caches and publishes the result. Returns whether the diagnostics of an unchanged
+    /// version changed (a pull client must be asked to refresh).
+    fn lint(&mut self, uri: &Uri) -> bool {
         // Take the pending edits (and everything else needed) under the lock, briefly.
         let taken = {
             let mut docs = lock(&self.shared.docs);
@@ -149,7 +157,7 @@ impl Worker {
                 diagnostics: Vec::new(),
                 version: None,
             });
-            return;
+            return false;
         };
 
         let started = Instant::now();
@@ -174,7 +182,7 @@ impl Worker {
             }
         }
         let Some(parsed) = self.parsed.get_mut(uri) else {
-            return;
+            return false;
         };
         debug_assert_eq!(parsed.lang, lang);
         let parsed_in = started.elapsed();
@@ -193,18 +201,22 @@ impl Worker {
         let Parsed { file, checker, .. } = parsed;
         let file = &*file;
 
-        // What this file tells the rest of the workspace — before checking it, since its own
-        // facts count too (an Instrumentation next to the pods that use it). Other open
-        // documents are re-checked when that changed.
+        // What this file tells the rest of the workspace, recorded before checking it (the
+        // check may read it) — as the CLI does: an excluded file, or one that cannot
+        // contribute, is not in the workspace. The open documents among its dependents, before
+        // and after, are checked again.
         if let Some(p) = &path {
-            let summary = engine::summarize(file);
-            let changed = write(&self.shared.workspaces)
+            let summary = (settings.is_some() && needles::worth_parsing(lang, file.text()))
+                .then(|| engine::summarize(file));
+            let affected = write(&self.shared.workspaces)
                 .for_path_mut(p)
-                .update(p.clone(), summary);
-            if changed {
-                self.shared.mark_all_dirty(false);
+                .apply(p.clone(), summary);
+            if affected != Affected::Nothing {
+                tracing::debug!(uri = uri.as_str(), ?affected, "workspace changed");
             }
+            self.shared.mark_affected(affected);
         }
+
         let found = match &settings {
             None => Vec::new(),
             Some(settings) => {
@@ -233,13 +245,14 @@ impl Worker {
         // Store and publish, unless the document moved on meanwhile.
         let enc = self.shared.encoding();
         let pull = read(&self.shared.client).pull;
+        let changed_unprompted;
         let publish = {
             let mut docs = lock(&self.shared.docs);
             let Some(doc) = docs.get_mut(uri) else {
-                return;
+                return false;
             };
             if doc.version != version || doc.open_id != open_id || !doc.pending.is_empty() {
-                return;
+                return false;
             }
             debug_assert_eq!(doc.rope.len_bytes(), file.text().len());
             let lsp: Vec<lsp::Diagnostic> = found
@@ -247,10 +260,9 @@ impl Worker {
                 .map(|d| diagnostics::to_lsp(d, &doc.rope, enc))
                 .collect();
             let result_id = diagnostics::result_id(self.shared.session_id, &lsp);
-            let unchanged = doc
-                .linted
-                .as_ref()
-                .is_some_and(|l| l.version == version && l.result_id == result_id);
+            let same_version = doc.linted.as_ref().filter(|l| l.version == version);
+            let unchanged = same_version.is_some_and(|l| l.result_id == result_id);
+            changed_unprompted = same_version.is_some_and(|l| l.result_id != result_id);
             doc.linted = Some(Arc::new(Linted {
                 version,
                 diagnostics: found,
@@ -267,6 +279,7 @@ impl Worker {
                 version: Some(version),
             });
         }
+        changed_unprompted
     }
 
     /// After a failed check: answer this version with no diagnostics (so that requests

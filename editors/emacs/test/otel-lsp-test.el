@@ -106,8 +106,8 @@ Batch Emacs never idles, and eglot sends didChange and flymake re-checks from id
     (insert-file-contents (expand-file-name (concat "editors/fixtures/" file) otel-test-repo))
     (buffer-string)))
 
-(otel-test "the snippet makes `otel-lsp server' eglot's server for python-mode and yaml-mode"
-  (dolist (mode '(python-mode yaml-mode))
+(otel-test "the snippet makes `otel-lsp server' eglot's server for python, yaml, dockerfile, sh, makefile and conf modes"
+  (dolist (mode '(python-mode yaml-mode dockerfile-mode sh-mode makefile-mode conf-mode))
     (cl-assert (cl-find-if (lambda (entry)
                              (and (equal (cdr entry) '("otel-lsp" "server"))
                                   (cl-find mode (car entry) :key (lambda (m) (if (consp m) (car m) m)))))
@@ -167,6 +167,25 @@ Batch Emacs never idles, and eglot sends didChange and flymake re-checks from id
       (otel-test-wait "OTEL003 to clear" (lambda () (null (otel-test-diags "OTEL003"))))
       (let ((text (buffer-string)))
         (cl-assert (< (string-search "template:" text) (string-search otel-test-annotation text)) t))))))
+
+(otel-test "Shell script: OTEL020 warning on the gunicorn worker count under opentelemetry-instrument"
+  ;; In a folder of its own: it launches nothing the tests above look at.
+  (let ((dir (expand-file-name "svc" otel-test-project))
+        (cmd "exec opentelemetry-instrument gunicorn -w 4 app:app"))
+    (make-directory dir t)
+    (with-temp-file (expand-file-name "start.sh" dir)
+      (insert "#!/bin/sh\n" cmd "\n"))
+    (otel-test-open "svc/start.sh" "OTEL020")
+    (cl-assert (derived-mode-p 'sh-mode) t)
+    (when (fboundp 'eglot--language-id)
+      (cl-assert (equal (eglot--language-id (eglot-current-server)) "shellscript") t))
+    (let ((d (car (otel-test-diags "OTEL020"))))
+      (cl-assert (= 1 (length (otel-test-diags "OTEL020"))))
+      (cl-assert (eq (flymake-diagnostic-type d) 'eglot-warning) t)
+      (save-excursion
+        (goto-char (flymake-diagnostic-beg d))
+        (cl-assert (looking-at-p "4 app:app") t)
+        (cl-assert (= (- (flymake-diagnostic-end d) (flymake-diagnostic-beg d)) 1) t)))))
 
 (ignore-errors (eglot-shutdown-all))
 (delete-directory otel-test-project t)

@@ -89,10 +89,14 @@ end
 local original_app = table.concat(vim.fn.readfile(repo .. '/editors/fixtures/app.py'), '\n') .. '\n'
 local fixed_app = original_app:gsub('debug=True%)', 'debug=True, use_reloader=False)')
 
-test('the config: `otel-lsp server`, python and yaml, found on the runtimepath', function()
+test('the config: `otel-lsp server`, python, yaml and the launcher file types, found on the runtimepath', function()
   local config = vim.lsp.config.otel_lsp
   eq({ 'otel-lsp', 'server' }, config.cmd, 'cmd')
-  eq({ 'python', 'yaml' }, config.filetypes, 'filetypes')
+  for _, ft in ipairs({ 'python', 'yaml', 'dockerfile', 'sh', 'dosini', 'make' }) do
+    assert(vim.tbl_contains(config.filetypes, ft), 'filetype ' .. ft .. ' missing: ' .. vim.inspect(config.filetypes))
+  end
+  eq('shellscript', config.get_language_id(0, 'sh'), 'languageId of sh')
+  eq('dockerfile', config.get_language_id(0, 'dockerfile'), 'languageId of dockerfile')
 end)
 
 test('Python: OTEL001 warning on the app.run line', function()
@@ -182,6 +186,20 @@ test('YAML: OTEL003 error on the misplaced inject-python annotation, and the qui
   local template = assert(text:find('template:', 1, true), 'template: gone')
   local annotation = assert(text:find(ANNOTATION, 1, true), 'annotation gone')
   assert(annotation > template, 'the annotation should now be under spec.template:\n' .. text)
+end)
+
+test('Dockerfile: OTEL020 warning on the gunicorn worker count under opentelemetry-instrument', function()
+  -- In a folder of its own: it launches nothing the Python tests above look at.
+  vim.fn.mkdir(project .. '/svc', 'p')
+  local cmd = 'CMD ["opentelemetry-instrument", "gunicorn", "-w", "4", "app:app"]'
+  vim.fn.writefile({ 'FROM python:3.12-slim', cmd }, project .. '/svc/Dockerfile')
+  local buf = open('svc/Dockerfile', 'OTEL020')
+  eq('dockerfile', vim.bo[buf].filetype, 'filetype')
+  local d = diagnostics(buf, 'OTEL020')
+  eq(1, #d, 'OTEL020 count')
+  eq(vim.diagnostic.severity.WARN, d[1].severity, 'severity')
+  local col = cmd:find('"4"', 1, true) -- 1-based column of the quote = 0-based column of the 4
+  eq({ 1, col, 1, col + 1 }, { d[1].lnum, d[1].col, d[1].end_lnum, d[1].end_col }, 'range of the `4`')
 end)
 
 for _, client in ipairs(vim.lsp.get_clients({ name = 'otel_lsp' })) do

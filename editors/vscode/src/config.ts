@@ -24,12 +24,25 @@ export function languagesFromActivationEvents(events: readonly string[]): string
   return events.filter((e) => e.startsWith('onLanguage:')).map((e) => e.slice('onLanguage:'.length));
 }
 
-/** A document selector for those languages, on disk and in unsaved editors. */
-export function documentSelector(languages: readonly string[]): { scheme: string; language: string }[] {
-  return languages.flatMap((language) => [
-    { scheme: 'file', language },
-    { scheme: 'untitled', language },
-  ]);
+/**
+ * Files the server reads whatever language VS Code gives them: Procfiles have no VS Code
+ * language (they open as `plaintext`), and `.env` files are `dotenv` only in recent VS Code or
+ * with a dotenv extension (else `properties`, `ini` or `plaintext`). The server picks the file
+ * kind from the file name first, so the languageId does not matter for these.
+ */
+export const FILE_PATTERNS: readonly string[] = ['**/Procfile', '**/Procfile.*', '**/.env', '**/.env.*', '**/*.env'];
+
+/** A document selector for those languages, on disk and in unsaved editors, and for FILE_PATTERNS on disk. */
+export function documentSelector(
+  languages: readonly string[],
+): ({ scheme: string; language: string } | { scheme: string; pattern: string })[] {
+  return [
+    ...languages.flatMap((language) => [
+      { scheme: 'file', language },
+      { scheme: 'untitled', language },
+    ]),
+    ...FILE_PATTERNS.map((pattern) => ({ scheme: 'file', pattern })),
+  ];
 }
 
 /** The settings the server reads (see `settings_from_json` in src/config.rs). */

@@ -261,6 +261,40 @@ describe('VS Code client against the real otel-lsp server', () => {
     assert.deepEqual(after.filter((d) => d.code === 'OTEL003'), []);
     assert.ok(fixed.indexOf('template:') < fixed.indexOf(ANNOTATION), `the annotation belongs under spec.template:\n${fixed}`);
   });
+
+  test('Dockerfile: OTEL020 on the worker count; the Flask app it runs gets OTEL001, and loses it when the Dockerfile does', async () => {
+    assert.ok(LANGUAGES.includes('dockerfile'), `package.json activates on ${LANGUAGES}`);
+    const dir = path.join(workspace, 'svc');
+    fs.mkdirSync(dir, { recursive: true });
+    const dockerfile = 'FROM python:3.12-slim\nWORKDIR /app\nCOPY . .\nCMD ["opentelemetry-instrument", "gunicorn", "-w", "4", "app:app"]\n';
+    const app = 'from flask import Flask\n\napp = Flask(__name__)\n\nif __name__ == "__main__":\n    app.run(debug=True)\n';
+    fs.writeFileSync(path.join(dir, 'Dockerfile'), dockerfile);
+    fs.writeFileSync(path.join(dir, 'app.py'), app);
+    const dUri = fileUri(path.join(dir, 'Dockerfile'));
+    const aUri = fileUri(path.join(dir, 'app.py'));
+    let before = session.pushes(dUri);
+    const docker = await session.open(path.join(dir, 'Dockerfile'), 'dockerfile', dockerfile);
+    const dDiags = await session.diagnostics(docker, before);
+    assert.deepEqual(dDiags.map((d) => d.code), ['OTEL020'], JSON.stringify(dDiags));
+    const four = positionOf(dockerfile, '"4"');
+    assert.deepEqual(dDiags[0].range, { start: { line: four.line, character: four.character + 1 }, end: { line: four.line, character: four.character + 2 } });
+    const actions = (await session.codeActions(docker, dDiags[0].range, { diagnostics: dDiags, triggerKind: 1 })).filter(isAction);
+    assert.ok(actions.filter((a) => isFix(a, 'OTEL020')).length >= 2, JSON.stringify(actions.map((a) => a.title)));
+    assert.ok(actions.every((a) => !a.isPreferred), 'unsafe fixes are never preferred');
+
+    // The app does not import OpenTelemetry: only the Dockerfile makes debug=True a problem.
+    before = session.pushes(aUri);
+    const appDoc = await session.open(path.join(dir, 'app.py'), 'python', app);
+    assert.deepEqual((await session.diagnostics(appDoc, before)).map((d) => d.code), ['OTEL001']);
+    // Drop opentelemetry-instrument from the Dockerfile: the app is checked again.
+    const refreshes = session.refreshes;
+    before = session.pushes(aUri);
+    await session.change(docker, dockerfile.replace('"opentelemetry-instrument", ', ''));
+    if (session.pullsDiagnostics) {
+      await session.refreshed(refreshes);
+    }
+    assert.deepEqual(await session.diagnostics(appDoc, before), []);
+  });
 });
 
 describe('settings reach the server (initializationOptions, then didChangeConfiguration)', () => {
