@@ -28,6 +28,11 @@ pub struct Workspace {
     /// workspaces with the same generation hold the same files (one is a clone of the other,
     /// or both are empty), so a cache keyed on it alone cannot confuse two workspaces.
     pub generation: u64,
+    /// Each file's generation (when its summary last changed), and their wrapping sum, so
+    /// that "everything but this file" has a generation of its own (see
+    /// [`generation_without`](Self::generation_without)).
+    file_generations: std::collections::HashMap<PathBuf, u64>,
+    generation_sum: u64,
 }
 
 /// The next generation of any workspace of this process.
@@ -60,8 +65,16 @@ impl Workspace {
         if self.files.get(&path) == Some(&summary) {
             return false;
         }
-        self.files.insert(path, summary);
         self.generation = next_generation();
+        let old = self
+            .file_generations
+            .insert(path.clone(), self.generation)
+            .unwrap_or(0);
+        self.generation_sum = self
+            .generation_sum
+            .wrapping_sub(old)
+            .wrapping_add(self.generation);
+        self.files.insert(path, summary);
         true
     }
 
@@ -70,8 +83,26 @@ impl Workspace {
         let removed = self.files.remove(path).is_some();
         if removed {
             self.generation = next_generation();
+            let old = self.file_generations.remove(path).unwrap_or(0);
+            self.generation_sum = self.generation_sum.wrapping_sub(old);
         }
         removed
+    }
+
+    /// A value that changes whenever any file's summary changes — except `path`'s own.
+    /// A file's own summary is derived from its own facts, which the editor's result cache
+    /// already keys on; keying on this instead of [`generation`](Self::generation) keeps a
+    /// keystroke (which moves the byte offsets in the file's own summary) from discarding
+    /// every cached result of that file.
+    pub fn generation_without(&self, path: Option<&Path>) -> u64 {
+        let own = path
+            .and_then(|p| self.file_generations.get(p))
+            .copied()
+            .unwrap_or(0);
+        let others = self.generation_sum.wrapping_sub(own);
+        let count = self.files.len() as u64 - u64::from(own != 0);
+        // Mix in the count so that removing a file is never undone by a coincidental sum.
+        others ^ count.rotate_left(48)
     }
 
     /// Records (`Some`) or forgets (`None`) a file's summary, and says whose diagnostics
@@ -942,5 +973,33 @@ mod operator_tests {
         assert_eq!(eff(Some("false")), Some("false"));
         assert_eq!(eff(Some("other")), Some("other"));
         assert!(w.is_python_target(&inst("inst", Some("app"))));
+    }
+
+    #[test]
+    fn generation_without_a_file_ignores_only_that_files_changes() {
+        let mut ws = Workspace::new();
+        let (a, b) = (Path::new("a.yaml"), Path::new("b.yaml"));
+        let inst = |n: &str| FileSummary {
+            instrumentations: vec![K8sObject {
+                api_version: "opentelemetry.io/v1alpha1".into(),
+                kind: "Instrumentation".into(),
+                name: Some(n.into()),
+                ..Default::default()
+            }],
+            ..Default::default()
+        };
+        ws.update(a.into(), inst("x"));
+        ws.update(b.into(), inst("y"));
+        let (wa, wb) = (
+            ws.generation_without(Some(a)),
+            ws.generation_without(Some(b)),
+        );
+        ws.update(a.into(), inst("x2"));
+        assert_eq!(ws.generation_without(Some(a)), wa, "a's own change");
+        assert_ne!(ws.generation_without(Some(b)), wb, "b sees a's change");
+        let wa = ws.generation_without(Some(a));
+        ws.remove(b);
+        assert_ne!(ws.generation_without(Some(a)), wa, "a sees b go away");
+        assert_ne!(ws.generation_without(None), ws.generation_without(Some(a)));
     }
 }

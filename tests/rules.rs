@@ -393,7 +393,7 @@ fn launcher_files_never_panic_on_any_prefix() {
 fn incremental_checks_equal_full_checks_through_edits() {
     let settings = Settings::default();
     for files in all_workspaces() {
-        let ws = index(&files);
+        let mut ws = index(&files);
         for (path, lang) in files.iter().cloned() {
             let text = std::fs::read_to_string(&path).unwrap();
             let mut file = SourceFile::new(lang, text.clone());
@@ -413,6 +413,8 @@ fn incremental_checks_equal_full_checks_through_edits() {
                         continue;
                     }
                     file.edit(s, e, t);
+                    // As the editor does: the file's new summary goes into the workspace.
+                    ws.update(path.clone(), engine::summarize(&file));
                     let fresh = SourceFile::new(lang, file.text().to_string());
                     let want = engine::check(&fresh, Some(&path), &settings, &ws);
                     let got = checker.check(&file, Some(&path), &settings, &ws);

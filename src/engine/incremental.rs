@@ -216,9 +216,11 @@ fn context_key(
     let mut h = DefaultHasher::new();
     file.language().hash(&mut h);
     path.hash(&mut h);
-    // Unique per workspace content across the process (see `Workspace::generation`): any
-    // change of any file's summary, in whichever workspace, gives a new key.
-    workspace.generation.hash(&mut h);
+    // Any change of another file's summary gives a new key (generations are unique across
+    // the process, so two workspaces are not confused). The file's own summary is left out:
+    // it is derived from the file's own facts, hashed below without offsets, so a keystroke
+    // that only moves offsets keeps every untouched chunk's results.
+    workspace.generation_without(path).hash(&mut h);
     for c in file.chunks() {
         results.facts_hash(c).hash(&mut h);
     }
