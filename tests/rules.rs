@@ -407,8 +407,15 @@ fn incremental_checks_equal_full_checks_through_edits() {
             let picks: Vec<usize> = (0..6).map(|k| starts[k * starts.len() / 6]).collect();
             for (step, &at) in picks.iter().enumerate() {
                 let at = at.min(file.text().len());
-                // Type a character, then a comment marker, then delete both.
-                for (s, e, t) in [(at, at, "x"), (at, at, "# "), (at, at + 3, "")] {
+                // A blank line, which only moves offsets (cached results are moved along);
+                // then a character and a comment marker, then delete both.
+                for (s, e, t) in [
+                    (at, at, "\n"),
+                    (at, at + 1, ""),
+                    (at, at, "x"),
+                    (at, at, "# "),
+                    (at, at + 3, ""),
+                ] {
                     if e > file.text().len() || !file.text().is_char_boundary(e) {
                         continue;
                     }

@@ -84,7 +84,17 @@ pub struct SourceFile {
     chunks: Vec<Chunk>,
     facts: FileFacts,
     launch: LaunchFacts,
+    /// Bumped by every edit.
+    revision: u64,
+    /// The revision of the last edit that changed what the re-parsed chunks mean (their
+    /// facts and launch facts with byte offsets left out); see [`Self::semantic_revision`].
+    semantic_revision: u64,
+    /// The recent edits, oldest first: `(revision, start, old_end, new_end)`.
+    edit_log: std::collections::VecDeque<(u64, usize, usize, usize)>,
 }
+
+/// How many recent edits a file remembers for [`SourceFile::edits_since`].
+const EDIT_LOG: usize = 256;
 
 impl SourceFile {
     /// Parses a whole file.
@@ -101,9 +111,46 @@ impl SourceFile {
             chunks,
             facts: FileFacts::empty(lang),
             launch: LaunchFacts::default(),
+            revision: 0,
+            semantic_revision: 0,
+            edit_log: Default::default(),
         };
         f.merge_facts();
         f
+    }
+
+    /// Bumped by every edit (and reset by nothing): with [`Self::edits_since`], it tells a
+    /// cache how to move offsets it holds.
+    pub fn revision(&self) -> u64 {
+        self.revision
+    }
+
+    /// The revision at which the file's meaning last changed. An edit that only moves byte
+    /// offsets (typing inside a value, a comment, a function body) keeps it; any change of
+    /// the re-parsed chunks' facts or launch facts (offsets left out) sets it to the edit's
+    /// revision. Parsing a new file starts it afresh, so compare it together with identity.
+    pub fn semantic_revision(&self) -> u64 {
+        self.semantic_revision
+    }
+
+    /// The edits after revision `rev`, oldest first, as `(start, old_end, new_end)` byte
+    /// offsets (each in the text as it was before that edit); `None` when they are no longer
+    /// remembered.
+    pub fn edits_since(&self, rev: u64) -> Option<Vec<(usize, usize, usize)>> {
+        if rev == self.revision {
+            return Some(Vec::new());
+        }
+        let first = self.edit_log.front()?.0;
+        if rev + 1 < first || rev > self.revision {
+            return None;
+        }
+        Some(
+            self.edit_log
+                .iter()
+                .filter(|e| e.0 > rev)
+                .map(|e| (e.1, e.2, e.3))
+                .collect(),
+        )
     }
 
     /// The language.
@@ -147,13 +194,24 @@ impl SourceFile {
         while !self.text.is_char_boundary(end) {
             end += 1;
         }
-        if self.chunks.is_empty() {
-            self.text.replace_range(start..end, new_text);
-            *self = SourceFile::new(self.lang, std::mem::take(&mut self.text));
-            return;
-        }
         let old_end = end;
         let new_end = start + new_text.len();
+        self.revision += 1;
+        self.edit_log
+            .push_back((self.revision, start, old_end, new_end));
+        if self.edit_log.len() > EDIT_LOG {
+            self.edit_log.pop_front();
+        }
+        if self.chunks.is_empty() {
+            self.text.replace_range(start..end, new_text);
+            let fresh = SourceFile::new(self.lang, std::mem::take(&mut self.text));
+            self.text = fresh.text;
+            self.chunks = fresh.chunks;
+            self.facts = fresh.facts;
+            self.launch = fresh.launch;
+            self.semantic_revision = self.revision;
+            return;
+        }
         let delta = new_text.len() as isize - (end - start) as isize;
 
         // Chunks touched by the edit; for Python also the one before, since a line like
@@ -219,6 +277,7 @@ impl SourceFile {
         let replace_to = sync.unwrap_or(self.chunks.len());
 
         // Build the new chunks, reusing untouched trees and editing the edited one.
+        let meaning_before = meaning(&self.chunks[lo..replace_to]);
         let mut old: Vec<Option<Chunk>> = self.chunks.drain(lo..replace_to).map(Some).collect();
         let mut fresh = Vec::with_capacity(new_starts.len());
         for (i, &s) in new_starts.iter().enumerate() {
@@ -271,6 +330,9 @@ impl SourceFile {
             fresh.push(make_chunk(self.lang, text, s, e, old_tree.as_ref()));
         }
         let count = fresh.len();
+        if meaning(&fresh) != meaning_before {
+            self.semantic_revision = self.revision;
+        }
         self.chunks.splice(lo..lo, fresh);
         for c in &mut self.chunks[lo + count..] {
             c.start = (c.start as isize + delta) as usize;
@@ -286,6 +348,26 @@ impl SourceFile {
         }
         self.launch = launch;
     }
+}
+
+/// What a run of chunks means, byte offsets left out: their facts and launch facts, printed
+/// with every `Span { start: …, end: … }` blanked. Raw offsets outside spans (Python facts
+/// keep some) stay in, which only makes the comparison err on the side of "changed".
+fn meaning(chunks: &[Chunk]) -> String {
+    let mut out = String::new();
+    for c in chunks {
+        let printed = format!("{:?}{:?}", c.facts, c.launch);
+        let mut rest = printed.as_str();
+        while let Some(i) = rest.find("Span { start: ") {
+            out.push_str(&rest[..i]);
+            out.push('S');
+            rest = &rest[i..];
+            rest = rest.find(" }").map_or("", |j| &rest[j + 2..]);
+        }
+        out.push_str(rest);
+        out.push('|');
+    }
+    out
 }
 
 /// Row/column of byte `pos` in `text` (columns in bytes), as tree-sitter counts them.

@@ -64,6 +64,9 @@ struct Stamped<T> {
 #[derive(Default)]
 pub struct ChunkResults {
     findings: IdMap<(u64, usize), Stamped<Vec<Finding>>>,
+    /// Whole-file `scan` findings by rule index, valid while the file's meaning (its
+    /// semantic revision) and the context stay the same; moved through each edit.
+    scans: IdMap<usize, Vec<Finding>>,
     facts: IdMap<u64, Stamped<u64>>,
     /// The current check.
     stamp: u32,
@@ -130,6 +133,42 @@ impl ChunkResults {
         e.value
     }
 
+    /// The stored findings of scan rule `idx`.
+    pub(crate) fn scan(&self, idx: usize) -> Option<&Vec<Finding>> {
+        self.scans.get(&idx)
+    }
+
+    /// Stores the findings of scan rule `idx`.
+    pub(crate) fn put_scan(&mut self, idx: usize, found: &[Finding]) {
+        self.scans.insert(idx, found.to_vec());
+    }
+
+    /// Moves the stored scan findings through `edits` (oldest first). Fails (and forgets
+    /// them) when an edit touches a finding's span or one of its fix edits.
+    fn move_scans(&mut self, edits: &[(usize, usize, usize)]) -> bool {
+        for list in self.scans.values_mut() {
+            for f in list.iter_mut() {
+                for &(start, old_end, new_end) in edits {
+                    let Some(span) = move_span(f.span, start, old_end, new_end) else {
+                        self.scans.clear();
+                        return false;
+                    };
+                    f.span = span;
+                    for fix in &mut f.fixes {
+                        for e in &mut fix.edits {
+                            let Some(span) = move_span(e.span, start, old_end, new_end) else {
+                                self.scans.clear();
+                                return false;
+                            };
+                            e.span = span;
+                        }
+                    }
+                }
+            }
+        }
+        true
+    }
+
     fn start(&mut self) {
         self.stamp = self.stamp.wrapping_add(1);
         self.live = 0;
@@ -144,6 +183,20 @@ impl ChunkResults {
         if self.facts.len() > 2 * chunks + 1024 {
             self.facts.retain(|_, e| e.stamp == stamp);
         }
+    }
+}
+
+/// Where `s` lands after replacing `start..old_end` with text ending at `new_end`; `None`
+/// when the edit touches it (or an empty span sits where the edit is).
+fn move_span(s: Span, start: usize, old_end: usize, new_end: usize) -> Option<Span> {
+    let nonempty = s.start < s.end;
+    if s.end < start || (s.end == start && nonempty) {
+        Some(s)
+    } else if s.start > old_end || (s.start == old_end && nonempty) {
+        let shift = |p: usize| p - old_end + new_end;
+        Some(Span::new(shift(s.start), shift(s.end)))
+    } else {
+        None
     }
 }
 
@@ -172,6 +225,8 @@ fn unshifted(f: &Finding, by: usize) -> Finding {
 pub struct Checker {
     context: Option<u64>,
     results: ChunkResults,
+    /// `(semantic revision, revision)` of the file when the scan findings were stored.
+    scans_at: Option<(u64, u64)>,
 }
 
 impl Checker {
@@ -193,8 +248,20 @@ impl Checker {
         if self.context != Some(context) {
             // Keep the facts hashes: they depend on the chunk alone.
             self.results.findings.clear();
+            self.results.scans.clear();
             self.context = Some(context);
         }
+        // Scan findings survive edits that change no meaning: move them along.
+        let movable = match self.scans_at {
+            Some((semantic, rev)) if semantic == file.semantic_revision() => file
+                .edits_since(rev)
+                .is_some_and(|edits| self.results.move_scans(&edits)),
+            _ => false,
+        };
+        if !movable {
+            self.results.scans.clear();
+        }
+        self.scans_at = Some((file.semantic_revision(), file.revision()));
         let out = check_with(file, path, settings, workspace, Some(&mut self.results));
         self.results.finish(file.chunks().len());
         out

@@ -152,7 +152,16 @@ pub(crate) fn check_with(
                 return Vec::new();
             }
             let mut found = match rule.scan {
-                Some(scan) => scan(&ctx),
+                Some(scan) => match cache.as_deref().and_then(|c| c.scan(idx)) {
+                    Some(hit) => hit.clone(),
+                    None => {
+                        let f = scan(&ctx);
+                        if let Some(c) = cache.as_deref_mut() {
+                            c.put_scan(idx, &f);
+                        }
+                        f
+                    }
+                },
                 None => Vec::new(),
             };
             if rule.language != file.language() {

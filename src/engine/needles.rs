@@ -114,12 +114,24 @@ pub fn rule_mask(idx: usize, lang: Language) -> u128 {
 /// (the CLI's skip test). Launcher kinds (Dockerfile, shell, Procfile, ini) are always
 /// read: they are small and other files' diagnostics depend on them.
 pub fn worth_parsing(lang: Language, text: &str) -> bool {
+    worth_parsing_with(lang, text, || scan(lang, text))
+}
+
+/// [`worth_parsing`] for a parsed file: the needle bits its chunks already hold stand in for
+/// a new scan (needles never contain a newline, and chunks are cut at line starts).
+pub fn worth_parsing_parsed(file: &crate::engine::SourceFile) -> bool {
+    worth_parsing_with(file.language(), file.text(), || {
+        file.chunks().iter().fold(0, |bits, c| bits | c.needles)
+    })
+}
+
+fn worth_parsing_with(lang: Language, text: &str, bits: impl FnOnce() -> u128) -> bool {
     if lang.is_launcher_kind() {
         return true;
     }
     let always = rules::for_language(lang).any(|(_, r)| r.needles.is_empty());
     always
-        || scan(lang, text) != 0
+        || bits() != 0
         || SUMMARY_NEEDLES
             .iter()
             .filter(|(l, _)| *l == lang)
@@ -127,4 +139,22 @@ pub fn worth_parsing(lang: Language, text: &str) -> bool {
                 ns.iter()
                     .any(|n| memchr::memmem::find(text.as_bytes(), n.as_bytes()).is_some())
             })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parsed_and_text_agree() {
+        for (lang, text) in [
+            (Language::Python, "import os\nprint(1)\n"),
+            (Language::Python, "from opentelemetry import trace\napp.run(debug=True)\n"),
+            (Language::Yaml, "apiVersion: v1\nkind: ConfigMap\n"),
+            (Language::Yaml, "metadata:\n  annotations:\n    instrumentation.opentelemetry.io/inject-python: 'true'\n"),
+        ] {
+            let file = crate::engine::SourceFile::new(lang, text.to_string());
+            assert_eq!(worth_parsing(lang, text), worth_parsing_parsed(&file), "{text}");
+        }
+    }
 }

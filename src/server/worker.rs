@@ -49,6 +49,10 @@ struct Parsed {
     file: SourceFile,
     /// Per-chunk results, so a keystroke re-runs the rules on the edited chunk only.
     checker: Checker,
+    /// The file's semantic revision (and whether settings applied) when its summary was
+    /// last put into the workspace: an edit that only moves offsets changes no summary
+    /// (summaries hold no offsets), so it is not computed again.
+    summarized: Option<(u64, bool)>,
 }
 
 /// The worker's own state.
@@ -171,6 +175,7 @@ impl Worker {
                             lang,
                             file: SourceFile::new(lang, text),
                             checker: Checker::new(),
+                            summarized: None,
                         },
                     );
                 }
@@ -198,15 +203,23 @@ impl Worker {
             fallback_dir.as_deref(),
             &editor,
         );
-        let Parsed { file, checker, .. } = parsed;
+        let Parsed {
+            file,
+            checker,
+            summarized,
+            ..
+        } = parsed;
         let file = &*file;
+        let summary_key = (file.semantic_revision(), settings.is_some());
+        let summarize_now = *summarized != Some(summary_key);
+        *summarized = Some(summary_key);
 
         // What this file tells the rest of the workspace, recorded before checking it (the
         // check may read it) — as the CLI does: an excluded file, or one that cannot
         // contribute, is not in the workspace. The open documents among its dependents, before
         // and after, are checked again.
-        if let Some(p) = &path {
-            let summary = (settings.is_some() && needles::worth_parsing(lang, file.text()))
+        if let (Some(p), true) = (&path, summarize_now) {
+            let summary = (settings.is_some() && needles::worth_parsing_parsed(file))
                 .then(|| engine::summarize(file));
             let affected = write(&self.shared.workspaces)
                 .for_path_mut(p)
