@@ -375,6 +375,7 @@ fn hash_launch_facts(l: &LaunchFacts, h: &mut impl Hasher) {
         dotenv,
         vendor_distro,
         uv_setup,
+        index: _,
     } = l;
     (launchers, scopes, env, copies, stages, uwsgi, compose).hash(h);
     (

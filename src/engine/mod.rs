@@ -137,6 +137,7 @@ pub(crate) fn check_with(
         facts: file.facts(),
         workspace,
         launch: file.launch(),
+        effective: Default::default(),
     };
     let mut out = Vec::new();
     for (idx, rule) in rules::for_language(file.language()) {

@@ -341,9 +341,89 @@ pub struct LaunchFacts {
     /// Scopes (CI jobs) that set up uv without a uv command (a step
     /// `uses: astral-sh/setup-uv`).
     pub uv_setup: Vec<usize>,
+    /// Look-up index over `env` and `scopes`, built on first use; not part of the facts.
+    pub index: EnvIndex,
+}
+
+/// A lazily built index for [`LaunchFacts::lookup`] and [`LaunchFacts::contexts_of`], which
+/// are called for every setting of every container: without it they are linear each, and a
+/// 5 MB manifest stream becomes quadratic. Invisible to `Eq`, `Hash` and `Debug` (it is a
+/// cache, not a fact), rebuilt when `env` or `scopes` have grown since it was built, and
+/// empty in a clone.
+#[derive(Default)]
+pub struct EnvIndex(std::sync::Mutex<Option<std::sync::Arc<IndexData>>>);
+
+/// What [`EnvIndex`] holds.
+struct IndexData {
+    env_len: usize,
+    scopes_len: usize,
+    /// `(scope, name)` → index in `env` of the last such setting.
+    last: std::collections::HashMap<(usize, String), usize>,
+    /// scope → the scopes nested in it (itself included), ascending.
+    nested: Vec<Vec<usize>>,
+}
+
+impl Clone for EnvIndex {
+    fn clone(&self) -> Self {
+        EnvIndex::default()
+    }
+}
+
+impl PartialEq for EnvIndex {
+    fn eq(&self, _: &Self) -> bool {
+        true
+    }
+}
+
+impl Eq for EnvIndex {}
+
+impl std::hash::Hash for EnvIndex {
+    fn hash<H: std::hash::Hasher>(&self, _: &mut H) {}
+}
+
+impl std::fmt::Debug for EnvIndex {
+    fn fmt(&self, _: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        Ok(())
+    }
 }
 
 impl LaunchFacts {
+    fn index(&self) -> std::sync::Arc<IndexData> {
+        let mut slot = self.index.0.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(d) = slot.as_ref() {
+            if d.env_len == self.env.len() && d.scopes_len == self.scopes.len() {
+                return d.clone();
+            }
+        }
+        let mut last = std::collections::HashMap::with_capacity(self.env.len());
+        for (i, v) in self.env.iter().enumerate() {
+            last.insert((v.scope, v.name.clone()), i);
+        }
+        let mut nested = vec![Vec::new(); self.scopes.len()];
+        for s in 0..self.scopes.len() {
+            let mut cur = Some(s);
+            let mut guard = 0;
+            while let Some(a) = cur {
+                if let Some(list) = nested.get_mut(a) {
+                    list.push(s);
+                }
+                cur = self.scopes.get(a).and_then(|x| x.parent);
+                guard += 1;
+                if guard > 64 {
+                    break;
+                }
+            }
+        }
+        let d = std::sync::Arc::new(IndexData {
+            env_len: self.env.len(),
+            scopes_len: self.scopes.len(),
+            last,
+            nested,
+        });
+        *slot = Some(d.clone());
+        d
+    }
+
     /// Appends the facts of the next chunk, which starts at byte `offset`.
     pub fn extend_from(&mut self, other: &LaunchFacts, offset: usize) {
         let base = self.scopes.len();
@@ -429,16 +509,12 @@ impl LaunchFacts {
     /// The setting of `name` visible from `scope`: the last one in the scope, else in its
     /// parent chain.
     pub fn lookup(&self, scope: usize, name: &str) -> Option<&EnvVar> {
+        let index = self.index();
         let mut cur = Some(scope);
         let mut guard = 0;
         while let Some(s) = cur {
-            if let Some(v) = self
-                .env
-                .iter()
-                .rev()
-                .find(|v| v.scope == s && v.name == name)
-            {
-                return Some(v);
+            if let Some(&i) = index.last.get(&(s, name.to_string())) {
+                return self.env.get(i);
             }
             cur = self.scopes.get(s).and_then(|x| x.parent);
             guard += 1;
@@ -469,9 +545,7 @@ impl LaunchFacts {
     /// The scopes from which a setting in `scope` is seen: the scope itself and every scope
     /// nested in it (a setting is judged in each context it reaches).
     pub fn contexts_of(&self, scope: usize) -> Vec<usize> {
-        (0..self.scopes.len())
-            .filter(|&s| self.within(s, scope))
-            .collect()
+        self.index().nested.get(scope).cloned().unwrap_or_default()
     }
 
     /// Whether the scope belongs to an Operator-injected container.

@@ -113,9 +113,25 @@ pub struct Context<'a> {
     pub workspace: &'a Workspace,
     /// Launchers and environment settings of the file.
     pub launch: &'a LaunchFacts,
+    /// [`Context::effective`], computed once per check.
+    /// (`None` inside: nothing crosses files, the file's own facts are it.)
+    pub effective: std::cell::OnceCell<Option<Box<LaunchFacts>>>,
 }
 
-impl Context<'_> {
+impl<'a> Context<'a> {
+    /// The file's launch facts with what other files of the workspace contribute
+    /// (`launch::imports::effective`), computed on first use and shared by every rule of
+    /// this check.
+    pub fn effective(&self) -> &LaunchFacts {
+        let own = self.effective.get_or_init(|| {
+            match crate::launch::imports::effective(self.launch, self.path, self.workspace) {
+                std::borrow::Cow::Borrowed(_) => None,
+                std::borrow::Cow::Owned(f) => Some(Box::new(f)),
+            }
+        });
+        own.as_deref().unwrap_or(self.launch)
+    }
+
     /// The Python facts, when the file is Python.
     pub fn python(&self) -> Option<&PyFacts> {
         match self.facts {

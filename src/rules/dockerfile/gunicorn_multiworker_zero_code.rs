@@ -6,7 +6,7 @@ use crate::diagnostic::{Edit, Finding, Fix, Severity, Span};
 use crate::language::Language;
 use crate::launch::judge::{self, CountFrom};
 use crate::launch::summary::{self, Count, Framework};
-use crate::launch::{imports, Target};
+use crate::launch::Target;
 use crate::rules::{always, Context, FixKind, Match, Rule};
 
 /// The rule.
@@ -45,8 +45,8 @@ fn scan(ctx: &Context) -> Vec<Finding> {
     if ctx.python().is_some() {
         return config_module(ctx).into_iter().collect();
     }
-    let eff = imports::effective(ctx.launch, ctx.path, ctx.workspace);
-    let f = &*eff;
+    let eff = ctx.effective();
+    let f = eff;
     let mut out = Vec::new();
     for l in &f.launchers {
         if l.program().as_deref() != Some("gunicorn") || !l.instrumented() || !l.runtime {

@@ -293,7 +293,7 @@ fn judge_var(e: &EnvVar) -> Option<Finding> {
 }
 
 fn scan(ctx: &Context) -> Vec<Finding> {
-    let eff = crate::launch::imports::effective(ctx.launch, ctx.path, ctx.workspace);
+    let eff = ctx.effective();
     eff.own_env().filter_map(judge_var).collect()
 }
 

@@ -5,7 +5,7 @@
 use crate::diagnostic::{Edit, Finding, Fix, Severity, Span};
 use crate::language::Language;
 use crate::launch::ini::{self, UwsgiOptions};
-use crate::launch::{imports, judge, summary, LaunchKind};
+use crate::launch::{judge, summary, LaunchKind};
 use crate::rules::{always, Context, FixKind, Match, Rule};
 use crate::syntax::python::{Call, PyFacts};
 
@@ -56,8 +56,8 @@ fn scan(ctx: &Context) -> Vec<Finding> {
     let Some(path) = ctx.path else {
         return Vec::new();
     };
-    let eff = imports::effective(ctx.launch, ctx.path, ctx.workspace);
-    let f = &*eff;
+    let eff = ctx.effective();
+    let f = eff;
     let ws = ctx.workspace;
     let mut out = Vec::new();
     for l in f

@@ -47,6 +47,7 @@ mod tests {
             facts: file.facts(),
             workspace: &ws,
             launch: file.launch(),
+            effective: Default::default(),
         };
         let mut found = 0;
         for (rule, query) in python_rules() {

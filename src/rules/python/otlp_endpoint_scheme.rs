@@ -6,7 +6,7 @@ use super::otlp_port_protocol_mismatch::{
 };
 use crate::diagnostic::{Edit, Finding, Fix, Severity};
 use crate::language::Language;
-use crate::launch::{endpoint, imports, judge, LaunchFacts, Token};
+use crate::launch::{endpoint, judge, LaunchFacts, Token};
 use crate::rules::{always, Context, FixKind, Match, Rule};
 
 /// The rule.
@@ -92,8 +92,8 @@ fn scan(ctx: &Context) -> Vec<Finding> {
     if ctx.python().is_some() {
         return Vec::new();
     }
-    let eff = imports::effective(ctx.launch, ctx.path, ctx.workspace);
-    let f = &*eff;
+    let eff = ctx.effective();
+    let f = eff;
     let distro_default = !other_distro(ctx.text);
     let mut out = Vec::new();
     for (v, sig, val) in endpoint_vars(f) {

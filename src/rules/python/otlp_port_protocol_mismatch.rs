@@ -4,7 +4,7 @@
 
 use crate::diagnostic::{Edit, Finding, Fix, Severity};
 use crate::language::Language;
-use crate::launch::{endpoint, imports, judge, EnvVar, LaunchFacts, Token};
+use crate::launch::{endpoint, judge, EnvVar, LaunchFacts, Token};
 use crate::rules::{always, Context, FixKind, Match, Rule};
 
 /// The rule.
@@ -236,8 +236,8 @@ fn scan(ctx: &Context) -> Vec<Finding> {
     if ctx.python().is_some() {
         return Vec::new();
     }
-    let eff = imports::effective(ctx.launch, ctx.path, ctx.workspace);
-    let f = &*eff;
+    let eff = ctx.effective();
+    let f = eff;
     let distro_default = !other_distro(ctx.text);
     let mut out = Vec::new();
     for (v, sig, val) in endpoint_vars(f) {

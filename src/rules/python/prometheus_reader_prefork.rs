@@ -176,8 +176,8 @@ fn scan(ctx: &Context) -> Vec<Finding> {
     if ctx.python().is_some() {
         return Vec::new();
     }
-    let eff = crate::launch::imports::effective(ctx.launch, ctx.path, ctx.workspace);
-    let f = &*eff;
+    let eff = ctx.effective();
+    let f = eff;
     let mut out = Vec::new();
     for v in f.own_env().filter(|v| v.name == "OTEL_METRICS_EXPORTER") {
         let Some(val) = v.value.as_ref().filter(|t| !t.dynamic) else {

@@ -67,8 +67,8 @@ fn scan(ctx: &Context) -> Vec<Finding> {
     if ctx.python().is_some() {
         return Vec::new();
     }
-    let eff = crate::launch::imports::effective(ctx.launch, ctx.path, ctx.workspace);
-    let f = &*eff;
+    let eff = ctx.effective();
+    let f = eff;
     let mut out = Vec::new();
     for l in f.launchers.iter().filter(|l| l.instrumented()) {
         let a = l.args();
