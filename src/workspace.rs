@@ -33,6 +33,40 @@ pub struct Workspace {
     /// [`generation_without`](Self::generation_without)).
     file_generations: std::collections::HashMap<PathBuf, u64>,
     generation_sum: u64,
+    /// Look-up indexes over the files' shared launch facts (a cache, rebuilt per generation).
+    shared_index: SharedIndex,
+}
+
+/// Indexes over the shared launch facts, so that resolving a ConfigMap or finding who reads
+/// a file does not scan the whole workspace (which made a check of a few thousand manifests
+/// cubic). Built on first use for the current generation; invisible to `Debug`, empty in a
+/// clone.
+#[derive(Default)]
+struct SharedIndex(std::sync::Mutex<Option<std::sync::Arc<SharedIndexData>>>);
+
+/// `(name, namespace)` of a ConfigMap.
+type ConfigMapKey = (String, Option<String>);
+
+struct SharedIndexData {
+    generation: u64,
+    /// `(name, namespace)` → the files and positions of ConfigMaps so named.
+    config_maps: std::collections::HashMap<ConfigMapKey, Vec<(PathBuf, usize)>>,
+    /// ConfigMap name → files that import a ConfigMap of that name (`envFrom`).
+    config_map_readers: std::collections::HashMap<String, Vec<PathBuf>>,
+    /// Env file (resolved path) → files that import it (`env_file:`).
+    env_file_readers: std::collections::HashMap<PathBuf, Vec<PathBuf>>,
+}
+
+impl Clone for SharedIndex {
+    fn clone(&self) -> Self {
+        SharedIndex::default()
+    }
+}
+
+impl std::fmt::Debug for SharedIndex {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("SharedIndex")
+    }
 }
 
 /// The next generation of any workspace of this process.
@@ -162,6 +196,103 @@ impl Workspace {
     /// The shared launch facts of one file.
     pub fn launch_facts(&self, path: &Path) -> Option<&LaunchFacts> {
         self.summary(path).and_then(|s| s.launch.facts.as_deref())
+    }
+
+    fn shared_index(&self) -> std::sync::Arc<SharedIndexData> {
+        use crate::launch::imports::{resolve_path, Source};
+        let mut slot = self
+            .shared_index
+            .0
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        if let Some(d) = slot.as_ref() {
+            if d.generation == self.generation {
+                return d.clone();
+            }
+        }
+        let mut d = SharedIndexData {
+            generation: self.generation,
+            config_maps: Default::default(),
+            config_map_readers: Default::default(),
+            env_file_readers: Default::default(),
+        };
+        for (p, f) in self.shared_facts() {
+            for (i, c) in f.config_maps.iter().enumerate() {
+                d.config_maps
+                    .entry((c.name.clone(), c.namespace.clone()))
+                    .or_default()
+                    .push((p.to_path_buf(), i));
+            }
+            for imp in &f.imports {
+                match &imp.source {
+                    Source::ConfigMap { name, .. } => d
+                        .config_map_readers
+                        .entry(name.clone())
+                        .or_default()
+                        .push(p.to_path_buf()),
+                    Source::EnvFile(rel) => d
+                        .env_file_readers
+                        .entry(resolve_path(p, rel))
+                        .or_default()
+                        .push(p.to_path_buf()),
+                    Source::Image { .. } => {}
+                }
+            }
+        }
+        let d = std::sync::Arc::new(d);
+        *slot = Some(d.clone());
+        d
+    }
+
+    /// The ConfigMaps named `name` in namespace `ns` (both unset counts as the same), with
+    /// the files that define them, in path order.
+    pub fn config_maps_named(
+        &self,
+        name: &str,
+        ns: Option<&str>,
+    ) -> Vec<(&Path, &crate::launch::imports::ConfigMap)> {
+        let index = self.shared_index();
+        let Some(list) = index
+            .config_maps
+            .get(&(name.to_string(), ns.map(str::to_string)))
+        else {
+            return Vec::new();
+        };
+        list.iter()
+            .filter_map(|(p, i)| {
+                let (key, summary) = self.files.get_key_value(p)?;
+                let c = summary.launch.facts.as_deref()?.config_maps.get(*i)?;
+                Some((key.as_path(), c))
+            })
+            .collect()
+    }
+
+    /// The files whose imports may read from the file at `me` (a cleaned path): importers of
+    /// it as an env file, and importers of a ConfigMap with one of `config_maps`' names; a
+    /// superset, in path order, each once.
+    pub fn possible_readers<'s>(
+        &'s self,
+        me: &Path,
+        dotenv: bool,
+        config_maps: &[crate::launch::imports::ConfigMap],
+    ) -> Vec<(&'s Path, &'s LaunchFacts)> {
+        let index = self.shared_index();
+        let mut paths: Vec<&PathBuf> = Vec::new();
+        if dotenv {
+            paths.extend(index.env_file_readers.get(me).into_iter().flatten());
+        }
+        for c in config_maps {
+            paths.extend(index.config_map_readers.get(&c.name).into_iter().flatten());
+        }
+        paths.sort();
+        paths.dedup();
+        paths
+            .into_iter()
+            .filter_map(|p| {
+                let (key, summary) = self.files.get_key_value(p)?;
+                Some((key.as_path(), summary.launch.facts.as_deref()?))
+            })
+            .collect()
     }
 }
 

@@ -271,14 +271,14 @@ pub fn resolve_config_map<'w>(
     name: &str,
     ns: Option<&str>,
 ) -> Option<(&'w Path, &'w ConfigMap)> {
-    let mut found = ws.shared_facts().flat_map(|(p, f)| {
-        f.config_maps
-            .iter()
-            .filter(|c| c.name == name && same_namespace(c.namespace.as_deref(), ns))
-            .map(move |c| (p, c))
-    });
-    let first = found.next()?;
-    found.next().is_none().then_some(first)
+    let found = ws.config_maps_named(name, ns);
+    debug_assert!(found
+        .iter()
+        .all(|(_, c)| same_namespace(c.namespace.as_deref(), ns)));
+    match found.as_slice() {
+        [one] => Some(*one),
+        _ => None,
+    }
 }
 
 /// The image a Dockerfile builds: the `target` stage, else the last one.
@@ -576,7 +576,7 @@ fn transplant_chain(f: &mut LaunchFacts, src: &LaunchFacts, pivot: usize) -> Has
 fn reverse(f: &mut LaunchFacts, own: &LaunchFacts, here: &Path, ws: &Workspace) {
     let me = clean(here);
     let mut read = false;
-    for (q, qf) in ws.shared_facts() {
+    for (q, qf) in ws.possible_readers(&me, own.dotenv, &own.config_maps) {
         if qf.imports.is_empty() || clean(q) == me {
             continue;
         }
