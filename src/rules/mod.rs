@@ -211,6 +211,18 @@ impl<'a, 't> Match<'a, 't> {
     }
 }
 
+/// The file kinds that carry launchers and environment settings besides Python: what a
+/// rule judged on the environment model lists in `also`.
+pub const ENV_KINDS: &[Language] = &[
+    Language::Dockerfile,
+    Language::Shell,
+    Language::Procfile,
+    Language::Yaml,
+    Language::Ini,
+    Language::Makefile,
+    Language::DotEnv,
+];
+
 /// Every rule, in code order. One line per rule.
 pub static ALL: &[&Rule] = &[
     &python::flask_debug_reloader::RULE,

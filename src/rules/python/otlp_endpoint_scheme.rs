@@ -7,22 +7,14 @@ use super::otlp_port_protocol_mismatch::{
 use crate::diagnostic::{Edit, Finding, Fix, Severity};
 use crate::language::Language;
 use crate::launch::{endpoint, judge, LaunchFacts, Token};
-use crate::rules::{always, Context, FixKind, Match, Rule};
+use crate::rules::{self, always, Context, FixKind, Match, Rule};
 
 /// The rule.
 pub static RULE: Rule = Rule {
     code: "OTEL043",
     name: "otlp-endpoint-scheme",
     language: Language::Python,
-    also: &[
-        Language::Dockerfile,
-        Language::Shell,
-        Language::Procfile,
-        Language::Yaml,
-        Language::Ini,
-        Language::Makefile,
-        Language::DotEnv,
-    ],
+    also: rules::ENV_KINDS,
     severity: Severity::Error,
     summary: "OTLP endpoint without `http://`/`https://`",
     docs: DOCS,

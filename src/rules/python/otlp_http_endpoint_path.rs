@@ -8,22 +8,14 @@ use super::otlp_port_protocol_mismatch::{
 use crate::diagnostic::{Edit, Finding, Fix, Severity, Span};
 use crate::language::Language;
 use crate::launch::{endpoint, judge, Token};
-use crate::rules::{always, Context, FixKind, Match, Rule};
+use crate::rules::{self, always, Context, FixKind, Match, Rule};
 
 /// The rule.
 pub static RULE: Rule = Rule {
     code: "OTEL042",
     name: "otlp-http-endpoint-path",
     language: Language::Python,
-    also: &[
-        Language::Dockerfile,
-        Language::Shell,
-        Language::Procfile,
-        Language::Yaml,
-        Language::Ini,
-        Language::Makefile,
-        Language::DotEnv,
-    ],
+    also: rules::ENV_KINDS,
     severity: Severity::Error,
     summary: "OTLP/HTTP endpoint path: `/v1/<signal>` doubled on the generic endpoint, or missing on a signal endpoint",
     docs: DOCS,

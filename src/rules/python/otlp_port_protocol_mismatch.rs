@@ -5,22 +5,14 @@
 use crate::diagnostic::{Edit, Finding, Fix, Severity};
 use crate::language::Language;
 use crate::launch::{endpoint, judge, EnvVar, LaunchFacts, Token};
-use crate::rules::{always, Context, FixKind, Match, Rule};
+use crate::rules::{self, always, Context, FixKind, Match, Rule};
 
 /// The rule.
 pub static RULE: Rule = Rule {
     code: "OTEL041",
     name: "otlp-port-protocol-mismatch",
     language: Language::Python,
-    also: &[
-        Language::Dockerfile,
-        Language::Shell,
-        Language::Procfile,
-        Language::Yaml,
-        Language::Ini,
-        Language::Makefile,
-        Language::DotEnv,
-    ],
+    also: rules::ENV_KINDS,
     severity: Severity::Error,
     summary: "OTLP endpoint port and protocol disagree (HTTP on 4317, gRPC on 4318)",
     docs: DOCS,

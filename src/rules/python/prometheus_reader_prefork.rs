@@ -7,7 +7,7 @@ use crate::launch::ini::{self, UwsgiOptions};
 use crate::launch::judge::{self, CountFrom};
 use crate::launch::summary::{self, Count};
 use crate::launch::{LaunchFacts, LaunchRef, Launcher, Token};
-use crate::rules::{always, Context, FixKind, Match, Rule};
+use crate::rules::{self, always, Context, FixKind, Match, Rule};
 use std::path::Path;
 
 /// The rule.
@@ -15,15 +15,7 @@ pub static RULE: Rule = Rule {
     code: "OTEL025",
     name: "prometheus-reader-prefork",
     language: Language::Python,
-    also: &[
-        Language::Dockerfile,
-        Language::Shell,
-        Language::Procfile,
-        Language::Yaml,
-        Language::Ini,
-        Language::Makefile,
-        Language::DotEnv,
-    ],
+    also: rules::ENV_KINDS,
     severity: Severity::Warning,
     summary: "Prometheus metric reader in an app served by several pre-fork workers",
     docs: DOCS,
