@@ -408,6 +408,15 @@ fn bad_config_exits_2_naming_file_and_key() {
     assert!(out.stderr.contains("missing.toml"), "{}", out.stderr);
 }
 
+/// The paths OTEL001 is reported on when checking `dir`, as JSON says them.
+fn reported_paths(dir: &Path) -> Vec<String> {
+    let out = run(dir, &["check", "--select", "OTEL001", "--format", "json"]);
+    json(&out)
+        .iter()
+        .map(|d| d["path"].as_str().unwrap().to_string())
+        .collect()
+}
+
 #[test]
 fn exclude_globs_and_explicit_paths() {
     let dir = project();
@@ -424,12 +433,7 @@ fn exclude_globs_and_explicit_paths() {
     ] {
         write(dir.path(), p, FLASK_APP);
     }
-    let out = run(
-        dir.path(),
-        &["check", "--select", "OTEL001", "--format", "json"],
-    );
-    let diags = json(&out);
-    let paths: Vec<&str> = diags.iter().map(|d| d["path"].as_str().unwrap()).collect();
+    let paths = reported_paths(dir.path());
     assert_eq!(paths, ["app.py", "svc/app.py"]);
     // A file named on the command line is checked even when excluded …
     let out = run(dir.path(), &["check", "--select", "OTEL001", "gen/app.py"]);
@@ -463,12 +467,7 @@ fn gitignore_hidden_and_default_excludes_are_honoured() {
     ] {
         write(dir.path(), p, FLASK_APP);
     }
-    let out = run(
-        dir.path(),
-        &["check", "--select", "OTEL001", "--format", "json"],
-    );
-    let diags = json(&out);
-    let paths: Vec<&str> = diags.iter().map(|d| d["path"].as_str().unwrap()).collect();
+    let paths = reported_paths(dir.path());
     assert_eq!(paths, ["app.py"]);
     // Named explicitly, an ignored file is checked, unless --force-exclude.
     let out = run(

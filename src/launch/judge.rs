@@ -55,25 +55,6 @@ pub struct Workers {
     pub class: Option<Token>,
 }
 
-/// Splits an environment value like `GUNICORN_CMD_ARGS="--workers 4 -k x"` into words.
-pub fn split_value(t: &Token) -> Vec<Token> {
-    let mut out = Vec::new();
-    let mut start: Option<usize> = None;
-    for (i, c) in t.text.char_indices() {
-        if c.is_whitespace() {
-            if let Some(s) = start.take() {
-                out.push(t.slice(s, i));
-            }
-        } else if start.is_none() {
-            start = Some(i);
-        }
-    }
-    if let Some(s) = start {
-        out.push(t.suffix(s));
-    }
-    out
-}
-
 fn count_of(t: &Token) -> Option<Count> {
     args::int(t).map(Count::N)
 }
@@ -107,7 +88,7 @@ pub fn workers(l: &Launcher, facts: &LaunchFacts) -> Workers {
     }
     if prog == "gunicorn" {
         if let Some(cmd_args) = env_val("GUNICORN_CMD_ARGS") {
-            let words = split_value(&cmd_args);
+            let words = cmd_args.split_whitespace();
             if out.count.is_none() {
                 if let Some(v) = args::find(&words, &["-w"], &["--workers"]).and_then(|o| o.value) {
                     out.count = Some(CountSetting {

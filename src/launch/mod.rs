@@ -45,6 +45,26 @@ pub struct Token {
 }
 
 impl Token {
+    /// The white-space separated words of the token, each with its own span (an exec-form
+    /// word like `"-w 4"`, an environment value like `--workers 4 -k x`).
+    pub fn split_whitespace(&self) -> Vec<Token> {
+        let mut out = Vec::new();
+        let mut start: Option<usize> = None;
+        for (i, c) in self.text.char_indices() {
+            if c.is_whitespace() {
+                if let Some(s) = start.take() {
+                    out.push(self.slice(s, i));
+                }
+            } else if start.is_none() {
+                start = Some(i);
+            }
+        }
+        if let Some(s) = start {
+            out.push(self.suffix(s));
+        }
+        out
+    }
+
     /// A token whose text is verbatim at `start`.
     pub fn verbatim(text: &str, start: usize) -> Token {
         Token {

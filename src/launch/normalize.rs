@@ -338,21 +338,7 @@ fn split_exec_word(t: &Token) -> Vec<Token> {
     if t.dynamic || !t.text.starts_with('-') || !t.text.contains(char::is_whitespace) {
         return vec![t.clone()];
     }
-    let mut out = Vec::new();
-    let mut start: Option<usize> = None;
-    for (i, c) in t.text.char_indices() {
-        if c.is_whitespace() {
-            if let Some(s) = start.take() {
-                out.push(t.slice(s, i));
-            }
-        } else if start.is_none() {
-            start = Some(i);
-        }
-    }
-    if let Some(s) = start {
-        out.push(t.suffix(s));
-    }
-    out
+    t.split_whitespace()
 }
 
 #[cfg(test)]
