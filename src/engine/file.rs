@@ -9,6 +9,7 @@ use crate::syntax::chunk::{self, MIN_CHUNK};
 use crate::syntax::{python, yaml};
 use std::cell::RefCell;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::OnceLock;
 use tree_sitter::{InputEdit, Parser, Point, Tree};
 
 /// One independently parsed piece of a file.
@@ -28,6 +29,9 @@ pub struct Chunk {
     pub facts: ChunkFacts,
     /// Launchers, environment settings and gunicorn config facts of the chunk (relative).
     pub launch: LaunchFacts,
+    /// The chunk's text mentions a vendor OpenTelemetry distro
+    /// (`launch::packaging::mentions_vendor_distro`; a name never spans two chunks).
+    pub vendor_distro: bool,
 }
 
 impl Chunk {
@@ -82,8 +86,11 @@ pub struct SourceFile {
     lang: Language,
     text: String,
     chunks: Vec<Chunk>,
-    facts: FileFacts,
-    launch: LaunchFacts,
+    /// Merged from the chunks on first use after an edit: a keystroke that only the
+    /// per-chunk caches need never pays for merging a big file's facts.
+    facts: OnceLock<FileFacts>,
+    /// Likewise merged on first use.
+    launch: OnceLock<LaunchFacts>,
     /// Bumped by every edit.
     revision: u64,
     /// The revision of the last edit that changed what the re-parsed chunks mean (their
@@ -105,18 +112,16 @@ impl SourceFile {
             let e = starts.get(i + 1).copied().unwrap_or(text.len());
             chunks.push(make_chunk(lang, &text, s, e, None));
         }
-        let mut f = SourceFile {
+        SourceFile {
             lang,
             text,
             chunks,
-            facts: FileFacts::empty(lang),
-            launch: LaunchFacts::default(),
+            facts: OnceLock::new(),
+            launch: OnceLock::new(),
             revision: 0,
             semantic_revision: 0,
             edit_log: Default::default(),
-        };
-        f.merge_facts();
-        f
+        }
     }
 
     /// Bumped by every edit (and reset by nothing): with [`Self::edits_since`], it tells a
@@ -168,14 +173,28 @@ impl SourceFile {
         &self.chunks
     }
 
-    /// Merged facts of the whole file (absolute offsets).
+    /// Merged facts of the whole file (absolute offsets), merged on first use.
     pub fn facts(&self) -> &FileFacts {
-        &self.facts
+        self.facts
+            .get_or_init(|| FileFacts::merge(self.lang, &self.chunks))
     }
 
-    /// Launchers and environment settings of the whole file (absolute offsets).
+    /// Launchers and environment settings of the whole file (absolute offsets), merged on
+    /// first use.
     pub fn launch(&self) -> &LaunchFacts {
-        &self.launch
+        self.launch.get_or_init(|| {
+            let mut launch = LaunchFacts::default();
+            for c in &self.chunks {
+                launch.extend_from(&c.launch, c.start);
+            }
+            launch
+        })
+    }
+
+    /// Whether the text mentions a vendor OpenTelemetry distro anywhere
+    /// (`launch::packaging::mentions_vendor_distro`), from each chunk's flag.
+    pub fn mentions_vendor_distro(&self) -> bool {
+        self.chunks.iter().any(|c| c.vendor_distro)
     }
 
     /// Whether any chunk's tree has a syntax error (ERROR or MISSING nodes).
@@ -207,8 +226,8 @@ impl SourceFile {
             let fresh = SourceFile::new(self.lang, std::mem::take(&mut self.text));
             self.text = fresh.text;
             self.chunks = fresh.chunks;
-            self.facts = fresh.facts;
-            self.launch = fresh.launch;
+            self.facts = OnceLock::new();
+            self.launch = OnceLock::new();
             self.semantic_revision = self.revision;
             return;
         }
@@ -337,26 +356,19 @@ impl SourceFile {
         for c in &mut self.chunks[lo + count..] {
             c.start = (c.start as isize + delta) as usize;
         }
-        self.merge_facts();
-    }
-
-    fn merge_facts(&mut self) {
-        self.facts = FileFacts::merge(self.lang, &self.chunks);
-        let mut launch = LaunchFacts::default();
-        for c in &self.chunks {
-            launch.extend_from(&c.launch, c.start);
-        }
-        self.launch = launch;
+        self.facts = OnceLock::new();
+        self.launch = OnceLock::new();
     }
 }
 
-/// What a run of chunks means, byte offsets left out: their facts and launch facts, printed
+/// What a run of chunks means, byte offsets left out: their facts, launch facts and vendor
+/// distro flag, printed
 /// with every `Span { start: …, end: … }` blanked. Raw offsets outside spans (Python facts
 /// keep some) stay in, which only makes the comparison err on the side of "changed".
 fn meaning(chunks: &[Chunk]) -> String {
     let mut out = String::new();
     for c in chunks {
-        let printed = format!("{:?}{:?}", c.facts, c.launch);
+        let printed = format!("{:?}{:?}{}", c.facts, c.launch, c.vendor_distro);
         let mut rest = printed.as_str();
         while let Some(i) = rest.find("Span { start: ") {
             out.push_str(&rest[..i]);
@@ -418,6 +430,7 @@ fn make_chunk(lang: Language, text: &str, start: usize, end: usize, old: Option<
         start,
         len: end - start,
         needles: needles::scan(lang, src),
+        vendor_distro: launch::packaging::mentions_vendor_distro(src),
         tree,
         facts,
         launch,
@@ -444,7 +457,8 @@ mod tests {
             let t = crate::engine::file::parse(f.lang, &f.text[c.start..c.start + c.len], None);
             assert_eq!(t.root_node().to_sexp(), c.tree.root_node().to_sexp());
         }
-        assert_eq!(f.facts, fresh.facts);
+        assert_eq!(f.facts(), fresh.facts());
+        assert_eq!(f.launch(), fresh.launch());
     }
 
     fn big_python() -> String {

@@ -472,6 +472,32 @@ mod tests {
         assert_eq!(got.len(), 399);
     }
 
+    /// A comment naming a vendor distro changes no launcher or setting, but it changes the
+    /// default OTLP protocol OTEL041 assumes: the stored scan findings must not survive it.
+    #[test]
+    fn a_vendor_distro_comment_reruns_the_scans() {
+        let settings = Settings::default();
+        let ws = Workspace::new();
+        // The comment comes last, so that editing it moves no offset either.
+        let text = "export OTEL_EXPORTER_OTLP_ENDPOINT=http://collector:4318\nexec opentelemetry-instrument python app.py\n# uses opentelemetry\n";
+        let mut file = SourceFile::new(Language::Shell, text.to_string());
+        let mut checker = Checker::new();
+        let codes = |d: &[Diagnostic]| d.iter().map(|d| d.code).collect::<Vec<_>>();
+        assert_eq!(
+            codes(&checker.check(&file, None, &settings, &ws)),
+            ["OTEL041"]
+        );
+        let at = text.rfind("opentelemetry").unwrap();
+        file.edit(at, at + "opentelemetry".len(), "honeycomb");
+        assert_eq!(checker.check(&file, None, &settings, &ws), vec![]);
+        assert_eq!(check(&file, None, &settings, &ws), vec![]);
+        file.edit(at, at + "honeycomb".len(), "opentelemetry");
+        assert_eq!(
+            codes(&checker.check(&file, None, &settings, &ws)),
+            ["OTEL041"]
+        );
+    }
+
     /// A Flask app's finding depends on a Dockerfile elsewhere in the workspace: the cached
     /// per-chunk results must not survive a change of the workspace, nor a switch to another
     /// workspace.

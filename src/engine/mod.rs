@@ -131,14 +131,7 @@ pub(crate) fn check_with(
     mut cache: Option<&mut incremental::ChunkResults>,
 ) -> Vec<Diagnostic> {
     let queries = compiled_queries();
-    let ctx = Context {
-        text: file.text(),
-        path,
-        facts: file.facts(),
-        workspace,
-        launch: file.launch(),
-        effective: Default::default(),
-    };
+    let ctx = Context::new(file, path, workspace);
     let mut out = Vec::new();
     for (idx, rule) in rules::for_language(file.language()) {
         if !settings.is_enabled(rule.code, rule.name) {

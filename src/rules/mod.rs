@@ -6,7 +6,7 @@
 //! meaning. The engine stamps code, name and severity on what `check` returns.
 
 use crate::diagnostic::{Finding, Severity, Span};
-use crate::engine::FileFacts;
+use crate::engine::{FileFacts, SourceFile};
 use crate::language::Language;
 use crate::launch::LaunchFacts;
 use crate::syntax::python::PyFacts;
@@ -107,34 +107,54 @@ pub struct Context<'a> {
     pub text: &'a str,
     /// The file's path, when it has one.
     pub path: Option<&'a Path>,
-    /// Facts of the whole file.
-    pub facts: &'a FileFacts,
+    /// The parsed file: its merged facts are read through [`Context::facts`] and
+    /// [`Context::launch`], which merge them on first use.
+    pub file: &'a SourceFile,
     /// Facts of the workspace the file belongs to.
     pub workspace: &'a Workspace,
-    /// Launchers and environment settings of the file.
-    pub launch: &'a LaunchFacts,
     /// [`Context::effective`], computed once per check.
     /// (`None` inside: nothing crosses files, the file's own facts are it.)
     pub effective: std::cell::OnceCell<Option<Box<LaunchFacts>>>,
 }
 
 impl<'a> Context<'a> {
+    /// A context for checking `file`.
+    pub fn new(file: &'a SourceFile, path: Option<&'a Path>, workspace: &'a Workspace) -> Self {
+        Context {
+            text: file.text(),
+            path,
+            file,
+            workspace,
+            effective: Default::default(),
+        }
+    }
+
+    /// Facts of the whole file.
+    pub fn facts(&self) -> &'a FileFacts {
+        self.file.facts()
+    }
+
+    /// Launchers and environment settings of the file.
+    pub fn launch(&self) -> &'a LaunchFacts {
+        self.file.launch()
+    }
+
     /// The file's launch facts with what other files of the workspace contribute
     /// (`launch::imports::effective`), computed on first use and shared by every rule of
     /// this check.
     pub fn effective(&self) -> &LaunchFacts {
         let own = self.effective.get_or_init(|| {
-            match crate::launch::imports::effective(self.launch, self.path, self.workspace) {
+            match crate::launch::imports::effective(self.launch(), self.path, self.workspace) {
                 std::borrow::Cow::Borrowed(_) => None,
                 std::borrow::Cow::Owned(f) => Some(Box::new(f)),
             }
         });
-        own.as_deref().unwrap_or(self.launch)
+        own.as_deref().unwrap_or(self.launch())
     }
 
     /// The Python facts, when the file is Python.
     pub fn python(&self) -> Option<&PyFacts> {
-        match self.facts {
+        match self.facts() {
             FileFacts::Python(p) => Some(p),
             _ => None,
         }

@@ -73,16 +73,19 @@ pub fn noqa_allowed(file: &SourceFile, pos: usize) -> bool {
     if text[start..end].trim_end().ends_with('\\') {
         return false;
     }
-    let Some(chunk) = file
-        .chunks()
-        .iter()
-        .find(|c| c.start <= end && end <= c.start + c.len)
+    let chunks = file.chunks();
+    let Some(chunk) = chunks
+        .get(chunks.partition_point(|c| c.start + c.len < end))
+        .filter(|c| c.start <= end)
     else {
         return true;
     };
+    // Down from the root through every node around the line's end (a cursor: asking a
+    // node for its parent walks from the root again each time).
     let rel = end - chunk.start;
-    let mut node = chunk.tree.root_node().descendant_for_byte_range(rel, rel);
-    while let Some(n) = node {
+    let mut cursor = chunk.tree.walk();
+    loop {
+        let n = cursor.node();
         let kind = n.kind();
         if (kind.contains("string") || kind.contains("scalar"))
             && n.start_byte() < rel
@@ -90,9 +93,10 @@ pub fn noqa_allowed(file: &SourceFile, pos: usize) -> bool {
         {
             return false;
         }
-        node = n.parent();
+        if cursor.goto_first_child_for_byte(rel).is_none() {
+            return true;
+        }
     }
-    true
 }
 
 #[cfg(test)]

@@ -34,7 +34,7 @@ fn check(_: &Match) -> Option<Finding> {
 }
 
 fn scan(ctx: &Context) -> Vec<Finding> {
-    let f = ctx.launch;
+    let f = ctx.launch();
     let mut out = Vec::new();
     for l in f
         .own_launchers()

@@ -148,7 +148,7 @@ fn scan(ctx: &Context) -> Vec<Finding> {
 /// its own: `workers = N` here is the count.
 fn config_module(ctx: &Context) -> Option<Finding> {
     let path = ctx.path?;
-    let g = &ctx.launch.gunicorn;
+    let g = &ctx.launch().gunicorn;
     let w = g.setting("workers")?;
     let count = match w.kind {
         crate::launch::python::ValueKind::Int(n) => Count::N(n),

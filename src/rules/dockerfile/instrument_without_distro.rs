@@ -32,7 +32,7 @@ fn check(_: &Match) -> Option<Finding> {
 }
 
 fn scan(ctx: &Context) -> Vec<Finding> {
-    let f = ctx.launch;
+    let f = ctx.launch();
     let installs: Vec<_> = f
         .launchers
         .iter()

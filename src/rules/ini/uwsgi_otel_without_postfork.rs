@@ -133,7 +133,7 @@ fn scan(ctx: &Context) -> Vec<Finding> {
 /// The setup calls of a WSGI module that run at import time (not under
 /// `if __name__ == "__main__":`, which uWSGI never runs).
 fn import_time_setup<'p>(ctx: &Context, py: &'p PyFacts) -> Vec<&'p Call> {
-    let g = &ctx.launch.gunicorn;
+    let g = &ctx.launch().gunicorn;
     py.calls
         .iter()
         .filter(|c| summary::is_otel_setup_call(&c.callee, g))
@@ -152,7 +152,7 @@ fn python_module(ctx: &Context) -> Vec<Finding> {
     let (Some(py), Some(path)) = (ctx.python(), ctx.path) else {
         return Vec::new();
     };
-    let g = &ctx.launch.gunicorn;
+    let g = &ctx.launch().gunicorn;
     let has_postfork = g.functions.iter().any(|f| {
         f.decorators
             .iter()
@@ -215,7 +215,7 @@ fn postfork_fix(ctx: &Context, py: &PyFacts, c: &Call) -> Option<Fix> {
     if !(rest.is_empty() || rest.starts_with('#')) {
         return None;
     }
-    let g = &ctx.launch.gunicorn;
+    let g = &ctx.launch().gunicorn;
     let name = ["init_tracing", "init_otel_after_fork", "_otel_postfork"]
         .into_iter()
         .find(|n| g.function(n).is_none() && !py.calls.iter().any(|x| x.callee == *n))?;

@@ -36,7 +36,7 @@ fn check(_: &Match) -> Option<Finding> {
 /// by `-c`, or assigning at least two gunicorn settings one of which is `bind`, `workers`
 /// or `worker_class`.
 fn is_config_module(ctx: &Context) -> bool {
-    let g = &ctx.launch.gunicorn;
+    let g = &ctx.launch().gunicorn;
     let named = ctx
         .path
         .and_then(|p| p.file_name())
@@ -135,7 +135,7 @@ fn scan(ctx: &Context) -> Vec<Finding> {
     let Some(py) = ctx.python() else {
         return Vec::new();
     };
-    let g = &ctx.launch.gunicorn;
+    let g = &ctx.launch().gunicorn;
     let mut out = Vec::new();
     let hooked = |f: &str| -> bool {
         ["post_fork", "post_worker_init"].iter().any(|h| {

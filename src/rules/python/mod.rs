@@ -41,14 +41,7 @@ mod tests {
         let file = SourceFile::new(Language::Python, text.to_string());
         assert!(matches!(file.facts(), FileFacts::Python(_)));
         let ws = Workspace::new();
-        let ctx = Context {
-            text: file.text(),
-            path: None,
-            facts: file.facts(),
-            workspace: &ws,
-            launch: file.launch(),
-            effective: Default::default(),
-        };
+        let ctx = Context::new(&file, None, &ws);
         let mut found = 0;
         for (rule, query) in python_rules() {
             let _ = (rule.gate)(&ctx);

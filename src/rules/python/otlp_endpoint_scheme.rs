@@ -2,7 +2,7 @@
 //! send to it; with gRPC, the exporter opens TLS to a plaintext local collector.
 
 use super::otlp_port_protocol_mismatch::{
-    effective_protocol, endpoint_vars, exporter_call, other_distro, Transport,
+    effective_protocol, endpoint_vars, exporter_call, Transport,
 };
 use crate::diagnostic::{Edit, Finding, Fix, Severity};
 use crate::language::Language;
@@ -86,7 +86,7 @@ fn scan(ctx: &Context) -> Vec<Finding> {
     }
     let eff = ctx.effective();
     let f = eff;
-    let distro_default = !other_distro(ctx.text);
+    let distro_default = !ctx.file.mentions_vendor_distro();
     let mut out = Vec::new();
     for (v, sig, val) in endpoint_vars(f) {
         let Some(ep) = endpoint::parse(&val.text) else {

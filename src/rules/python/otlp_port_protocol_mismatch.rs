@@ -181,11 +181,6 @@ pub fn effective_protocol<'f>(
     }
 }
 
-/// Whether the file shows a vendor distro whose default protocol is not grpc.
-pub fn other_distro(text: &str) -> bool {
-    crate::launch::packaging::mentions_vendor_distro(text)
-}
-
 /// Endpoint settings made in the file (not imported) with their signal and parsed value.
 pub fn endpoint_vars(
     f: &LaunchFacts,
@@ -230,7 +225,7 @@ fn scan(ctx: &Context) -> Vec<Finding> {
     }
     let eff = ctx.effective();
     let f = eff;
-    let distro_default = !other_distro(ctx.text);
+    let distro_default = !ctx.file.mentions_vendor_distro();
     let mut out = Vec::new();
     for (v, sig, val) in endpoint_vars(f) {
         if f.operator_injected(v.scope) {

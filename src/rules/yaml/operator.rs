@@ -127,7 +127,7 @@ pub fn document_of(node: Node) -> Option<(Node, bool)> {
 /// The Kubernetes identity of the match's document: from the file facts the engine already
 /// computed for the chunk, else read again.
 pub fn object(m: &Match, root: Node) -> Option<K8sObject> {
-    if let FileFacts::Yaml(docs) = m.ctx.facts {
+    if let FileFacts::Yaml(docs) = m.ctx.facts() {
         let i = docs.partition_point(|(start, _)| *start < m.offset);
         if let Some((start, obj)) = docs.get(i) {
             if *start == m.offset {
