@@ -99,6 +99,12 @@ impl Workspace {
         if self.files.get(&path) == Some(&summary) {
             return false;
         }
+        self.replace(path, summary);
+        true
+    }
+
+    /// Records a file's summary, known to differ from the one recorded.
+    fn replace(&mut self, path: PathBuf, summary: FileSummary) {
         self.generation = next_generation();
         let old = self
             .file_generations
@@ -109,7 +115,6 @@ impl Workspace {
             .wrapping_sub(old)
             .wrapping_add(self.generation);
         self.files.insert(path, summary);
-        true
     }
 
     /// Forgets a file.
@@ -166,10 +171,13 @@ impl Workspace {
         } else {
             self.dependents(&path)
         };
+        // `old` differs from `summary` (compared above, once: they can be big).
         match summary {
-            Some(s) => self.update(path.clone(), s),
-            None => self.remove(&path),
-        };
+            Some(s) => self.replace(path.clone(), s),
+            None => {
+                self.remove(&path);
+            }
+        }
         if global {
             return Affected::All;
         }
@@ -641,10 +649,12 @@ impl Workspace {
                 }
             }
         }
-        for b in self.launched_by(path) {
-            let f = b.file.to_path_buf();
-            if f != path && !out.contains(&f) {
-                out.push(f);
+        // The launchers of other files that start it (its own are no dependents).
+        for (file, l) in self.launchers().filter(|(f, _)| *f != path) {
+            if l.targets.iter().any(|t| self.names(file, l, t, path))
+                && !out.iter().any(|o| o == file)
+            {
+                out.push(file.to_path_buf());
             }
         }
         for f in self.import_links(path) {

@@ -421,7 +421,14 @@ fn incremental_checks_equal_full_checks_through_edits() {
                     }
                     file.edit(s, e, t);
                     // As the editor does: the file's new summary goes into the workspace.
-                    ws.update(path.clone(), engine::summarize(&file));
+                    let summary = engine::summarize(&file);
+                    assert_eq!(
+                        checker.summarize(&file),
+                        summary,
+                        "{}: the editor's summary, step {step}",
+                        path.display()
+                    );
+                    ws.update(path.clone(), summary);
                     let fresh = SourceFile::new(lang, file.text().to_string());
                     let want = engine::check(&fresh, Some(&path), &settings, &ws);
                     let got = checker.check(&file, Some(&path), &settings, &ws);

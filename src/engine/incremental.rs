@@ -10,20 +10,27 @@
 //! to their chunk; one whose span or fix edits reach outside its chunk is not stored (it is
 //! recomputed each time), since an edit elsewhere could move what it points at.
 //!
-//! Whole-file `scan` rules and gates run on every check: they are meant to be cheap.
+//! Whole-file `scan` findings are kept while the file's meaning (its semantic revision) and
+//! the context stay the same, and moved through the edits. In a YAML stream, the scans that
+//! judge each document on its own (`Rule::scan_per_document`) are kept per document like
+//! query findings, so an edit that changes one document's meaning re-runs them there only.
 
 use super::file::{Chunk, ChunkFacts};
-use super::{check_with, SourceFile};
+use super::{check_with, shared_documents, summarize_documents, DocumentSummary, SourceFile};
 use crate::config::Settings;
 use crate::diagnostic::{Diagnostic, Finding, Span};
+use crate::language::Language;
+use crate::launch::imports::ConfigMap;
 use crate::launch::python::{Function, GunicornFacts, Setting};
 use crate::launch::LaunchFacts;
 use crate::syntax::python::{Call, FunctionDef, Import, PyFacts};
+use crate::workspace::FileSummary;
 use crate::workspace::Workspace;
 use std::collections::hash_map::DefaultHasher;
 use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hash, Hasher};
 use std::path::Path;
+use std::sync::Arc;
 
 /// Hashes integer keys (chunk ids, rule indexes) cheaply; the maps here are hit tens of
 /// thousands of times per keystroke on a big file, and their keys are not attacker-chosen.
@@ -63,7 +70,8 @@ struct Stamped<T> {
 /// time (chunk ids are never reused, so a stale entry is never hit).
 #[derive(Default)]
 pub struct ChunkResults {
-    findings: IdMap<(u64, usize), Stamped<Vec<Finding>>>,
+    /// Keyed by (chunk id, rule index, whether these are a per-document scan's findings).
+    findings: IdMap<(u64, usize, bool), Stamped<Vec<Finding>>>,
     /// Whole-file `scan` findings by rule index, valid while the file's meaning (its
     /// semantic revision) and the context stay the same; moved through each edit.
     scans: IdMap<usize, Vec<Finding>>,
@@ -77,17 +85,37 @@ pub struct ChunkResults {
 }
 
 impl ChunkResults {
-    /// The stored findings of `chunk` for rule `idx`, moved to the chunk's current offset.
+    /// The stored query findings of `chunk` for rule `idx`, moved to the chunk's current
+    /// offset.
     pub(crate) fn get(&mut self, chunk: &Chunk, idx: usize) -> Option<Vec<Finding>> {
-        let e = self.findings.get_mut(&(chunk.id, idx))?;
+        self.get_as(chunk, idx, false)
+    }
+
+    /// Stores the query findings of `chunk` for rule `idx`, if they stay inside the chunk.
+    pub(crate) fn put(&mut self, chunk: &Chunk, idx: usize, found: &[Finding]) {
+        self.put_as(chunk, idx, false, found)
+    }
+
+    /// The stored findings of per-document scan `idx` on the document `chunk`.
+    pub(crate) fn get_scan(&mut self, chunk: &Chunk, idx: usize) -> Option<Vec<Finding>> {
+        self.get_as(chunk, idx, true)
+    }
+
+    /// Stores the findings of per-document scan `idx` on the document `chunk`, if they stay
+    /// inside it.
+    pub(crate) fn put_scan_of(&mut self, chunk: &Chunk, idx: usize, found: &[Finding]) {
+        self.put_as(chunk, idx, true, found)
+    }
+
+    fn get_as(&mut self, chunk: &Chunk, idx: usize, scan: bool) -> Option<Vec<Finding>> {
+        let e = self.findings.get_mut(&(chunk.id, idx, scan))?;
         e.stamp = self.stamp;
         self.live += 1;
         self.reused += 1;
         Some(e.value.iter().map(|f| shifted(f, chunk.start)).collect())
     }
 
-    /// Stores the findings of `chunk` for rule `idx`, if they stay inside the chunk.
-    pub(crate) fn put(&mut self, chunk: &Chunk, idx: usize, found: &[Finding]) {
+    fn put_as(&mut self, chunk: &Chunk, idx: usize, scan: bool, found: &[Finding]) {
         let inside = |s: Span| chunk.start <= s.start && s.end <= chunk.start + chunk.len;
         let local = found.iter().all(|f| {
             inside(f.span)
@@ -98,7 +126,7 @@ impl ChunkResults {
         if local {
             let value = found.iter().map(|f| unshifted(f, chunk.start)).collect();
             self.findings.insert(
-                (chunk.id, idx),
+                (chunk.id, idx, scan),
                 Stamped {
                     stamp: self.stamp,
                     value,
@@ -118,9 +146,16 @@ impl ChunkResults {
                     hash_py_facts(p, &mut h);
                     hash_launch_facts(&chunk.launch, &mut h);
                 }
-                // A YAML document's launch facts feed only `scan` rules, which are never
-                // cached; the query rules (OTEL003-005) read objects and the workspace.
-                ChunkFacts::Yaml(o) => o.hash(&mut h),
+                // The query rules (OTEL003-005) read objects and the workspace. A
+                // per-document scan reads its own document (the chunk, keyed by id) and,
+                // from the rest of the stream, only its ConfigMaps (an `envFrom:` resolves
+                // through the workspace, which holds this file's summary) and whether the
+                // file names a vendor distro.
+                ChunkFacts::Yaml(o) => {
+                    o.hash(&mut h);
+                    hash_config_maps(&chunk.launch.config_maps, &mut h);
+                    chunk.vendor_distro.hash(&mut h);
+                }
                 // Launcher files are one chunk: any edit re-parses it and drops its results.
                 ChunkFacts::Launch => chunk.launch.hash(&mut h),
             }
@@ -225,6 +260,11 @@ fn unshifted(f: &Finding, by: usize) -> Finding {
 pub struct Checker {
     context: Option<u64>,
     results: ChunkResults,
+    /// Per-document summaries of a YAML stream, by chunk id (see [`Checker::summarize`]).
+    documents: IdMap<u64, DocumentSummary>,
+    /// The stream's shared facts as last merged: from which documents (chunk ids, in
+    /// order), with which vendor-distro mention.
+    shared: Option<(Vec<u64>, bool, Option<Arc<LaunchFacts>>)>,
     /// `(semantic revision, revision)` of the file when the scan findings were stored.
     scans_at: Option<(u64, u64)>,
 }
@@ -267,6 +307,47 @@ impl Checker {
         out
     }
 
+    /// `engine::summarize`, incrementally: a YAML stream's summary is put together from its
+    /// documents' summaries, and a document an edit did not touch keeps its own; the facts
+    /// other files see are merged again only when a document they come from changed.
+    pub fn summarize(&mut self, file: &SourceFile) -> FileSummary {
+        if file.language() != Language::Yaml {
+            return super::summarize(file);
+        }
+        let chunks = file.chunks();
+        if self.documents.len() > 2 * chunks.len() + 1024 {
+            let live: std::collections::HashSet<u64> = chunks.iter().map(|c| c.id).collect();
+            self.documents.retain(|id, _| live.contains(id));
+        }
+        for c in chunks {
+            self.documents
+                .entry(c.id)
+                .or_insert_with(|| DocumentSummary::of(c));
+        }
+        let documents = &self.documents;
+        let last = &mut self.shared;
+        summarize_documents(
+            file,
+            |_, c| &documents[&c.id],
+            |docs, vendor| {
+                let docs: Vec<(&Chunk, &DocumentSummary)> = docs.collect();
+                let key: Vec<u64> = docs
+                    .iter()
+                    .filter(|(_, d)| d.is_shared())
+                    .map(|(c, _)| c.id)
+                    .collect();
+                if let Some((k, v, facts)) = last.as_ref() {
+                    if *k == key && *v == vendor {
+                        return facts.clone();
+                    }
+                }
+                let facts = shared_documents(docs.into_iter().map(|(_, d)| d), vendor);
+                *last = Some((key, vendor, facts.clone()));
+                facts
+            },
+        )
+    }
+
     /// How many chunk-rule results the last check reused.
     pub fn reused(&self) -> usize {
         self.results.reused
@@ -292,6 +373,22 @@ fn context_key(
         results.facts_hash(c).hash(&mut h);
     }
     h.finish()
+}
+
+/// ConfigMaps as a reader in another document sees them: names and values, no offsets.
+fn hash_config_maps(maps: &[ConfigMap], h: &mut impl Hasher) {
+    for m in maps {
+        let ConfigMap {
+            name,
+            namespace,
+            data,
+        } = m;
+        (7u8, name, namespace, data.len()).hash(h);
+        for v in data {
+            let value = v.value.as_ref().map(|t| (&t.text, t.dynamic));
+            (&v.name, value, &v.origin).hash(h);
+        }
+    }
 }
 
 /// The facts without their offsets. The destructuring is exhaustive on purpose: a new
@@ -496,6 +593,50 @@ mod tests {
             codes(&checker.check(&file, None, &settings, &ws)),
             ["OTEL041"]
         );
+    }
+
+    /// In a YAML stream, a container's findings can depend on a ConfigMap in another
+    /// document of the same file (`envFrom:`): a per-document scan's stored findings must
+    /// not survive an edit of that ConfigMap, and must survive edits elsewhere.
+    #[test]
+    fn per_document_scans_follow_a_configmap_in_another_document() {
+        use crate::engine::summarize;
+        let settings = Settings::default();
+        let path = Path::new("k8s/app.yaml");
+        let mut text = String::from(
+            "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: otel\ndata:\n  OTEL_EXPORTER_OTLP_PROTOCOL: grpc\n",
+        );
+        for i in 0..3 {
+            text.push_str(&format!(
+                "---\napiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: web{i}\n  labels:\n    tier: web\nspec:\n  template:\n    spec:\n      containers:\n        - name: web\n          image: web:1\n          command: [\"opentelemetry-instrument\", \"python\", \"app.py\"]\n          envFrom:\n            - configMapRef:\n                name: otel\n          env:\n            - name: OTEL_EXPORTER_OTLP_ENDPOINT\n              value: http://collector:4318\n"
+            ));
+        }
+        let mut file = SourceFile::new(Language::Yaml, text);
+        assert_eq!(file.chunks().len(), 4);
+        let mut ws = Workspace::new();
+        ws.update(path.into(), summarize(&file));
+        let mut checker = Checker::new();
+        let codes = |d: &[Diagnostic]| d.iter().map(|d| d.code).collect::<Vec<_>>();
+        let first = checker.check(&file, Some(path), &settings, &ws);
+        assert_eq!(codes(&first), ["OTEL041"; 3], "{first:?}");
+        let mut step = |file: &mut SourceFile, at: usize, end: usize, with: &str| {
+            file.edit(at, end, with);
+            ws.update(path.into(), summarize(file));
+            let got = checker.check(file, Some(path), &settings, &ws);
+            assert_eq!(got, check(file, Some(path), &settings, &ws));
+            (got, checker.reused())
+        };
+        // The ConfigMap now says http/protobuf: port 4318 is right everywhere.
+        let at = file.text().find("grpc").unwrap();
+        let (got, _) = step(&mut file, at, at + 4, "http/protobuf");
+        assert_eq!(got, vec![]);
+        let (got, _) = step(&mut file, at, at + "http/protobuf".len(), "grpc");
+        assert_eq!(codes(&got), ["OTEL041"; 3]);
+        // An edit in one Deployment's label re-runs the scans there only.
+        let at = file.text().rfind("tier: web").unwrap() + 6;
+        let (got, reused) = step(&mut file, at, at, "x");
+        assert_eq!(codes(&got), ["OTEL041"; 3]);
+        assert!(reused > 0);
     }
 
     /// A Flask app's finding depends on a Dockerfile elsewhere in the workspace: the cached

@@ -11,6 +11,7 @@ pub mod suppress;
 use crate::config::Settings;
 use crate::diagnostic::Diagnostic;
 use crate::language::Language;
+use crate::launch::LaunchFacts;
 use crate::rules::{self, Context, Match};
 use crate::syntax::python::PyFacts;
 use crate::syntax::yaml::K8sObject;
@@ -18,6 +19,7 @@ use crate::workspace::{FileSummary, Workspace};
 pub use file::SourceFile;
 use file::{Chunk, ChunkFacts};
 pub use incremental::Checker;
+use std::cell::OnceCell;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::Path;
 use std::sync::OnceLock;
@@ -72,8 +74,107 @@ impl FileFacts {
     }
 }
 
-/// What a file contributes to its workspace.
+/// What one YAML document contributes to its file's summary: its launchers' summaries
+/// and injected images (a document's launchers see only its own scopes), and, when other
+/// files may read it (`launch::imports::shared`: it imports, or holds ConfigMaps), its
+/// launch facts as they see them. Kept per document by `incremental::Checker`.
+pub(crate) struct DocumentSummary {
+    /// Its launch summary; `facts` is `Some` when other files may read it.
+    launch: crate::launch::LaunchSummary,
+}
+
+impl DocumentSummary {
+    pub(crate) fn of(chunk: &Chunk) -> Self {
+        DocumentSummary {
+            launch: crate::launch::summary::summarize(&chunk.launch, None),
+        }
+    }
+
+    /// Whether other files may read the document's facts.
+    pub(crate) fn is_shared(&self) -> bool {
+        self.launch.facts.is_some()
+    }
+}
+
+/// A YAML stream's facts as other files see them: those of its documents that other files
+/// may read, in order, merged; `None` when there are none. Launchers carry the file's
+/// vendor-distro mention (`vendor_distro`), as `imports::detached` does for a whole file.
+pub(crate) fn shared_documents<'p>(
+    parts: impl Iterator<Item = &'p DocumentSummary>,
+    vendor_distro: bool,
+) -> Option<std::sync::Arc<LaunchFacts>> {
+    let mut merged: Option<LaunchFacts> = None;
+    for d in parts {
+        if let Some(f) = &d.launch.facts {
+            merged
+                .get_or_insert_with(LaunchFacts::default)
+                .extend_from(f, 0);
+        }
+    }
+    let mut merged = merged?;
+    merged.vendor_distro = vendor_distro;
+    if vendor_distro {
+        for l in &mut merged.launchers {
+            l.vendor_distro = true;
+        }
+    }
+    Some(std::sync::Arc::new(merged))
+}
+
+/// A YAML stream's summary, put together from its documents' summaries (`part` may answer
+/// from a cache) and their shared facts (`shared`, given the documents and the file's
+/// vendor-distro mention; may answer from a cache too).
+pub(crate) fn summarize_documents<'p>(
+    file: &SourceFile,
+    part: impl Fn(usize, &Chunk) -> &'p DocumentSummary,
+    shared: impl FnOnce(
+        &mut dyn Iterator<Item = (&Chunk, &'p DocumentSummary)>,
+        bool,
+    ) -> Option<std::sync::Arc<LaunchFacts>>,
+) -> FileSummary {
+    let mut out = FileSummary::default();
+    for (i, c) in file.chunks().iter().enumerate() {
+        if let ChunkFacts::Yaml(Some(o)) = &c.facts {
+            if o.is_instrumentation() {
+                out.instrumentations.push(o.clone());
+            }
+            if !o.pod_annotations.is_empty() {
+                out.injectors.push(o.clone());
+            }
+        }
+        let d = part(i, c);
+        out.launch
+            .launchers
+            .extend(d.launch.launchers.iter().cloned());
+        out.launch
+            .injected_images
+            .extend(d.launch.injected_images.iter().cloned());
+    }
+    let mut docs = file
+        .chunks()
+        .iter()
+        .enumerate()
+        .map(|(i, c)| (c, part(i, c)));
+    out.launch.facts = shared(
+        &mut docs,
+        file.chunks().iter().any(|c| c.launch.vendor_distro),
+    );
+    out
+}
+
+/// What a file contributes to its workspace. A YAML stream's is put together from its
+/// documents' ([`summarize_documents`]): its facts as other files see them are those of the
+/// documents others may read (ConfigMaps, containers with `envFrom:`), so that an edit
+/// elsewhere leaves them as they were.
 pub fn summarize(file: &SourceFile) -> FileSummary {
+    if file.language() == Language::Yaml {
+        let parts: Vec<DocumentSummary> = file.chunks().iter().map(DocumentSummary::of).collect();
+        return summarize_documents(
+            file,
+            |i, _| &parts[i],
+            |docs, vendor| shared_documents(docs.map(|(_, d)| d), vendor),
+        );
+    }
     FileSummary {
         instrumentations: file
             .facts()
@@ -132,6 +233,15 @@ pub(crate) fn check_with(
 ) -> Vec<Diagnostic> {
     let queries = compiled_queries();
     let ctx = Context::new(file, path, workspace);
+    // The editor scans a YAML stream document by document (`Rule::scan_per_document`), so
+    // that a keystroke re-runs those scans on the edited document only; each document's
+    // facts are made absolute once, when a scan first needs them.
+    let documents: Vec<OnceCell<LaunchFacts>> =
+        if cache.is_some() && file.language() == Language::Yaml {
+            file.chunks().iter().map(|_| OnceCell::new()).collect()
+        } else {
+            Vec::new()
+        };
     let mut out = Vec::new();
     for (idx, rule) in rules::for_language(file.language()) {
         if !settings.is_enabled(rule.code, rule.name) {
@@ -146,6 +256,10 @@ pub(crate) fn check_with(
                 return Vec::new();
             }
             let mut found = match rule.scan {
+                Some(scan) if rule.scan_per_document && !documents.is_empty() => {
+                    let cache = cache.as_deref_mut().expect("documents imply a cache");
+                    scan_documents(file, path, workspace, idx, scan, &documents, cache)
+                }
                 Some(scan) => match cache.as_deref().and_then(|c| c.scan(idx)) {
                     Some(hit) => hit.clone(),
                     None => {
@@ -219,6 +333,35 @@ pub(crate) fn check_with(
     let mut seen = std::collections::HashSet::new();
     out.retain(|d| seen.insert((suppress::line_start(file.text(), d.span.start), d.code)));
     out
+}
+
+/// A per-document scan over every document of a YAML stream, each document's findings
+/// reused from `cache` while the document and its context are unchanged.
+fn scan_documents(
+    file: &SourceFile,
+    path: Option<&Path>,
+    workspace: &Workspace,
+    idx: usize,
+    scan: fn(&Context) -> Vec<crate::diagnostic::Finding>,
+    documents: &[OnceCell<LaunchFacts>],
+    cache: &mut incremental::ChunkResults,
+) -> Vec<crate::diagnostic::Finding> {
+    let mut found = Vec::new();
+    for (chunk, facts) in file.chunks().iter().zip(documents) {
+        if let Some(hit) = cache.get_scan(chunk, idx) {
+            found.extend(hit);
+            continue;
+        }
+        let facts = facts.get_or_init(|| {
+            let mut f = LaunchFacts::default();
+            f.extend_from(&chunk.launch, chunk.start);
+            f
+        });
+        let here = scan(&Context::for_document(file, path, workspace, facts));
+        cache.put_scan_of(chunk, idx, &here);
+        found.extend(here);
+    }
+    found
 }
 
 /// Runs one rule's work, catching a panic: it is logged with the rule's code and the file,

@@ -138,7 +138,7 @@ pub struct LaunchSummary {
     /// The file's launch facts with empty spans, when other files need them: it imports
     /// (compose `env_file:`/`build:`, `envFrom:`) or is imported (a `.env` file, ConfigMaps,
     /// a Dockerfile). See [`super::imports`].
-    pub facts: Option<Box<LaunchFacts>>,
+    pub facts: Option<std::sync::Arc<LaunchFacts>>,
 }
 
 /// gunicorn options that take a value (for finding the positional app target).
@@ -490,7 +490,8 @@ pub fn summarize(facts: &LaunchFacts, py: Option<&PyFacts>) -> LaunchSummary {
         uses_otel,
         uwsgi_postfork,
         injected_images: facts.injected_images.clone(),
-        facts: super::imports::shared(facts).then(|| Box::new(super::imports::detached(facts))),
+        facts: super::imports::shared(facts)
+            .then(|| std::sync::Arc::new(super::imports::detached(facts))),
     }
 }
 

@@ -51,6 +51,12 @@ pub struct Rule {
     /// For rules judged on whole-file or workspace facts rather than one syntax shape (the
     /// launcher and environment model): called once per file after the gate passes.
     pub scan: Option<fn(&Context) -> Vec<Finding>>,
+    /// Whether `scan` judges each YAML document on its own: every launcher and setting with
+    /// the scopes of its own document and the workspace, never with another document of the
+    /// same stream (a file-wide "does any document…" makes it `false`). The editor then
+    /// re-runs it on the edited documents only (`engine::Checker`); `engine::check` runs it
+    /// on the whole file, and the tests hold the two equal.
+    pub scan_per_document: bool,
 }
 
 impl Rule {
@@ -112,6 +118,10 @@ pub struct Context<'a> {
     pub file: &'a SourceFile,
     /// Facts of the workspace the file belongs to.
     pub workspace: &'a Workspace,
+    /// One YAML document's launch facts (absolute offsets) when a per-document scan
+    /// (`Rule::scan_per_document`) runs on that document alone; [`Context::launch`] then
+    /// answers with them.
+    pub document: Option<&'a LaunchFacts>,
     /// [`Context::effective`], computed once per check.
     /// (`None` inside: nothing crosses files, the file's own facts are it.)
     pub effective: std::cell::OnceCell<Option<Box<LaunchFacts>>>,
@@ -125,7 +135,21 @@ impl<'a> Context<'a> {
             path,
             file,
             workspace,
+            document: None,
             effective: Default::default(),
+        }
+    }
+
+    /// A context for scanning one document of `file`, whose launch facts are `document`.
+    pub fn for_document(
+        file: &'a SourceFile,
+        path: Option<&'a Path>,
+        workspace: &'a Workspace,
+        document: &'a LaunchFacts,
+    ) -> Self {
+        Context {
+            document: Some(document),
+            ..Context::new(file, path, workspace)
         }
     }
 
@@ -134,9 +158,10 @@ impl<'a> Context<'a> {
         self.file.facts()
     }
 
-    /// Launchers and environment settings of the file.
+    /// Launchers and environment settings of the file (of the document, for a
+    /// per-document scan).
     pub fn launch(&self) -> &'a LaunchFacts {
-        self.file.launch()
+        self.document.unwrap_or_else(|| self.file.launch())
     }
 
     /// The file's launch facts with what other files of the workspace contribute
@@ -154,6 +179,9 @@ impl<'a> Context<'a> {
 
     /// The Python facts, when the file is Python.
     pub fn python(&self) -> Option<&PyFacts> {
+        if self.file.language() != Language::Python {
+            return None;
+        }
         match self.facts() {
             FileFacts::Python(p) => Some(p),
             _ => None,

@@ -13,7 +13,7 @@ use super::diagnostics::{self, noqa_allowed};
 use super::document::{Linted, Pending};
 use super::project::{self, Projects};
 use super::session::{lock, read, uri_of, write, Shared};
-use otel_lsp::engine::{self, needles, Checker, SourceFile};
+use otel_lsp::engine::{needles, Checker, SourceFile};
 use otel_lsp::language::Language;
 use otel_lsp::workspace::Affected;
 use std::collections::{HashMap, HashSet};
@@ -220,7 +220,7 @@ impl Worker {
         // and after, are checked again.
         if let (Some(p), true) = (&path, summarize_now) {
             let summary = (settings.is_some() && needles::worth_parsing_parsed(file))
-                .then(|| engine::summarize(file));
+                .then(|| checker.summarize(file));
             let affected = write(&self.shared.workspaces)
                 .for_path_mut(p)
                 .apply(p.clone(), summary);

@@ -22,6 +22,7 @@ pub static RULE: Rule = Rule {
     gate: always,
     check,
     scan: Some(scan),
+    scan_per_document: false,
 };
 
 const MESSAGE: &str = "`opentelemetry-bootstrap -a install` installs with pip behind uv's back (dependency errors or a broken environment). Generate the requirements and install them with uv: `uv run opentelemetry-bootstrap -a requirements | uv pip install --requirement -`.";

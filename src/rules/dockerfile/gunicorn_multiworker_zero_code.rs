@@ -31,6 +31,7 @@ pub static RULE: Rule = Rule {
     gate: always,
     check,
     scan: Some(scan),
+    scan_per_document: true,
 };
 
 const MESSAGE: &str = "Multiple pre-fork gunicorn workers under opentelemetry-instrument break metrics (PeriodicExportingMetricReader threads/locks do not survive fork). Use UvicornWorker (ASGI), initialize OTel in post_fork instead of opentelemetry-instrument, or run a single worker.";

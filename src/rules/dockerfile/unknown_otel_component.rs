@@ -37,6 +37,7 @@ pub static RULE: Rule = Rule {
     gate: always,
     check,
     scan: Some(scan),
+    scan_per_document: true,
 };
 
 fn check(_: &Match) -> Option<Finding> {

@@ -39,6 +39,7 @@ pub static RULE: Rule = Rule {
     gate: always,
     check,
     scan: Some(scan),
+    scan_per_document: true,
 };
 
 fn check(_: &Match) -> Option<Finding> {

@@ -21,6 +21,7 @@ pub static RULE: Rule = Rule {
     gate,
     check,
     scan: None,
+    scan_per_document: false,
     also: &[],
 };
 

@@ -26,6 +26,7 @@ pub static RULE: Rule = Rule {
     gate,
     check,
     scan: Some(scan),
+    scan_per_document: false,
 };
 
 fn check(_: &Match) -> Option<Finding> {

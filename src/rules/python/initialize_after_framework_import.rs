@@ -31,6 +31,7 @@ pub static RULE: Rule = Rule {
     gate: always,
     check,
     scan: None,
+    scan_per_document: false,
 };
 
 /// The module whose `initialize()` runs programmatic auto-instrumentation.

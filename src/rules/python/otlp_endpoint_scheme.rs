@@ -25,6 +25,7 @@ pub static RULE: Rule = Rule {
     gate: always,
     check,
     scan: Some(scan),
+    scan_per_document: true,
 };
 
 const HTTP_MESSAGE: &str = "OTLP/HTTP endpoints need a scheme: without `http://` the exporter fails (\"No connection adapters were found\"). Prefix `http://`.";

@@ -26,6 +26,7 @@ pub static RULE: Rule = Rule {
     gate: always,
     check,
     scan: Some(scan),
+    scan_per_document: true,
 };
 
 const SIGNAL_PATHS: &[&str] = &["/v1/traces", "/v1/metrics", "/v1/logs"];

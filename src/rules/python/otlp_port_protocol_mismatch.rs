@@ -23,6 +23,7 @@ pub static RULE: Rule = Rule {
     gate: always,
     check,
     scan: Some(scan),
+    scan_per_document: true,
 };
 
 const MESSAGE: &str =

@@ -28,6 +28,7 @@ pub static RULE: Rule = Rule {
     gate: always,
     check,
     scan: Some(scan),
+    scan_per_document: true,
 };
 
 const MESSAGE: &str = "uvicorn's reloader runs the app in a child process; OpenTelemetry auto-instrumentation does not work with `--reload`.";

@@ -37,6 +37,7 @@ pub static RULE: Rule = Rule {
     gate: always,
     check,
     scan: None,
+    scan_per_document: false,
 };
 
 /// Words people write for "on".

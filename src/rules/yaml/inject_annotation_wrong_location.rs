@@ -26,6 +26,7 @@ pub static RULE: Rule = Rule {
     gate: always,
     check,
     scan: None,
+    scan_per_document: false,
 };
 
 fn check(m: &Match) -> Option<Finding> {

@@ -36,6 +36,7 @@ pub static RULE: Rule = Rule {
     gate: always,
     check,
     scan: None,
+    scan_per_document: false,
 };
 
 const MESSAGE: &str = "Python auto-instrumentation injected by the Operator exports OTLP over HTTP (http/protobuf); port 4317 is the gRPC port. Use the collector's 4318 port.";
