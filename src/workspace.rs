@@ -12,10 +12,10 @@ use std::path::{Path, PathBuf};
 #[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
 pub struct FileSummary {
     /// OpenTelemetry Operator `Instrumentation` objects defined in the file.
-    pub instrumentations: Vec<K8sObject>,
+    pub instrumentations: Vec<std::sync::Arc<K8sObject>>,
     /// Workloads, Pods and Namespaces whose pod-level annotations include
     /// `instrumentation.opentelemetry.io/*` keys.
-    pub injectors: Vec<K8sObject>,
+    pub injectors: Vec<std::sync::Arc<K8sObject>>,
     /// Launchers of the file, and gunicorn/framework facts of a Python module.
     pub launch: LaunchSummary,
 }
@@ -191,7 +191,9 @@ impl Workspace {
 
     /// Every Instrumentation of the workspace.
     pub fn instrumentations(&self) -> impl Iterator<Item = &K8sObject> {
-        self.files.values().flat_map(|f| f.instrumentations.iter())
+        self.files
+            .values()
+            .flat_map(|f| f.instrumentations.iter().map(|o| &**o))
     }
 
     /// The launch facts other files may need (see `launch::imports`), by file.
@@ -941,7 +943,9 @@ pub const INJECT_PYTHON: &str = "instrumentation.opentelemetry.io/inject-python"
 impl Workspace {
     /// Every object whose pods (or namespace) carry Operator annotations.
     pub fn injectors(&self) -> impl Iterator<Item = &K8sObject> {
-        self.files.values().flat_map(|f| f.injectors.iter())
+        self.files
+            .values()
+            .flat_map(|f| f.injectors.iter().map(|o| &**o))
     }
 
     /// Whether any Instrumentation or annotated object of the workspace names its namespace.
@@ -1051,8 +1055,8 @@ mod operator_tests {
         w.update(
             "a.yaml".into(),
             FileSummary {
-                instrumentations: insts,
-                injectors,
+                instrumentations: insts.into_iter().map(Into::into).collect(),
+                injectors: injectors.into_iter().map(Into::into).collect(),
                 ..Default::default()
             },
         );
@@ -1126,7 +1130,8 @@ mod operator_tests {
                 kind: "Instrumentation".into(),
                 name: Some(n.into()),
                 ..Default::default()
-            }],
+            }
+            .into()],
             ..Default::default()
         };
         ws.update(a.into(), inst("x"));

@@ -9,7 +9,7 @@ use crate::syntax::chunk::{self, MIN_CHUNK};
 use crate::syntax::{python, yaml};
 use std::cell::RefCell;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::OnceLock;
+use std::sync::{Arc, OnceLock};
 use tree_sitter::{InputEdit, Parser, Point, Tree};
 
 /// One independently parsed piece of a file.
@@ -29,6 +29,9 @@ pub struct Chunk {
     pub facts: ChunkFacts,
     /// Launchers, environment settings and gunicorn config facts of the chunk (relative).
     pub launch: LaunchFacts,
+    /// Byte ranges (relative) of the string and scalar nodes that span lines: a `# noqa`
+    /// comment cannot go at the end of a line inside one (see the server's code actions).
+    pub multiline_literals: Vec<(usize, usize)>,
     /// The chunk's text mentions a vendor OpenTelemetry distro
     /// (`launch::packaging::mentions_vendor_distro`; a name never spans two chunks).
     pub vendor_distro: bool,
@@ -46,8 +49,9 @@ impl Chunk {
 pub enum ChunkFacts {
     /// A group of Python statements.
     Python(python::PyFacts),
-    /// One YAML document, with its Kubernetes identity if it has one.
-    Yaml(Option<yaml::K8sObject>),
+    /// One YAML document, with its Kubernetes identity if it has one (shared with the
+    /// file's facts and summary, not copied).
+    Yaml(Option<Arc<yaml::K8sObject>>),
     /// A file read only for its launchers (Dockerfile, shell, Procfile, ini): see `Chunk::launch`.
     Launch,
 }
@@ -390,6 +394,34 @@ fn point_at(text: &str, pos: usize) -> Point {
     Point::new(row, col)
 }
 
+/// The string and scalar nodes of `tree` that span more than one line, as byte ranges.
+/// Only nodes that span lines are descended into: a node on one line holds none.
+fn multiline_literals(tree: &Tree) -> Vec<(usize, usize)> {
+    let mut out = Vec::new();
+    let mut cursor = tree.walk();
+    'walk: loop {
+        let n = cursor.node();
+        if n.start_position().row != n.end_position().row {
+            let kind = n.kind();
+            if kind.contains("string") || kind.contains("scalar") {
+                out.push((n.start_byte(), n.end_byte()));
+            }
+            if cursor.goto_first_child() {
+                continue;
+            }
+        }
+        loop {
+            if cursor.goto_next_sibling() {
+                continue 'walk;
+            }
+            if !cursor.goto_parent() {
+                break 'walk;
+            }
+        }
+    }
+    out
+}
+
 fn make_chunk(lang: Language, text: &str, start: usize, end: usize, old: Option<&Tree>) -> Chunk {
     let src = &text[start..end];
     // Files without a grammar of their own get an empty shell tree; their own splitter
@@ -410,7 +442,7 @@ fn make_chunk(lang: Language, text: &str, start: usize, end: usize, old: Option<
         Language::Yaml => {
             let root = yaml::document_root(tree.root_node());
             (
-                ChunkFacts::Yaml(root.and_then(|r| yaml::k8s_object(r, src))),
+                ChunkFacts::Yaml(root.and_then(|r| yaml::k8s_object(r, src)).map(Arc::new)),
                 launch::yaml::facts(root, src),
             )
         }
@@ -431,6 +463,7 @@ fn make_chunk(lang: Language, text: &str, start: usize, end: usize, old: Option<
         len: end - start,
         needles: needles::scan(lang, src),
         vendor_distro: launch::packaging::mentions_vendor_distro(src),
+        multiline_literals: multiline_literals(&tree),
         tree,
         facts,
         launch,

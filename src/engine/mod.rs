@@ -31,7 +31,7 @@ pub enum FileFacts {
     /// A Python module.
     Python(PyFacts),
     /// A YAML stream: each document's start offset and Kubernetes identity.
-    Yaml(Vec<(usize, Option<K8sObject>)>),
+    Yaml(Vec<(usize, Option<std::sync::Arc<K8sObject>>)>),
     /// A file read for its launchers only; see `SourceFile::launch`.
     Launch,
 }
@@ -66,11 +66,11 @@ impl FileFacts {
 
     /// The Kubernetes objects of a YAML file.
     pub fn objects(&self) -> impl Iterator<Item = &K8sObject> {
-        let docs: &[(usize, Option<K8sObject>)] = match self {
+        let docs: &[(usize, Option<std::sync::Arc<K8sObject>>)] = match self {
             FileFacts::Yaml(d) => d,
             _ => &[],
         };
-        docs.iter().filter_map(|(_, o)| o.as_ref())
+        docs.iter().filter_map(|(_, o)| o.as_deref())
     }
 }
 
@@ -175,19 +175,10 @@ pub fn summarize(file: &SourceFile) -> FileSummary {
             |docs, vendor| shared_documents(docs.map(|(_, d)| d), vendor),
         );
     }
+    // Kubernetes objects come from YAML only.
     FileSummary {
-        instrumentations: file
-            .facts()
-            .objects()
-            .filter(|o| o.is_instrumentation())
-            .cloned()
-            .collect(),
-        injectors: file
-            .facts()
-            .objects()
-            .filter(|o| !o.pod_annotations.is_empty())
-            .cloned()
-            .collect(),
+        instrumentations: Vec::new(),
+        injectors: Vec::new(),
         launch: crate::launch::summary::summarize(
             file.launch(),
             match file.facts() {

@@ -80,23 +80,12 @@ pub fn noqa_allowed(file: &SourceFile, pos: usize) -> bool {
     else {
         return true;
     };
-    // Down from the root through every node around the line's end (a cursor: asking a
-    // node for its parent walks from the root again each time).
+    // Inside a string or scalar that goes on past the line's end?
     let rel = end - chunk.start;
-    let mut cursor = chunk.tree.walk();
-    loop {
-        let n = cursor.node();
-        let kind = n.kind();
-        if (kind.contains("string") || kind.contains("scalar"))
-            && n.start_byte() < rel
-            && n.end_byte() > rel
-        {
-            return false;
-        }
-        if cursor.goto_first_child_for_byte(rel).is_none() {
-            return true;
-        }
-    }
+    !chunk
+        .multiline_literals
+        .iter()
+        .any(|&(s, e)| s < rel && rel < e)
 }
 
 #[cfg(test)]
@@ -117,6 +106,17 @@ mod tests {
         assert!(!noqa_allowed(&f, yaml.find("one").unwrap()));
         assert!(noqa_allowed(&f, yaml.find("b:").unwrap()));
         assert!(!noqa_allowed(&f, yaml.find("c:").unwrap()));
+        // Nested deep in a manifest, and in a call's argument.
+        let yaml = "spec:\n  containers:\n    - name: a\n      args:\n        - |\n          one\n          two\n      image: x\n";
+        let f = SourceFile::new(Language::Yaml, yaml.into());
+        assert!(!noqa_allowed(&f, yaml.find("one").unwrap()));
+        assert!(noqa_allowed(&f, yaml.find("image").unwrap()));
+        assert!(noqa_allowed(&f, yaml.find("name").unwrap()));
+        let py = "def f():\n    g(x, '''a\n    b''')\n    h(1)\n";
+        let f = SourceFile::new(Language::Python, py.into());
+        assert!(!noqa_allowed(&f, py.find("g(").unwrap()));
+        assert!(noqa_allowed(&f, py.find("h(").unwrap()));
+        assert!(noqa_allowed(&f, py.find("def").unwrap()));
     }
 
     #[test]

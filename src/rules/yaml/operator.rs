@@ -3,12 +3,13 @@
 //! OTLP endpoint parsing, and the exporter settings an Operator-injected Python process ends up
 //! with (rules.md §0.3, §0.4).
 
-use crate::engine::FileFacts;
+use crate::engine::file::ChunkFacts;
 use crate::rules::Match;
 use crate::syntax::yaml::{
     self, content, get_path, key_path, pair, pair_key, pairs, pod_shape, scalar, K8sObject,
     PodShape, OPERATOR_PREFIX,
 };
+use std::sync::Arc;
 use tree_sitter::Node;
 
 /// The languages of `instrumentation.opentelemetry.io/inject-<lang>`.
@@ -95,7 +96,7 @@ pub struct Site<'t> {
     /// The document's root mapping.
     pub root: Node<'t>,
     /// The object's identity and facts.
-    pub obj: K8sObject,
+    pub obj: Arc<K8sObject>,
     /// Where its pods' metadata lives.
     pub shape: PodShape,
     /// The `key: value` pair.
@@ -124,18 +125,17 @@ pub fn document_of(node: Node) -> Option<(Node, bool)> {
     Some((root, !top.has_error()))
 }
 
-/// The Kubernetes identity of the match's document: from the file facts the engine already
-/// computed for the chunk, else read again.
-pub fn object(m: &Match, root: Node) -> Option<K8sObject> {
-    if let FileFacts::Yaml(docs) = m.ctx.facts() {
-        let i = docs.partition_point(|(start, _)| *start < m.offset);
-        if let Some((start, obj)) = docs.get(i) {
-            if *start == m.offset {
-                return obj.clone();
-            }
+/// The Kubernetes identity of the match's document: from the chunk facts the engine already
+/// computed, else read again.
+pub fn object(m: &Match, root: Node) -> Option<Arc<K8sObject>> {
+    let chunks = m.ctx.file.chunks();
+    let i = chunks.partition_point(|c| c.start < m.offset);
+    if let Some(c) = chunks.get(i).filter(|c| c.start == m.offset) {
+        if let ChunkFacts::Yaml(obj) = &c.facts {
+            return obj.clone();
         }
     }
-    yaml::k8s_object(root, m.chunk)
+    yaml::k8s_object(root, m.chunk).map(Arc::new)
 }
 
 fn path_eq(path: &[String], parts: &[&[&str]]) -> bool {
