@@ -29,15 +29,21 @@ pub struct Chunk {
     pub facts: ChunkFacts,
     /// Launchers, environment settings and gunicorn config facts of the chunk (relative).
     pub launch: LaunchFacts,
-    /// Byte ranges (relative) of the string and scalar nodes that span lines: a `# noqa`
-    /// comment cannot go at the end of a line inside one (see the server's code actions).
-    pub multiline_literals: Vec<(usize, usize)>,
+    /// See [`Chunk::multiline_literals`]; found on first use (only the editor asks).
+    multiline: OnceLock<Vec<(usize, usize)>>,
     /// The chunk's text mentions a vendor OpenTelemetry distro
     /// (`launch::packaging::mentions_vendor_distro`; a name never spans two chunks).
     pub vendor_distro: bool,
 }
 
 impl Chunk {
+    /// Byte ranges (relative) of the string and scalar nodes that span lines: a `# noqa`
+    /// comment cannot go at the end of a line inside one (the server's code actions).
+    pub fn multiline_literals(&self) -> &[(usize, usize)] {
+        self.multiline
+            .get_or_init(|| multiline_literals(&self.tree))
+    }
+
     /// The chunk's byte range in the file.
     pub fn span(&self) -> Span {
         Span::new(self.start, self.start + self.len)
@@ -463,7 +469,7 @@ fn make_chunk(lang: Language, text: &str, start: usize, end: usize, old: Option<
         len: end - start,
         needles: needles::scan(lang, src),
         vendor_distro: launch::packaging::mentions_vendor_distro(src),
-        multiline_literals: multiline_literals(&tree),
+        multiline: OnceLock::new(),
         tree,
         facts,
         launch,

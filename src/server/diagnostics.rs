@@ -83,7 +83,7 @@ pub fn noqa_allowed(file: &SourceFile, pos: usize) -> bool {
     // Inside a string or scalar that goes on past the line's end?
     let rel = end - chunk.start;
     !chunk
-        .multiline_literals
+        .multiline_literals()
         .iter()
         .any(|&(s, e)| s < rel && rel < e)
 }
