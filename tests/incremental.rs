@@ -78,3 +78,48 @@ fn incremental_equals_full_on_a_generated_stream() {
         }
     }
 }
+
+/// Typing a new document character by character into a stream that also holds a Helm
+/// template and a broken document: every intermediate text is half-typed YAML. The editor's
+/// per-document path must neither panic (a rule's panic is caught by the engine, so the
+/// hook counts them) nor disagree with a full check.
+#[test]
+fn typing_into_a_stream_with_templates_and_broken_documents() {
+    use std::cell::Cell;
+    thread_local!(static PANICS: Cell<usize> = const { Cell::new(0) });
+    let previous = std::panic::take_hook();
+    std::panic::set_hook(Box::new(|_| PANICS.with(|p| p.set(p.get() + 1))));
+    let settings = Settings::default();
+    let path = Path::new("chart/all.yaml");
+    let head = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: otel\ndata:\n  OTEL_EXPORTER_OTLP_PROTOCOL: grpc\n---\napiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: {{ .Release.Name }}\nspec:\n  template:\n    spec:\n      containers:\n        - name: {{ .Chart.Name }}\n          {{- include \"env\" . | nindent 10 }}\n---\nkind: [unclosed\n  - : :\n---\n";
+    let typed = "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: web\nspec:\n  template:\n    spec:\n      containers:\n        - name: web\n          command: [\"opentelemetry-instrument\", \"gunicorn\", \"-w\", \"4\", \"app:app\"]\n          envFrom:\n            - configMapRef:\n                name: otel\n          env:\n            - name: OTEL_EXPORTER_OTLP_ENDPOINT\n              value: \"http://collector:4318\"\n";
+    let mut file = SourceFile::new(Language::Yaml, head.to_string());
+    let mut ws = Workspace::new();
+    let mut checker = Checker::new();
+    for (i, ch) in typed.char_indices() {
+        let at = head.len() + i;
+        file.edit(at, at, ch.encode_utf8(&mut [0; 4]));
+        ws.update(path.into(), checker.summarize(&file));
+        let got = checker.check(&file, Some(path), &settings, &ws);
+        assert_eq!(
+            got,
+            engine::check(&file, Some(path), &settings, &ws),
+            "after {:?}",
+            &typed[..=i]
+        );
+    }
+    let last = checker.check(&file, Some(path), &settings, &ws);
+    std::panic::set_hook(previous);
+    assert_eq!(
+        PANICS.with(Cell::get),
+        0,
+        "a rule or the launcher model panicked"
+    );
+    // The finished document is judged: gunicorn with 4 workers under instrumentation, and
+    // the 4318 endpoint with the ConfigMap's grpc protocol.
+    let codes: BTreeSet<&str> = last.iter().map(|d| d.code).collect();
+    assert!(
+        codes.contains("OTEL020") && codes.contains("OTEL041"),
+        "{last:?}"
+    );
+}

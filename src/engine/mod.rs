@@ -233,6 +233,8 @@ pub(crate) fn check_with(
         } else {
             Vec::new()
         };
+    let document_contexts: Vec<OnceCell<Context>> =
+        documents.iter().map(|_| OnceCell::new()).collect();
     let mut out = Vec::new();
     for (idx, rule) in rules::for_language(file.language()) {
         if !settings.is_enabled(rule.code, rule.name) {
@@ -249,7 +251,16 @@ pub(crate) fn check_with(
             let mut found = match rule.scan {
                 Some(scan) if rule.scan_per_document && !documents.is_empty() => {
                     let cache = cache.as_deref_mut().expect("documents imply a cache");
-                    scan_documents(file, path, workspace, idx, scan, &documents, cache)
+                    scan_documents(
+                        file,
+                        path,
+                        workspace,
+                        idx,
+                        scan,
+                        &documents,
+                        &document_contexts,
+                        cache,
+                    )
                 }
                 Some(scan) => match cache.as_deref().and_then(|c| c.scan(idx)) {
                     Some(hit) => hit.clone(),
@@ -328,27 +339,34 @@ pub(crate) fn check_with(
 
 /// A per-document scan over every document of a YAML stream, each document's findings
 /// reused from `cache` while the document and its context are unchanged.
-fn scan_documents(
-    file: &SourceFile,
-    path: Option<&Path>,
-    workspace: &Workspace,
+#[allow(clippy::too_many_arguments)]
+fn scan_documents<'a>(
+    file: &'a SourceFile,
+    path: Option<&'a Path>,
+    workspace: &'a Workspace,
     idx: usize,
     scan: fn(&Context) -> Vec<crate::diagnostic::Finding>,
-    documents: &[OnceCell<LaunchFacts>],
+    facts: &'a [OnceCell<LaunchFacts>],
+    contexts: &[OnceCell<Context<'a>>],
     cache: &mut incremental::ChunkResults,
 ) -> Vec<crate::diagnostic::Finding> {
     let mut found = Vec::new();
-    for (chunk, facts) in file.chunks().iter().zip(documents) {
+    for (i, chunk) in file.chunks().iter().enumerate() {
         if let Some(hit) = cache.get_scan(chunk, idx) {
             found.extend(hit);
             continue;
         }
-        let facts = facts.get_or_init(|| {
-            let mut f = LaunchFacts::default();
-            f.extend_from(&chunk.launch, chunk.start);
-            f
+        // One context per document, shared by every rule of this check (its `effective`
+        // facts are computed once).
+        let ctx = contexts[i].get_or_init(|| {
+            let facts = facts[i].get_or_init(|| {
+                let mut f = LaunchFacts::default();
+                f.extend_from(&chunk.launch, chunk.start);
+                f
+            });
+            Context::for_document(file, path, workspace, facts)
         });
-        let here = scan(&Context::for_document(file, path, workspace, facts));
+        let here = scan(ctx);
         cache.put_scan_of(chunk, idx, &here);
         found.extend(here);
     }

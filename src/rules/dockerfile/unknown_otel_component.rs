@@ -5,21 +5,14 @@
 use crate::diagnostic::{Finding, Fix, Severity, Span};
 use crate::language::Language;
 use crate::launch::{EnvVar, Token};
-use crate::rules::{always, Context, FixKind, Match, Rule};
+use crate::rules::{self, always, Context, FixKind, Match, Rule};
 
 /// The rule.
 pub static RULE: Rule = Rule {
     code: "OTEL044",
     name: "unknown-otel-component",
     language: Language::Dockerfile,
-    also: &[
-        Language::Shell,
-        Language::Procfile,
-        Language::Yaml,
-        Language::Ini,
-        Language::Makefile,
-        Language::DotEnv,
-    ],
+    also: rules::ENV_KINDS,
     severity: Severity::Error,
     summary:
         "OTEL_*_EXPORTER / protocol / propagator / id generator name the Python SDK cannot load",
