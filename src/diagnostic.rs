@@ -225,6 +225,58 @@ impl Diagnostic {
     }
 }
 
+/// Applies the edits of `fixes` to `text`, skipping any fix that overlaps one already taken.
+/// Returns the new text and how many fixes were applied.
+pub fn apply(text: &str, fixes: &[&Fix]) -> (String, usize) {
+    let (taken, applied) = select(text, fixes);
+    let mut out = String::with_capacity(text.len() + 64);
+    let mut pos = 0;
+    for e in taken {
+        out.push_str(&text[pos..e.span.start]);
+        out.push_str(&e.new_text);
+        pos = e.span.end;
+    }
+    out.push_str(&text[pos..]);
+    (out, applied)
+}
+
+/// The edits `apply` would make, sorted by position, and how many fixes they come from.
+/// The language server sends these as the edits of `source.fixAll`.
+pub fn select<'a>(text: &str, fixes: &[&'a Fix]) -> (Vec<&'a Edit>, usize) {
+    let mut taken: Vec<&Edit> = Vec::new();
+    let mut applied = 0;
+    'fixes: for fix in fixes {
+        // A fix whose own edits overlap is malformed: skip it rather than slice backwards.
+        let mut own: Vec<&Edit> = fix.edits.iter().collect();
+        own.sort_by_key(|e| (e.span.start, e.span.end));
+        if own.windows(2).any(|w| w[0].span.end > w[1].span.start) {
+            continue 'fixes;
+        }
+        for e in &fix.edits {
+            if e.span.end > text.len()
+                || e.span.start > e.span.end
+                || !text.is_char_boundary(e.span.start)
+                || !text.is_char_boundary(e.span.end)
+            {
+                continue 'fixes;
+            }
+            let clash = taken.iter().any(|t| {
+                let (a, b) = (t.span, e.span);
+                // Two insertions at the same point are ambiguous; otherwise strict overlap.
+                (a.start < b.end && b.start < a.end)
+                    || (a.start == b.start && (a.start == a.end || b.start == b.end))
+            });
+            if clash {
+                continue 'fixes;
+            }
+        }
+        taken.extend(fix.edits.iter());
+        applied += 1;
+    }
+    taken.sort_by_key(|e| (e.span.start, e.span.end));
+    (taken, applied)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -8,5 +8,6 @@ pub mod engine;
 pub mod language;
 pub mod launch;
 pub mod rules;
+pub mod source;
 pub mod syntax;
 pub mod workspace;

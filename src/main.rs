@@ -92,6 +92,13 @@ pub struct CheckArgs {
     /// Colour: auto (terminal only), always, never.
     #[arg(long, value_enum, default_value_t = Color::Auto)]
     pub color: Color,
+    /// The full path: parse every file and chunk, run every enabled rule (for tests: it must
+    /// report exactly what the default path reports).
+    #[arg(long, hide = true)]
+    pub full: bool,
+    /// Print how much was read and parsed to stderr.
+    #[arg(long, hide = true)]
+    pub stats: bool,
 }
 
 /// When to colour text output.

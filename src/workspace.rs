@@ -834,11 +834,11 @@ mod tests {
 #[cfg(test)]
 mod apply_tests {
     use super::*;
-    use crate::engine::{summarize, SourceFile};
+    use crate::engine::summarize;
     use crate::language::Language;
 
     fn sum(lang: Language, text: &str) -> Option<FileSummary> {
-        Some(summarize(&SourceFile::new(lang, text.to_string())))
+        Some(summarize(&crate::engine::parse(lang, text.to_string())))
     }
 
     #[test]
@@ -892,7 +892,7 @@ mod apply_tests {
 #[cfg(test)]
 mod import_tests {
     use super::*;
-    use crate::engine::{summarize, SourceFile};
+    use crate::engine::summarize;
     use crate::language::Language;
 
     #[test]
@@ -913,7 +913,7 @@ mod import_tests {
             ("p/api/app.py", Language::Python, "import os\n"),
         ];
         for (p, l, t) in files {
-            ws.update(p.into(), summarize(&SourceFile::new(l, t.to_string())));
+            ws.update(p.into(), summarize(&crate::engine::parse(l, t.to_string())));
         }
         let mut deps = ws.dependents(Path::new("p/docker-compose.yml"));
         deps.sort();

@@ -6,7 +6,7 @@
 //! gives, before and after edits that change what a document means.
 
 use otel_lsp::config::Settings;
-use otel_lsp::engine::{self, Checker, SourceFile};
+use otel_lsp::engine::{self, Checker};
 use otel_lsp::language::Language;
 use otel_lsp::workspace::Workspace;
 use std::collections::BTreeSet;
@@ -29,7 +29,7 @@ fn stream() -> String {
 fn incremental_equals_full_on_a_generated_stream() {
     let settings = Settings::default();
     let path = Path::new("deploy/all.yaml");
-    let mut file = SourceFile::new(Language::Yaml, stream());
+    let mut file = otel_lsp::engine::parse(Language::Yaml, stream());
     assert!(file.chunks().len() > 100, "a stream of many documents");
     let mut ws = Workspace::new();
     ws.update(path.into(), engine::summarize(&file));
@@ -93,7 +93,7 @@ fn typing_into_a_stream_with_templates_and_broken_documents() {
     let path = Path::new("chart/all.yaml");
     let head = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: otel\ndata:\n  OTEL_EXPORTER_OTLP_PROTOCOL: grpc\n---\napiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: {{ .Release.Name }}\nspec:\n  template:\n    spec:\n      containers:\n        - name: {{ .Chart.Name }}\n          {{- include \"env\" . | nindent 10 }}\n---\nkind: [unclosed\n  - : :\n---\n";
     let typed = "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: web\nspec:\n  template:\n    spec:\n      containers:\n        - name: web\n          command: [\"opentelemetry-instrument\", \"gunicorn\", \"-w\", \"4\", \"app:app\"]\n          envFrom:\n            - configMapRef:\n                name: otel\n          env:\n            - name: OTEL_EXPORTER_OTLP_ENDPOINT\n              value: \"http://collector:4318\"\n";
-    let mut file = SourceFile::new(Language::Yaml, head.to_string());
+    let mut file = otel_lsp::engine::parse(Language::Yaml, head.to_string());
     let mut ws = Workspace::new();
     let mut checker = Checker::new();
     for (i, ch) in typed.char_indices() {

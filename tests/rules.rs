@@ -13,7 +13,7 @@
 //! second round of fixing must change nothing.
 
 use otel_lsp::config::Settings;
-use otel_lsp::engine::{self, fix, SourceFile};
+use otel_lsp::engine::{self, fix};
 use otel_lsp::language::Language;
 use otel_lsp::rules::{self, ALL};
 use std::collections::BTreeSet;
@@ -89,7 +89,10 @@ fn index(files: &[(PathBuf, Language)]) -> otel_lsp::workspace::Workspace {
     let mut ws = otel_lsp::workspace::Workspace::new();
     for (p, lang) in files {
         let text = std::fs::read_to_string(p).unwrap();
-        ws.update(p.clone(), engine::summarize(&SourceFile::new(*lang, text)));
+        ws.update(
+            p.clone(),
+            engine::summarize(&otel_lsp::engine::parse(*lang, text)),
+        );
     }
     ws
 }
@@ -136,7 +139,7 @@ fn actual_in(
     path: &Path,
     ws: &otel_lsp::workspace::Workspace,
 ) -> BTreeSet<(usize, String, String)> {
-    let file = SourceFile::new(lang, text.to_string());
+    let file = otel_lsp::engine::parse(lang, text.to_string());
     engine::check(&file, Some(path), &Settings::default(), ws)
         .into_iter()
         .map(|d| {
@@ -182,7 +185,7 @@ fn every_fix_parses_and_clears_its_diagnostic() {
         let ws = index(&files);
         for (path, lang) in files.iter().cloned() {
             let text = std::fs::read_to_string(&path).unwrap();
-            let file = SourceFile::new(lang, text.clone());
+            let file = otel_lsp::engine::parse(lang, text.clone());
             let parsed_before = !file.has_syntax_error();
             let diags = engine::check(&file, Some(&path), &settings, &ws);
             for d in &diags {
@@ -196,7 +199,7 @@ fn every_fix_parses_and_clears_its_diagnostic() {
                         f.title,
                         d.code
                     );
-                    let after = SourceFile::new(lang, fixed.clone());
+                    let after = otel_lsp::engine::parse(lang, fixed.clone());
                     if parsed_before {
                         assert!(
                         !after.has_syntax_error(),
@@ -373,7 +376,7 @@ fn launcher_files_never_panic_on_any_prefix() {
             }
             let text = std::fs::read_to_string(path).unwrap();
             for (i, _) in text.char_indices() {
-                let file = SourceFile::new(*lang, text[..i].to_string());
+                let file = otel_lsp::engine::parse(*lang, text[..i].to_string());
                 let _ = engine::check(&file, Some(path), &settings, &ws);
             }
         }
@@ -396,7 +399,7 @@ fn incremental_checks_equal_full_checks_through_edits() {
         let mut ws = index(&files);
         for (path, lang) in files.iter().cloned() {
             let text = std::fs::read_to_string(&path).unwrap();
-            let mut file = SourceFile::new(lang, text.clone());
+            let mut file = otel_lsp::engine::parse(lang, text.clone());
             let mut checker = engine::Checker::new();
             let _ = checker.check(&file, Some(&path), &settings, &ws);
             // Line starts spread over the file, deterministic.
@@ -429,7 +432,7 @@ fn incremental_checks_equal_full_checks_through_edits() {
                         path.display()
                     );
                     ws.update(path.clone(), summary);
-                    let fresh = SourceFile::new(lang, file.text().to_string());
+                    let fresh = otel_lsp::engine::parse(lang, file.text().to_string());
                     let want = engine::check(&fresh, Some(&path), &settings, &ws);
                     let got = checker.check(&file, Some(&path), &settings, &ws);
                     assert_eq!(

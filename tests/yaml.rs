@@ -17,7 +17,7 @@ fn line_of(text: &str, pos: usize) -> usize {
 fn check_files(files: &[(&str, &str)]) -> Vec<(String, usize, &'static str)> {
     let parsed: Vec<(&str, SourceFile)> = files
         .iter()
-        .map(|(p, t)| (*p, SourceFile::new(Language::Yaml, t.to_string())))
+        .map(|(p, t)| (*p, otel_lsp::engine::parse(Language::Yaml, t.to_string())))
         .collect();
     let mut ws = Workspace::new();
     for (p, f) in &parsed {
@@ -37,7 +37,7 @@ fn diagnostics(files: &[(&str, &str)], which: &str) -> (Workspace, Vec<Diagnosti
     for (p, t) in files {
         ws.update(
             p.into(),
-            engine::summarize(&SourceFile::new(Language::Yaml, t.to_string())),
+            engine::summarize(&otel_lsp::engine::parse(Language::Yaml, t.to_string())),
         );
     }
     let text = files
@@ -45,7 +45,7 @@ fn diagnostics(files: &[(&str, &str)], which: &str) -> (Workspace, Vec<Diagnosti
         .find(|(p, _)| *p == which)
         .map(|(_, t)| *t)
         .unwrap_or("");
-    let file = SourceFile::new(Language::Yaml, text.to_string());
+    let file = otel_lsp::engine::parse(Language::Yaml, text.to_string());
     let diags = engine::check(&file, Some(Path::new(which)), &Settings::default(), &ws);
     (ws, diags)
 }
@@ -74,7 +74,7 @@ fn finding_in_the_last_document_of_a_file_past_tree_sitter_row_limit() {
     );
     let expected_line = last_doc_start + 5;
     assert!(expected_line > 40_000);
-    let file = SourceFile::new(Language::Yaml, text.clone());
+    let file = otel_lsp::engine::parse(Language::Yaml, text.clone());
     assert!(!file.has_syntax_error(), "every document parses on its own");
     let mut ws = Workspace::new();
     ws.update("big.yaml".into(), engine::summarize(&file));
@@ -227,7 +227,7 @@ fn an_inject_python_pod_in_another_file_makes_an_instrumentation_python_relevant
         "  python:\n    env:\n      - name: OTEL_EXPORTER_OTLP_ENDPOINT\n        value: http://otel-collector.observability:4318\n"
     ));
     assert!(fixed.contains("endpoint: http://otel-collector.observability:4317\n"));
-    let after = SourceFile::new(Language::Yaml, fixed);
+    let after = otel_lsp::engine::parse(Language::Yaml, fixed);
     assert!(engine::check(&after, None, &Settings::default(), &ws).is_empty());
 
     // Without the pod (or with an inject-java pod) the Java-only CR is none of our business.

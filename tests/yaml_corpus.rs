@@ -71,7 +71,7 @@ fn sweep(root: &Path) -> (usize, Vec<(String, usize, String, String)>) {
             .iter()
             .map(|p| {
                 let text = std::fs::read_to_string(p).unwrap_or_default();
-                (p, SourceFile::new(Language::Yaml, text))
+                (p, otel_lsp::engine::parse(Language::Yaml, text))
             })
             .collect();
         let mut ws = Workspace::new();

@@ -6,7 +6,7 @@
 //! line indented one more space — checks each result, and applies every fix offered.
 
 use otel_lsp::config::Settings;
-use otel_lsp::engine::{self, fix, SourceFile};
+use otel_lsp::engine::{self, fix};
 use otel_lsp::language::Language;
 use otel_lsp::workspace::Workspace;
 use std::path::Path;
@@ -15,12 +15,12 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 static PANICS: AtomicUsize = AtomicUsize::new(0);
 
 fn check_all_fixes(text: &str, ws: &Workspace) -> usize {
-    let file = SourceFile::new(Language::Yaml, text.to_string());
+    let file = otel_lsp::engine::parse(Language::Yaml, text.to_string());
     let diags = engine::check(&file, None, &Settings::default(), ws);
     for d in &diags {
         for f in &d.fixes {
             let (fixed, _) = fix::apply(text, &[f]);
-            let after = SourceFile::new(Language::Yaml, fixed);
+            let after = otel_lsp::engine::parse(Language::Yaml, fixed);
             let _ = engine::check(&after, None, &Settings::default(), ws);
         }
     }
@@ -77,7 +77,7 @@ fn mutated_fixtures_never_panic() {
         let mut ws = Workspace::new();
         ws.update(
             path.clone(),
-            engine::summarize(&SourceFile::new(Language::Yaml, text.clone())),
+            engine::summarize(&otel_lsp::engine::parse(Language::Yaml, text.clone())),
         );
         for doc in text.split("\n---") {
             for m in mutations(doc) {

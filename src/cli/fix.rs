@@ -8,7 +8,7 @@
 
 use otel_lsp::config::Settings;
 use otel_lsp::diagnostic::Diagnostic;
-use otel_lsp::engine::{fix, SourceFile};
+use otel_lsp::engine::{self, fix, SourceFile};
 use otel_lsp::workspace::Workspace;
 use std::io::{self, Write};
 use std::path::Path;
@@ -73,7 +73,7 @@ pub fn fix_and_write(
     if out.applied == 0 || out.text == file.text() {
         return Outcome::Unchanged;
     }
-    let after = SourceFile::new(lang, out.text);
+    let after = engine::parse(lang, out.text);
     if breaks(file, &after) {
         notes.warnings.push(format!(
             "{}: not writing fixes: the result would not parse",
@@ -122,16 +122,16 @@ mod tests {
 
     #[test]
     fn a_result_that_does_not_parse_is_refused() {
-        let good = SourceFile::new(Language::Python, "app.run(debug=True)\n".into());
-        let bad = SourceFile::new(Language::Python, "app.run(debug=True,, )\n".into());
+        let good = otel_lsp::engine::parse(Language::Python, "app.run(debug=True)\n".into());
+        let bad = otel_lsp::engine::parse(Language::Python, "app.run(debug=True,, )\n".into());
         assert!(breaks(&good, &bad));
         assert!(
             !breaks(&bad, &bad),
             "an already broken file is not held to it"
         );
         assert!(!breaks(&good, &good));
-        let yaml_good = SourceFile::new(Language::Yaml, "a: [1, 2]\n".into());
-        let yaml_bad = SourceFile::new(Language::Yaml, "a: [1, 2\n".into());
+        let yaml_good = otel_lsp::engine::parse(Language::Yaml, "a: [1, 2]\n".into());
+        let yaml_bad = otel_lsp::engine::parse(Language::Yaml, "a: [1, 2\n".into());
         assert!(breaks(&yaml_good, &yaml_bad));
     }
 

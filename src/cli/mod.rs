@@ -1,17 +1,25 @@
 //! The command-line face: `check`, `rules` and `explain`.
 //!
-//! `check` runs in phases, each parallel over files with rayon:
+//! `check` runs in phases, each parallel over files with rayon, and keeps nothing a later
+//! phase does not need: between phases only each file's needle bits and its workspace
+//! summary stay in memory, never its text or trees.
 //!
 //! 1. walk the named paths ([`walk`]) and find each file's configuration;
-//! 2. read each file; skip (with a warning) unreadable and non-UTF-8 files; parse only the
-//!    files that contain a needle of one of their language's rules
-//!    ([`needles::worth_parsing`]) — most files are never parsed — and summarise them into
-//!    the workspace (cross-file facts such as Instrumentation objects);
-//! 3. check each parsed file against the finished workspace, reusing its parse;
-//! 4. with `--fix`, fix and rewrite the files that have eligible fixes ([`fix`]) and re-check
-//!    them, so what is reported is what remains;
+//! 2. read each file (skip, with a warning, unreadable and non-UTF-8 files) and find its
+//!    needles; summarise the launcher files and YAML streams into the workspace, parsing
+//!    only the chunks a summary is made from (`engine::summary_wanted`); every file takes
+//!    its place in the workspace, summarised or not;
+//! 3. summarise the Python modules the workspace's launchers start (only they are asked
+//!    about: framework, gunicorn settings, their own OpenTelemetry setup);
+//! 4. check the files in which some enabled rule can report, decided from their needles,
+//!    path and the workspace before anything is parsed (`engine::check_wanted`): read again,
+//!    parse only the chunks those rules look at, check, and drop the trees; with `--fix`,
+//!    fix and rewrite them ([`fix`]) and re-check, so what is reported is what remains;
 //! 5. print ([`output`]) and choose the exit code: 0 nothing found, 1 problems found, 2 a
 //!    usage, configuration or I/O error.
+//!
+//! `--full` (hidden, for tests) takes the full path instead: every file summarised and
+//! checked with every chunk parsed and every enabled rule run.
 
 mod fix;
 mod output;
@@ -21,13 +29,17 @@ use crate::{CheckArgs, Color, Format, RulesFormat};
 use anyhow::Context as _;
 use otel_lsp::config::{self, Settings};
 use otel_lsp::diagnostic::{Applicability, Diagnostic};
-use otel_lsp::engine::{self, needles, SourceFile};
+use otel_lsp::engine::{self, SourceFile};
+use otel_lsp::language::Language;
 use otel_lsp::rules;
+use otel_lsp::source::Wanted;
+use otel_lsp::workspace::FileSummary;
 use otel_lsp::workspace::Workspace;
 use output::{FileReport, Summary};
 use rayon::prelude::*;
 use std::io::{self, IsTerminal, Write};
 use std::process::ExitCode;
+use std::sync::atomic::{AtomicUsize, Ordering::Relaxed};
 use walk::{Scopes, Target};
 
 /// Exit code for usage, configuration and I/O errors.
@@ -44,13 +56,11 @@ pub fn check(args: CheckArgs) -> ExitCode {
     }
 }
 
-/// A file after reading: skipped by the needle filter, or parsed.
-type Loaded = Option<SourceFile>;
-
-/// Reads one file. `Err` is a warning: the file is skipped, the rest is still checked.
-fn load(t: &Target) -> Result<Loaded, String> {
+/// Reads one file as text. `Err` is a warning: the file is skipped, the rest is still
+/// checked.
+fn read_text(t: &Target) -> Result<String, String> {
     let bytes = std::fs::read(&t.abs).map_err(|e| format!("skipping {}: {e}", t.path.display()))?;
-    let text = String::from_utf8(bytes).map_err(|e| {
+    String::from_utf8(bytes).map_err(|e| {
         let at = e.utf8_error().valid_up_to();
         let bytes = e.as_bytes();
         let line = memchr::memchr_iter(b'\n', &bytes[..at]).count() + 1;
@@ -59,11 +69,39 @@ fn load(t: &Target) -> Result<Loaded, String> {
             t.path.display(),
             bytes[at]
         )
-    })?;
-    if !needles::worth_parsing(t.lang, &text) {
-        return Ok(None);
+    })
+}
+
+/// A file after phase 2: what later phases need of it, without its text.
+struct Scanned {
+    target: Target,
+    /// Its needle bits (`engine::needle_bits`).
+    bits: u128,
+}
+
+/// What phase 2 learns of a file: its needle bits and, for a launcher file or a YAML stream,
+/// its summary; or a warning.
+type Phase2 = Result<(u128, Option<FileSummary>), String>;
+
+/// How much was read and parsed (`--stats`, on stderr).
+#[derive(Default)]
+struct Stats {
+    read_bytes: AtomicUsize,
+    summarised_files: AtomicUsize,
+    checked_files: AtomicUsize,
+    parsed_bytes: AtomicUsize,
+}
+
+impl Stats {
+    fn parsed(&self, f: &SourceFile) {
+        let n: usize = f
+            .chunks()
+            .iter()
+            .filter(|c| c.is_parsed())
+            .map(|c| c.len)
+            .sum();
+        self.parsed_bytes.fetch_add(n, Relaxed);
     }
-    Ok(Some(SourceFile::new(t.lang, text)))
 }
 
 fn use_colour(choice: Color) -> bool {
@@ -102,52 +140,118 @@ fn run_check(args: &CheckArgs) -> anyhow::Result<ExitCode> {
         return Ok(ExitCode::from(EXIT_ERROR));
     }
 
-    // Phase 2: read, filter by needles, parse, summarise.
-    let read: Vec<(Target, Result<Loaded, String>)> = found
+    let full = args.full;
+    let stats = Stats::default();
+
+    // Phase 2: read, find needles; summarise launcher files and YAML streams.
+    let read: Vec<(Target, Phase2)> = found
         .targets
         .into_par_iter()
         .map(|t| {
-            let l = load(&t);
-            (t, l)
+            let r = read_text(&t).map(|text| {
+                let bits = engine::needle_bits(t.lang, &text);
+                stats.read_bytes.fetch_add(text.len(), Relaxed);
+                let wanted = if full {
+                    Some(Wanted::All)
+                } else if t.lang == Language::Python {
+                    None
+                } else {
+                    engine::summary_wanted(t.lang, bits)
+                };
+                let summary = wanted.map(|w| {
+                    stats.summarised_files.fetch_add(1, Relaxed);
+                    let file = engine::read(t.lang, text, w);
+                    stats.parsed(&file);
+                    engine::summarize(&file)
+                });
+                (bits, summary)
+            });
+            (t, r)
         })
         .collect();
-    let mut loaded = Vec::with_capacity(read.len());
-    for (t, l) in read {
-        match l {
-            Ok(l) => loaded.push((t, l)),
+    let mut scanned = Vec::with_capacity(read.len());
+    let mut workspace = Workspace::new();
+    for (t, r) in read {
+        match r {
+            Ok((bits, summary)) => {
+                workspace.update(t.path.clone(), summary.unwrap_or_default());
+                scanned.push(Scanned { target: t, bits });
+            }
             Err(w) => eprintln!("warning: {w}"),
         }
     }
-    let files_read = loaded.len();
-    let mut workspace = Workspace::new();
-    let summaries: Vec<_> = loaded
-        .par_iter()
-        .filter_map(|(t, f)| f.as_ref().map(|f| (t.path.clone(), engine::summarize(f))))
-        .collect();
-    for (path, summary) in summaries {
-        workspace.update(path, summary);
+    let files_read = scanned.len();
+
+    // Phase 3: the Python modules that launchers start.
+    if !full {
+        let modules: Vec<(std::path::PathBuf, FileSummary)> = scanned
+            .par_iter()
+            .filter(|s| {
+                s.target.lang == Language::Python
+                    && !workspace.launched_by(&s.target.path).is_empty()
+            })
+            .filter_map(|s| {
+                let text = read_text(&s.target).ok()?;
+                stats.summarised_files.fetch_add(1, Relaxed);
+                let file = engine::parse(s.target.lang, text);
+                stats.parsed(&file);
+                Some((s.target.path.clone(), engine::summarize(&file)))
+            })
+            .collect();
+        for (path, summary) in modules {
+            workspace.update(path, summary);
+        }
     }
 
-    // Phase 3: check against the whole workspace.
-    let checked: Vec<(Target, SourceFile, Vec<Diagnostic>)> = loaded
-        .into_par_iter()
-        .filter_map(|(t, f)| {
-            let f = f?;
-            let diags = engine::check(&f, Some(&t.path), &t.scope.settings, &workspace);
-            Some((t, f, diags))
-        })
-        .collect();
-
-    // Phase 4: fix.
+    // Phase 4: check (and fix) the files in which a rule can report, one at a time per thread.
     let unsafe_ok = args.unsafe_fixes;
     let fixing = args.fix || args.unsafe_fixes;
-    let results: Vec<(FileReport, usize, fix::Notes)> = checked
+    let results: Vec<(FileReport, usize, fix::Notes)> = scanned
         .into_par_iter()
-        .filter(|(_, _, d)| !d.is_empty())
-        .map(|(t, file, diags)| {
+        .filter_map(|s| {
+            let t = &s.target;
+            let settings = &t.scope.settings;
+            // Without a needle of any enabled rule, nothing can be reported: not even read.
+            if !full && !engine::may_report(t.lang, s.bits, settings) {
+                return None;
+            }
+            let text = match read_text(t) {
+                Ok(text) => text,
+                Err(w) => {
+                    let mut notes = fix::Notes::default();
+                    notes.warnings.push(w);
+                    let empty = FileReport {
+                        path: t.path.to_string_lossy().into_owned(),
+                        text: String::new(),
+                        diagnostics: Vec::new(),
+                    };
+                    return Some((empty, 0, notes));
+                }
+            };
+            let (file, diags) = if full {
+                let file = engine::parse(t.lang, text);
+                let diags = engine::check_full(&file, Some(&t.path), settings, &workspace);
+                (file, diags)
+            } else {
+                let wanted = engine::check_wanted(
+                    t.lang,
+                    &text,
+                    s.bits,
+                    Some(&t.path),
+                    settings,
+                    &workspace,
+                )?;
+                let file = engine::read(t.lang, text, wanted);
+                let diags = engine::check(&file, Some(&t.path), settings, &workspace);
+                (file, diags)
+            };
+            stats.checked_files.fetch_add(1, Relaxed);
+            stats.parsed(&file);
+            if diags.is_empty() {
+                return None;
+            }
             let mut notes = fix::Notes::default();
             let (file, diags, applied) = if fixing {
-                let settings = &t.scope.settings;
                 match fix::fix_and_write(
                     &file, &diags, &t.path, &t.abs, settings, &workspace, unsafe_ok, &mut notes,
                 ) {
@@ -165,9 +269,18 @@ fn run_check(args: &CheckArgs) -> anyhow::Result<ExitCode> {
                 text: file.text().to_string(),
                 diagnostics: diags,
             };
-            (report, applied, notes)
+            Some((report, applied, notes))
         })
         .collect();
+    if args.stats {
+        eprintln!(
+            "stats: {files_read} files, {} bytes read; {} summarised, {} checked; {} bytes parsed",
+            stats.read_bytes.load(Relaxed),
+            stats.summarised_files.load(Relaxed),
+            stats.checked_files.load(Relaxed),
+            stats.parsed_bytes.load(Relaxed),
+        );
+    }
 
     let mut reports = Vec::new();
     let mut fixed = 0;
@@ -369,7 +482,7 @@ mod tests {
             lang: otel_lsp::language::Language::Python,
             scope: scopes.for_dir(dir.path()).unwrap(),
         };
-        let w = load(&t).err().unwrap();
+        let w = read_text(&t).err().unwrap();
         assert!(
             w.contains("bad.py") && w.contains("UTF-8") && w.contains("line 2"),
             "{w}"

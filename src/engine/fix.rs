@@ -4,64 +4,14 @@
 //! re-derived from the re-checked text), and a round whose result no longer parses (when the
 //! input did) is refused, so a fix never leaves a broken file behind.
 
-use super::{check, SourceFile};
+use super::check;
 use crate::config::Settings;
-use crate::diagnostic::{Applicability, Diagnostic, Edit, Fix};
+use crate::diagnostic::{Applicability, Diagnostic, Fix};
 use crate::language::Language;
 use crate::workspace::Workspace;
 use std::path::Path;
 
-/// Applies the edits of `fixes` to `text`, skipping any fix that overlaps one already taken.
-/// Returns the new text and how many fixes were applied.
-pub fn apply(text: &str, fixes: &[&Fix]) -> (String, usize) {
-    let (taken, applied) = select(text, fixes);
-    let mut out = String::with_capacity(text.len() + 64);
-    let mut pos = 0;
-    for e in taken {
-        out.push_str(&text[pos..e.span.start]);
-        out.push_str(&e.new_text);
-        pos = e.span.end;
-    }
-    out.push_str(&text[pos..]);
-    (out, applied)
-}
-
-/// The edits `apply` would make, sorted by position, and how many fixes they come from.
-/// The language server sends these as the edits of `source.fixAll`.
-pub fn select<'a>(text: &str, fixes: &[&'a Fix]) -> (Vec<&'a Edit>, usize) {
-    let mut taken: Vec<&Edit> = Vec::new();
-    let mut applied = 0;
-    'fixes: for fix in fixes {
-        // A fix whose own edits overlap is malformed: skip it rather than slice backwards.
-        let mut own: Vec<&Edit> = fix.edits.iter().collect();
-        own.sort_by_key(|e| (e.span.start, e.span.end));
-        if own.windows(2).any(|w| w[0].span.end > w[1].span.start) {
-            continue 'fixes;
-        }
-        for e in &fix.edits {
-            if e.span.end > text.len()
-                || e.span.start > e.span.end
-                || !text.is_char_boundary(e.span.start)
-                || !text.is_char_boundary(e.span.end)
-            {
-                continue 'fixes;
-            }
-            let clash = taken.iter().any(|t| {
-                let (a, b) = (t.span, e.span);
-                // Two insertions at the same point are ambiguous; otherwise strict overlap.
-                (a.start < b.end && b.start < a.end)
-                    || (a.start == b.start && (a.start == a.end || b.start == b.end))
-            });
-            if clash {
-                continue 'fixes;
-            }
-        }
-        taken.extend(fix.edits.iter());
-        applied += 1;
-    }
-    taken.sort_by_key(|e| (e.span.start, e.span.end));
-    (taken, applied)
-}
+pub use crate::diagnostic::{apply, select};
 
 /// The outcome of fixing a file.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -98,9 +48,9 @@ pub fn fix_file(
     let mut current = text.to_string();
     let mut applied = 0;
     let mut refused: Vec<&'static str> = Vec::new();
-    let input_broken = SourceFile::new(lang, current.clone()).has_syntax_error();
+    let input_broken = super::parse(lang, current.clone()).has_syntax_error();
     for _ in 0..10 {
-        let file = SourceFile::new(lang, current.clone());
+        let file = super::parse(lang, current.clone());
         let diags: Vec<Diagnostic> = check(&file, path, settings, workspace)
             .into_iter()
             .filter(|d| !refused.contains(&d.code))
@@ -113,7 +63,7 @@ pub fn fix_file(
         if n == 0 || next == current {
             break;
         }
-        if !input_broken && SourceFile::new(lang, next.clone()).has_syntax_error() {
+        if !input_broken && super::parse(lang, next.clone()).has_syntax_error() {
             // Find the culprits one by one so the good fixes still land.
             let mut any = false;
             for d in diags
@@ -122,7 +72,7 @@ pub fn fix_file(
             {
                 let fix = eligible(std::slice::from_ref(d), unsafe_ok)[0];
                 let (one, _) = apply(&current, &[fix]);
-                if SourceFile::new(lang, one.clone()).has_syntax_error() {
+                if super::parse(lang, one.clone()).has_syntax_error() {
                     if !refused.contains(&d.code) {
                         refused.push(d.code);
                     }
@@ -148,7 +98,7 @@ pub fn fix_file(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::diagnostic::Span;
+    use crate::diagnostic::{Edit, Span};
 
     #[test]
     fn applies_non_overlapping_and_skips_clashes() {

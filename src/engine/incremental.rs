@@ -15,7 +15,6 @@
 //! judge each document on its own (`Rule::scan_per_document`) are kept per document like
 //! query findings, so an edit that changes one document's meaning re-runs them there only.
 
-use super::file::{Chunk, ChunkFacts};
 use super::{check_with, shared_documents, summarize_documents, DocumentSummary, SourceFile};
 use crate::config::Settings;
 use crate::diagnostic::{Diagnostic, Finding, Span};
@@ -23,6 +22,7 @@ use crate::language::Language;
 use crate::launch::imports::ConfigMap;
 use crate::launch::python::{Function, GunicornFacts, Setting};
 use crate::launch::LaunchFacts;
+use crate::source::{Chunk, ChunkFacts};
 use crate::syntax::python::{Call, FunctionDef, Import, PyFacts};
 use crate::workspace::FileSummary;
 use crate::workspace::Workspace;
@@ -302,7 +302,14 @@ impl Checker {
             self.results.scans.clear();
         }
         self.scans_at = Some((file.semantic_revision(), file.revision()));
-        let out = check_with(file, path, settings, workspace, Some(&mut self.results));
+        let out = check_with(
+            file,
+            path,
+            settings,
+            workspace,
+            false,
+            Some(&mut self.results),
+        );
         self.results.finish(file.chunks().len());
         out
     }
@@ -534,7 +541,7 @@ mod tests {
     fn same_as_a_full_check_through_edits() {
         let settings = Settings::default();
         let ws = Workspace::new();
-        let mut file = SourceFile::new(Language::Python, app(400));
+        let mut file = crate::engine::parse(Language::Python, app(400));
         let mut checker = Checker::new();
         let first = checker.check(&file, None, &settings, &ws);
         assert_eq!(first.len(), 400);
@@ -577,7 +584,7 @@ mod tests {
         let ws = Workspace::new();
         // The comment comes last, so that editing it moves no offset either.
         let text = "export OTEL_EXPORTER_OTLP_ENDPOINT=http://collector:4318\nexec opentelemetry-instrument python app.py\n# uses opentelemetry\n";
-        let mut file = SourceFile::new(Language::Shell, text.to_string());
+        let mut file = crate::engine::parse(Language::Shell, text.to_string());
         let mut checker = Checker::new();
         let codes = |d: &[Diagnostic]| d.iter().map(|d| d.code).collect::<Vec<_>>();
         assert_eq!(
@@ -611,7 +618,7 @@ mod tests {
                 "---\napiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: web{i}\n  labels:\n    tier: web\nspec:\n  template:\n    spec:\n      containers:\n        - name: web\n          image: web:1\n          command: [\"opentelemetry-instrument\", \"python\", \"app.py\"]\n          envFrom:\n            - configMapRef:\n                name: otel\n          env:\n            - name: OTEL_EXPORTER_OTLP_ENDPOINT\n              value: http://collector:4318\n"
             ));
         }
-        let mut file = SourceFile::new(Language::Yaml, text);
+        let mut file = crate::engine::parse(Language::Yaml, text);
         assert_eq!(file.chunks().len(), 4);
         let mut ws = Workspace::new();
         ws.update(path.into(), summarize(&file));
@@ -647,10 +654,10 @@ mod tests {
         use crate::engine::summarize;
         let settings = Settings::default();
         let app = "from flask import Flask\napp = Flask(__name__)\napp.run(debug=True)\n";
-        let file = SourceFile::new(Language::Python, app.to_string());
+        let file = crate::engine::parse(Language::Python, app.to_string());
         let docker = |run: &str| {
             let df = format!("FROM python:3.12\nCMD [{run}\"python\", \"app.py\"]\n");
-            summarize(&SourceFile::new(Language::Dockerfile, df))
+            summarize(&crate::engine::parse(Language::Dockerfile, df))
         };
         let path = Path::new("p/app.py");
         let mut ws = Workspace::new();

@@ -2,7 +2,6 @@
 //! Pure: no I/O, no LSP, no terminal. Infallible: any input gives diagnostics or none; a
 //! panic inside one rule is caught, logged, and the other rules still report.
 
-pub mod file;
 pub mod fix;
 pub mod incremental;
 pub mod needles;
@@ -12,67 +11,16 @@ use crate::config::Settings;
 use crate::diagnostic::Diagnostic;
 use crate::language::Language;
 use crate::launch::LaunchFacts;
-use crate::rules::{self, Context, Match};
-use crate::syntax::python::PyFacts;
-use crate::syntax::yaml::K8sObject;
+use crate::rules::{self, Bytes, Context, Match};
+use crate::source::{Chunk, ChunkFacts, Wanted};
+pub use crate::source::{FileFacts, SourceFile};
 use crate::workspace::{FileSummary, Workspace};
-pub use file::SourceFile;
-use file::{Chunk, ChunkFacts};
 pub use incremental::Checker;
 use std::cell::OnceCell;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::Path;
 use std::sync::OnceLock;
 use tree_sitter::{Query, QueryCursor, StreamingIterator};
-
-/// Facts of a whole file, merged from its chunks (absolute offsets).
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub enum FileFacts {
-    /// A Python module.
-    Python(PyFacts),
-    /// A YAML stream: each document's start offset and Kubernetes identity.
-    Yaml(Vec<(usize, Option<std::sync::Arc<K8sObject>>)>),
-    /// A file read for its launchers only; see `SourceFile::launch`.
-    Launch,
-}
-
-impl FileFacts {
-    /// No facts yet.
-    pub fn empty(lang: Language) -> Self {
-        match lang {
-            Language::Python => FileFacts::Python(PyFacts::default()),
-            Language::Yaml => FileFacts::Yaml(Vec::new()),
-            Language::Dockerfile
-            | Language::Shell
-            | Language::Procfile
-            | Language::Ini
-            | Language::Makefile
-            | Language::DotEnv => FileFacts::Launch,
-        }
-    }
-
-    /// Merges chunk facts in order.
-    pub fn merge(lang: Language, chunks: &[Chunk]) -> Self {
-        let mut out = FileFacts::empty(lang);
-        for c in chunks {
-            match (&mut out, &c.facts) {
-                (FileFacts::Python(all), ChunkFacts::Python(p)) => all.extend_from(p, c.start),
-                (FileFacts::Yaml(all), ChunkFacts::Yaml(o)) => all.push((c.start, o.clone())),
-                _ => {}
-            }
-        }
-        out
-    }
-
-    /// The Kubernetes objects of a YAML file.
-    pub fn objects(&self) -> impl Iterator<Item = &K8sObject> {
-        let docs: &[(usize, Option<std::sync::Arc<K8sObject>>)] = match self {
-            FileFacts::Yaml(d) => d,
-            _ => &[],
-        };
-        docs.iter().filter_map(|(_, o)| o.as_deref())
-    }
-}
 
 /// What one YAML document contributes to its file's summary: its launchers' summaries
 /// and injected images (a document's launchers see only its own scopes), and, when other
@@ -202,15 +150,136 @@ fn compiled_queries() -> &'static [Query] {
     })
 }
 
-/// Checks a file: every enabled rule of its language, configuration applied, `# noqa`
-/// suppressions honoured, sorted by position.
+/// What [`Pre::relevant`](rules::Pre::relevant) sees of a file.
+fn bytes<'a>(
+    lang: Language,
+    text: &'a str,
+    bits: u128,
+    path: Option<&'a Path>,
+    workspace: &'a Workspace,
+) -> Bytes<'a> {
+    Bytes {
+        lang,
+        text,
+        bits,
+        path,
+        workspace,
+        bit_of: needles::bit_of,
+    }
+}
+
+/// The enabled rules (indexes into `rules::ALL`) that can report in a file, decided from its
+/// bytes (`bits`: its needle bits), path and the workspace before anything is parsed: rules
+/// that read its kind, whose needles it holds and whose [`Pre::relevant`](rules::Pre) agrees.
+pub fn relevant_rules(
+    lang: Language,
+    text: &str,
+    bits: u128,
+    path: Option<&Path>,
+    settings: &Settings,
+    workspace: &Workspace,
+) -> Vec<usize> {
+    let b = bytes(lang, text, bits, path, workspace);
+    rules::for_language(lang)
+        .filter(|(idx, r)| {
+            settings.is_enabled(r.code, r.name)
+                && needles::has_needles(*idx, lang, bits)
+                && r.pre_for(lang)
+                    .is_some_and(|p| guarded(r.code, path, || (p.relevant)(&b)).unwrap_or(true))
+        })
+        .map(|(idx, _)| idx)
+        .collect()
+}
+
+/// Whether some enabled rule of the kind has a needle in a file with these bits: without one,
+/// nothing can be reported there and the file need not even be read again.
+pub fn may_report(lang: Language, bits: u128, settings: &Settings) -> bool {
+    rules::for_language(lang).any(|(idx, r)| {
+        settings.is_enabled(r.code, r.name) && needles::has_needles(idx, lang, bits)
+    })
+}
+
+/// What checking a file needs parsed: the chunks its relevant rules look at. `None` when no
+/// enabled rule can report in it — then it is never parsed for checking.
+pub fn check_wanted(
+    lang: Language,
+    text: &str,
+    bits: u128,
+    path: Option<&Path>,
+    settings: &Settings,
+    workspace: &Workspace,
+) -> Option<Wanted> {
+    let relevant = relevant_rules(lang, text, bits, path, settings, workspace);
+    if relevant.is_empty() {
+        return None;
+    }
+    if lang.is_launcher_kind() {
+        return Some(Wanted::All);
+    }
+    let mut wanted = relevant
+        .iter()
+        .fold(Wanted::Bits(0), |w, &i| w.or(needles::rule_wanted(i, lang)));
+    if lang == Language::Yaml {
+        // A document's facts are its Kubernetes identity, which every YAML rule reads: the
+        // stream is parsed as for its summary.
+        wanted = wanted.or(Wanted::Bits(needles::yaml_summary_mask()));
+    }
+    Some(wanted)
+}
+
+/// What a file's workspace summary needs parsed; `None` when it contributes nothing. YAML:
+/// the documents with a needle. Launcher kinds: the whole (small) file. Python: every chunk
+/// (a module's summary says which framework it imports, whether it sets up OpenTelemetry
+/// through a function of its own, its gunicorn settings): the CLI summarises only the
+/// modules a launcher starts, the server only open ones a launcher starts.
+pub fn summary_wanted(lang: Language, bits: u128) -> Option<Wanted> {
+    match lang {
+        Language::Yaml => {
+            let m = needles::yaml_summary_mask();
+            (bits & m != 0).then_some(Wanted::Bits(m))
+        }
+        Language::Python => Some(Wanted::All),
+        _ => Some(Wanted::All),
+    }
+}
+
+/// A file as the checker reads it: chunks and needles, and only what `wanted` asks parsed.
+pub fn read(lang: Language, text: String, wanted: Wanted) -> SourceFile {
+    SourceFile::new(lang, text, &needles::PREFILTER, wanted)
+}
+
+/// A file with every chunk parsed: the full path, for tests, fixes and one-off checks.
+pub fn parse(lang: Language, text: String) -> SourceFile {
+    read(lang, text, Wanted::All)
+}
+
+/// The needle bits of a text, without chunking or parsing it.
+pub fn needle_bits(lang: Language, text: &str) -> u128 {
+    needles::scan(lang, text)
+}
+
+/// Checks a file: every enabled rule of its language that can report in it, configuration
+/// applied, `# noqa` suppressions honoured, sorted by position. The file must have been read
+/// with at least what [`check_wanted`] asks parsed (every chunk will do).
 pub fn check(
     file: &SourceFile,
     path: Option<&Path>,
     settings: &Settings,
     workspace: &Workspace,
 ) -> Vec<Diagnostic> {
-    check_with(file, path, settings, workspace, None)
+    check_with(file, path, settings, workspace, false, None)
+}
+
+/// The full path: every enabled rule of the file's kind runs, whatever its
+/// [`Pre::relevant`](rules::Pre) says (with [`parse`], on every chunk). Gives what
+/// [`check`] gives; the tests hold them equal.
+pub fn check_full(
+    file: &SourceFile,
+    path: Option<&Path>,
+    settings: &Settings,
+    workspace: &Workspace,
+) -> Vec<Diagnostic> {
+    check_with(file, path, settings, workspace, true, None)
 }
 
 /// `check`, reusing the per-chunk results of `cache` where a chunk is unchanged (see
@@ -220,10 +289,21 @@ pub(crate) fn check_with(
     path: Option<&Path>,
     settings: &Settings,
     workspace: &Workspace,
+    full: bool,
     mut cache: Option<&mut incremental::ChunkResults>,
 ) -> Vec<Diagnostic> {
     let queries = compiled_queries();
     let ctx = Context::new(file, path, workspace);
+    let bits = file.needle_bits();
+    let lang = file.language();
+    let run: Vec<usize> = if full {
+        rules::for_language(lang)
+            .filter(|(_, r)| settings.is_enabled(r.code, r.name))
+            .map(|(i, _)| i)
+            .collect()
+    } else {
+        relevant_rules(lang, file.text(), bits, path, settings, workspace)
+    };
     // The editor scans a YAML stream document by document (`Rule::scan_per_document`), so
     // that a keystroke re-runs those scans on the edited document only; each document's
     // facts are made absolute once, when a scan first needs them.
@@ -236,12 +316,10 @@ pub(crate) fn check_with(
     let document_contexts: Vec<OnceCell<Context>> =
         documents.iter().map(|_| OnceCell::new()).collect();
     let mut out = Vec::new();
-    for (idx, rule) in rules::for_language(file.language()) {
-        if !settings.is_enabled(rule.code, rule.name) {
-            continue;
-        }
-        let mask = needles::rule_mask(idx, file.language());
-        if mask != 0 && !file.chunks().iter().any(|c| c.needles & mask != 0) {
+    for idx in run {
+        let rule = rules::ALL[idx];
+        let mask = needles::rule_mask(idx, lang);
+        if mask != 0 && bits & mask == 0 {
             continue;
         }
         let ran = guarded(rule.code, path, || {
@@ -285,12 +363,17 @@ pub(crate) fn check_with(
                 if mask != 0 && chunk.needles & mask == 0 {
                     continue;
                 }
+                let Some(tree) = chunk.tree() else {
+                    // `check_wanted` asks for every chunk a relevant rule's needles are in.
+                    debug_assert!(false, "{}: chunk at {} not parsed", rule.code, chunk.start);
+                    continue;
+                };
                 if let Some(hit) = cache.as_deref_mut().and_then(|c| c.get(chunk, idx)) {
                     found.extend(hit);
                     continue;
                 }
                 let src = &file.text()[chunk.start..chunk.start + chunk.len];
-                let mut matches = cursor.matches(query, chunk.tree.root_node(), src.as_bytes());
+                let mut matches = cursor.matches(query, tree.root_node(), src.as_bytes());
                 let mut here = Vec::new();
                 while let Some(m) = matches.next() {
                     let mt = Match {
@@ -392,7 +475,7 @@ fn guarded<T>(code: &str, path: Option<&Path>, work: impl FnOnce() -> T) -> Opti
 
 /// Convenience for tests and one-off checks: parse and check a text with no workspace.
 pub fn check_text(lang: Language, text: &str, settings: &Settings) -> Vec<Diagnostic> {
-    let file = SourceFile::new(lang, text.to_string());
+    let file = parse(lang, text.to_string());
     let mut ws = Workspace::new();
     ws.update("<memory>".into(), summarize(&file));
     check(&file, None, settings, &ws)

@@ -1,18 +1,52 @@
-//! The byte-level pre-filter: which of a language's needles a text contains.
+//! The byte-level pre-filter: one needle table per file kind, made from every rule's
+//! [`Pre`](crate::rules::Pre) and the workspace summary's own strings, and the masks that
+//! say which chunks a rule or the summary can look at.
 //!
-//! Each rule lists literal needles its matches must contain. One Aho-Corasick automaton per
-//! language finds them all in a single pass; a chunk (or a whole file, in the CLI) with none
-//! of a rule's needles is never queried for that rule, and a file with no needle of any rule
-//! is never parsed.
+//! One Aho-Corasick automaton per kind finds every needle of a text in a single pass
+//! ([`PREFILTER`], the [`Prefilter`] the source model asks). A chunk's bits then decide,
+//! before any tree exists, whether it is parsed ([`crate::source::Wanted`]) and which rules'
+//! queries run on it.
 
 use crate::language::Language;
-use crate::rules;
+use crate::rules::{self, Facts, Rule};
+use crate::source::{Prefilter, Wanted};
 use aho_corasick::{AhoCorasick, MatchKind};
 use std::sync::OnceLock;
 
+/// Strings a file's workspace summary is made from, beyond the rules' own: what chunks the
+/// summary needs parsed. YAML: the launcher and environment keys (a container, a compose
+/// service, `envFrom:`) and the Operator's objects and annotations (its Instrumentations,
+/// injected pods, ConfigMaps, Namespaces). Python summaries are made from every chunk (see
+/// `engine::summary_wanted`), so they list none.
+const SUMMARY_NEEDLES: &[(Language, &[&str])] = &[(
+    Language::Yaml,
+    &[
+        "command",
+        "args:",
+        "env:",
+        "envFrom",
+        "env_file",
+        "environment",
+        "services:",
+        "Instrumentation",
+        "instrumentation.opentelemetry.io",
+        "ConfigMap",
+        "Namespace",
+    ],
+)];
+
 struct Table {
     lang: Language,
+    patterns: Vec<&'static str>,
     ac: Option<AhoCorasick>,
+}
+
+fn pre_strings(p: &rules::Pre) -> impl Iterator<Item = &'static str> {
+    let facts: &'static [&'static str] = match p.facts {
+        Facts::Needles(n) => n,
+        Facts::All => &[],
+    };
+    p.needles.iter().chain(facts).chain(p.file).copied()
 }
 
 fn tables() -> &'static [Table] {
@@ -21,61 +55,55 @@ fn tables() -> &'static [Table] {
         Language::ALL
             .iter()
             .map(|&lang| {
-                let pats = needles_of(lang);
-                assert!(pats.len() <= 128, "too many needles for {lang:?}");
-                let ac = (!pats.is_empty()).then(|| {
+                let mut patterns: Vec<&'static str> = Vec::new();
+                let mut add = |n: &'static str| {
+                    if !patterns.contains(&n) {
+                        patterns.push(n);
+                    }
+                };
+                for r in rules::ALL {
+                    if let Some(p) = r.pre_for(lang) {
+                        pre_strings(p).for_each(&mut add);
+                    }
+                }
+                for (l, ns) in SUMMARY_NEEDLES {
+                    if *l == lang {
+                        ns.iter().copied().for_each(&mut add);
+                    }
+                }
+                assert!(patterns.len() <= 128, "too many needles for {lang:?}");
+                let ac = (!patterns.is_empty()).then(|| {
                     AhoCorasick::builder()
                         .match_kind(MatchKind::Standard)
-                        .build(&pats)
+                        .build(&patterns)
                         .expect("needles are plain literals")
                 });
-                Table { lang, ac }
+                Table { lang, patterns, ac }
             })
             .collect()
     })
 }
 
-/// The distinct needles of a language's rules, in a stable order.
-fn needles_of(lang: Language) -> Vec<&'static str> {
-    let mut v: Vec<&'static str> = Vec::new();
-    for (_, r) in rules::for_language(lang) {
-        for n in r.needles {
-            if !v.contains(n) {
-                v.push(n);
-            }
-        }
-    }
-    v
+fn table(lang: Language) -> &'static Table {
+    let t = tables();
+    t.iter().find(|t| t.lang == lang).unwrap_or(&t[0])
 }
 
-/// Byte strings that make a file worth summarizing for the workspace even when no rule of
-/// its language could match: launcher and environment keys of YAML, gunicorn settings and
-/// hooks of Python config modules, framework imports (they choose fixes elsewhere).
-const SUMMARY_NEEDLES: &[(Language, &[&str])] = &[
-    (
-        Language::Yaml,
-        &["command", "args:", "env:", "environment", "services:"],
-    ),
-    (
-        Language::Python,
-        &[
-            "workers",
-            "worker_class",
-            "post_fork",
-            "fastapi",
-            "flask",
-            "starlette",
-            "django",
-        ],
-    ),
-];
+/// The needle table of every file kind, as the source model's [`Prefilter`].
+pub struct RuleNeedles;
+
+/// The one prefilter of the process.
+pub static PREFILTER: RuleNeedles = RuleNeedles;
+
+impl Prefilter for RuleNeedles {
+    fn scan(&self, lang: Language, text: &str) -> u128 {
+        scan(lang, text)
+    }
+}
 
 /// The bit set of the language's needles occurring in `text`.
 pub fn scan(lang: Language, text: &str) -> u128 {
-    let Some(t) = tables().iter().find(|t| t.lang == lang) else {
-        return 0;
-    };
-    let Some(ac) = &t.ac else {
+    let Some(ac) = &table(lang).ac else {
         return 0;
     };
     let mut bits = 0u128;
@@ -85,11 +113,32 @@ pub fn scan(lang: Language, text: &str) -> u128 {
     bits
 }
 
-/// The needle bits of rule `idx` of `rules::ALL` in files of `lang` (a rule may run on
-/// several languages, each with its own needle table); 0 when the rule has no needles
-/// (always runs).
-pub fn rule_mask(idx: usize, lang: Language) -> u128 {
-    static MASKS: OnceLock<Vec<Vec<u128>>> = OnceLock::new();
+/// The bit of needle `s` in `lang`'s table, if it has one.
+pub fn bit_of(lang: Language, s: &str) -> Option<u128> {
+    table(lang)
+        .patterns
+        .iter()
+        .position(|p| *p == s)
+        .map(|i| 1u128 << i)
+}
+
+/// The bits of these strings in `lang`'s table (strings it lacks add nothing).
+pub fn mask_of(lang: Language, strings: &[&str]) -> u128 {
+    strings
+        .iter()
+        .filter_map(|s| bit_of(lang, s))
+        .fold(0, |m, b| m | b)
+}
+
+/// Per rule and file kind: the rule's chunk needles (0: every chunk) and the chunks it
+/// wants parsed (its needles and fact needles, or every chunk).
+struct RuleMasks {
+    needles: u128,
+    wanted: Wanted,
+}
+
+fn rule_masks(idx: usize, lang: Language) -> Option<&'static RuleMasks> {
+    static MASKS: OnceLock<Vec<Vec<Option<RuleMasks>>>> = OnceLock::new();
     let masks = MASKS.get_or_init(|| {
         rules::ALL
             .iter()
@@ -97,48 +146,56 @@ pub fn rule_mask(idx: usize, lang: Language) -> u128 {
                 Language::ALL
                     .iter()
                     .map(|&l| {
-                        let all = needles_of(l);
-                        r.needles.iter().fold(0u128, |m, n| {
-                            m | all.iter().position(|x| x == n).map_or(0, |i| 1 << i)
-                        })
+                        let p = r.pre_for(l)?;
+                        let needles = mask_of(l, p.needles);
+                        let wanted = match (p.facts, p.needles.is_empty()) {
+                            (Facts::All, _) | (_, true) => Wanted::All,
+                            (Facts::Needles(f), false) => Wanted::Bits(needles | mask_of(l, f)),
+                        };
+                        Some(RuleMasks { needles, wanted })
                     })
                     .collect()
             })
             .collect()
     });
-    let li = Language::ALL.iter().position(|&l| l == lang).unwrap_or(0);
-    masks.get(idx).and_then(|m| m.get(li)).copied().unwrap_or(0)
+    let li = Language::ALL.iter().position(|&l| l == lang)?;
+    masks.get(idx)?.get(li)?.as_ref()
 }
 
-/// Whether a whole file could match any rule of its language or carries workspace facts
-/// (the CLI's skip test). Launcher kinds (Dockerfile, shell, Procfile, ini) are always
-/// read: they are small and other files' diagnostics depend on them.
-pub fn worth_parsing(lang: Language, text: &str) -> bool {
-    worth_parsing_with(lang, text, || scan(lang, text))
+/// The needle bits of rule `idx` of `rules::ALL` in files of `lang`: its query runs on the
+/// chunks that have one, its scan on files that do; 0 when it has none (every chunk).
+pub fn rule_mask(idx: usize, lang: Language) -> u128 {
+    rule_masks(idx, lang).map_or(0, |m| m.needles)
 }
 
-/// [`worth_parsing`] for a parsed file: the needle bits its chunks already hold stand in for
-/// a new scan (needles never contain a newline, and chunks are cut at line starts).
-pub fn worth_parsing_parsed(file: &crate::engine::SourceFile) -> bool {
-    worth_parsing_with(file.language(), file.text(), || {
-        file.chunks().iter().fold(0, |bits, c| bits | c.needles)
+/// The chunks rule `idx` wants parsed in a file of `lang` it is relevant to.
+pub fn rule_wanted(idx: usize, lang: Language) -> Wanted {
+    rule_masks(idx, lang).map_or(Wanted::Bits(0), |m| m.wanted)
+}
+
+/// Whether rule `idx`'s needles occur in a file with these needle bits.
+pub fn has_needles(idx: usize, lang: Language, bits: u128) -> bool {
+    let m = rule_mask(idx, lang);
+    m == 0 || bits & m != 0
+}
+
+/// The chunks a YAML stream's summary needs: its documents with a needle of any rule or of
+/// the summary (Kubernetes objects, launchers and settings come from them).
+pub fn yaml_summary_mask() -> u128 {
+    static M: OnceLock<u128> = OnceLock::new();
+    *M.get_or_init(|| {
+        let n = table(Language::Yaml).patterns.len();
+        if n >= 128 {
+            u128::MAX
+        } else {
+            (1u128 << n) - 1
+        }
     })
 }
 
-fn worth_parsing_with(lang: Language, text: &str, bits: impl FnOnce() -> u128) -> bool {
-    if lang.is_launcher_kind() {
-        return true;
-    }
-    let always = rules::for_language(lang).any(|(_, r)| r.needles.is_empty());
-    always
-        || bits() != 0
-        || SUMMARY_NEEDLES
-            .iter()
-            .filter(|(l, _)| *l == lang)
-            .any(|(_, ns)| {
-                ns.iter()
-                    .any(|n| memchr::memmem::find(text.as_bytes(), n.as_bytes()).is_some())
-            })
+/// The rule table's needles for one rule and kind, for tests and `otel-lsp rules`.
+pub fn needles_of(rule: &Rule, lang: Language) -> &'static [&'static str] {
+    rule.pre_for(lang).map_or(&[], |p| p.needles)
 }
 
 #[cfg(test)]
@@ -146,15 +203,14 @@ mod tests {
     use super::*;
 
     #[test]
-    fn parsed_and_text_agree() {
-        for (lang, text) in [
-            (Language::Python, "import os\nprint(1)\n"),
-            (Language::Python, "from opentelemetry import trace\napp.run(debug=True)\n"),
-            (Language::Yaml, "apiVersion: v1\nkind: ConfigMap\n"),
-            (Language::Yaml, "metadata:\n  annotations:\n    instrumentation.opentelemetry.io/inject-python: 'true'\n"),
-        ] {
-            let file = crate::engine::SourceFile::new(lang, text.to_string());
-            assert_eq!(worth_parsing(lang, text), worth_parsing_parsed(&file), "{text}");
+    fn every_kind_fits_in_128_bits_and_bits_are_found() {
+        for &lang in Language::ALL {
+            let t = table(lang);
+            assert!(t.patterns.len() <= 128);
+            for (i, p) in t.patterns.iter().enumerate() {
+                assert_eq!(scan(lang, &format!("x {p} y")) & (1 << i), 1 << i, "{p}");
+                assert!(!p.contains('\n'), "needles never span lines: {p:?}");
+            }
         }
     }
 }

@@ -657,7 +657,7 @@ fn reverse(f: &mut LaunchFacts, own: &LaunchFacts, here: &Path, ws: &Workspace) 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::engine::{summarize, SourceFile};
+    use crate::engine::summarize;
     use crate::language::Language;
 
     fn ws(files: &[(&str, Language, &str)]) -> Workspace {
@@ -665,7 +665,7 @@ mod tests {
         for (p, l, t) in files {
             w.update(
                 PathBuf::from(p),
-                summarize(&SourceFile::new(*l, t.to_string())),
+                summarize(&crate::engine::parse(*l, t.to_string())),
             );
         }
         w
@@ -687,7 +687,7 @@ mod tests {
                 "FROM python:3.12\nENV OTEL_EXPORTER_OTLP_PROTOCOL=grpc\nENTRYPOINT [\"opentelemetry-instrument\"]\nCMD [\"python\", \"app.py\"]\n",
             ),
         ]);
-        let own = SourceFile::new(Language::Yaml, compose.to_string());
+        let own = crate::engine::parse(Language::Yaml, compose.to_string());
         let eff = effective(own.launch(), Some(Path::new("p/docker-compose.yml")), &w);
         let l = eff
             .launchers
@@ -713,7 +713,7 @@ mod tests {
             ("docker-compose.yml", Language::Yaml, compose),
             (".env", Language::DotEnv, dotenv),
         ]);
-        let own = SourceFile::new(Language::DotEnv, dotenv.to_string());
+        let own = crate::engine::parse(Language::DotEnv, dotenv.to_string());
         let eff = effective(own.launch(), Some(Path::new(".env")), &w);
         let ep = eff
             .own_env()

@@ -583,7 +583,6 @@ impl LaunchFacts {
 
 #[cfg(test)]
 mod tests {
-    use crate::engine::SourceFile;
     use crate::language::Language;
 
     /// Editing a file gives the same launch facts as parsing the edited text afresh.
@@ -600,10 +599,10 @@ mod tests {
             (Language::DotEnv, "A=1\nOTEL_TRACES_EXPORTER=oltp\n", "oltp", "\"otlp"),
         ];
         for (lang, text, from, to) in cases {
-            let mut f = SourceFile::new(lang, text.to_string());
+            let mut f = crate::engine::parse(lang, text.to_string());
             let at = text.find(from).unwrap();
             f.edit(at, at + from.len(), to);
-            let fresh = SourceFile::new(lang, f.text().to_string());
+            let fresh = crate::engine::parse(lang, f.text().to_string());
             assert_eq!(f.launch(), fresh.launch(), "{lang:?}");
         }
     }

@@ -42,6 +42,52 @@ pub const SETTINGS: &[&str] = &[
     "group",
 ];
 
+/// Whether `text` may assign gunicorn settings the way a config module does — at least two
+/// of [`SETTINGS`], one of them `bind`, `workers` or `worker_class` — as its bytes tell,
+/// before any parse: each name must appear where a module-level assignment could start it
+/// (after a line start or a `;`, with only blanks between) and be followed by `=` or `:`.
+/// Never says no where [`chunk_facts`] would find two such settings.
+pub fn may_assign_settings(text: &str) -> bool {
+    let b = text.as_bytes();
+    let assigned = |name: &str| {
+        memchr::memmem::find_iter(b, name.as_bytes()).any(|at| {
+            let mut i = at;
+            while i > 0 && matches!(b[i - 1], b' ' | b'\t' | b'\x0c') {
+                i -= 1;
+            }
+            let starts = i == 0
+                || matches!(b[i - 1], b'\n' | b'\r' | b';')
+                || text[..i].ends_with('\u{feff}');
+            let before_ok = at == 0 || !is_ident(b[at - 1]);
+            let mut j = at + name.len();
+            if b.get(j).is_some_and(|c| is_ident(*c)) {
+                return false;
+            }
+            while matches!(b.get(j), Some(b' ' | b'\t' | b'\x0c')) {
+                j += 1;
+            }
+            starts
+                && before_ok
+                && match b.get(j) {
+                    Some(b':') => true,
+                    Some(b'=') => b.get(j + 1) != Some(&b'='),
+                    _ => false,
+                }
+        })
+    };
+    if !["bind", "workers", "worker_class"]
+        .iter()
+        .any(|n| assigned(n))
+    {
+        return false;
+    }
+    SETTINGS.iter().filter(|n| assigned(n)).take(2).count() >= 2
+}
+
+fn is_ident(c: u8) -> bool {
+    c.is_ascii_alphanumeric() || c == b'_' || c >= 0x80
+}
+
 /// gunicorn server hooks.
 pub const HOOKS: &[&str] = &[
     "on_starting",

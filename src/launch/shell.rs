@@ -7,8 +7,8 @@
 
 use super::Token;
 use crate::diagnostic::Span;
-use crate::engine::file::parse;
 use crate::language::Language;
+use crate::syntax::parse;
 use tree_sitter::Node;
 
 /// A `NAME=value` assignment (a command prefix or an `export`).

@@ -614,7 +614,7 @@ mod tests {
     use super::*;
 
     fn yfacts(src: &str) -> LaunchFacts {
-        let tree = crate::engine::file::parse(crate::language::Language::Yaml, src, None);
+        let tree = crate::syntax::parse(crate::language::Language::Yaml, src, None);
         facts(y::document_root(tree.root_node()), src)
     }
 

@@ -1,14 +1,20 @@
 //! The rule table and what a rule sees when its query matches.
 //!
 //! A rule is data: code, name, language, default severity, Markdown docs, a tree-sitter query
-//! that finds the shape, literal needles that a chunk must contain for the query to be worth
-//! running, an optional gate on file/workspace facts, and a `check` function that decides
-//! meaning. The engine stamps code, name and severity on what `check` returns.
+//! that finds the shape, what it needs before any tree exists ([`Pre`]: literal needles, the
+//! facts of its own file it reads, and a relevance test on bytes, path and workspace), an
+//! optional gate on parsed facts, and a `check` function that decides meaning. The engine
+//! stamps code, name and severity on what `check` returns.
+//!
+//! `Pre` is what makes `check` fast and is a declared property of every rule, so that no rule
+//! can silently defeat it: the engine parses a file only when some enabled rule's `Pre` says
+//! the rule can report there, and then only the chunks some such rule can look at. A test
+//! holds every rule's results equal to a full parse of every chunk (`tests/fast_path.rs`).
 
 use crate::diagnostic::{Finding, Severity, Span};
-use crate::engine::{FileFacts, SourceFile};
 use crate::language::Language;
 use crate::launch::LaunchFacts;
+use crate::source::{FileFacts, SourceFile};
 use crate::syntax::python::PyFacts;
 use crate::workspace::Workspace;
 use std::path::Path;
@@ -42,9 +48,10 @@ pub struct Rule {
     pub fix: FixKind,
     /// tree-sitter query; captures starting with `_` are helpers.
     pub query: &'static str,
-    /// Literal byte strings; a chunk containing none of them is not queried. Empty = always.
-    pub needles: &'static [&'static str],
-    /// Cheap whole-file precondition (e.g. "the file has OpenTelemetry context").
+    /// What the rule needs before any tree exists, per file kind: one entry for each group of
+    /// its [`languages`](Rule::languages) (every one of them is covered exactly once).
+    pub pre: &'static [Pre],
+    /// Whole-file precondition on parsed facts (e.g. "the module imports OpenTelemetry").
     pub gate: fn(&Context) -> bool,
     /// Decides whether one query match is a finding.
     pub check: fn(&Match) -> Option<Finding>,
@@ -60,6 +67,11 @@ pub struct Rule {
 }
 
 impl Rule {
+    /// Its [`Pre`] for files of `lang`, if it reads them.
+    pub fn pre_for(&self, lang: Language) -> Option<&'static Pre> {
+        self.pre.iter().find(|p| p.langs.contains(&lang))
+    }
+
     /// Every file kind the rule reads: its own language first, then the `also` kinds.
     pub fn languages(&self) -> Vec<Language> {
         let mut v = vec![self.language];
@@ -106,6 +118,122 @@ impl FixKind {
 pub fn always(_: &Context) -> bool {
     true
 }
+
+/// What a rule needs before any tree exists, for the files of some kinds. See the module
+/// docs; the engine (`engine::needles`) turns the strings into one needle table per kind.
+pub struct Pre {
+    /// The file kinds this entry is for.
+    pub langs: &'static [Language],
+    /// Literal strings (case-sensitive, no line breaks) its matches contain: the query runs on
+    /// the chunks that hold one of them, the scan on files that do. Empty: every chunk.
+    pub needles: &'static [&'static str],
+    /// The facts of its own file the rule reads beyond the matched chunk.
+    pub facts: Facts,
+    /// Other strings [`Pre::relevant`] tests with [`Bytes::has`].
+    pub file: &'static [&'static str],
+    /// Whether the rule can report in a file, decided from its bytes, path and the workspace
+    /// before anything is parsed. Must never say no where the rule could report.
+    pub relevant: fn(&Bytes) -> bool,
+}
+
+/// Which facts of its own file (imports, module-level calls, definitions, gunicorn settings,
+/// launchers) a rule reads besides the chunk a query matched in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Facts {
+    /// Only those of chunks containing one of these strings: every fact it reads is about a
+    /// name spelled with one of them (`flask`, `uvicorn`, `workers`).
+    Needles(&'static [&'static str]),
+    /// Those of every chunk (statement order, assignments to any name): a relevant file is
+    /// parsed whole.
+    All,
+}
+
+impl Facts {
+    /// No facts beyond the matched chunk (YAML rules: a document's facts come with it).
+    pub const NONE: Facts = Facts::Needles(&[]);
+}
+
+/// A [`Pre`] that says yes wherever the needles are.
+pub fn anywhere(_: &Bytes) -> bool {
+    true
+}
+
+/// What [`Pre::relevant`] may consult: the file's bytes (as needle bits, or the text for a
+/// string the table lacks), its path and the workspace — no tree.
+pub struct Bytes<'a> {
+    /// The file kind.
+    pub lang: Language,
+    /// The file's text.
+    pub text: &'a str,
+    /// Its needle bits ([`crate::source::SourceFile::needle_bits`]).
+    pub bits: u128,
+    /// Its path, when it has one.
+    pub path: Option<&'a Path>,
+    /// The workspace (without the file's own summary in the CLI's summary phase; Python files
+    /// have no launchers, so nothing a Python rule asks of it depends on itself).
+    pub workspace: &'a Workspace,
+    /// The bit of a needle of this kind's table, if the table has it.
+    pub bit_of: fn(Language, &str) -> Option<u128>,
+}
+
+impl Bytes<'_> {
+    /// Whether the file contains `s`: from the needle bits when `s` is a needle of the table,
+    /// else by searching the text.
+    pub fn has(&self, s: &str) -> bool {
+        match (self.bit_of)(self.lang, s) {
+            Some(bit) => self.bits & bit != 0,
+            None => memchr::memmem::find(self.text.as_bytes(), s.as_bytes()).is_some(),
+        }
+    }
+
+    /// Whether the file contains one of `any`.
+    pub fn has_any(&self, any: &[&str]) -> bool {
+        any.iter().any(|s| self.has(s))
+    }
+
+    /// Whether a launcher of the workspace runs this file under `opentelemetry-instrument`
+    /// or in a pod the Operator injects (§0.3).
+    pub fn auto_instrumented(&self) -> bool {
+        self.path
+            .is_some_and(|p| self.workspace.is_auto_instrumented(p))
+    }
+
+    /// Whether some launcher of the workspace starts this file or reads it as configuration.
+    pub fn launched(&self) -> bool {
+        self.path
+            .is_some_and(|p| !self.workspace.launched_by(p).is_empty())
+    }
+
+    /// OpenTelemetry context (§0.3) as bytes can tell: the file names `opentelemetry` (every
+    /// import of it does), or the workspace starts it under auto-instrumentation.
+    pub fn otel_context(&self) -> bool {
+        self.has("opentelemetry") || self.auto_instrumented()
+    }
+}
+
+/// A [`Pre::relevant`] for rules that need OpenTelemetry context (§0.3).
+pub fn in_otel_context(b: &Bytes) -> bool {
+    b.otel_context()
+}
+
+/// A [`Pre::relevant`] for rules judged on how the workspace launches the file.
+pub fn launched(b: &Bytes) -> bool {
+    b.launched()
+}
+
+/// Names of calls that set OpenTelemetry up (`launch::summary::is_otel_setup_call`), as
+/// needles: every such name contains one of these.
+pub const SETUP_NEEDLES: &[&str] = &[
+    "initialize",
+    "instrument",
+    "configure_",
+    "set_tracer_provider",
+    "set_meter_provider",
+    "set_logger_provider",
+    "otel",
+    "telemetry",
+    "tracing",
+];
 
 /// What every rule invocation may consult about the file and the workspace.
 pub struct Context<'a> {

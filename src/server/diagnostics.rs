@@ -83,7 +83,7 @@ pub fn noqa_allowed(file: &SourceFile, pos: usize) -> bool {
     // Inside a string or scalar that goes on past the line's end?
     let rel = end - chunk.start;
     !chunk
-        .multiline_literals()
+        .multiline_literals(file.language(), text)
         .iter()
         .any(|&(s, e)| s < rel && rel < e)
 }
@@ -96,24 +96,24 @@ mod tests {
     #[test]
     fn noqa_is_refused_inside_multiline_strings() {
         let py = "x = 1\ny = '''a\nb'''\nz = f(1,\n  2)\nw = 1 + \\\n  2\n";
-        let f = SourceFile::new(Language::Python, py.into());
+        let f = otel_lsp::engine::parse(Language::Python, py.into());
         assert!(noqa_allowed(&f, 0));
         assert!(!noqa_allowed(&f, py.find("y =").unwrap()));
         assert!(noqa_allowed(&f, py.find("z =").unwrap()));
         assert!(!noqa_allowed(&f, py.find("w =").unwrap()));
         let yaml = "a: |\n  one\n  two\nb: plain\nc: \"x\n  y\"\n";
-        let f = SourceFile::new(Language::Yaml, yaml.into());
+        let f = otel_lsp::engine::parse(Language::Yaml, yaml.into());
         assert!(!noqa_allowed(&f, yaml.find("one").unwrap()));
         assert!(noqa_allowed(&f, yaml.find("b:").unwrap()));
         assert!(!noqa_allowed(&f, yaml.find("c:").unwrap()));
         // Nested deep in a manifest, and in a call's argument.
         let yaml = "spec:\n  containers:\n    - name: a\n      args:\n        - |\n          one\n          two\n      image: x\n";
-        let f = SourceFile::new(Language::Yaml, yaml.into());
+        let f = otel_lsp::engine::parse(Language::Yaml, yaml.into());
         assert!(!noqa_allowed(&f, yaml.find("one").unwrap()));
         assert!(noqa_allowed(&f, yaml.find("image").unwrap()));
         assert!(noqa_allowed(&f, yaml.find("name").unwrap()));
         let py = "def f():\n    g(x, '''a\n    b''')\n    h(1)\n";
-        let f = SourceFile::new(Language::Python, py.into());
+        let f = otel_lsp::engine::parse(Language::Python, py.into());
         assert!(!noqa_allowed(&f, py.find("g(").unwrap()));
         assert!(noqa_allowed(&f, py.find("h(").unwrap()));
         assert!(noqa_allowed(&f, py.find("def").unwrap()));

@@ -6,14 +6,16 @@
 //!
 //! The files are those `otel-lsp check` reads in the same folder: every kind
 //! `Language::from_path` accepts, the same hidden-file and default-folder rules, the
-//! configuration's `exclude` patterns, and the same needle pre-filter (a file that could not
-//! contribute is not in the workspace, as in the CLI). Open documents are indexed by the
+//! configuration's `exclude` patterns, and the same pre-filter: a file is summarised from
+//! the chunks its summary is made from, one that cannot contribute is in the workspace with
+//! an empty summary, and a Python module is summarised only when a launcher of the
+//! workspace starts it (nothing else asks), as in the CLI. Open documents are indexed by the
 //! worker from their live text; the indexer skips them.
 
 use super::project::Projects;
 use super::session::{lock, write, Shared};
 use crate::cli::walk;
-use otel_lsp::engine::{self, needles, SourceFile};
+use otel_lsp::engine;
 use otel_lsp::language::Language;
 use otel_lsp::workspace::{Affected, FileSummary};
 use std::collections::HashSet;
@@ -25,12 +27,13 @@ use std::time::Instant;
 /// Files bigger than this are not indexed (generated bundles, data dumps).
 const MAX_FILE: u64 = 16 * 1024 * 1024;
 
-/// A file's summary, read from disk; `None` when the file is gone, not ours, excluded, or
-/// could not contribute (the CLI's pre-filter).
-pub fn summary_of(path: &Path, projects: &mut Projects) -> Option<FileSummary> {
+/// A file's summary, read from disk; `None` when the file is gone, not ours or excluded.
+/// `launched` says whether a launcher of the workspace starts it (a Python module is
+/// summarised only then; otherwise it is there with an empty summary).
+pub fn summary_of(path: &Path, projects: &mut Projects, launched: bool) -> Option<FileSummary> {
     // The engine is meant to be infallible; if it is not, skip the file, not the index.
     std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-        read_summary(path, projects)
+        read_summary(path, projects, launched)
     }))
     .unwrap_or_else(|_| {
         tracing::error!(path = %path.display(), "summarizing panicked; file skipped");
@@ -38,7 +41,7 @@ pub fn summary_of(path: &Path, projects: &mut Projects) -> Option<FileSummary> {
     })
 }
 
-fn read_summary(path: &Path, projects: &mut Projects) -> Option<FileSummary> {
+fn read_summary(path: &Path, projects: &mut Projects, launched: bool) -> Option<FileSummary> {
     let lang = Language::from_path(path)?;
     if excluded(path, projects) {
         return None;
@@ -48,10 +51,14 @@ fn read_summary(path: &Path, projects: &mut Projects) -> Option<FileSummary> {
         return None;
     }
     let text = std::fs::read_to_string(path).ok()?;
-    if !needles::worth_parsing(lang, &text) {
-        return None;
+    if lang == Language::Python && !launched {
+        return Some(FileSummary::default());
     }
-    Some(engine::summarize(&SourceFile::new(lang, text)))
+    let bits = engine::needle_bits(lang, &text);
+    Some(match engine::summary_wanted(lang, bits) {
+        Some(w) => engine::summarize(&engine::read(lang, text, w)),
+        None => FileSummary::default(),
+    })
 }
 
 /// Whether the project configuration governing `path` excludes it (a broken configuration
@@ -90,21 +97,75 @@ pub fn merge(a: Affected, b: Affected) -> Affected {
 }
 
 /// Records summaries (or removals, for `None`) of files that are not open; re-checks the
-/// open documents whose diagnostics that may change.
-fn record(shared: &Shared, batch: Vec<(PathBuf, Option<FileSummary>)>) {
+/// open documents whose diagnostics that may change. The Python modules that the recorded
+/// launchers start, before or after, are summarised again: whether a module is started
+/// decides whether it is summarised.
+fn record(shared: &Shared, batch: Vec<(PathBuf, Option<FileSummary>)>, projects: &mut Projects) {
     let open = open_paths(shared);
     let mut affected = Affected::Nothing;
+    let mut modules: Vec<PathBuf> = Vec::new();
     {
         let mut ws = write(&shared.workspaces);
         for (path, summary) in batch {
             if open.contains(&path) {
                 continue;
             }
-            let a = ws.for_path_mut(&path).apply(path, summary);
+            let launches = summary
+                .as_ref()
+                .is_some_and(|s| !s.launch.launchers.is_empty());
+            let ws = ws.for_path_mut(&path);
+            let before = if launches || ws.summary(&path).is_some() {
+                ws.dependents(&path)
+            } else {
+                Vec::new()
+            };
+            let python = Language::from_path(&path) == Some(Language::Python);
+            let a = ws.apply(path.clone(), summary);
+            affected = merge(affected, a);
+            let own = python.then(|| path.clone());
+            for p in before.into_iter().chain(ws.dependents(&path)).chain(own) {
+                if Language::from_path(&p) == Some(Language::Python)
+                    && !open.contains(&p)
+                    && !modules.contains(&p)
+                {
+                    modules.push(p);
+                }
+            }
+        }
+    }
+    // Summarised again now that the batch's launchers are in: a module whose launcher came
+    // later in the walk was read as not started.
+    let mut again = Vec::new();
+    for p in modules {
+        let l = launched(shared, &p);
+        let had = {
+            let ws = super::session::read(&shared.workspaces);
+            ws.for_path(Some(&p))
+                .summary(&p)
+                .is_some_and(|s| *s != FileSummary::default())
+        };
+        if l || had {
+            if let Some(s) = summary_of(&p, projects, l) {
+                again.push((p, s));
+            }
+        }
+    }
+    {
+        let mut ws = write(&shared.workspaces);
+        for (path, summary) in again {
+            let a = ws.for_path_mut(&path).apply(path, Some(summary));
             affected = merge(affected, a);
         }
     }
     shared.mark_affected(affected);
+}
+
+/// Whether a launcher of the workspace (as indexed so far) starts `path`.
+fn launched(shared: &Shared, path: &Path) -> bool {
+    Language::from_path(path) == Some(Language::Python) && {
+        let ws = super::session::read(&shared.workspaces);
+        !ws.for_path(Some(path)).launched_by(path).is_empty()
+    }
 }
 
 /// Indexes every file `otel-lsp check` would read under `roots`.
@@ -138,15 +199,16 @@ pub fn index_roots(shared: Arc<Shared>, roots: Vec<PathBuf>) {
                 continue;
             }
             count += 1;
-            if let Some(s) = summary_of(path, &mut projects) {
+            let l = launched(&shared, path);
+            if let Some(s) = summary_of(path, &mut projects, l) {
                 batch.push((path.to_path_buf(), Some(s)));
             }
             if batch.len() >= 256 {
-                record(&shared, std::mem::take(&mut batch));
+                record(&shared, std::mem::take(&mut batch), &mut projects);
             }
         }
     }
-    record(&shared, batch);
+    record(&shared, batch, &mut projects);
     tracing::info!("indexed {count} files in {:?}", started.elapsed());
 }
 
@@ -159,9 +221,10 @@ pub fn index_paths(shared: Arc<Shared>, paths: Vec<PathBuf>) {
     let batch = paths
         .into_iter()
         .map(|p| {
-            let s = summary_of(&p, &mut projects);
+            let l = launched(&shared, &p);
+            let s = summary_of(&p, &mut projects, l);
             (p, s)
         })
         .collect();
-    record(&shared, batch);
+    record(&shared, batch, &mut projects);
 }

@@ -13,9 +13,11 @@ use super::diagnostics::{self, noqa_allowed};
 use super::document::{Linted, Pending};
 use super::project::{self, Projects};
 use super::session::{lock, read, uri_of, write, Shared};
-use otel_lsp::engine::{needles, Checker, SourceFile};
+use otel_lsp::engine::{self, Checker, SourceFile};
 use otel_lsp::language::Language;
+use otel_lsp::source::Wanted;
 use otel_lsp::workspace::Affected;
+use otel_lsp::workspace::FileSummary;
 use std::collections::{HashMap, HashSet};
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::PathBuf;
@@ -49,10 +51,11 @@ struct Parsed {
     file: SourceFile,
     /// Per-chunk results, so a keystroke re-runs the rules on the edited chunk only.
     checker: Checker,
-    /// The file's semantic revision (and whether settings applied) when its summary was
-    /// last put into the workspace: an edit that only moves offsets changes no summary
-    /// (summaries hold no offsets), so it is not computed again.
-    summarized: Option<(u64, bool)>,
+    /// The file's semantic revision, whether settings applied and whether a launcher starts
+    /// it (a Python module's summary is only asked for then) when its summary was last put
+    /// into the workspace: an edit that only moves offsets changes no summary (summaries
+    /// hold no offsets), so it is not computed again.
+    summarized: Option<(u64, bool, bool)>,
 }
 
 /// The worker's own state.
@@ -173,7 +176,8 @@ impl Worker {
                         Parsed {
                             open_id,
                             lang,
-                            file: SourceFile::new(lang, text),
+                            // Chunks and needles only: what is parsed is decided below.
+                            file: engine::read(lang, text, Wanted::Bits(0)),
                             checker: Checker::new(),
                             summarized: None,
                         },
@@ -209,18 +213,53 @@ impl Worker {
             summarized,
             ..
         } = parsed;
+        // Parse what the summary and the relevant rules look at (chunks parsed once stay
+        // parsed; a keystroke re-parses only the chunk it touched).
+        let launched = lang == Language::Python
+            && path.as_deref().is_some_and(|p| {
+                !read(&self.shared.workspaces)
+                    .for_path(Some(p))
+                    .launched_by(p)
+                    .is_empty()
+            });
+        let bits = file.needle_bits();
+        let summary_wanted = match lang {
+            // A module's summary is read only through a launcher that starts it.
+            Language::Python if !launched => None,
+            _ => engine::summary_wanted(lang, bits),
+        };
+        let check_wanted = settings.as_ref().and_then(|settings| {
+            let ws = read(&self.shared.workspaces);
+            engine::check_wanted(
+                lang,
+                file.text(),
+                bits,
+                path.as_deref(),
+                settings,
+                ws.for_path(path.as_deref()),
+            )
+        });
+        let wanted = [summary_wanted, check_wanted]
+            .into_iter()
+            .flatten()
+            .fold(Wanted::Bits(0), Wanted::or);
+        if wanted != file.wanted() {
+            file.want(wanted);
+        }
         let file = &*file;
-        let summary_key = (file.semantic_revision(), settings.is_some());
+        let summary_key = (file.semantic_revision(), settings.is_some(), launched);
         let summarize_now = *summarized != Some(summary_key);
         *summarized = Some(summary_key);
 
         // What this file tells the rest of the workspace, recorded before checking it (the
-        // check may read it) — as the CLI does: an excluded file, or one that cannot
-        // contribute, is not in the workspace. The open documents among its dependents, before
-        // and after, are checked again.
+        // check may read it) — as the CLI does: an excluded file is not in the workspace,
+        // and one that cannot contribute is there with an empty summary. The open documents
+        // among its dependents, before and after, are checked again.
         if let (Some(p), true) = (&path, summarize_now) {
-            let summary = (settings.is_some() && needles::worth_parsing_parsed(file))
-                .then(|| checker.summarize(file));
+            let summary = settings.is_some().then(|| match summary_wanted {
+                Some(_) => checker.summarize(file),
+                None => FileSummary::default(),
+            });
             let affected = write(&self.shared.workspaces)
                 .for_path_mut(p)
                 .apply(p.clone(), summary);
@@ -232,6 +271,7 @@ impl Worker {
 
         let found = match &settings {
             None => Vec::new(),
+            Some(_) if check_wanted.is_none() => Vec::new(),
             Some(settings) => {
                 let ws = read(&self.shared.workspaces);
                 checker.check(

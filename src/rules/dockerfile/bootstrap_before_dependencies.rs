@@ -4,7 +4,7 @@
 use crate::diagnostic::{Edit, Finding, Fix, Severity};
 use crate::language::Language;
 use crate::launch::{judge, packaging, LaunchKind};
-use crate::rules::{always, Context, FixKind, Match, Rule};
+use crate::rules::{always, anywhere, Context, Facts, FixKind, Match, Pre, Rule};
 
 /// The rule.
 pub static RULE: Rule = Rule {
@@ -19,7 +19,13 @@ pub static RULE: Rule = Rule {
     url: "https://opentelemetry.io/docs/zero-code/python/#setup",
     fix: FixKind::Unsafe,
     query: include_str!("../../../queries/dockerfile/bootstrap_before_dependencies.scm"),
-    needles: &["opentelemetry-bootstrap"],
+    pre: &[Pre {
+        langs: &[Language::Dockerfile],
+        needles: &["opentelemetry-bootstrap"],
+        facts: Facts::NONE,
+        file: &[],
+        relevant: anywhere,
+    }],
     gate: always,
     check,
     scan: Some(scan),

@@ -4,7 +4,7 @@
 use crate::diagnostic::{Edit, Finding, Fix, Severity, Span};
 use crate::language::Language;
 use crate::launch::packaging;
-use crate::rules::{always, Context, FixKind, Match, Rule};
+use crate::rules::{always, anywhere, Context, Facts, FixKind, Match, Pre, Rule};
 
 /// The rule.
 pub static RULE: Rule = Rule {
@@ -18,7 +18,18 @@ pub static RULE: Rule = Rule {
     url: "https://opentelemetry.io/docs/zero-code/python/troubleshooting/#bootstrap-using-uv",
     fix: FixKind::Unsafe,
     query: include_str!("../../../queries/dockerfile/bootstrap_under_uv.scm"),
-    needles: &["opentelemetry-bootstrap"],
+    pre: &[Pre {
+        langs: &[
+            Language::Dockerfile,
+            Language::Shell,
+            Language::Makefile,
+            Language::Yaml,
+        ],
+        needles: &["opentelemetry-bootstrap"],
+        facts: Facts::NONE,
+        file: &[],
+        relevant: anywhere,
+    }],
     gate: always,
     check,
     scan: Some(scan),

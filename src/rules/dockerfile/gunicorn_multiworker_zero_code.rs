@@ -7,7 +7,7 @@ use crate::language::Language;
 use crate::launch::judge::{self, CountFrom};
 use crate::launch::summary::{self, Count, Framework};
 use crate::launch::Target;
-use crate::rules::{always, Context, FixKind, Match, Rule};
+use crate::rules::{self as rules, always, anywhere, Context, Facts, FixKind, Match, Pre, Rule};
 
 /// The rule.
 pub static RULE: Rule = Rule {
@@ -27,7 +27,28 @@ pub static RULE: Rule = Rule {
     url: "https://opentelemetry.io/docs/zero-code/python/troubleshooting/#pre-fork-server-issues",
     fix: FixKind::Unsafe,
     query: include_str!("../../../queries/dockerfile/gunicorn_multiworker_zero_code.scm"),
-    needles: &["gunicorn", "workers", "WEB_CONCURRENCY", "-w"],
+    pre: &[
+        Pre {
+            langs: &[
+                Language::Dockerfile,
+                Language::Shell,
+                Language::Procfile,
+                Language::Yaml,
+                Language::Makefile,
+            ],
+            needles: &["gunicorn", "workers", "WEB_CONCURRENCY", "-w"],
+            facts: Facts::NONE,
+            file: &[],
+            relevant: anywhere,
+        },
+        Pre {
+            langs: &[Language::Python],
+            needles: &["workers"],
+            facts: Facts::All,
+            file: &[],
+            relevant: rules::launched,
+        },
+    ],
     gate: always,
     check,
     scan: Some(scan),

@@ -5,7 +5,7 @@
 use crate::diagnostic::{Edit, Finding, Fix, Severity};
 use crate::language::Language;
 use crate::launch::packaging;
-use crate::rules::{always, Context, FixKind, Match, Rule};
+use crate::rules::{always, anywhere, Context, Facts, FixKind, Match, Pre, Rule};
 
 /// The rule.
 pub static RULE: Rule = Rule {
@@ -19,7 +19,15 @@ pub static RULE: Rule = Rule {
     url: "https://github.com/open-telemetry/opentelemetry-python-contrib/blob/main/opentelemetry-instrumentation/README.rst",
     fix: FixKind::Unsafe,
     query: include_str!("../../../queries/dockerfile/instrument_without_distro.scm"),
-    needles: &["opentelemetry-instrument"],
+    pre: &[
+        Pre {
+            langs: &[Language::Dockerfile],
+            needles: &["opentelemetry-instrument"],
+            facts: Facts::NONE,
+            file: &[],
+            relevant: anywhere,
+        },
+    ],
     gate: always,
     check,
     scan: Some(scan),

@@ -5,7 +5,7 @@
 use crate::diagnostic::{Finding, Fix, Severity, Span};
 use crate::language::Language;
 use crate::launch::{EnvVar, Token};
-use crate::rules::{self, always, Context, FixKind, Match, Rule};
+use crate::rules::{self, always, anywhere, Context, Facts, FixKind, Match, Pre, Rule};
 
 /// The rule.
 pub static RULE: Rule = Rule {
@@ -20,13 +20,19 @@ pub static RULE: Rule = Rule {
     url: "https://opentelemetry.io/docs/zero-code/python/configuration/",
     fix: FixKind::Sometimes,
     query: include_str!("../../../queries/dockerfile/unknown_otel_component.scm"),
-    needles: &[
-        "OTEL_",
-        "_exporter",
-        "_protocol",
-        "id_generator",
-        "propagators",
-    ],
+    pre: &[Pre {
+        langs: rules::ENV_KINDS,
+        needles: &[
+            "OTEL_",
+            "_exporter",
+            "_protocol",
+            "id_generator",
+            "propagators",
+        ],
+        facts: Facts::NONE,
+        file: &[],
+        relevant: anywhere,
+    }],
     gate: always,
     check,
     scan: Some(scan),

@@ -6,8 +6,18 @@ use crate::diagnostic::{Edit, Finding, Fix, Severity, Span};
 use crate::language::Language;
 use crate::launch::ini::{self, UwsgiOptions};
 use crate::launch::{judge, summary, LaunchKind};
-use crate::rules::{always, Context, FixKind, Match, Rule};
+use crate::rules::{self as rules, always, anywhere, Context, Facts, FixKind, Match, Pre, Rule};
 use crate::syntax::python::{Call, PyFacts};
+
+/// The strings a uWSGI launcher, its configuration or an OpenTelemetry setup is written with.
+const NEEDLES: &[&str] = &[
+    "uwsgi",
+    "opentelemetry",
+    "instrument",
+    "setup_tracing",
+    "init_tracing",
+    "telemetry",
+];
 
 /// The rule.
 pub static RULE: Rule = Rule {
@@ -28,13 +38,28 @@ pub static RULE: Rule = Rule {
     url: "https://opentelemetry.io/docs/zero-code/python/troubleshooting/#pre-fork-server-issues",
     fix: FixKind::Sometimes,
     query: include_str!("../../../queries/ini/uwsgi_otel_without_postfork.scm"),
-    needles: &[
-        "uwsgi",
-        "opentelemetry",
-        "instrument",
-        "setup_tracing",
-        "init_tracing",
-        "telemetry",
+    pre: &[
+        Pre {
+            langs: &[
+                Language::Ini,
+                Language::Dockerfile,
+                Language::Shell,
+                Language::Procfile,
+                Language::Yaml,
+                Language::Makefile,
+            ],
+            needles: NEEDLES,
+            facts: Facts::NONE,
+            file: &[],
+            relevant: anywhere,
+        },
+        Pre {
+            langs: &[Language::Python],
+            needles: NEEDLES,
+            facts: Facts::All,
+            file: &[],
+            relevant: rules::launched,
+        },
     ],
     gate: always,
     check,

@@ -3,7 +3,7 @@
 
 use crate::diagnostic::{Edit, Finding, Fix, Severity, Span};
 use crate::language::Language;
-use crate::rules::{Context, FixKind, Match, Rule};
+use crate::rules::{Bytes, Context, Facts, FixKind, Match, Pre, Rule};
 use tree_sitter::Node;
 
 /// The rule.
@@ -17,7 +17,15 @@ pub static RULE: Rule = Rule {
     url: "https://opentelemetry.io/docs/zero-code/python/troubleshooting/#flask-debug-mode-with-reloader-breaks-instrumentation",
     fix: FixKind::Safe,
     query: include_str!("../../../queries/python/flask_debug_reloader.scm"),
-    needles: &["debug", "use_reloader"],
+    pre: &[
+        Pre {
+            langs: &[Language::Python],
+            needles: &["debug", "use_reloader"],
+            facts: Facts::All,
+            file: &["flask", "Flask"],
+            relevant,
+        },
+    ],
     gate,
     check,
     scan: None,
@@ -26,6 +34,11 @@ pub static RULE: Rule = Rule {
 };
 
 const MESSAGE: &str = "Flask debug mode enables the Werkzeug reloader, which restarts the process and breaks OpenTelemetry auto-instrumentation. Pass `use_reloader=False`.";
+
+/// A Flask app (its module names `flask` or `Flask`) in OpenTelemetry context.
+fn relevant(b: &Bytes) -> bool {
+    b.has_any(&["flask", "Flask"]) && b.otel_context()
+}
 
 fn gate(ctx: &Context) -> bool {
     ctx.has_otel_context()

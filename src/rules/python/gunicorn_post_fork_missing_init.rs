@@ -8,7 +8,7 @@ use crate::launch::python::{GunicornFacts, HOOKS, SETTINGS};
 use crate::launch::summary::is_otel_setup_call;
 use crate::launch::Target;
 use crate::rules::dockerfile::unknown_otel_component::distance;
-use crate::rules::{Context, FixKind, Match, Rule};
+use crate::rules::{Bytes, Context, Facts, FixKind, Match, Pre, Rule};
 
 /// The rule.
 pub static RULE: Rule = Rule {
@@ -22,7 +22,15 @@ pub static RULE: Rule = Rule {
     url: "https://opentelemetry.io/docs/zero-code/python/troubleshooting/#use-programmatic-auto-instrumentation",
     fix: FixKind::Unsafe,
     query: include_str!("../../../queries/python/gunicorn_post_fork_missing_init.scm"),
-    needles: &["fork", "worker", "bind", "gunicorn"],
+    pre: &[
+        Pre {
+            langs: &[Language::Python],
+            needles: &["fork", "worker", "bind", "gunicorn"],
+            facts: Facts::All,
+            file: &[],
+            relevant,
+        },
+    ],
     gate,
     check,
     scan: Some(scan),
@@ -65,6 +73,28 @@ fn is_config_module(ctx: &Context) -> bool {
             .iter()
             .any(|n| matches!(*n, "bind" | "workers" | "worker_class"));
     named || used || looks
+}
+
+/// [`is_config_module`] as bytes, the path and the workspace tell: named `gunicorn*.py`,
+/// given to a gunicorn by `-c`, or assigning gunicorn settings at module level
+/// (`launch::python::may_assign_settings`).
+fn relevant(b: &Bytes) -> bool {
+    let named = b
+        .path
+        .and_then(|p| p.file_name())
+        .and_then(|n| n.to_str())
+        .is_some_and(|n| {
+            let n = n.to_ascii_lowercase();
+            n.starts_with("gunicorn") && n.ends_with(".py")
+        });
+    named
+        || b.path.is_some_and(|p| {
+            b.workspace
+                .launched_by(p)
+                .iter()
+                .any(|l| matches!(l.target, Target::Config(_)) && l.launcher.program == "gunicorn")
+        })
+        || crate::launch::python::may_assign_settings(b.text)
 }
 
 fn gate(ctx: &Context) -> bool {

@@ -11,7 +11,7 @@
 use crate::diagnostic::{Edit, Finding, Fix, Severity, Span};
 use crate::engine::suppress::line_start;
 use crate::language::Language;
-use crate::rules::{always, FixKind, Match, Rule};
+use crate::rules::{always, anywhere, Facts, FixKind, Match, Pre, Rule};
 use crate::syntax::python::{Call, Import, PyFacts};
 
 /// The rule.
@@ -27,7 +27,15 @@ pub static RULE: Rule = Rule {
     fix: FixKind::Sometimes,
     query: include_str!("../../../queries/python/initialize_after_framework_import.scm"),
     // Every form of programmatic auto-instrumentation imports this module by name.
-    needles: &["auto_instrumentation"],
+    pre: &[
+        Pre {
+            langs: &[Language::Python],
+            needles: &["auto_instrumentation"],
+            facts: Facts::All,
+            file: &[],
+            relevant: anywhere,
+        },
+    ],
     gate: always,
     check,
     scan: None,

@@ -12,7 +12,7 @@ pub mod uvicorn_reload_under_instrumentation;
 
 #[cfg(test)]
 mod tests {
-    use crate::engine::{FileFacts, SourceFile};
+    use crate::engine::FileFacts;
     use crate::language::Language;
     use crate::rules::{self, Context, Match};
     use crate::workspace::Workspace;
@@ -38,7 +38,7 @@ mod tests {
     /// `catch_unwind` (and without needles, so every query runs on every chunk): a panic in
     /// a gate, a check, a scan or the module facts fails the test.
     fn run_uncaught(text: &str) -> usize {
-        let file = SourceFile::new(Language::Python, text.to_string());
+        let file = crate::engine::parse(Language::Python, text.to_string());
         assert!(matches!(file.facts(), FileFacts::Python(_)));
         let ws = Workspace::new();
         let ctx = Context::new(&file, None, &ws);
@@ -51,7 +51,11 @@ mod tests {
             let mut cursor = QueryCursor::new();
             for chunk in file.chunks() {
                 let src = &file.text()[chunk.start..chunk.start + chunk.len];
-                let mut matches = cursor.matches(query, chunk.tree.root_node(), src.as_bytes());
+                let mut matches = cursor.matches(
+                    query,
+                    chunk.tree().expect("parsed whole").root_node(),
+                    src.as_bytes(),
+                );
                 while let Some(m) = matches.next() {
                     let mt = Match {
                         ctx: &ctx,

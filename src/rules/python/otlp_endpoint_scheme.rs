@@ -7,7 +7,7 @@ use super::otlp_port_protocol_mismatch::{
 use crate::diagnostic::{Edit, Finding, Fix, Severity};
 use crate::language::Language;
 use crate::launch::{endpoint, judge, LaunchFacts, Token};
-use crate::rules::{self, always, Context, FixKind, Match, Rule};
+use crate::rules::{self, always, anywhere, Context, Facts, FixKind, Match, Pre, Rule};
 
 /// The rule.
 pub static RULE: Rule = Rule {
@@ -21,7 +21,22 @@ pub static RULE: Rule = Rule {
     url: "https://opentelemetry.io/docs/languages/sdk-configuration/otlp-exporter/",
     fix: FixKind::Sometimes,
     query: include_str!("../../../queries/python/otlp_endpoint_scheme.scm"),
-    needles: &["ENDPOINT", "endpoint", "OTLP"],
+    pre: &[
+        Pre {
+            langs: &[Language::Python],
+            needles: &["endpoint"],
+            facts: Facts::All,
+            file: super::otlp_port_protocol_mismatch::EXPORTER_FILE,
+            relevant: super::otlp_port_protocol_mismatch::exporter_module,
+        },
+        Pre {
+            langs: rules::ENV_KINDS,
+            needles: &["ENDPOINT", "endpoint", "OTLP"],
+            facts: Facts::NONE,
+            file: &[],
+            relevant: anywhere,
+        },
+    ],
     gate: always,
     check,
     scan: Some(scan),

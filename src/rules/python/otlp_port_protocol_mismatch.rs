@@ -5,7 +5,7 @@
 use crate::diagnostic::{Edit, Finding, Fix, Severity};
 use crate::language::Language;
 use crate::launch::{endpoint, judge, EnvVar, LaunchFacts, Token};
-use crate::rules::{self, always, Context, FixKind, Match, Rule};
+use crate::rules::{self, always, anywhere, Bytes, Context, Facts, FixKind, Match, Pre, Rule};
 
 /// The rule.
 pub static RULE: Rule = Rule {
@@ -19,12 +19,36 @@ pub static RULE: Rule = Rule {
     url: "https://opentelemetry.io/docs/specs/otel/protocol/exporter/",
     fix: FixKind::Unsafe,
     query: include_str!("../../../queries/python/otlp_port_protocol_mismatch.scm"),
-    needles: &["4317", "4318"],
+    pre: &[
+        Pre {
+            langs: &[Language::Python],
+            needles: &["4317", "4318"],
+            facts: Facts::All,
+            file: EXPORTER_FILE,
+            relevant: exporter_module,
+        },
+        Pre {
+            langs: rules::ENV_KINDS,
+            needles: &["4317", "4318"],
+            facts: Facts::NONE,
+            file: &[],
+            relevant: anywhere,
+        },
+    ],
     gate: always,
     check,
     scan: Some(scan),
     scan_per_document: true,
 };
+
+/// What a Python file must name for an OTLP exporter call to be judged: the class (its name
+/// ends in `Exporter`) resolves only through an `opentelemetry` import or path.
+pub const EXPORTER_FILE: &[&str] = &["opentelemetry", "Exporter"];
+
+/// [`Pre::relevant`] of the Python exporter-call rules (OTEL041-043).
+pub fn exporter_module(b: &Bytes) -> bool {
+    b.has("opentelemetry") && b.has("Exporter")
+}
 
 const MESSAGE: &str =
     "OTLP/HTTP uses port 4318, OTLP/gRPC uses 4317; this endpoint and protocol disagree.";

@@ -7,7 +7,7 @@ use crate::launch::ini::{self, UwsgiOptions};
 use crate::launch::judge::{self, CountFrom};
 use crate::launch::summary::{self, Count};
 use crate::launch::{LaunchFacts, LaunchRef, Launcher, Token};
-use crate::rules::{self, always, Context, FixKind, Match, Rule};
+use crate::rules::{self, always, anywhere, Context, Facts, FixKind, Match, Pre, Rule};
 use std::path::Path;
 
 /// The rule.
@@ -22,7 +22,22 @@ pub static RULE: Rule = Rule {
     url: "https://opentelemetry.io/docs/zero-code/python/troubleshooting/#use-prometheus-with-direct-otlp",
     fix: FixKind::Unsafe,
     query: include_str!("../../../queries/python/prometheus_reader_prefork.scm"),
-    needles: &["PrometheusMetricReader", "prometheus"],
+    pre: &[
+        Pre {
+            langs: &[Language::Python],
+            needles: &["PrometheusMetricReader"],
+            facts: Facts::All,
+            file: &[],
+            relevant: rules::launched,
+        },
+        Pre {
+            langs: rules::ENV_KINDS,
+            needles: &["prometheus"],
+            facts: Facts::NONE,
+            file: &[],
+            relevant: anywhere,
+        },
+    ],
     gate: always,
     check,
     scan: Some(scan),

@@ -6,7 +6,7 @@ use crate::diagnostic::{Edit, Finding, Fix, Severity, Span};
 use crate::language::Language;
 use crate::launch::judge::{self, CountFrom};
 use crate::launch::{args, summary, Launcher, Token};
-use crate::rules::{always, Context, FixKind, Match, Rule};
+use crate::rules::{always, anywhere, Bytes, Context, Facts, FixKind, Match, Pre, Rule};
 
 /// The rule.
 pub static RULE: Rule = Rule {
@@ -26,7 +26,28 @@ pub static RULE: Rule = Rule {
     url: "https://opentelemetry.io/docs/zero-code/python/troubleshooting/#workarounds",
     fix: FixKind::Unsafe,
     query: include_str!("../../../queries/python/uvicorn_multiworker_under_instrumentation.scm"),
-    needles: &["workers", "WEB_CONCURRENCY"],
+    pre: &[
+        Pre {
+            langs: &[Language::Python],
+            needles: &["workers"],
+            facts: Facts::Needles(&["uvicorn"]),
+            file: &["uvicorn"],
+            relevant,
+        },
+        Pre {
+            langs: &[
+                Language::Dockerfile,
+                Language::Shell,
+                Language::Procfile,
+                Language::Yaml,
+                Language::Makefile,
+            ],
+            needles: &["workers", "WEB_CONCURRENCY"],
+            facts: Facts::NONE,
+            file: &[],
+            relevant: anywhere,
+        },
+    ],
     gate: always,
     check,
     scan: Some(scan),
@@ -34,6 +55,11 @@ pub static RULE: Rule = Rule {
 };
 
 const MESSAGE: &str = "uvicorn's worker processes under opentelemetry-instrument lose metrics (and are fragile with the SDK's background threads). Use gunicorn with UvicornWorker, or one worker.";
+
+/// A module that names uvicorn, started under auto-instrumentation.
+fn relevant(b: &Bytes) -> bool {
+    b.has("uvicorn") && b.auto_instrumented()
+}
 
 fn check(m: &Match) -> Option<Finding> {
     let path = m.ctx.path?;

@@ -4,7 +4,7 @@
 use crate::diagnostic::{Edit, Finding, Fix, Severity};
 use crate::language::Language;
 use crate::launch::{args, judge};
-use crate::rules::{always, Context, FixKind, Match, Rule};
+use crate::rules::{always, anywhere, Bytes, Context, Facts, FixKind, Match, Pre, Rule};
 
 /// The rule.
 pub static RULE: Rule = Rule {
@@ -24,7 +24,28 @@ pub static RULE: Rule = Rule {
     url: "https://github.com/open-telemetry/opentelemetry-python-contrib/issues/385",
     fix: FixKind::Sometimes,
     query: include_str!("../../../queries/python/uvicorn_reload_under_instrumentation.scm"),
-    needles: &["reload", "fastapi", "UVICORN_RELOAD"],
+    pre: &[
+        Pre {
+            langs: &[Language::Python],
+            needles: &["reload"],
+            facts: Facts::Needles(&["uvicorn", "opentelemetry"]),
+            file: &["uvicorn"],
+            relevant,
+        },
+        Pre {
+            langs: &[
+                Language::Dockerfile,
+                Language::Shell,
+                Language::Procfile,
+                Language::Yaml,
+                Language::Makefile,
+            ],
+            needles: &["reload", "fastapi", "UVICORN_RELOAD"],
+            facts: Facts::NONE,
+            file: &[],
+            relevant: anywhere,
+        },
+    ],
     gate: always,
     check,
     scan: Some(scan),
@@ -32,6 +53,11 @@ pub static RULE: Rule = Rule {
 };
 
 const MESSAGE: &str = "uvicorn's reloader runs the app in a child process; OpenTelemetry auto-instrumentation does not work with `--reload`.";
+
+/// A module that names uvicorn, in OpenTelemetry context.
+fn relevant(b: &Bytes) -> bool {
+    b.has("uvicorn") && b.otel_context()
+}
 
 /// Whether `func` (the callee node text) is uvicorn's `run`.
 pub fn is_uvicorn_run(m: &Match) -> bool {

@@ -4,10 +4,10 @@
 //! — flow collections, pairs sharing a line, multi-line values — so a fix is only offered when
 //! its result is plain block YAML; `verified` re-parses the result to be sure.
 
+use crate::diagnostic as fix;
 use crate::diagnostic::{Edit, Span};
-use crate::engine::file::parse;
-use crate::engine::fix;
 use crate::language::Language;
+use crate::syntax::parse;
 use crate::syntax::yaml::{
     content, document_root, indent_at, key_path, line_after, line_after_node, line_start,
     newline_of, pair, pairs,

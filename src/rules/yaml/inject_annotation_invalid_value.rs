@@ -14,7 +14,7 @@
 use super::operator::{self, is_dns_label, is_dns_subdomain, yaml11_bool, AnnotationKey, Place};
 use crate::diagnostic::{Edit, Finding, Fix, Severity, Span};
 use crate::language::Language;
-use crate::rules::{always, FixKind, Match, Rule};
+use crate::rules::{always, anywhere, Facts, FixKind, Match, Pre, Rule};
 use crate::syntax::yaml::{content, scalar, Scalar, OPERATOR_PREFIX};
 use crate::workspace::Workspace;
 use tree_sitter::Node;
@@ -33,7 +33,15 @@ pub static RULE: Rule = Rule {
     query: include_str!("../../../queries/yaml/inject_annotation_invalid_value.scm"),
     // `Instrumentation`: the value check needs the workspace's Instrumentation documents, so
     // a walker that skips files by needle must still read those.
-    needles: &[OPERATOR_PREFIX, "Instrumentation"],
+    pre: &[
+        Pre {
+            langs: &[Language::Yaml],
+            needles: &[OPERATOR_PREFIX, "Instrumentation"],
+            facts: Facts::NONE,
+            file: &[],
+            relevant: anywhere,
+        },
+    ],
     gate: always,
     check,
     scan: None,

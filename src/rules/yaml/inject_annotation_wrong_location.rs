@@ -7,7 +7,7 @@ use super::edit::{self, Leaf};
 use super::operator::{self, Place, Site, Wrong};
 use crate::diagnostic::{Finding, Fix, Severity};
 use crate::language::Language;
-use crate::rules::{always, FixKind, Match, Rule};
+use crate::rules::{always, anywhere, Facts, FixKind, Match, Pre, Rule};
 use crate::syntax::yaml::{get_path, pair, OPERATOR_PREFIX};
 
 /// The rule.
@@ -22,7 +22,15 @@ pub static RULE: Rule = Rule {
     url: "https://opentelemetry.io/docs/platforms/kubernetes/operator/troubleshooting/automatic/#check-auto-instrumentation-configuration",
     fix: FixKind::Safe,
     query: include_str!("../../../queries/yaml/inject_annotation_wrong_location.scm"),
-    needles: &[OPERATOR_PREFIX],
+    pre: &[
+        Pre {
+            langs: &[Language::Yaml],
+            needles: &[OPERATOR_PREFIX],
+            facts: Facts::NONE,
+            file: &[],
+            relevant: anywhere,
+        },
+    ],
     gate: always,
     check,
     scan: None,

@@ -3,8 +3,8 @@
 //! OTLP endpoint parsing, and the exporter settings an Operator-injected Python process ends up
 //! with (rules.md §0.3, §0.4).
 
-use crate::engine::file::ChunkFacts;
 use crate::rules::Match;
+use crate::source::ChunkFacts;
 use crate::syntax::yaml::{
     self, content, get_path, key_path, pair, pair_key, pairs, pod_shape, scalar, K8sObject,
     PodShape, OPERATOR_PREFIX,

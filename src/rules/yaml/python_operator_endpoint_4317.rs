@@ -12,7 +12,7 @@ use super::edit::{self, Leaf};
 use super::operator::{self, explicit_port, language_sections, PythonEnv};
 use crate::diagnostic::{Edit, Finding, Fix, Severity, Span};
 use crate::language::Language;
-use crate::rules::{always, FixKind, Match, Rule};
+use crate::rules::{always, anywhere, Facts, FixKind, Match, Pre, Rule};
 use crate::syntax::yaml::{
     get, get_path, items, key_path, pair, pod_shape, scalar, K8sObject, PodShape, Scalar,
 };
@@ -32,7 +32,13 @@ pub static RULE: Rule = Rule {
     url: "https://opentelemetry.io/docs/platforms/kubernetes/operator/automatic/#python",
     fix: FixKind::Safe,
     query: include_str!("../../../queries/yaml/python_operator_endpoint_4317.scm"),
-    needles: &["4317"],
+    pre: &[Pre {
+        langs: &[Language::Yaml],
+        needles: &["4317"],
+        facts: Facts::NONE,
+        file: &[],
+        relevant: anywhere,
+    }],
     gate: always,
     check,
     scan: None,

@@ -1,16 +1,108 @@
-//! A parsed file: its text split into chunks, each with its own tree-sitter tree, facts and
-//! needle set, updated incrementally by byte edits. See `syntax::chunk` for why chunks.
+//! The source-file model, below the rules and the engine: a file's text split into chunks
+//! (see `syntax::chunk` for why), each with its needle bits and — when something may look at
+//! it — its tree-sitter tree, facts and launch facts, updated incrementally by byte edits.
+//!
+//! Parsing is the cost, so a chunk is parsed only when it is *wanted* ([`Wanted`]): the
+//! engine decides from the chunk's needle bits (which literal strings of the rules and of
+//! the workspace summary occur in it) before any tree exists. A chunk that is not wanted
+//! has no tree and empty facts; the file's merged facts come from the parsed chunks only.
+//! What the bits mean is the engine's business: this layer only asks a [`Prefilter`] for
+//! them, so it knows nothing of the rules.
 
 use crate::diagnostic::Span;
-use crate::engine::{needles, FileFacts};
 use crate::language::Language;
 use crate::launch::{self, LaunchFacts};
 use crate::syntax::chunk::{self, MIN_CHUNK};
-use crate::syntax::{python, yaml};
-use std::cell::RefCell;
+use crate::syntax::python::PyFacts;
+use crate::syntax::yaml::K8sObject;
+use crate::syntax::{parse, python, yaml};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, OnceLock};
-use tree_sitter::{InputEdit, Parser, Point, Tree};
+use tree_sitter::{InputEdit, Point, Tree};
+
+/// Which needles a text holds: bit `i` set when the language's needle `i` occurs in it.
+/// Implemented by the engine from the rule table; a needle never contains a line break, so
+/// the bits of a file are the union of its chunks' bits.
+pub trait Prefilter: Sync + Send {
+    /// The needle bits of `text` in a file of `lang`.
+    fn scan(&self, lang: Language, text: &str) -> u128;
+}
+
+/// Which chunks of a file are parsed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Wanted {
+    /// Every chunk, needles or not (the full path; fixes check their result with it).
+    All,
+    /// The chunks whose needle bits meet this mask (0: none).
+    Bits(u128),
+}
+
+impl Wanted {
+    /// Whether a chunk with these needle bits is parsed.
+    pub fn wants(self, bits: u128) -> bool {
+        match self {
+            Wanted::All => true,
+            Wanted::Bits(m) => bits & m != 0,
+        }
+    }
+
+    /// The union of two wishes.
+    pub fn or(self, other: Wanted) -> Wanted {
+        match (self, other) {
+            (Wanted::Bits(a), Wanted::Bits(b)) => Wanted::Bits(a | b),
+            _ => Wanted::All,
+        }
+    }
+}
+
+/// Facts of a whole file, merged from its parsed chunks (absolute offsets).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum FileFacts {
+    /// A Python module.
+    Python(PyFacts),
+    /// A YAML stream: each parsed document's start offset and Kubernetes identity.
+    Yaml(Vec<(usize, Option<Arc<K8sObject>>)>),
+    /// A file read for its launchers only; see `SourceFile::launch`.
+    Launch,
+}
+
+impl FileFacts {
+    /// No facts yet.
+    pub fn empty(lang: Language) -> Self {
+        match lang {
+            Language::Python => FileFacts::Python(PyFacts::default()),
+            Language::Yaml => FileFacts::Yaml(Vec::new()),
+            Language::Dockerfile
+            | Language::Shell
+            | Language::Procfile
+            | Language::Ini
+            | Language::Makefile
+            | Language::DotEnv => FileFacts::Launch,
+        }
+    }
+
+    /// Merges the parsed chunks' facts in order.
+    pub fn merge(lang: Language, chunks: &[Chunk]) -> Self {
+        let mut out = FileFacts::empty(lang);
+        for c in chunks.iter().filter(|c| c.is_parsed()) {
+            match (&mut out, &c.facts) {
+                (FileFacts::Python(all), ChunkFacts::Python(p)) => all.extend_from(p, c.start),
+                (FileFacts::Yaml(all), ChunkFacts::Yaml(o)) => all.push((c.start, o.clone())),
+                _ => {}
+            }
+        }
+        out
+    }
+
+    /// The Kubernetes objects of a YAML file.
+    pub fn objects(&self) -> impl Iterator<Item = &K8sObject> {
+        let docs: &[(usize, Option<Arc<K8sObject>>)] = match self {
+            FileFacts::Yaml(d) => d,
+            _ => &[],
+        };
+        docs.iter().filter_map(|(_, o)| o.as_deref())
+    }
+}
 
 /// One independently parsed piece of a file.
 pub struct Chunk {
@@ -21,13 +113,14 @@ pub struct Chunk {
     pub start: usize,
     /// Length in bytes.
     pub len: usize,
-    /// The chunk's tree; node offsets are relative to `start`.
-    pub tree: Tree,
+    /// The chunk's tree (node offsets relative to `start`), when the chunk is parsed.
+    tree: Option<Tree>,
     /// Bit `i` set when the language's needle `i` occurs in the chunk.
     pub needles: u128,
-    /// Facts of the chunk (relative offsets).
+    /// Facts of the chunk (relative offsets); empty when it is not parsed.
     pub facts: ChunkFacts,
-    /// Launchers, environment settings and gunicorn config facts of the chunk (relative).
+    /// Launchers, environment settings and gunicorn config facts of the chunk (relative);
+    /// empty when it is not parsed.
     pub launch: LaunchFacts,
     /// See [`Chunk::multiline_literals`]; found on first use (only the editor asks).
     multiline: OnceLock<Vec<(usize, usize)>>,
@@ -37,11 +130,27 @@ pub struct Chunk {
 }
 
 impl Chunk {
+    /// The chunk's tree, when it is parsed (node offsets relative to [`Chunk::start`]).
+    pub fn tree(&self) -> Option<&Tree> {
+        self.tree.as_ref()
+    }
+
+    /// Whether the chunk was parsed (it has a tree and facts).
+    pub fn is_parsed(&self) -> bool {
+        self.tree.is_some()
+    }
+
     /// Byte ranges (relative) of the string and scalar nodes that span lines: a `# noqa`
-    /// comment cannot go at the end of a line inside one (the server's code actions).
-    pub fn multiline_literals(&self) -> &[(usize, usize)] {
-        self.multiline
-            .get_or_init(|| multiline_literals(&self.tree))
+    /// comment cannot go at the end of a line inside one (the server's code actions). An
+    /// unparsed chunk is parsed for this once and the tree dropped; `text` is the file's.
+    pub fn multiline_literals(&self, lang: Language, text: &str) -> &[(usize, usize)] {
+        self.multiline.get_or_init(|| match &self.tree {
+            Some(t) => multiline_literals(t),
+            None => {
+                let src = text.get(self.start..self.start + self.len).unwrap_or("");
+                multiline_literals(&chunk_tree(lang, src, None))
+            }
+        })
     }
 
     /// The chunk's byte range in the file.
@@ -62,40 +171,15 @@ pub enum ChunkFacts {
     Launch,
 }
 
-thread_local! {
-    static PARSERS: RefCell<Vec<(Language, Parser)>> = const { RefCell::new(Vec::new()) };
-}
-
-/// Parses `text` with the language's grammar, reusing `old` when given (already edited).
-pub fn parse(lang: Language, text: &str, old: Option<&Tree>) -> Tree {
-    PARSERS.with(|cell| {
-        let mut parsers = cell.borrow_mut();
-        let idx = match parsers.iter().position(|(l, _)| *l == lang) {
-            Some(i) => i,
-            None => {
-                let mut p = Parser::new();
-                p.set_language(&lang.grammar())
-                    .expect("grammar version is compatible with the tree-sitter runtime");
-                parsers.push((lang, p));
-                parsers.len() - 1
-            }
-        };
-        let parser = &mut parsers[idx].1;
-        // Without a timeout or cancellation flag, parse only returns None when no language is
-        // set; retry without the old tree to be safe, then give up on an empty tree.
-        parser
-            .parse(text, old)
-            .or_else(|| parser.parse(text, None))
-            .or_else(|| parser.parse("", None))
-            .expect("tree-sitter parses the empty string")
-    })
-}
-
 /// A file's text with its chunks and merged facts.
 pub struct SourceFile {
     lang: Language,
     text: String,
     chunks: Vec<Chunk>,
+    /// Which chunks are parsed (now, and after each edit).
+    wanted: Wanted,
+    /// Gives each chunk its needle bits.
+    prefilter: &'static dyn Prefilter,
     /// Merged from the chunks on first use after an edit: a keystroke that only the
     /// per-chunk caches need never pays for merging a big file's facts.
     facts: OnceLock<FileFacts>,
@@ -114,18 +198,25 @@ pub struct SourceFile {
 const EDIT_LOG: usize = 256;
 
 impl SourceFile {
-    /// Parses a whole file.
-    pub fn new(lang: Language, text: String) -> Self {
+    /// Splits a file into chunks, finds each chunk's needles and parses the wanted ones.
+    pub fn new(
+        lang: Language,
+        text: String,
+        prefilter: &'static dyn Prefilter,
+        wanted: Wanted,
+    ) -> Self {
         let starts = chunk::boundaries(lang, &text);
         let mut chunks = Vec::with_capacity(starts.len());
         for (i, &s) in starts.iter().enumerate() {
             let e = starts.get(i + 1).copied().unwrap_or(text.len());
-            chunks.push(make_chunk(lang, &text, s, e, None));
+            chunks.push(make_chunk(lang, &text, s, e, None, prefilter, wanted));
         }
         SourceFile {
             lang,
             text,
             chunks,
+            wanted,
+            prefilter,
             facts: OnceLock::new(),
             launch: OnceLock::new(),
             revision: 0,
@@ -168,6 +259,49 @@ impl SourceFile {
         )
     }
 
+    /// Parses the chunks `wanted` now asks for (from now on, also after edits). Chunks
+    /// parsed before stay parsed; a chunk that becomes parsed gets a new id and the file a
+    /// new (semantic) revision, since its facts are new.
+    pub fn want(&mut self, wanted: Wanted) {
+        self.wanted = wanted;
+        let mut changed = false;
+        for c in &mut self.chunks {
+            if c.is_parsed() || !wanted.wants(c.needles) {
+                continue;
+            }
+            *c = make_chunk(
+                self.lang,
+                &self.text,
+                c.start,
+                c.start + c.len,
+                None,
+                self.prefilter,
+                Wanted::All,
+            );
+            changed = true;
+        }
+        if changed {
+            self.revision += 1;
+            self.semantic_revision = self.revision;
+            self.edit_log.push_back((self.revision, 0, 0, 0));
+            if self.edit_log.len() > EDIT_LOG {
+                self.edit_log.pop_front();
+            }
+            self.facts = OnceLock::new();
+            self.launch = OnceLock::new();
+        }
+    }
+
+    /// Which chunks are parsed.
+    pub fn wanted(&self) -> Wanted {
+        self.wanted
+    }
+
+    /// The needle bits of the whole file: the union of its chunks'.
+    pub fn needle_bits(&self) -> u128 {
+        self.chunks.iter().fold(0, |b, c| b | c.needles)
+    }
+
     /// The language.
     pub fn language(&self) -> Language {
         self.lang
@@ -194,7 +328,7 @@ impl SourceFile {
     pub fn launch(&self) -> &LaunchFacts {
         self.launch.get_or_init(|| {
             let mut launch = LaunchFacts::default();
-            for c in &self.chunks {
+            for c in self.chunks.iter().filter(|c| c.is_parsed()) {
                 launch.extend_from(&c.launch, c.start);
             }
             launch
@@ -207,9 +341,15 @@ impl SourceFile {
         self.chunks.iter().any(|c| c.vendor_distro)
     }
 
-    /// Whether any chunk's tree has a syntax error (ERROR or MISSING nodes).
+    /// Whether the text has a syntax error (ERROR or MISSING nodes) anywhere: chunks that
+    /// are not parsed are parsed for this and their trees dropped (only `--fix` asks).
     pub fn has_syntax_error(&self) -> bool {
-        self.chunks.iter().any(|c| c.tree.root_node().has_error())
+        self.chunks.iter().any(|c| match &c.tree {
+            Some(t) => t.root_node().has_error(),
+            None => chunk_tree(self.lang, &self.text[c.start..c.start + c.len], None)
+                .root_node()
+                .has_error(),
+        })
     }
 
     /// Replaces the bytes `start..end` with `new_text` and re-parses only what changed.
@@ -233,7 +373,12 @@ impl SourceFile {
         }
         if self.chunks.is_empty() {
             self.text.replace_range(start..end, new_text);
-            let fresh = SourceFile::new(self.lang, std::mem::take(&mut self.text));
+            let fresh = SourceFile::new(
+                self.lang,
+                std::mem::take(&mut self.text),
+                self.prefilter,
+                self.wanted,
+            );
             self.text = fresh.text;
             self.chunks = fresh.chunks;
             self.facts = OnceLock::new();
@@ -343,8 +488,7 @@ impl SourceFile {
             } else {
                 None
             };
-            let old_tree = prior.map(|c| {
-                let mut t = c.tree;
+            let old_tree = prior.and_then(|c| c.tree).map(|mut t| {
                 let rel = |p: usize| p - s;
                 t.edit(&InputEdit {
                     start_byte: rel(start),
@@ -356,7 +500,15 @@ impl SourceFile {
                 });
                 t
             });
-            fresh.push(make_chunk(self.lang, text, s, e, old_tree.as_ref()));
+            fresh.push(make_chunk(
+                self.lang,
+                text,
+                s,
+                e,
+                old_tree.as_ref(),
+                self.prefilter,
+                self.wanted,
+            ));
         }
         let count = fresh.len();
         if meaning(&fresh) != meaning_before {
@@ -428,15 +580,48 @@ fn multiline_literals(tree: &Tree) -> Vec<(usize, usize)> {
     out
 }
 
-fn make_chunk(lang: Language, text: &str, start: usize, end: usize, old: Option<&Tree>) -> Chunk {
-    let src = &text[start..end];
-    // Files without a grammar of their own get an empty shell tree; their own splitter
-    // (crate::launch) reads them.
-    let tree = if lang.has_grammar() {
+/// The tree of one chunk's text: its grammar's, or an empty shell tree for the kinds that
+/// have their own splitter (`crate::launch`).
+fn chunk_tree(lang: Language, src: &str, old: Option<&Tree>) -> Tree {
+    if lang.has_grammar() {
         parse(lang, src, old)
     } else {
         parse(lang, "", None)
-    };
+    }
+}
+
+fn make_chunk(
+    lang: Language,
+    text: &str,
+    start: usize,
+    end: usize,
+    old: Option<&Tree>,
+    prefilter: &dyn Prefilter,
+    wanted: Wanted,
+) -> Chunk {
+    let src = &text[start..end];
+    let needles = prefilter.scan(lang, src);
+    static NEXT_ID: AtomicU64 = AtomicU64::new(1);
+    let id = NEXT_ID.fetch_add(1, Ordering::Relaxed);
+    let vendor_distro = launch::packaging::mentions_vendor_distro(src);
+    if !wanted.wants(needles) {
+        return Chunk {
+            id,
+            start,
+            len: end - start,
+            needles,
+            vendor_distro,
+            multiline: OnceLock::new(),
+            tree: None,
+            facts: match lang {
+                Language::Python => ChunkFacts::Python(PyFacts::default()),
+                Language::Yaml => ChunkFacts::Yaml(None),
+                _ => ChunkFacts::Launch,
+            },
+            launch: LaunchFacts::default(),
+        };
+    }
+    let tree = chunk_tree(lang, src, old);
     let (facts, launch) = match lang {
         Language::Python => (
             ChunkFacts::Python(python::chunk_facts(tree.root_node(), src, start == 0)),
@@ -462,15 +647,14 @@ fn make_chunk(lang: Language, text: &str, start: usize, end: usize, old: Option<
         Language::Makefile => (ChunkFacts::Launch, launch::makefile::facts(src)),
         Language::DotEnv => (ChunkFacts::Launch, launch::dotenv::facts(src)),
     };
-    static NEXT_ID: AtomicU64 = AtomicU64::new(1);
     Chunk {
-        id: NEXT_ID.fetch_add(1, Ordering::Relaxed),
+        id,
         start,
         len: end - start,
-        needles: needles::scan(lang, src),
-        vendor_distro: launch::packaging::mentions_vendor_distro(src),
+        needles,
+        vendor_distro,
         multiline: OnceLock::new(),
-        tree,
+        tree: Some(tree),
         facts,
         launch,
     }
@@ -480,9 +664,21 @@ fn make_chunk(lang: Language, text: &str, start: usize, end: usize, old: Option<
 mod tests {
     use super::*;
 
+    /// Counts `import` and `kind:` as needles, so some chunks are wanted and some are not.
+    struct Words;
+    impl Prefilter for Words {
+        fn scan(&self, _: Language, text: &str) -> u128 {
+            u128::from(text.contains("import")) | (u128::from(text.contains("kind:")) << 1)
+        }
+    }
+
+    fn new(lang: Language, text: String) -> SourceFile {
+        SourceFile::new(lang, text, &Words, Wanted::All)
+    }
+
     /// Every edit must leave the same chunks, trees and facts as parsing from scratch.
     fn assert_same_as_fresh(f: &SourceFile) {
-        let fresh = SourceFile::new(f.lang, f.text.clone());
+        let fresh = SourceFile::new(f.lang, f.text.clone(), &Words, f.wanted);
         let a: Vec<(usize, usize)> = f.chunks.iter().map(|c| (c.start, c.len)).collect();
         let b: Vec<(usize, usize)> = fresh.chunks.iter().map(|c| (c.start, c.len)).collect();
         // Chunking may differ (sync cuts), but the trees must describe the same text.
@@ -493,8 +689,12 @@ mod tests {
         }
         let _ = b;
         for c in &f.chunks {
-            let t = crate::engine::file::parse(f.lang, &f.text[c.start..c.start + c.len], None);
-            assert_eq!(t.root_node().to_sexp(), c.tree.root_node().to_sexp());
+            let t = crate::syntax::parse(f.lang, &f.text[c.start..c.start + c.len], None);
+            if let Some(tree) = c.tree() {
+                assert_eq!(t.root_node().to_sexp(), tree.root_node().to_sexp());
+            } else {
+                assert!(!f.wanted.wants(c.needles), "an unwanted chunk has no tree");
+            }
         }
         assert_eq!(f.facts(), fresh.facts());
         assert_eq!(f.launch(), fresh.launch());
@@ -512,7 +712,7 @@ mod tests {
 
     #[test]
     fn edits_match_fresh_parse_python() {
-        let mut f = SourceFile::new(Language::Python, big_python());
+        let mut f = new(Language::Python, big_python());
         assert!(f.chunks.len() > 10);
         let mid = f.text.len() / 2;
         let at = f.text[mid..].find("return").unwrap() + mid;
@@ -548,7 +748,7 @@ mod tests {
                 "---\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: c{i}\n"
             ));
         }
-        let mut f = SourceFile::new(Language::Yaml, s);
+        let mut f = new(Language::Yaml, s);
         assert_eq!(f.chunks.len(), 50);
         let at = f.text.find("c25").unwrap();
         f.edit(at, at + 3, "renamed");
@@ -565,13 +765,13 @@ mod tests {
 
     #[test]
     fn insertion_at_a_chunk_start_reparses_that_chunk() {
-        let mut f = SourceFile::new(Language::Python, big_python());
+        let mut f = new(Language::Python, big_python());
         let second = f.chunks[1].start;
         f.edit(second, second, "x = 1\n");
         assert_same_as_fresh(&f);
         f.edit(0, 0, "# header\n");
         assert_same_as_fresh(&f);
-        let mut y = SourceFile::new(Language::Yaml, "a: 1\n---\nb: 2\n".into());
+        let mut y = new(Language::Yaml, "a: 1\n---\nb: 2\n".into());
         y.edit(5, 5, "c: 3\n");
         assert_same_as_fresh(&y);
         y.edit(0, 0, "z: 0\n");
@@ -580,7 +780,7 @@ mod tests {
 
     #[test]
     fn edit_offsets_are_clamped() {
-        let mut f = SourceFile::new(Language::Python, "é = 1\n".into());
+        let mut f = new(Language::Python, "é = 1\n".into());
         f.edit(1, 100, "x");
         assert_eq!(f.text(), "x");
         assert_same_as_fresh(&f);
