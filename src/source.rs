@@ -292,6 +292,45 @@ impl SourceFile {
         }
     }
 
+    /// Also parses the chunks not parsed yet whose text contains one of `names` (as a whole
+    /// word: not inside a longer identifier). Returns whether any was. Like [`Self::want`],
+    /// a chunk that becomes parsed gets a new id and the file a new revision; an edit that
+    /// re-makes such a chunk leaves it to the file's [`Wanted`] again, so callers ask again
+    /// after edits.
+    pub fn want_mentions(&mut self, names: &[String]) -> bool {
+        let mut changed = false;
+        for c in &mut self.chunks {
+            if c.is_parsed() {
+                continue;
+            }
+            let src = &self.text[c.start..c.start + c.len];
+            if !names.iter().any(|n| mentions(src, n)) {
+                continue;
+            }
+            *c = make_chunk(
+                self.lang,
+                &self.text,
+                c.start,
+                c.start + c.len,
+                None,
+                self.prefilter,
+                Wanted::All,
+            );
+            changed = true;
+        }
+        if changed {
+            self.revision += 1;
+            self.semantic_revision = self.revision;
+            self.edit_log.push_back((self.revision, 0, 0, 0));
+            if self.edit_log.len() > EDIT_LOG {
+                self.edit_log.pop_front();
+            }
+            self.facts = OnceLock::new();
+            self.launch = OnceLock::new();
+        }
+        changed
+    }
+
     /// Which chunks are parsed.
     pub fn wanted(&self) -> Wanted {
         self.wanted
@@ -578,6 +617,19 @@ fn multiline_literals(tree: &Tree) -> Vec<(usize, usize)> {
         }
     }
     out
+}
+
+/// Whether `text` contains `name` as a whole identifier.
+fn mentions(text: &str, name: &str) -> bool {
+    if name.is_empty() {
+        return false;
+    }
+    let b = text.as_bytes();
+    let ident = |c: u8| c.is_ascii_alphanumeric() || c == b'_' || c >= 0x80;
+    memchr::memmem::find_iter(b, name.as_bytes()).any(|at| {
+        let end = at + name.len();
+        (at == 0 || !ident(b[at - 1])) && b.get(end).is_none_or(|c| !ident(*c))
+    })
 }
 
 /// The tree of one chunk's text: its grammar's, or an empty shell tree for the kinds that

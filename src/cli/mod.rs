@@ -241,7 +241,8 @@ fn run_check(args: &CheckArgs) -> anyhow::Result<ExitCode> {
                     settings,
                     &workspace,
                 )?;
-                let file = engine::read(t.lang, text, wanted);
+                let mut file = engine::read(t.lang, text, wanted);
+                engine::prepare(&mut file, Some(&t.path), settings, &workspace);
                 let diags = engine::check(&file, Some(&t.path), settings, &workspace);
                 (file, diags)
             };

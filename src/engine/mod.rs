@@ -137,16 +137,15 @@ pub fn summarize(file: &SourceFile) -> FileSummary {
     }
 }
 
-fn compiled_queries() -> &'static [Query] {
-    static QUERIES: OnceLock<Vec<Query>> = OnceLock::new();
-    QUERIES.get_or_init(|| {
-        rules::ALL
-            .iter()
-            .map(|r| {
-                Query::new(&r.language.grammar(), r.query)
-                    .unwrap_or_else(|e| panic!("query of {} does not compile: {e}", r.code))
-            })
-            .collect()
+/// Rule `idx`'s compiled query, compiled on first use: compiling all of them costs more than
+/// checking a small file, and most checks run a few rules only.
+fn query_of(idx: usize) -> &'static Query {
+    static QUERIES: OnceLock<Vec<OnceLock<Query>>> = OnceLock::new();
+    let all = QUERIES.get_or_init(|| rules::ALL.iter().map(|_| OnceLock::new()).collect());
+    all[idx].get_or_init(|| {
+        let r = rules::ALL[idx];
+        Query::new(&r.language.grammar(), r.query)
+            .unwrap_or_else(|e| panic!("query of {} does not compile: {e}", r.code))
     })
 }
 
@@ -227,6 +226,46 @@ pub fn check_wanted(
     Some(wanted)
 }
 
+/// Parses, beyond what [`check_wanted`] asked, the chunks that mention names the relevant
+/// rules derive from the parsed facts ([`Facts::Named`](rules::Facts::Named): the aliases a
+/// class was imported as, the factories that build it), until no new chunk is parsed. Call
+/// it after reading the file with `check_wanted`'s wish, and after edits.
+pub fn prepare(
+    file: &mut SourceFile,
+    path: Option<&Path>,
+    settings: &Settings,
+    workspace: &Workspace,
+) {
+    let lang = file.language();
+    let relevant = relevant_rules(
+        lang,
+        file.text(),
+        file.needle_bits(),
+        path,
+        settings,
+        workspace,
+    );
+    let derive: Vec<fn(&crate::syntax::python::PyFacts) -> Vec<String>> = relevant
+        .iter()
+        .filter_map(|&i| match rules::ALL[i].pre_for(lang)?.facts {
+            rules::Facts::Named(_, f) => Some(f),
+            _ => None,
+        })
+        .collect();
+    if derive.is_empty() || file.wanted() == Wanted::All {
+        return;
+    }
+    for _ in 0..4 {
+        let names: Vec<String> = match file.facts() {
+            FileFacts::Python(py) => derive.iter().flat_map(|f| f(py)).collect(),
+            _ => Vec::new(),
+        };
+        if names.is_empty() || !file.want_mentions(&names) {
+            return;
+        }
+    }
+}
+
 /// What a file's workspace summary needs parsed; `None` when it contributes nothing. YAML:
 /// the documents with a needle. Launcher kinds: the whole (small) file. Python: every chunk
 /// (a module's summary says which framework it imports, whether it sets up OpenTelemetry
@@ -292,7 +331,6 @@ pub(crate) fn check_with(
     full: bool,
     mut cache: Option<&mut incremental::ChunkResults>,
 ) -> Vec<Diagnostic> {
-    let queries = compiled_queries();
     let ctx = Context::new(file, path, workspace);
     let bits = file.needle_bits();
     let lang = file.language();
@@ -356,7 +394,7 @@ pub(crate) fn check_with(
                 // A rule of several languages runs its query on its own language only.
                 return found;
             }
-            let query = &queries[idx];
+            let query = query_of(idx);
             let names = query.capture_names();
             let mut cursor = QueryCursor::new();
             for chunk in file.chunks() {

@@ -10,7 +10,7 @@
 use crate::language::Language;
 use crate::rules::{self, Facts, Rule};
 use crate::source::{Prefilter, Wanted};
-use aho_corasick::{AhoCorasick, MatchKind};
+use aho_corasick::{AhoCorasick, AhoCorasickKind, MatchKind};
 use std::sync::OnceLock;
 
 /// Strings a file's workspace summary is made from, beyond the rules' own: what chunks the
@@ -43,7 +43,7 @@ struct Table {
 
 fn pre_strings(p: &rules::Pre) -> impl Iterator<Item = &'static str> {
     let facts: &'static [&'static str] = match p.facts {
-        Facts::Needles(n) => n,
+        Facts::Needles(n) | Facts::Named(n, _) => n,
         Facts::All => &[],
     };
     p.needles.iter().chain(facts).chain(p.file).copied()
@@ -75,6 +75,7 @@ fn tables() -> &'static [Table] {
                 let ac = (!patterns.is_empty()).then(|| {
                     AhoCorasick::builder()
                         .match_kind(MatchKind::Standard)
+                        .kind(Some(AhoCorasickKind::DFA))
                         .build(&patterns)
                         .expect("needles are plain literals")
                 });
@@ -150,7 +151,9 @@ fn rule_masks(idx: usize, lang: Language) -> Option<&'static RuleMasks> {
                         let needles = mask_of(l, p.needles);
                         let wanted = match (p.facts, p.needles.is_empty()) {
                             (Facts::All, _) | (_, true) => Wanted::All,
-                            (Facts::Needles(f), false) => Wanted::Bits(needles | mask_of(l, f)),
+                            (Facts::Needles(f) | Facts::Named(f, _), false) => {
+                                Wanted::Bits(needles | mask_of(l, f))
+                            }
                         };
                         Some(RuleMasks { needles, wanted })
                     })

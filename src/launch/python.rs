@@ -45,29 +45,26 @@ pub const SETTINGS: &[&str] = &[
 /// Whether `text` may assign gunicorn settings the way a config module does — at least two
 /// of [`SETTINGS`], one of them `bind`, `workers` or `worker_class` — as its bytes tell,
 /// before any parse: each name must appear where a module-level assignment could start it
-/// (after a line start or a `;`, with only blanks between) and be followed by `=` or `:`.
+/// (at column 0, or after a `;`) and be followed by `=` or `:`.
 /// Never says no where [`chunk_facts`] would find two such settings.
 pub fn may_assign_settings(text: &str) -> bool {
     let b = text.as_bytes();
     let assigned = |name: &str| {
         memchr::memmem::find_iter(b, name.as_bytes()).any(|at| {
-            let mut i = at;
-            while i > 0 && matches!(b[i - 1], b' ' | b'\t' | b'\x0c') {
-                i -= 1;
-            }
-            let starts = i == 0
-                || matches!(b[i - 1], b'\n' | b'\r' | b';')
-                || text[..i].ends_with('\u{feff}');
-            let before_ok = at == 0 || !is_ident(b[at - 1]);
-            let mut j = at + name.len();
-            if b.get(j).is_some_and(|c| is_ident(*c)) {
+            // A module-level statement starts at column 0 (after a byte-order mark, for the
+            // first one), or after a `;` on a line that holds one.
+            let line = text[..at].rfind(['\n', '\r']).map_or(0, |n| n + 1);
+            let before = text[line..at].trim_start_matches('\u{feff}');
+            let starts =
+                before.is_empty() || before.trim_end_matches([' ', '\t', '\x0c']).ends_with(';');
+            if b.get(at + name.len()).is_some_and(|c| is_ident(*c)) {
                 return false;
             }
+            let mut j = at + name.len();
             while matches!(b.get(j), Some(b' ' | b'\t' | b'\x0c')) {
                 j += 1;
             }
             starts
-                && before_ok
                 && match b.get(j) {
                     Some(b':') => true,
                     Some(b'=') => b.get(j + 1) != Some(&b'='),
@@ -336,5 +333,28 @@ fn function(def: Node, outer: Node, src: &str, decorators: Vec<String>) -> Funct
         decorators,
         span: Span::new(outer.start_byte(), outer.end_byte()),
         body_indent,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn settings_assignments_by_bytes() {
+        assert!(may_assign_settings("bind = ':80'\nworkers = 4\n"));
+        assert!(may_assign_settings(
+            "\u{feff}workers: int = 2\ntimeout = 3\n"
+        ));
+        assert!(may_assign_settings("import os; workers = 2; threads=4\n"));
+        assert!(may_assign_settings("x = 1\r\nbind = 'a'\r\nuser = 'u'\r\n"));
+        // One setting, nested assignments, comparisons and longer names are not enough.
+        assert!(!may_assign_settings("workers = 4\n"));
+        assert!(!may_assign_settings(
+            "def f():\n    bind = 1\n    timeout = 2\n"
+        ));
+        assert!(!may_assign_settings("workers == 4\ntimeout = 1\n"));
+        assert!(!may_assign_settings("workers_max = 4\nsubtimeout = 1\n"));
+        assert!(!may_assign_settings("timeout = 1\nuser = 2\n"));
     }
 }

@@ -138,11 +138,18 @@ pub struct Pre {
 
 /// Which facts of its own file (imports, module-level calls, definitions, gunicorn settings,
 /// launchers) a rule reads besides the chunk a query matched in.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy)]
 pub enum Facts {
     /// Only those of chunks containing one of these strings: every fact it reads is about a
     /// name spelled with one of them (`flask`, `uvicorn`, `workers`).
     Needles(&'static [&'static str]),
+    /// Those of chunks containing one of these strings, and of chunks mentioning one of the
+    /// names the function finds in those facts (the local names a class was imported as, the
+    /// functions that build it): what the rule reads is about those names only.
+    Named(
+        &'static [&'static str],
+        fn(&crate::syntax::python::PyFacts) -> Vec<String>,
+    ),
     /// Those of every chunk (statement order, assignments to any name): a relevant file is
     /// parsed whole.
     All,

@@ -246,6 +246,15 @@ impl Worker {
         if wanted != file.wanted() {
             file.want(wanted);
         }
+        if let (Some(settings), Some(_)) = (&settings, check_wanted) {
+            let ws = read(&self.shared.workspaces);
+            engine::prepare(
+                file,
+                path.as_deref(),
+                settings,
+                ws.for_path(path.as_deref()),
+            );
+        }
         let file = &*file;
         let summary_key = (file.semantic_revision(), settings.is_some(), launched);
         let summarize_now = *summarized != Some(summary_key);

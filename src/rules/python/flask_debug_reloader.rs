@@ -21,7 +21,7 @@ pub static RULE: Rule = Rule {
         Pre {
             langs: &[Language::Python],
             needles: &["debug", "use_reloader"],
-            facts: Facts::All,
+            facts: Facts::Named(FACT_NEEDLES, receiver_names),
             file: &["flask", "Flask"],
             relevant,
         },
@@ -34,6 +34,47 @@ pub static RULE: Rule = Rule {
 };
 
 const MESSAGE: &str = "Flask debug mode enables the Werkzeug reloader, which restarts the process and breaks OpenTelemetry auto-instrumentation. Pass `use_reloader=False`.";
+
+/// The facts [`is_flask_app`] reads: imports of `flask`, of OpenTelemetry and of the other
+/// frameworks, `Flask(...)` calls and the functions that make them — and, through
+/// [`receiver_names`], the calls of those names (`app = F(__name__)`, `app = create_app()`).
+const FACT_NEEDLES: &[&str] = &[
+    "flask",
+    "Flask",
+    "opentelemetry",
+    "aiohttp",
+    "bottle",
+    "connexion",
+    "django",
+    "falcon",
+    "fastapi",
+    "litestar",
+    "quart",
+    "sanic",
+    "socketio",
+    "starlette",
+    "tornado",
+];
+
+/// The names whose calls can make (or rule out) a Flask app: what `flask` and the other
+/// frameworks were imported as, and the module's Flask factories.
+fn receiver_names(py: &crate::syntax::python::PyFacts) -> Vec<String> {
+    let frameworks = |m: &str| {
+        let root = m.split('.').next().unwrap_or("");
+        root == "flask" || OTHER_FRAMEWORKS.contains(&root)
+    };
+    py.imports
+        .iter()
+        .filter(|i| frameworks(&i.module))
+        .map(|i| i.bound.clone())
+        .chain(
+            py.functions
+                .iter()
+                .filter(|f| f.creates_flask)
+                .map(|f| f.name.clone()),
+        )
+        .collect()
+}
 
 /// A Flask app (its module names `flask` or `Flask`) in OpenTelemetry context.
 fn relevant(b: &Bytes) -> bool {
