@@ -447,3 +447,75 @@ fn incremental_checks_equal_full_checks_through_edits() {
         }
     }
 }
+
+/// The language server's lazy path: a document read without parsing anything, then parsed
+/// only where its summary and relevant rules look (`engine::check_wanted`,
+/// `engine::summary_wanted`, `engine::prepare`) after every edit, and checked incrementally,
+/// reports exactly what the full path reports — every chunk parsed, every rule run
+/// (`engine::check_full`) — for every fixture, after every edit.
+#[test]
+fn lazy_editor_path_equals_the_full_path_through_edits() {
+    use otel_lsp::source::Wanted;
+    let settings = Settings::default();
+    for files in all_workspaces() {
+        let mut ws = index(&files);
+        for (path, lang) in files.iter().cloned() {
+            let text = std::fs::read_to_string(&path).unwrap();
+            let mut file = engine::read(lang, text.clone(), Wanted::Bits(0));
+            let mut checker = engine::Checker::new();
+            let starts: Vec<usize> = std::iter::once(0)
+                .chain(text.match_indices('\n').map(|(i, _)| i + 1))
+                .filter(|&i| i < text.len())
+                .collect();
+            let picks: Vec<usize> = (0..4).map(|k| starts[k * starts.len() / 4]).collect();
+            let mut edits = vec![(0, 0, "")];
+            for &at in &picks {
+                edits.extend([
+                    (at, at, "x"),
+                    (at, at + 1, ""),
+                    (at, at, "\n"),
+                    (at, at + 1, ""),
+                ]);
+            }
+            for (step, (s, e, t)) in edits.into_iter().enumerate() {
+                if e > file.text().len() || !file.text().is_char_boundary(e) {
+                    continue;
+                }
+                file.edit(s, e, t);
+                let bits = file.needle_bits();
+                let launched = lang == Language::Python && !ws.launched_by(&path).is_empty();
+                let summary_wanted = match lang {
+                    Language::Python if !launched => None,
+                    _ => engine::summary_wanted(lang, bits),
+                };
+                let check_wanted =
+                    engine::check_wanted(lang, file.text(), bits, Some(&path), &settings, &ws);
+                let wanted = [summary_wanted, check_wanted]
+                    .into_iter()
+                    .flatten()
+                    .fold(Wanted::Bits(0), Wanted::or);
+                if wanted != file.wanted() {
+                    file.want(wanted);
+                }
+                if check_wanted.is_some() {
+                    engine::prepare(&mut file, Some(&path), &settings, &ws);
+                }
+                if summary_wanted.is_some() {
+                    ws.update(path.clone(), checker.summarize(&file));
+                }
+                let fresh = engine::parse(lang, file.text().to_string());
+                let want = engine::check_full(&fresh, Some(&path), &settings, &ws);
+                let got = match check_wanted {
+                    Some(_) => checker.check(&file, Some(&path), &settings, &ws),
+                    None => Vec::new(),
+                };
+                assert_eq!(
+                    got,
+                    want,
+                    "{}: step {step}, edit {s}..{e} {t:?}",
+                    path.display()
+                );
+            }
+        }
+    }
+}
