@@ -92,11 +92,35 @@ pub fn pairs(node: Node) -> Vec<Node> {
         .collect()
 }
 
-/// The pair with key `key` in the mapping at `node`.
+/// The key text of a mapping pair, unquoted, without allocating (what [`pair_key`] gives).
+fn pair_key_str<'s>(pair: Node, src: &'s str) -> Option<&'s str> {
+    let key = pair.child_by_field_name("key")?;
+    let n = content(key);
+    match n.kind() {
+        "plain_scalar" => Some(text(n, src).trim()),
+        "double_quote_scalar" | "single_quote_scalar" => {
+            let t = text(n, src);
+            let q = t.chars().next()?;
+            Some(t.get(q.len_utf8()..t.len().saturating_sub(1)).unwrap_or(""))
+        }
+        _ => None,
+    }
+}
+
+/// The pair with key `key` in the mapping at `node`: the first, as in [`pairs`] order.
+/// Called for every key of every object, so it walks the children with one cursor and
+/// compares keys in place.
 pub fn pair<'t>(node: Node<'t>, key: &str, src: &str) -> Option<Node<'t>> {
-    pairs(node)
-        .into_iter()
-        .find(|p| pair_key(*p, src).as_deref() == Some(key))
+    let m = content(node);
+    if !matches!(m.kind(), "block_mapping" | "flow_mapping") {
+        return None;
+    }
+    let mut c = m.walk();
+    let found = m
+        .named_children(&mut c)
+        .filter(|p| matches!(p.kind(), "block_mapping_pair" | "flow_pair"))
+        .find(|p| pair_key_str(*p, src) == Some(key));
+    found
 }
 
 /// The value node under `key` in the mapping at `node`.
