@@ -14,7 +14,7 @@ use tree_sitter::Node;
 /// A YAML scalar (plain, quoted or block) as a token.
 pub fn token(node: Node, src: &str) -> Option<Token> {
     let n = content(node);
-    if n.kind() == "block_scalar" {
+    if y::kind(n) == "block_scalar" {
         let t = src.get(n.byte_range())?;
         let nl = t.find('\n')?;
         let body = &t[nl + 1..];
@@ -281,7 +281,7 @@ fn compose_service(f: &mut LaunchFacts, file: usize, name: &str, svc: Node, src:
     let scope = f.add_scope(Some(parent), ScopeKind::Service, name);
     if let Some(env) = get(svc, "environment", src) {
         let m = content(env);
-        if matches!(m.kind(), "block_mapping" | "flow_mapping") {
+        if matches!(y::kind(m), "block_mapping" | "flow_mapping") {
             for p in pairs(m) {
                 let Some(k) = p.child_by_field_name("key").and_then(|k| token(k, src)) else {
                     continue;

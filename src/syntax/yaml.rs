@@ -26,6 +26,23 @@ impl Scalar {
     }
 }
 
+/// The node's kind, from a table made once: `Node::kind` measures and validates the C string
+/// of the name on every call, and the YAML views ask it for every node they pass.
+pub fn kind<'t>(n: impl std::borrow::Borrow<Node<'t>>) -> &'static str {
+    let n = *n.borrow();
+    static KINDS: std::sync::OnceLock<Vec<&'static str>> = std::sync::OnceLock::new();
+    let kinds = KINDS.get_or_init(|| {
+        let lang: tree_sitter::Language = tree_sitter_yaml::LANGUAGE.into();
+        (0..lang.node_kind_count() as u16)
+            .map(|id| lang.node_kind_for_id(id).unwrap_or(""))
+            .collect()
+    });
+    match kinds.get(n.kind_id() as usize) {
+        Some(k) if n.language().node_kind_count() == kinds.len() => k,
+        _ => kind(n),
+    }
+}
+
 fn text<'s>(node: Node, src: &'s str) -> &'s str {
     src.get(node.byte_range()).unwrap_or("")
 }
@@ -34,12 +51,12 @@ fn text<'s>(node: Node, src: &'s str) -> &'s str {
 pub fn content(node: Node) -> Node {
     let mut n = node;
     loop {
-        match n.kind() {
+        match kind(n) {
             "block_node" | "flow_node" | "document" => {
                 let mut c = n.walk();
                 let next = n
                     .named_children(&mut c)
-                    .find(|ch| !matches!(ch.kind(), "anchor" | "tag" | "comment"));
+                    .find(|ch| !matches!(kind(ch), "anchor" | "tag" | "comment"));
                 match next {
                     Some(next) => n = next,
                     None => return n,
@@ -54,7 +71,7 @@ pub fn content(node: Node) -> Node {
 pub fn scalar(node: Node, src: &str) -> Option<Scalar> {
     let n = content(node);
     let span = Span::new(n.start_byte(), n.end_byte());
-    match n.kind() {
+    match kind(n) {
         "plain_scalar" => Some(Scalar {
             value: text(n, src).trim().to_string(),
             quote: None,
@@ -83,12 +100,12 @@ pub fn pair_key(pair: Node, src: &str) -> Option<String> {
 /// The pairs of a block or flow mapping (after unwrapping `node`).
 pub fn pairs(node: Node) -> Vec<Node> {
     let m = content(node);
-    if !matches!(m.kind(), "block_mapping" | "flow_mapping") {
+    if !matches!(kind(m), "block_mapping" | "flow_mapping") {
         return Vec::new();
     }
     let mut c = m.walk();
     m.named_children(&mut c)
-        .filter(|p| matches!(p.kind(), "block_mapping_pair" | "flow_pair"))
+        .filter(|p| matches!(kind(p), "block_mapping_pair" | "flow_pair"))
         .collect()
 }
 
@@ -96,7 +113,7 @@ pub fn pairs(node: Node) -> Vec<Node> {
 fn pair_key_str<'s>(pair: Node, src: &'s str) -> Option<&'s str> {
     let key = pair.child_by_field_name("key")?;
     let n = content(key);
-    match n.kind() {
+    match kind(n) {
         "plain_scalar" => Some(text(n, src).trim()),
         "double_quote_scalar" | "single_quote_scalar" => {
             let t = text(n, src);
@@ -112,13 +129,13 @@ fn pair_key_str<'s>(pair: Node, src: &'s str) -> Option<&'s str> {
 /// compares keys in place.
 pub fn pair<'t>(node: Node<'t>, key: &str, src: &str) -> Option<Node<'t>> {
     let m = content(node);
-    if !matches!(m.kind(), "block_mapping" | "flow_mapping") {
+    if !matches!(kind(m), "block_mapping" | "flow_mapping") {
         return None;
     }
     let mut c = m.walk();
     let found = m
         .named_children(&mut c)
-        .filter(|p| matches!(p.kind(), "block_mapping_pair" | "flow_pair"))
+        .filter(|p| matches!(kind(p), "block_mapping_pair" | "flow_pair"))
         .find(|p| pair_key_str(*p, src) == Some(key));
     found
 }
@@ -141,15 +158,15 @@ pub fn get_path<'t>(node: Node<'t>, path: &[&str], src: &str) -> Option<Node<'t>
 pub fn items(node: Node) -> Vec<Node> {
     let s = content(node);
     let mut c = s.walk();
-    match s.kind() {
+    match kind(s) {
         "block_sequence" => s
             .named_children(&mut c)
-            .filter(|i| i.kind() == "block_sequence_item")
+            .filter(|i| kind(i) == "block_sequence_item")
             .filter_map(|i| i.named_child(0))
             .collect(),
         "flow_sequence" => s
             .named_children(&mut c)
-            .filter(|i| matches!(i.kind(), "flow_node" | "flow_pair"))
+            .filter(|i| matches!(kind(i), "flow_node" | "flow_pair"))
             .collect(),
         _ => Vec::new(),
     }
@@ -161,7 +178,7 @@ pub fn key_path(node: Node, src: &str) -> Vec<String> {
     let mut cur = Some(node);
     let mut child: Option<Node> = None;
     while let Some(n) = cur {
-        match n.kind() {
+        match kind(n) {
             "block_mapping_pair" | "flow_pair" => {
                 // Only count the pair when we came up through its value (or started on it).
                 let via_key = child.is_some_and(|c| Some(c) == n.child_by_field_name("key"));
@@ -190,11 +207,11 @@ pub fn document_root(root: Node) -> Option<Node> {
     let mut c = root.walk();
     let doc = root
         .named_children(&mut c)
-        .find(|n| n.kind() == "document")?;
+        .find(|n| kind(n) == "document")?;
     let mut c2 = doc.walk();
     let body = doc
         .named_children(&mut c2)
-        .find(|n| matches!(n.kind(), "block_node" | "flow_node"))?;
+        .find(|n| matches!(kind(n), "block_node" | "flow_node"))?;
     Some(body)
 }
 
