@@ -5,8 +5,9 @@
 use crate::launch::summary::{Count, GunicornSummary};
 use crate::launch::{LaunchFacts, LaunchRef, LaunchSummary, Target};
 use crate::syntax::yaml::K8sObject;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, OnceLock};
 
 /// What one file contributes to the workspace.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
@@ -33,39 +34,111 @@ pub struct Workspace {
     /// [`generation_without`](Self::generation_without)).
     file_generations: std::collections::HashMap<PathBuf, u64>,
     generation_sum: u64,
-    /// Look-up indexes over the files' shared launch facts (a cache, rebuilt per generation).
-    shared_index: SharedIndex,
+    /// Look-up indexes over the files (a cache, rebuilt per generation).
+    index: Index,
 }
 
-/// Indexes over the shared launch facts, so that resolving a ConfigMap or finding who reads
-/// a file does not scan the whole workspace (which made a check of a few thousand manifests
-/// cubic). Built on first use for the current generation; invisible to `Debug`, empty in a
-/// clone.
+/// Indexes over the files, so that the look-ups below do not scan the whole workspace: they
+/// are asked per file, per object or per launcher, and scanning made a check of a few
+/// thousand manifests quadratic (cubic for ConfigMaps and Operator annotations). Built on
+/// first use for the current generation; invisible to `Debug`, empty in a clone. Shared by
+/// the threads that check files against one `&Workspace`, hence the lock: it only hands out
+/// the generation's [`Indexes`], whose parts are built outside it.
 #[derive(Default)]
-struct SharedIndex(std::sync::Mutex<Option<std::sync::Arc<SharedIndexData>>>);
+struct Index(Mutex<Option<Arc<Indexes>>>);
+
+/// The indexes of one generation. Each part is built when a look-up first needs it (a
+/// single-file check builds next to nothing); parts may read other parts, never their own.
+struct Indexes {
+    generation: u64,
+    files: OnceLock<FileIndex>,
+    shared: OnceLock<SharedIndexData>,
+    operator: OnceLock<OperatorIndex>,
+    /// The Instrumentations some pod's or Namespace's effective `inject-python` value
+    /// resolves to ([`Workspace::is_python_target`]).
+    python_targets: OnceLock<HashSet<Arc<K8sObject>>>,
+    launch: OnceLock<LaunchIndex>,
+    imports: OnceLock<ImportIndex>,
+    /// Every file's `injected_images`, lower-case ([`Workspace::image_injected`]).
+    injected_images: OnceLock<HashSet<String>>,
+}
+
+/// The files by path. Files are numbered in path order (the map's), which the other parts
+/// use, so that sorting numbers restores the order the linear scans had.
+struct FileIndex {
+    /// The files' paths, by number.
+    keys: Vec<PathBuf>,
+    /// Their [`clean`] paths, by number (computed once, not per look-up).
+    clean: Vec<PathBuf>,
+    /// Clean path → the files with that clean path (`a.py` and `./a.py` are two files).
+    by_clean: HashMap<PathBuf, Vec<u32>>,
+    /// Every tail of the clean paths (`c.py`, `b/c.py`, `a/b/c.py` for `a/b/c.py`) → the
+    /// files whose clean path ends so: the files a launcher's relative path may name.
+    by_suffix: HashMap<PathBuf, Vec<u32>>,
+}
 
 /// `(name, namespace)` of a ConfigMap.
 type ConfigMapKey = (String, Option<String>);
 
+/// Indexes over the shared launch facts: resolving a ConfigMap, finding who reads a file.
 struct SharedIndexData {
-    generation: u64,
     /// `(name, namespace)` → the files and positions of ConfigMaps so named.
-    config_maps: std::collections::HashMap<ConfigMapKey, Vec<(PathBuf, usize)>>,
+    config_maps: HashMap<ConfigMapKey, Vec<(PathBuf, usize)>>,
     /// ConfigMap name → files that import a ConfigMap of that name (`envFrom`).
-    config_map_readers: std::collections::HashMap<String, Vec<PathBuf>>,
+    config_map_readers: HashMap<String, Vec<PathBuf>>,
     /// Env file (resolved path) → files that import it (`env_file:`).
-    env_file_readers: std::collections::HashMap<PathBuf, Vec<PathBuf>>,
+    env_file_readers: HashMap<PathBuf, Vec<PathBuf>>,
 }
 
-impl Clone for SharedIndex {
+/// An object of a file: the file's number, the object's position in its list.
+type Loc = (u32, u32);
+
+/// The Operator objects by namespace and name (rules.md §0.3).
+struct OperatorIndex {
+    /// Some Instrumentation or annotated object names its namespace.
+    explicit_namespaces: bool,
+    /// Every Instrumentation, in workspace order.
+    all: Vec<Loc>,
+    /// Instrumentations by explicit namespace.
+    by_namespace: HashMap<String, Vec<Loc>>,
+    /// Instrumentations by explicit namespace, then name.
+    by_name: HashMap<String, HashMap<String, Vec<Loc>>>,
+    /// Instrumentations by name, whatever their namespace (a single-namespace workspace).
+    by_any_name: HashMap<String, Vec<Loc>>,
+    /// Namespace objects (core group) among the injectors, by name.
+    namespaces: HashMap<String, Vec<Loc>>,
+}
+
+/// The workspace's launcher targets by the paths they name (for
+/// [`Workspace::launched_by`]).
+struct LaunchIndex {
+    /// Every launcher target: file number, launcher and target positions. In launcher
+    /// order, so sorting their numbers restores the order of a scan.
+    targets: Vec<(u32, u32, u32)>,
+    /// Clean path → the targets naming it: exactly (whether or not a file is there), or as
+    /// the unique file under the launcher's directory ending with the named path.
+    by_path: HashMap<PathBuf, Vec<u32>>,
+    /// The targets whose by-suffix fallback is open (no exact file, at most one match), by
+    /// the last component of the named path, with the launcher's directory and that path:
+    /// they also name files outside the workspace.
+    loose: HashMap<std::ffi::OsString, Vec<(u32, PathBuf, PathBuf)>>,
+}
+
+/// The files whose imports name a file (for [`Workspace::dependents`]).
+struct ImportIndex {
+    /// Clean path → the files (by number, each once) whose imports name it.
+    readers: HashMap<PathBuf, Vec<u32>>,
+}
+
+impl Clone for Index {
     fn clone(&self) -> Self {
-        SharedIndex::default()
+        Index::default()
     }
 }
 
-impl std::fmt::Debug for SharedIndex {
+impl std::fmt::Debug for Index {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("SharedIndex")
+        f.write_str("Index")
     }
 }
 
@@ -208,52 +281,6 @@ impl Workspace {
         self.summary(path).and_then(|s| s.launch.facts.as_deref())
     }
 
-    fn shared_index(&self) -> std::sync::Arc<SharedIndexData> {
-        use crate::launch::imports::{resolve_path, Source};
-        let mut slot = self
-            .shared_index
-            .0
-            .lock()
-            .unwrap_or_else(|e| e.into_inner());
-        if let Some(d) = slot.as_ref() {
-            if d.generation == self.generation {
-                return d.clone();
-            }
-        }
-        let mut d = SharedIndexData {
-            generation: self.generation,
-            config_maps: Default::default(),
-            config_map_readers: Default::default(),
-            env_file_readers: Default::default(),
-        };
-        for (p, f) in self.shared_facts() {
-            for (i, c) in f.config_maps.iter().enumerate() {
-                d.config_maps
-                    .entry((c.name.clone(), c.namespace.clone()))
-                    .or_default()
-                    .push((p.to_path_buf(), i));
-            }
-            for imp in &f.imports {
-                match &imp.source {
-                    Source::ConfigMap { name, .. } => d
-                        .config_map_readers
-                        .entry(name.clone())
-                        .or_default()
-                        .push(p.to_path_buf()),
-                    Source::EnvFile(rel) => d
-                        .env_file_readers
-                        .entry(resolve_path(p, rel))
-                        .or_default()
-                        .push(p.to_path_buf()),
-                    Source::Image { .. } => {}
-                }
-            }
-        }
-        let d = std::sync::Arc::new(d);
-        *slot = Some(d.clone());
-        d
-    }
-
     /// The ConfigMaps named `name` in namespace `ns` (both unset counts as the same), with
     /// the files that define them, in path order.
     pub fn config_maps_named(
@@ -261,7 +288,8 @@ impl Workspace {
         name: &str,
         ns: Option<&str>,
     ) -> Vec<(&Path, &crate::launch::imports::ConfigMap)> {
-        let index = self.shared_index();
+        let ix = self.indexes();
+        let index = ix.shared(self);
         let Some(list) = index
             .config_maps
             .get(&(name.to_string(), ns.map(str::to_string)))
@@ -286,7 +314,8 @@ impl Workspace {
         dotenv: bool,
         config_maps: &[crate::launch::imports::ConfigMap],
     ) -> Vec<(&'s Path, &'s LaunchFacts)> {
-        let index = self.shared_index();
+        let ix = self.indexes();
+        let index = ix.shared(self);
         let mut paths: Vec<&PathBuf> = Vec::new();
         if dotenv {
             paths.extend(index.env_file_readers.get(me).into_iter().flatten());
@@ -303,6 +332,299 @@ impl Workspace {
                 Some((key.as_path(), summary.launch.facts.as_deref()?))
             })
             .collect()
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// The indexes (see [`Index`]).
+
+impl Workspace {
+    /// The indexes of the current generation (their parts are built on first use).
+    fn indexes(&self) -> Arc<Indexes> {
+        let mut slot = self.index.0.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(ix) = slot.as_ref().filter(|ix| ix.generation == self.generation) {
+            return ix.clone();
+        }
+        let ix = Arc::new(Indexes {
+            generation: self.generation,
+            files: OnceLock::new(),
+            shared: OnceLock::new(),
+            operator: OnceLock::new(),
+            python_targets: OnceLock::new(),
+            launch: OnceLock::new(),
+            imports: OnceLock::new(),
+            injected_images: OnceLock::new(),
+        });
+        *slot = Some(ix.clone());
+        ix
+    }
+
+    /// File `n` of the index (see [`FileIndex`]).
+    fn entry<'s>(&'s self, fx: &FileIndex, n: u32) -> Option<(&'s Path, &'s FileSummary)> {
+        let (k, s) = self.files.get_key_value(fx.keys.get(n as usize)?)?;
+        Some((k.as_path(), s))
+    }
+
+    fn instrumentation_at(&self, fx: &FileIndex, (n, i): Loc) -> Option<&Arc<K8sObject>> {
+        self.entry(fx, n)?.1.instrumentations.get(i as usize)
+    }
+
+    fn injector_at(&self, fx: &FileIndex, (n, i): Loc) -> Option<&K8sObject> {
+        self.entry(fx, n)?.1.injectors.get(i as usize).map(|o| &**o)
+    }
+}
+
+impl Indexes {
+    fn files(&self, ws: &Workspace) -> &FileIndex {
+        self.files.get_or_init(|| FileIndex::build(ws))
+    }
+
+    fn shared(&self, ws: &Workspace) -> &SharedIndexData {
+        self.shared.get_or_init(|| SharedIndexData::build(ws))
+    }
+
+    fn operator(&self, ws: &Workspace) -> &OperatorIndex {
+        self.operator.get_or_init(|| OperatorIndex::build(ws))
+    }
+
+    fn python_targets(&self, ws: &Workspace) -> &HashSet<Arc<K8sObject>> {
+        self.python_targets.get_or_init(|| {
+            let fx = self.files(ws);
+            let mut out = HashSet::new();
+            for o in ws.injectors() {
+                let ns = o.pod_namespace();
+                let Some(v) = ws.effective_annotation_in(
+                    self,
+                    o.pod_annotation(INJECT_PYTHON),
+                    ns,
+                    INJECT_PYTHON,
+                ) else {
+                    continue;
+                };
+                if let Some(found) = ws
+                    .resolve_in(self, v, ns)
+                    .and_then(|loc| ws.instrumentation_at(fx, loc))
+                {
+                    out.insert(found.clone());
+                }
+            }
+            out
+        })
+    }
+
+    fn launch(&self, ws: &Workspace) -> &LaunchIndex {
+        self.launch
+            .get_or_init(|| LaunchIndex::build(ws, self.files(ws)))
+    }
+
+    fn imports(&self, ws: &Workspace) -> &ImportIndex {
+        self.imports.get_or_init(|| {
+            let mut readers: HashMap<PathBuf, Vec<u32>> = HashMap::new();
+            for (n, (q, s)) in ws.files.iter().enumerate() {
+                let Some(f) = s.launch.facts.as_deref() else {
+                    continue;
+                };
+                for t in ws.import_targets(q, f) {
+                    let list = readers.entry(t).or_default();
+                    if list.last() != Some(&(n as u32)) {
+                        list.push(n as u32);
+                    }
+                }
+            }
+            ImportIndex { readers }
+        })
+    }
+
+    fn injected_images(&self, ws: &Workspace) -> &HashSet<String> {
+        self.injected_images.get_or_init(|| {
+            ws.files
+                .values()
+                .flat_map(|s| &s.launch.injected_images)
+                .map(|i| i.to_ascii_lowercase())
+                .collect()
+        })
+    }
+}
+
+impl FileIndex {
+    fn build(ws: &Workspace) -> Self {
+        let mut fx = FileIndex {
+            keys: Vec::with_capacity(ws.files.len()),
+            clean: Vec::with_capacity(ws.files.len()),
+            by_clean: HashMap::new(),
+            by_suffix: HashMap::new(),
+        };
+        for (n, k) in ws.files.keys().enumerate() {
+            let n = n as u32;
+            let c = clean(k);
+            let parts: Vec<_> = c.components().collect();
+            for i in 0..parts.len() {
+                let tail: PathBuf = parts[i..].iter().collect();
+                fx.by_suffix.entry(tail).or_default().push(n);
+            }
+            fx.by_clean.entry(c.clone()).or_default().push(n);
+            fx.keys.push(k.clone());
+            fx.clean.push(c);
+        }
+        fx
+    }
+
+    /// The files under `dir` whose path there ends with `rel` (both clean), in path order.
+    fn under_ending_with<'a>(
+        &'a self,
+        dir: &'a Path,
+        rel: &'a Path,
+    ) -> impl Iterator<Item = u32> + 'a {
+        self.by_suffix
+            .get(rel)
+            .into_iter()
+            .flatten()
+            .copied()
+            .filter(move |&n| {
+                self.clean[n as usize]
+                    .strip_prefix(dir)
+                    .is_ok_and(|r| r.ends_with(rel))
+            })
+    }
+
+    /// The by-suffix fallback for a named path `rel` (clean, not empty) in `dir`: open
+    /// (`Some`) when no file is at `dir/rel` and at most one file under `dir` ends with
+    /// `rel`, with that file if there is one.
+    fn fallback(&self, dir: &Path, rel: &Path) -> Option<Option<u32>> {
+        if self.by_clean.contains_key(&dir.join(rel)) {
+            return None;
+        }
+        let mut found = self.under_ending_with(dir, rel);
+        match (found.next(), found.next()) {
+            (one, None) => Some(one),
+            _ => None,
+        }
+    }
+}
+
+impl SharedIndexData {
+    fn build(ws: &Workspace) -> Self {
+        use crate::launch::imports::{resolve_path, Source};
+        let mut d = SharedIndexData {
+            config_maps: Default::default(),
+            config_map_readers: Default::default(),
+            env_file_readers: Default::default(),
+        };
+        for (p, f) in ws.shared_facts() {
+            for (i, c) in f.config_maps.iter().enumerate() {
+                d.config_maps
+                    .entry((c.name.clone(), c.namespace.clone()))
+                    .or_default()
+                    .push((p.to_path_buf(), i));
+            }
+            for imp in &f.imports {
+                match &imp.source {
+                    Source::ConfigMap { name, .. } => d
+                        .config_map_readers
+                        .entry(name.clone())
+                        .or_default()
+                        .push(p.to_path_buf()),
+                    Source::EnvFile(rel) => d
+                        .env_file_readers
+                        .entry(resolve_path(p, rel))
+                        .or_default()
+                        .push(p.to_path_buf()),
+                    Source::Image { .. } => {}
+                }
+            }
+        }
+        d
+    }
+}
+
+impl OperatorIndex {
+    fn build(ws: &Workspace) -> Self {
+        let mut op = OperatorIndex {
+            explicit_namespaces: false,
+            all: Vec::new(),
+            by_namespace: HashMap::new(),
+            by_name: HashMap::new(),
+            by_any_name: HashMap::new(),
+            namespaces: HashMap::new(),
+        };
+        for (n, s) in ws.files.values().enumerate() {
+            let n = n as u32;
+            for (i, o) in s.instrumentations.iter().enumerate() {
+                let loc = (n, i as u32);
+                op.explicit_namespaces |= o.pod_namespace().is_some();
+                op.all.push(loc);
+                if let Some(ns) = &o.namespace {
+                    op.by_namespace.entry(ns.clone()).or_default().push(loc);
+                }
+                if let Some(name) = &o.name {
+                    op.by_any_name.entry(name.clone()).or_default().push(loc);
+                    if let Some(ns) = &o.namespace {
+                        op.by_name
+                            .entry(ns.clone())
+                            .or_default()
+                            .entry(name.clone())
+                            .or_default()
+                            .push(loc);
+                    }
+                }
+            }
+            for (i, o) in s.injectors.iter().enumerate() {
+                op.explicit_namespaces |= o.pod_namespace().is_some();
+                if o.kind == "Namespace" && o.group().is_empty() {
+                    if let Some(name) = &o.name {
+                        op.namespaces
+                            .entry(name.clone())
+                            .or_default()
+                            .push((n, i as u32));
+                    }
+                }
+            }
+        }
+        op
+    }
+}
+
+impl LaunchIndex {
+    fn build(ws: &Workspace, fx: &FileIndex) -> Self {
+        let mut lx = LaunchIndex {
+            targets: Vec::new(),
+            by_path: HashMap::new(),
+            loose: HashMap::new(),
+        };
+        for (n, (file, s)) in ws.files.iter().enumerate() {
+            if s.launch.launchers.is_empty() {
+                continue;
+            }
+            let dir = clean(file.parent().unwrap_or(Path::new("")));
+            for (li, l) in s.launch.launchers.iter().enumerate() {
+                for (ti, t) in l.targets.iter().enumerate() {
+                    let id = lx.targets.len() as u32;
+                    lx.targets.push((n as u32, li as u32, ti as u32));
+                    for rel in candidate_paths(t, l) {
+                        let rel = clean(&rel);
+                        let Some(last) = rel.components().next_back() else {
+                            continue;
+                        };
+                        let last = last.as_os_str().to_os_string();
+                        // Exactly, whether or not a file is there (the path asked about may
+                        // be outside the workspace).
+                        lx.by_path.entry(dir.join(&rel)).or_default().push(id);
+                        let Some(one) = fx.fallback(&dir, &rel) else {
+                            continue;
+                        };
+                        if let Some(f) = one {
+                            let key = fx.clean[f as usize].clone();
+                            lx.by_path.entry(key).or_default().push(id);
+                        }
+                        lx.loose
+                            .entry(last)
+                            .or_default()
+                            .push((id, dir.clone(), rel));
+                    }
+                }
+            }
+        }
+        lx
     }
 }
 
@@ -390,68 +712,80 @@ impl Workspace {
     /// The summary of a file.
     pub fn summary(&self, path: &Path) -> Option<&FileSummary> {
         self.files.get(path).or_else(|| {
-            self.files
-                .iter()
-                .find(|(p, _)| clean(p) == clean(path))
-                .map(|(_, s)| s)
+            // The first file with the same clean path.
+            let ix = self.indexes();
+            let fx = ix.files(self);
+            let n = *fx.by_clean.get(&clean(path))?.first()?;
+            self.entry(fx, n).map(|(_, s)| s)
         })
     }
 
-    /// Whether `target` of launcher `l` in `file` names `path`: the exact path relative to
-    /// the launcher's directory, else (fallback heuristic) the only workspace file under
-    /// that directory whose path ends with the named relative path.
-    fn names(&self, file: &Path, l: &LaunchRef, target: &Target, path: &Path) -> bool {
+    /// The files that `target` of launcher `l` in `file` names, by number, in path order:
+    /// the exact path relative to the launcher's directory, else (fallback heuristic) the
+    /// only workspace file under that directory whose path ends with the named relative path.
+    fn named_files(&self, fx: &FileIndex, file: &Path, l: &LaunchRef, target: &Target) -> Vec<u32> {
         let dir = clean(file.parent().unwrap_or(Path::new("")));
-        let path = clean(path);
-        let Ok(rel) = path.strip_prefix(&dir) else {
-            return false;
-        };
-        for cand in candidate_paths(target, l) {
-            let cand = clean(&cand);
-            if cand.as_os_str().is_empty() {
+        let mut out = Vec::new();
+        for rel in candidate_paths(target, l) {
+            let rel = clean(&rel);
+            if rel.as_os_str().is_empty() {
                 continue;
             }
-            if rel == cand {
-                return true;
-            }
-            if rel.ends_with(&cand) {
-                // Unique among the workspace's files under the directory, and no exact file.
-                let exact = dir.join(&cand);
-                if self.files.keys().any(|k| clean(k) == exact) {
-                    continue;
-                }
-                let n = self
-                    .files
-                    .keys()
-                    .filter(|k| {
-                        clean(k)
-                            .strip_prefix(&dir)
-                            .is_ok_and(|r| r.ends_with(&cand))
-                    })
-                    .count();
-                if n <= 1 {
-                    return true;
-                }
+            if let Some(exact) = fx.by_clean.get(&dir.join(&rel)) {
+                out.extend(exact);
+            } else if let Some(Some(one)) = fx.fallback(&dir, &rel) {
+                out.push(one);
             }
         }
-        false
+        out.sort_unstable();
+        out.dedup();
+        out
+    }
+
+    /// The files that `target` of launcher `l` in `file` names, in path order.
+    fn named<'s>(
+        &'s self,
+        file: &Path,
+        l: &LaunchRef,
+        target: &Target,
+    ) -> impl Iterator<Item = (&'s Path, &'s FileSummary)> + 's {
+        let ix = self.indexes();
+        let named = self.named_files(ix.files(self), file, l, target);
+        named
+            .into_iter()
+            .filter_map(move |n| self.entry(ix.files(self), n))
     }
 
     /// The launchers (of any file) that start `path` or use it as gunicorn config.
     pub fn launched_by(&self, path: &Path) -> Vec<LaunchedBy<'_>> {
-        let mut out = Vec::new();
-        for (file, l) in self.launchers() {
-            for t in &l.targets {
-                if self.names(file, l, t, path) {
-                    out.push(LaunchedBy {
-                        file,
-                        launcher: l,
-                        target: t,
-                    });
+        let ix = self.indexes();
+        let (fx, lx) = (ix.files(self), ix.launch(self));
+        let path = clean(path);
+        let mut ids: Vec<u32> = lx.by_path.get(&path).cloned().unwrap_or_default();
+        // A path outside the workspace: named by the open by-suffix fallbacks that fit it.
+        if !fx.by_clean.contains_key(&path) {
+            if let Some(last) = path.components().next_back() {
+                for (id, dir, rel) in lx.loose.get(last.as_os_str()).into_iter().flatten() {
+                    if path.strip_prefix(dir).is_ok_and(|r| r.ends_with(rel)) {
+                        ids.push(*id);
+                    }
                 }
             }
         }
-        out
+        ids.sort_unstable();
+        ids.dedup();
+        ids.into_iter()
+            .filter_map(|id| {
+                let &(n, li, ti) = lx.targets.get(id as usize)?;
+                let (file, s) = self.entry(fx, n)?;
+                let launcher = s.launch.launchers.get(li as usize)?;
+                Some(LaunchedBy {
+                    file,
+                    launcher,
+                    target: launcher.targets.get(ti as usize)?,
+                })
+            })
+            .collect()
     }
 
     /// A setting that a launcher's service or container takes from other files (its
@@ -593,23 +927,22 @@ impl Workspace {
         let dir = clean(dockerfile.parent().unwrap_or(Path::new("")));
         let dir_name = dir.file_name().and_then(|n| n.to_str());
         let names: Vec<&str> = named.into_iter().chain(dir_name).collect();
-        !names.is_empty()
-            && self.files.values().any(|s| {
-                s.launch
-                    .injected_images
-                    .iter()
-                    .any(|i| names.iter().any(|n| n.eq_ignore_ascii_case(i)))
-            })
+        if names.is_empty() {
+            return false;
+        }
+        let ix = self.indexes();
+        let images = ix.injected_images(self);
+        names
+            .iter()
+            .any(|n| images.contains(&n.to_ascii_lowercase()))
     }
 
     /// The gunicorn config module a gunicorn launcher in `file` reads (`-c`, or the default
     /// `gunicorn.conf.py` of its directory), with its facts.
     pub fn gunicorn_config(&self, file: &Path, l: &LaunchRef) -> Option<(&Path, &GunicornSummary)> {
         let t = l.targets.iter().find(|t| matches!(t, Target::Config(_)))?;
-        self.files.iter().find_map(|(p, s)| {
-            let g = s.launch.gunicorn.as_ref()?;
-            self.names(file, l, t, p).then_some((p.as_path(), g))
-        })
+        self.named(file, l, t)
+            .find_map(|(p, s)| Some((p, s.launch.gunicorn.as_ref()?)))
     }
 
     /// The framework of the app module a launcher starts, when known.
@@ -618,20 +951,17 @@ impl Workspace {
         file: &Path,
         l: &LaunchRef,
     ) -> Option<crate::launch::summary::Framework> {
-        l.targets.iter().filter(|t| t.is_app()).find_map(|t| {
-            self.files
-                .iter()
-                .find(|(p, _)| self.names(file, l, t, p))
-                .and_then(|(_, s)| s.launch.framework)
-        })
+        l.targets
+            .iter()
+            .filter(|t| t.is_app())
+            .find_map(|t| self.named(file, l, t).next()?.1.launch.framework)
     }
 
     /// Whether the app module a launcher starts initialises OpenTelemetry itself.
     pub fn target_initializes_otel(&self, file: &Path, l: &LaunchRef) -> bool {
         l.targets.iter().any(|t| {
-            self.files
-                .iter()
-                .any(|(p, s)| s.launch.initializes_otel && self.names(file, l, t, p))
+            self.named(file, l, t)
+                .any(|(_, s)| s.launch.initializes_otel)
         })
     }
 
@@ -643,20 +973,18 @@ impl Workspace {
         if let Some(s) = self.summary(path) {
             for l in &s.launch.launchers {
                 for t in &l.targets {
-                    for p in self.files.keys() {
-                        if p != path && self.names(path, l, t, p) && !out.contains(p) {
-                            out.push(p.clone());
+                    for (p, _) in self.named(path, l, t) {
+                        if p != path && !out.iter().any(|o| o == p) {
+                            out.push(p.to_path_buf());
                         }
                     }
                 }
             }
         }
         // The launchers of other files that start it (its own are no dependents).
-        for (file, l) in self.launchers().filter(|(f, _)| *f != path) {
-            if l.targets.iter().any(|t| self.names(file, l, t, path))
-                && !out.iter().any(|o| o == file)
-            {
-                out.push(file.to_path_buf());
+        for b in self.launched_by(path) {
+            if b.file != path && !out.iter().any(|o| o == b.file) {
+                out.push(b.file.to_path_buf());
             }
         }
         for f in self.import_links(path) {
@@ -687,7 +1015,13 @@ impl Workspace {
     /// those that read its settings (a `.env` file's services, a ConfigMap's containers).
     fn import_links(&self, path: &Path) -> Vec<PathBuf> {
         let me = clean(path);
-        let key_of = |c: &Path| self.files.keys().find(|k| clean(k) == c).cloned();
+        let ix = self.indexes();
+        let fx = ix.files(self);
+        // The first file with that clean path.
+        let key_of = |c: &Path| {
+            let n = *fx.by_clean.get(c)?.first()?;
+            fx.keys.get(n as usize).cloned()
+        };
         let mut out: Vec<PathBuf> = Vec::new();
         if let Some(f) = self.launch_facts(path) {
             out.extend(
@@ -696,9 +1030,10 @@ impl Workspace {
                     .filter_map(|t| key_of(t)),
             );
         }
-        for (q, f) in self.shared_facts() {
-            if clean(q) != me && self.import_targets(q, f).contains(&me) {
-                out.push(q.to_path_buf());
+        let readers = ix.imports(self).readers.get(&me);
+        for &n in readers.into_iter().flatten() {
+            if fx.clean[n as usize] != me {
+                out.extend(fx.keys.get(n as usize).cloned());
             }
         }
         out
@@ -706,14 +1041,19 @@ impl Workspace {
 
     /// The summaries of the files a launcher starts (not its config).
     pub fn targets_of(&self, file: &Path, l: &LaunchRef) -> Vec<(&Path, &FileSummary)> {
-        self.files
+        let ix = self.indexes();
+        let fx = ix.files(self);
+        let mut named: Vec<u32> = l
+            .targets
             .iter()
-            .filter(|(p, _)| {
-                l.targets
-                    .iter()
-                    .any(|t| t.is_app() && self.names(file, l, t, p))
-            })
-            .map(|(p, s)| (p.as_path(), s))
+            .filter(|t| t.is_app())
+            .flat_map(|t| self.named_files(fx, file, l, t))
+            .collect();
+        named.sort_unstable();
+        named.dedup();
+        named
+            .into_iter()
+            .filter_map(|n| self.entry(fx, n))
             .collect()
     }
 
@@ -725,12 +1065,12 @@ impl Workspace {
             .targets
             .iter()
             .find(|t| matches!(t, Target::UwsgiIni(_)))?;
-        self.files.iter().find_map(|(p, s)| {
-            if Language::from_path(p) != Some(Language::Ini) || !self.names(file, l, t, p) {
+        self.named(file, l, t).find_map(|(p, s)| {
+            if Language::from_path(p) != Some(Language::Ini) {
                 return None;
             }
             let ini = s.launch.launchers.iter().find(|x| x.program == "uwsgi")?;
-            Some((p.as_path(), ini))
+            Some((p, ini))
         })
     }
 
@@ -744,7 +1084,7 @@ impl Workspace {
 mod tests {
     use super::*;
 
-    fn launcher(
+    pub(super) fn launcher(
         program: &str,
         instrumented: bool,
         targets: Vec<Target>,
@@ -951,17 +1291,20 @@ impl Workspace {
     /// Whether any Instrumentation or annotated object of the workspace names its namespace.
     /// When none does, the workspace is read as one namespace (§0.3).
     pub fn has_explicit_namespaces(&self) -> bool {
-        self.instrumentations()
-            .chain(self.injectors())
-            .any(|o| o.pod_namespace().is_some())
+        self.indexes().operator(self).explicit_namespaces
     }
 
     /// The value of `key` on the Namespace object named `ns`, if the workspace defines one.
     pub fn namespace_annotation(&self, ns: &str, key: &str) -> Option<&str> {
-        self.injectors()
-            .filter(|o| {
-                o.kind == "Namespace" && o.group().is_empty() && o.name.as_deref() == Some(ns)
-            })
+        self.namespace_annotation_in(&self.indexes(), ns, key)
+    }
+
+    fn namespace_annotation_in<'s>(&'s self, ix: &Indexes, ns: &str, key: &str) -> Option<&'s str> {
+        let (fx, op) = (ix.files(self), ix.operator(self));
+        op.namespaces
+            .get(ns)?
+            .iter()
+            .filter_map(|&loc| self.injector_at(fx, loc))
             .find_map(|o| o.pod_annotation(key))
     }
 
@@ -973,9 +1316,19 @@ impl Workspace {
         pod_ns: Option<&str>,
         key: &str,
     ) -> Option<&'a str> {
+        self.effective_annotation_in(&self.indexes(), pod_value, pod_ns, key)
+    }
+
+    fn effective_annotation_in<'a>(
+        &'a self,
+        ix: &Indexes,
+        pod_value: Option<&'a str>,
+        pod_ns: Option<&str>,
+        key: &str,
+    ) -> Option<&'a str> {
         let pod = pod_value.filter(|v| !v.is_empty());
         let ns = pod_ns
-            .and_then(|n| self.namespace_annotation(n, key))
+            .and_then(|n| self.namespace_annotation_in(ix, n, key))
             .filter(|v| !v.is_empty());
         match (pod, ns) {
             (p, None) => p,
@@ -993,33 +1346,34 @@ impl Workspace {
     /// in a workspace where no object names one (then it is read as a single namespace).
     /// `None` for `"false"`, empty, ambiguous or undecidable values.
     pub fn resolve(&self, value: &str, pod_ns: Option<&str>) -> Option<&K8sObject> {
+        let ix = self.indexes();
+        let loc = self.resolve_in(&ix, value, pod_ns)?;
+        self.instrumentation_at(ix.files(self), loc).map(|o| &**o)
+    }
+
+    fn resolve_in(&self, ix: &Indexes, value: &str, pod_ns: Option<&str>) -> Option<Loc> {
         if value.is_empty() || value.eq_ignore_ascii_case("false") {
             return None;
         }
-        let single_namespace = !self.has_explicit_namespaces();
-        let in_pod_ns = |o: &&K8sObject| match pod_ns {
-            Some(ns) => o.namespace.as_deref() == Some(ns),
-            None => single_namespace,
-        };
-        let found: Vec<&K8sObject> = if value.eq_ignore_ascii_case("true") {
-            self.instrumentations().filter(in_pod_ns).collect()
+        let op = ix.operator(self);
+        let single_namespace = !op.explicit_namespaces;
+        let found: Option<&Vec<Loc>> = if value.eq_ignore_ascii_case("true") {
+            match pod_ns {
+                Some(ns) => op.by_namespace.get(ns),
+                None => single_namespace.then_some(&op.all),
+            }
         } else {
             match value.split_once('/') {
-                Some((ns, name)) => self
-                    .instrumentations()
-                    .filter(|o| {
-                        o.name.as_deref() == Some(name) && o.namespace.as_deref() == Some(ns)
-                    })
-                    .collect(),
-                None => self
-                    .instrumentations()
-                    .filter(in_pod_ns)
-                    .filter(|o| o.name.as_deref() == Some(value))
-                    .collect(),
+                Some((ns, name)) => op.by_name.get(ns).and_then(|m| m.get(name)),
+                None => match pod_ns {
+                    Some(ns) => op.by_name.get(ns).and_then(|m| m.get(value)),
+                    None if single_namespace => op.by_any_name.get(value),
+                    None => None,
+                },
             }
         };
-        match found.as_slice() {
-            [one] => Some(one),
+        match found.map(Vec::as_slice) {
+            Some([one]) => Some(*one),
             _ => None,
         }
     }
@@ -1027,12 +1381,7 @@ impl Workspace {
     /// Whether some pod or Namespace of the workspace asks for Python injection with a value
     /// that resolves to `inst`.
     pub fn is_python_target(&self, inst: &K8sObject) -> bool {
-        self.injectors().any(|o| {
-            let ns = o.pod_namespace();
-            self.effective_annotation(o.pod_annotation(INJECT_PYTHON), ns, INJECT_PYTHON)
-                .and_then(|v| self.resolve(v, ns))
-                .is_some_and(|found| found == inst)
-        })
+        self.indexes().python_targets(self).contains(inst)
     }
 }
 
@@ -1147,5 +1496,892 @@ mod operator_tests {
         ws.remove(b);
         assert_ne!(ws.generation_without(Some(a)), wa, "a sees b go away");
         assert_ne!(ws.generation_without(None), ws.generation_without(Some(a)));
+    }
+}
+
+/// The linear scans the indexes replace, kept as the reference the tests hold them to.
+#[cfg(test)]
+mod linear {
+    use super::*;
+
+    pub fn summary<'w>(ws: &'w Workspace, path: &Path) -> Option<&'w FileSummary> {
+        ws.files.get(path).or_else(|| {
+            ws.files
+                .iter()
+                .find(|(p, _)| clean(p) == clean(path))
+                .map(|(_, s)| s)
+        })
+    }
+
+    pub fn names(ws: &Workspace, file: &Path, l: &LaunchRef, target: &Target, path: &Path) -> bool {
+        let dir = clean(file.parent().unwrap_or(Path::new("")));
+        let path = clean(path);
+        let Ok(rel) = path.strip_prefix(&dir) else {
+            return false;
+        };
+        for cand in candidate_paths(target, l) {
+            let cand = clean(&cand);
+            if cand.as_os_str().is_empty() {
+                continue;
+            }
+            if rel == cand {
+                return true;
+            }
+            if rel.ends_with(&cand) {
+                let exact = dir.join(&cand);
+                if ws.files.keys().any(|k| clean(k) == exact) {
+                    continue;
+                }
+                let n = ws
+                    .files
+                    .keys()
+                    .filter(|k| {
+                        clean(k)
+                            .strip_prefix(&dir)
+                            .is_ok_and(|r| r.ends_with(&cand))
+                    })
+                    .count();
+                if n <= 1 {
+                    return true;
+                }
+            }
+        }
+        false
+    }
+
+    pub fn launched_by<'w>(ws: &'w Workspace, path: &Path) -> Vec<LaunchedBy<'w>> {
+        let mut out = Vec::new();
+        for (file, l) in ws.launchers() {
+            for t in &l.targets {
+                if names(ws, file, l, t, path) {
+                    out.push(LaunchedBy {
+                        file,
+                        launcher: l,
+                        target: t,
+                    });
+                }
+            }
+        }
+        out
+    }
+
+    pub fn image_injected(ws: &Workspace, dockerfile: &Path) -> bool {
+        use crate::language::Language;
+        if Language::from_path(dockerfile) != Some(Language::Dockerfile) {
+            return false;
+        }
+        let file_name = dockerfile
+            .file_name()
+            .and_then(|n| n.to_str())
+            .unwrap_or("");
+        let named = file_name
+            .strip_suffix(".Dockerfile")
+            .or_else(|| file_name.strip_suffix(".dockerfile"));
+        let dir = clean(dockerfile.parent().unwrap_or(Path::new("")));
+        let dir_name = dir.file_name().and_then(|n| n.to_str());
+        let names: Vec<&str> = named.into_iter().chain(dir_name).collect();
+        !names.is_empty()
+            && ws.files.values().any(|s| {
+                s.launch
+                    .injected_images
+                    .iter()
+                    .any(|i| names.iter().any(|n| n.eq_ignore_ascii_case(i)))
+            })
+    }
+
+    pub fn gunicorn_config<'w>(
+        ws: &'w Workspace,
+        file: &Path,
+        l: &LaunchRef,
+    ) -> Option<(&'w Path, &'w GunicornSummary)> {
+        let t = l.targets.iter().find(|t| matches!(t, Target::Config(_)))?;
+        ws.files.iter().find_map(|(p, s)| {
+            let g = s.launch.gunicorn.as_ref()?;
+            names(ws, file, l, t, p).then_some((p.as_path(), g))
+        })
+    }
+
+    pub fn framework_of(
+        ws: &Workspace,
+        file: &Path,
+        l: &LaunchRef,
+    ) -> Option<crate::launch::summary::Framework> {
+        l.targets.iter().filter(|t| t.is_app()).find_map(|t| {
+            ws.files
+                .iter()
+                .find(|(p, _)| names(ws, file, l, t, p))
+                .and_then(|(_, s)| s.launch.framework)
+        })
+    }
+
+    pub fn target_initializes_otel(ws: &Workspace, file: &Path, l: &LaunchRef) -> bool {
+        l.targets.iter().any(|t| {
+            ws.files
+                .iter()
+                .any(|(p, s)| s.launch.initializes_otel && names(ws, file, l, t, p))
+        })
+    }
+
+    pub fn targets_of<'w>(
+        ws: &'w Workspace,
+        file: &Path,
+        l: &LaunchRef,
+    ) -> Vec<(&'w Path, &'w FileSummary)> {
+        ws.files
+            .iter()
+            .filter(|(p, _)| {
+                l.targets
+                    .iter()
+                    .any(|t| t.is_app() && names(ws, file, l, t, p))
+            })
+            .map(|(p, s)| (p.as_path(), s))
+            .collect()
+    }
+
+    pub fn uwsgi_ini<'w>(
+        ws: &'w Workspace,
+        file: &Path,
+        l: &LaunchRef,
+    ) -> Option<(&'w Path, &'w LaunchRef)> {
+        use crate::language::Language;
+        let t = l
+            .targets
+            .iter()
+            .find(|t| matches!(t, Target::UwsgiIni(_)))?;
+        ws.files.iter().find_map(|(p, s)| {
+            if Language::from_path(p) != Some(Language::Ini) || !names(ws, file, l, t, p) {
+                return None;
+            }
+            let ini = s.launch.launchers.iter().find(|x| x.program == "uwsgi")?;
+            Some((p.as_path(), ini))
+        })
+    }
+
+    pub fn dependents(ws: &Workspace, path: &Path) -> Vec<PathBuf> {
+        let mut out: Vec<PathBuf> = Vec::new();
+        if let Some(s) = summary(ws, path) {
+            for l in &s.launch.launchers {
+                for t in &l.targets {
+                    for p in ws.files.keys() {
+                        if p != path && names(ws, path, l, t, p) && !out.contains(p) {
+                            out.push(p.clone());
+                        }
+                    }
+                }
+            }
+        }
+        for (file, l) in ws.launchers().filter(|(f, _)| *f != path) {
+            if l.targets.iter().any(|t| names(ws, file, l, t, path))
+                && !out.iter().any(|o| o == file)
+            {
+                out.push(file.to_path_buf());
+            }
+        }
+        for f in import_links(ws, path) {
+            if f != path && !out.contains(&f) {
+                out.push(f);
+            }
+        }
+        out
+    }
+
+    fn import_links(ws: &Workspace, path: &Path) -> Vec<PathBuf> {
+        let me = clean(path);
+        let key_of = |c: &Path| ws.files.keys().find(|k| clean(k) == c).cloned();
+        let mut out: Vec<PathBuf> = Vec::new();
+        if let Some(f) = summary(ws, path).and_then(|s| s.launch.facts.as_deref()) {
+            out.extend(ws.import_targets(path, f).iter().filter_map(|t| key_of(t)));
+        }
+        for (q, f) in ws.shared_facts() {
+            if clean(q) != me && ws.import_targets(q, f).contains(&me) {
+                out.push(q.to_path_buf());
+            }
+        }
+        out
+    }
+
+    pub fn has_explicit_namespaces(ws: &Workspace) -> bool {
+        ws.instrumentations()
+            .chain(ws.injectors())
+            .any(|o| o.pod_namespace().is_some())
+    }
+
+    pub fn namespace_annotation<'w>(ws: &'w Workspace, ns: &str, key: &str) -> Option<&'w str> {
+        ws.injectors()
+            .filter(|o| {
+                o.kind == "Namespace" && o.group().is_empty() && o.name.as_deref() == Some(ns)
+            })
+            .find_map(|o| o.pod_annotation(key))
+    }
+
+    pub fn effective_annotation<'a>(
+        ws: &'a Workspace,
+        pod_value: Option<&'a str>,
+        pod_ns: Option<&str>,
+        key: &str,
+    ) -> Option<&'a str> {
+        let pod = pod_value.filter(|v| !v.is_empty());
+        let ns = pod_ns
+            .and_then(|n| namespace_annotation(ws, n, key))
+            .filter(|v| !v.is_empty());
+        match (pod, ns) {
+            (p, None) => p,
+            (None, n) => n,
+            (Some(p), Some(_)) if !p.eq_ignore_ascii_case("true") => Some(p),
+            (Some(p), Some(n)) if n.eq_ignore_ascii_case("false") => Some(p),
+            (Some(_), Some(n)) => Some(n),
+        }
+    }
+
+    pub fn resolve<'w>(
+        ws: &'w Workspace,
+        value: &str,
+        pod_ns: Option<&str>,
+    ) -> Option<&'w K8sObject> {
+        if value.is_empty() || value.eq_ignore_ascii_case("false") {
+            return None;
+        }
+        let single_namespace = !has_explicit_namespaces(ws);
+        let in_pod_ns = |o: &&K8sObject| match pod_ns {
+            Some(ns) => o.namespace.as_deref() == Some(ns),
+            None => single_namespace,
+        };
+        let found: Vec<&K8sObject> = if value.eq_ignore_ascii_case("true") {
+            ws.instrumentations().filter(in_pod_ns).collect()
+        } else {
+            match value.split_once('/') {
+                Some((ns, name)) => ws
+                    .instrumentations()
+                    .filter(|o| {
+                        o.name.as_deref() == Some(name) && o.namespace.as_deref() == Some(ns)
+                    })
+                    .collect(),
+                None => ws
+                    .instrumentations()
+                    .filter(in_pod_ns)
+                    .filter(|o| o.name.as_deref() == Some(value))
+                    .collect(),
+            }
+        };
+        match found.as_slice() {
+            [one] => Some(one),
+            _ => None,
+        }
+    }
+
+    pub fn is_python_target(ws: &Workspace, inst: &K8sObject) -> bool {
+        ws.injectors().any(|o| {
+            let ns = o.pod_namespace();
+            effective_annotation(ws, o.pod_annotation(INJECT_PYTHON), ns, INJECT_PYTHON)
+                .and_then(|v| resolve(ws, v, ns))
+                .is_some_and(|found| found == inst)
+        })
+    }
+}
+
+#[cfg(test)]
+mod index_tests {
+    use super::*;
+    use crate::engine::{summarize, SourceFile};
+    use crate::language::Language;
+
+    const FLASK: &str = "from flask import Flask\napp = Flask(__name__)\n";
+    const FASTAPI: &str = "from fastapi import FastAPI\napp = FastAPI()\n";
+    const INIT_OTEL: &str =
+        "from opentelemetry.instrumentation.auto_instrumentation import initialize\ninitialize()\n";
+
+    /// A workspace of real summaries, each file's language from its path.
+    fn workspace(files: &[(&str, &str)]) -> Workspace {
+        let mut ws = Workspace::new();
+        for (p, text) in files {
+            let lang = Language::from_path(Path::new(p)).expect(p);
+            ws.update(
+                p.into(),
+                summarize(&SourceFile::new(lang, text.to_string())),
+            );
+        }
+        ws
+    }
+
+    /// Adds the files under `dir` (those otel-lsp reads) with keys `prefix/<relative path>`.
+    fn load(ws: &mut Workspace, dir: &Path, prefix: &Path) {
+        let mut entries: Vec<_> = std::fs::read_dir(dir)
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .collect();
+        entries.sort();
+        for p in entries {
+            let key = prefix.join(p.file_name().unwrap());
+            if p.is_dir() {
+                load(ws, &p, &key);
+            } else if let Some(lang) = Language::from_path(&p) {
+                let text = std::fs::read_to_string(&p).unwrap();
+                ws.update(key, summarize(&SourceFile::new(lang, text)));
+            }
+        }
+    }
+
+    /// The launchers by identity (address), so that equal launchers of two files differ.
+    fn by(v: Vec<LaunchedBy<'_>>) -> Vec<(PathBuf, usize, Target)> {
+        v.into_iter()
+            .map(|b| {
+                (
+                    b.file.to_path_buf(),
+                    b.launcher as *const LaunchRef as usize,
+                    b.target.clone(),
+                )
+            })
+            .collect()
+    }
+
+    fn files(v: Vec<(&Path, &FileSummary)>) -> Vec<(PathBuf, *const FileSummary)> {
+        v.into_iter()
+            .map(|(p, s)| (p.to_path_buf(), s as *const _))
+            .collect()
+    }
+
+    /// How many look-ups found something, so a test can tell it asked real questions.
+    #[derive(Default, Debug)]
+    struct Found {
+        launched_by: usize,
+        fallback: usize,
+        dependents: usize,
+        targets: usize,
+        resolved: usize,
+        python_targets: usize,
+    }
+
+    /// Asks every indexed look-up what its linear reference is asked, about every file of
+    /// `ws` (as written, and written other ways), the paths `outside`, every launcher of the
+    /// workspace (also from an unclean path to its file) and `launchers`, and every
+    /// Operator value and namespace the workspace mentions.
+    fn assert_same(ws: &Workspace, outside: &[&str], launchers: &[(&str, LaunchRef)]) -> Found {
+        let mut found = Found::default();
+        let mut probes: Vec<PathBuf> = Vec::new();
+        for k in ws.files.keys() {
+            probes.push(k.clone());
+            if k.is_relative() {
+                probes.push(Path::new(".").join(k));
+                probes.push(Path::new("zz/..").join(k));
+            }
+            if let (Some(dir), Some(name)) = (k.parent(), k.file_name()) {
+                probes.push(dir.join(".").join(name));
+                probes.push(dir.join("q/..").join(name));
+            }
+        }
+        probes.extend(outside.iter().map(PathBuf::from));
+
+        for p in &probes {
+            assert_eq!(
+                ws.summary(p).map(|s| s as *const _),
+                linear::summary(ws, p).map(|s| s as *const _),
+                "summary({p:?})"
+            );
+            let got = by(ws.launched_by(p));
+            assert_eq!(got, by(linear::launched_by(ws, p)), "launched_by({p:?})");
+            found.launched_by += got.len();
+            let deps = ws.dependents(p);
+            assert_eq!(deps, linear::dependents(ws, p), "dependents({p:?})");
+            found.dependents += deps.len();
+            assert_eq!(
+                ws.image_injected(p),
+                linear::image_injected(ws, p),
+                "image_injected({p:?})"
+            );
+        }
+
+        let mut asked: Vec<(PathBuf, LaunchRef)> = Vec::new();
+        for (file, l) in ws.launchers() {
+            asked.push((file.to_path_buf(), l.clone()));
+            if let (Some(dir), Some(name)) = (file.parent(), file.file_name()) {
+                asked.push((dir.join("x/../.").join(name), l.clone()));
+            }
+        }
+        asked.extend(launchers.iter().map(|(f, l)| (PathBuf::from(f), l.clone())));
+        for (file, l) in &asked {
+            let what = format!("{file:?} {:?} {:?}", l.program, l.targets);
+            assert_eq!(
+                ws.gunicorn_config(file, l).map(|(p, g)| (p, g as *const _)),
+                linear::gunicorn_config(ws, file, l).map(|(p, g)| (p, g as *const _)),
+                "gunicorn_config({what})"
+            );
+            assert_eq!(
+                ws.framework_of(file, l),
+                linear::framework_of(ws, file, l),
+                "framework_of({what})"
+            );
+            assert_eq!(
+                ws.target_initializes_otel(file, l),
+                linear::target_initializes_otel(ws, file, l),
+                "target_initializes_otel({what})"
+            );
+            let targets = files(ws.targets_of(file, l));
+            assert_eq!(
+                targets,
+                files(linear::targets_of(ws, file, l)),
+                "targets_of({what})"
+            );
+            found.targets += targets.len();
+            assert_eq!(
+                ws.uwsgi_ini(file, l).map(|(p, x)| (p, x as *const _)),
+                linear::uwsgi_ini(ws, file, l).map(|(p, x)| (p, x as *const _)),
+                "uwsgi_ini({what})"
+            );
+            for t in &l.targets {
+                let named: Vec<&Path> = ws.named(file, l, t).map(|(p, _)| p).collect();
+                let want: Vec<&Path> = ws
+                    .files
+                    .keys()
+                    .map(PathBuf::as_path)
+                    .filter(|p| linear::names(ws, file, l, t, p))
+                    .collect();
+                assert_eq!(named, want, "named({what}, {t:?})");
+                let exact: Vec<PathBuf> = candidate_paths(t, l)
+                    .iter()
+                    .map(|c| clean(&clean(file.parent().unwrap_or(Path::new(""))).join(clean(c))))
+                    .collect();
+                found.fallback += named.iter().filter(|p| !exact.contains(&clean(p))).count();
+            }
+        }
+
+        assert_eq!(
+            ws.has_explicit_namespaces(),
+            linear::has_explicit_namespaces(ws)
+        );
+        let mut namespaces: Vec<String> = vec!["nowhere".into(), String::new()];
+        let mut values: Vec<String> = ["", "true", "TRUE", "false", "False", "x/y/z", "/", "nope"]
+            .map(String::from)
+            .to_vec();
+        for o in ws.instrumentations().chain(ws.injectors()) {
+            namespaces.extend(o.namespace.clone());
+            namespaces.extend(o.pod_namespace().map(str::to_string));
+            if let Some(name) = &o.name {
+                values.push(name.clone());
+                values.push(name.to_uppercase());
+                values.push(format!("/{name}"));
+                for ns in ws.instrumentations().filter_map(|i| i.namespace.as_deref()) {
+                    values.push(format!("{ns}/{name}"));
+                }
+            }
+            values.extend(o.pod_annotations.iter().map(|(_, v)| v.clone()));
+        }
+        namespaces.sort();
+        namespaces.dedup();
+        values.sort();
+        values.dedup();
+        let keys = [
+            INJECT_PYTHON,
+            "instrumentation.opentelemetry.io/inject-java",
+            "instrumentation.opentelemetry.io/container-names",
+        ];
+        let pod_namespaces: Vec<Option<&str>> = std::iter::once(None)
+            .chain(namespaces.iter().map(|n| Some(n.as_str())))
+            .collect();
+        for ns in &pod_namespaces {
+            for v in &values {
+                let got = ws.resolve(v, *ns).map(|o| o as *const _);
+                assert_eq!(
+                    got,
+                    linear::resolve(ws, v, *ns).map(|o| o as *const _),
+                    "resolve({v:?}, {ns:?})"
+                );
+                found.resolved += usize::from(got.is_some());
+            }
+            for key in keys {
+                if let Some(n) = ns {
+                    assert_eq!(
+                        ws.namespace_annotation(n, key),
+                        linear::namespace_annotation(ws, n, key),
+                        "namespace_annotation({n:?}, {key})"
+                    );
+                }
+                let pod_values =
+                    std::iter::once(None).chain(values.iter().map(|v| Some(v.as_str())));
+                for pod in pod_values {
+                    assert_eq!(
+                        ws.effective_annotation(pod, *ns, key),
+                        linear::effective_annotation(ws, pod, *ns, key),
+                        "effective_annotation({pod:?}, {ns:?}, {key})"
+                    );
+                }
+            }
+        }
+        for i in ws.instrumentations() {
+            let got = ws.is_python_target(i);
+            assert_eq!(
+                got,
+                linear::is_python_target(ws, i),
+                "is_python_target({i:?})"
+            );
+            found.python_targets += usize::from(got);
+            let mut other = i.clone();
+            other.api_version.push('x');
+            assert!(!ws.is_python_target(&other));
+        }
+        found
+    }
+
+    fn launch_files() -> Vec<(&'static str, &'static str)> {
+        vec![
+            // WORKDIR-mapped absolute path; an exact file, so the other `src/app.py` is not named.
+            (
+                "svc/Dockerfile",
+                "FROM python:3.12\nWORKDIR /app\nCMD [\"opentelemetry-instrument\", \"python\", \"/app/src/app.py\"]\n",
+            ),
+            ("svc/src/app.py", FLASK),
+            ("svc/other/src/app.py", FLASK),
+            // A module found by suffix (`src/pkg/web.py`), its config by exact path.
+            (
+                "api/Procfile",
+                "web: opentelemetry-instrument gunicorn -c conf/gunicorn.conf.py pkg.web:app\n",
+            ),
+            ("api/src/pkg/web.py", FLASK),
+            ("api/conf/gunicorn.conf.py", "workers = 4\n"),
+            // Two files end with `main.py`: neither is named.
+            ("amb/Procfile", "web: python main.py\n"),
+            ("amb/a/main.py", FASTAPI),
+            ("amb/b/main.py", FASTAPI),
+            // `./` in a key.
+            ("./scripts/run.sh", "#!/bin/sh\nexec uvicorn main:app --workers 2\n"),
+            ("scripts/main.py", FASTAPI),
+            // `..` and `.` in the key and in the target.
+            ("dot/x/../Dockerfile", "FROM python:3.12\nCMD [\"python\", \"./app/../srv.py\"]\n"),
+            ("dot/srv.py", FLASK),
+            // Two keys with one clean path: counted twice by the fallback, both named exactly.
+            ("dup/Procfile", "a: python x.py\nb: python a/x.py\n"),
+            ("dup/a/x.py", FLASK),
+            ("dup/b/../a/x.py", FLASK),
+            // Out of the launcher's directory: never named.
+            ("up/sub/Procfile", "web: python ../tool.py\n"),
+            ("up/tool.py", FLASK),
+            // At the root: any directory, by suffix.
+            ("Procfile", "cli: python -m tools.cli\n"),
+            ("lib/tools/cli.py", INIT_OTEL),
+            // The default config name, found by suffix.
+            ("gconf/Procfile", "web: gunicorn -w 2 app:app\n"),
+            ("gconf/deploy/gunicorn.conf.py", "workers = 3\n"),
+            ("gconf/app.py", FLASK),
+            // An absolute path outside WORKDIR keeps its file name.
+            ("uw/Dockerfile", "FROM python:3.12\nCMD [\"uwsgi\", \"--ini\", \"/etc/uwsgi/app.ini\"]\n"),
+            ("uw/conf/app.ini", "[uwsgi]\nmodule = wsgi:application\nprocesses = 4\nmaster = true\n"),
+            ("uw/conf/wsgi.py", FLASK),
+            // No file, and one file: the fallback also names paths outside the workspace.
+            ("gnew/Procfile", "web: python main.py\n"),
+            ("gone/Procfile", "web: python main.py\n"),
+            ("gone/y/main.py", FLASK),
+            // A package's `__init__.py`.
+            ("pkgmod/Procfile", "web: gunicorn pkg:app\n"),
+            ("pkgmod/pkg/__init__.py", FLASK),
+            // Absolute keys.
+            (
+                "/abs/proj/Dockerfile",
+                "FROM python:3.12\nWORKDIR /srv\nCMD [\"python\", \"/srv/app.py\"]\n",
+            ),
+            ("/abs/proj/app.py", FLASK),
+            // `--chdir` under WORKDIR.
+            (
+                "chd/Dockerfile",
+                "FROM python:3.12\nWORKDIR /srv\nCMD [\"gunicorn\", \"--chdir\", \"/srv/src\", \"app:app\"]\n",
+            ),
+            ("chd/src/app.py", FLASK),
+        ]
+    }
+
+    #[test]
+    fn indexed_launch_association_matches_linear() {
+        let ws = workspace(&launch_files());
+        let outside = [
+            "gnew/x/main.py",
+            "gone/z/main.py",
+            "svc/new/src/app.py",
+            "amb/c/main.py",
+            "other/lib/tools/cli.py",
+            "nowhere.py",
+            "",
+            ".",
+            "..",
+            "../outside/app.py",
+            "/abs/proj/sub/app.py",
+            "/abs/app.py",
+        ];
+        use super::tests::launcher;
+        let script = |s: &str, workdir: Option<&str>| {
+            launcher("python", true, vec![Target::Script(s.into())], workdir)
+        };
+        let mut chdir = launcher(
+            "gunicorn",
+            true,
+            vec![Target::Module("app".into())],
+            Some("/srv"),
+        );
+        chdir.chdir = Some("/srv/src".into());
+        let launchers = [
+            ("svc/Dockerfile", script("/app/src/app.py", Some("/app"))),
+            ("svc/Dockerfile", script("/app/src/app.py", None)),
+            ("svc/Dockerfile", script("src/../src/./app.py", None)),
+            ("svc/Dockerfile", script("/app", Some("/app"))),
+            ("svc/Dockerfile", script("", None)),
+            ("elsewhere/Dockerfile", script("app.py", None)),
+            ("Dockerfile", script("main.py", None)),
+            ("chd/Dockerfile", chdir),
+            (
+                "gconf/Procfile",
+                launcher(
+                    "gunicorn",
+                    true,
+                    vec![
+                        Target::Config("gunicorn.conf.py".into()),
+                        Target::Module("app".into()),
+                        Target::Module("deploy.gunicorn.conf".into()),
+                    ],
+                    None,
+                ),
+            ),
+            (
+                "uw/Dockerfile",
+                launcher(
+                    "uwsgi",
+                    true,
+                    vec![Target::UwsgiIni("conf/app.ini".into())],
+                    None,
+                ),
+            ),
+        ];
+        let found = assert_same(&ws, &outside, &launchers);
+        assert!(found.launched_by >= 10, "{found:?}");
+        assert!(found.fallback >= 4, "{found:?}");
+        assert!(found.dependents >= 10, "{found:?}");
+        assert!(found.targets >= 5, "{found:?}");
+        // The cases the files above set up, spelled out.
+        let named = |p: &str| {
+            ws.launched_by(Path::new(p))
+                .iter()
+                .map(|b| b.file.to_string_lossy().into_owned())
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(named("svc/src/app.py"), ["svc/Dockerfile"]);
+        assert!(
+            named("svc/other/src/app.py").is_empty(),
+            "an exact file wins"
+        );
+        assert_eq!(named("api/src/pkg/web.py"), ["api/Procfile"]);
+        assert!(named("amb/a/main.py").is_empty(), "ambiguous");
+        assert_eq!(named("scripts/main.py"), ["./scripts/run.sh"]);
+        assert_eq!(named("dot/srv.py"), ["dot/x/../Dockerfile"]);
+        assert_eq!(named("./dup/a/x.py"), ["dup/Procfile"], "only `b`");
+        assert_eq!(named("dup/b/../a/x.py"), ["dup/Procfile"]);
+        assert!(named("up/tool.py").is_empty());
+        assert_eq!(named("lib/tools/cli.py"), ["Procfile"]);
+        assert_eq!(
+            named("gnew/x/main.py"),
+            ["gnew/Procfile"],
+            "outside, no file"
+        );
+        assert_eq!(
+            named("gone/z/main.py"),
+            ["gone/Procfile"],
+            "outside, one file"
+        );
+        assert_eq!(named("pkgmod/pkg/__init__.py"), ["pkgmod/Procfile"]);
+        assert_eq!(named("/abs/proj/app.py"), ["/abs/proj/Dockerfile"]);
+        assert_eq!(named("chd/src/app.py"), ["chd/Dockerfile"]);
+        assert_eq!(named("uw/conf/app.ini"), ["uw/Dockerfile"]);
+        let (file, l) = ws
+            .launchers()
+            .find(|(f, _)| *f == Path::new("gconf/Procfile"))
+            .unwrap();
+        assert_eq!(
+            ws.gunicorn_config(file, l).map(|(p, _)| p),
+            Some(Path::new("gconf/deploy/gunicorn.conf.py"))
+        );
+    }
+
+    #[test]
+    fn indexed_lookups_match_linear_on_fixture_workspaces() {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+        let mut dirs: Vec<PathBuf> = Vec::new();
+        for parent in ["tests/fixtures/workspaces", "examples"] {
+            for e in std::fs::read_dir(root.join(parent)).unwrap() {
+                let p = e.unwrap().path();
+                if p.is_dir() {
+                    dirs.push(p);
+                }
+            }
+        }
+        dirs.sort();
+        let mut all = Workspace::new();
+        let mut total = Found::default();
+        for dir in &dirs {
+            let mut ws = Workspace::new();
+            load(&mut ws, dir, Path::new(""));
+            let f = assert_same(&ws, &["elsewhere/app.py"], &[]);
+            total.launched_by += f.launched_by;
+            total.dependents += f.dependents;
+            total.python_targets += f.python_targets;
+            load(&mut all, dir, dir);
+        }
+        assert!(
+            total.launched_by >= 10 && total.dependents >= 10 && total.python_targets >= 2,
+            "{total:?}"
+        );
+        // All of them in one workspace, by absolute path.
+        let f = assert_same(&all, &[], &[]);
+        assert!(f.launched_by >= 10, "{f:?}");
+    }
+
+    fn inst(name: &str, ns: Option<&str>) -> String {
+        let ns = ns.map_or(String::new(), |n| format!("\n  namespace: {n}"));
+        format!("apiVersion: opentelemetry.io/v1alpha1\nkind: Instrumentation\nmetadata:\n  name: {name}{ns}\nspec:\n  exporter:\n    endpoint: http://collector:4317\n---\n")
+    }
+
+    fn namespace(name: &str, value: &str) -> String {
+        format!("apiVersion: v1\nkind: Namespace\nmetadata:\n  name: {name}\n  annotations:\n    {INJECT_PYTHON}: \"{value}\"\n---\n")
+    }
+
+    fn deployment(name: &str, ns: Option<&str>, value: &str) -> String {
+        let ns = ns.map_or(String::new(), |n| format!("\n  namespace: {n}"));
+        format!("apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: {name}{ns}\nspec:\n  template:\n    metadata:\n      annotations:\n        {INJECT_PYTHON}: \"{value}\"\n    spec:\n      containers:\n        - name: {name}\n          image: shop/{name}:1\n---\n")
+    }
+
+    #[test]
+    fn indexed_operator_lookups_match_linear() {
+        // Namespaces on both sides, on one side only, Namespace-level values.
+        let insts = [
+            inst("python", Some("app")),
+            inst("other", Some("app")),
+            inst("python", Some("ops")),
+            inst("lonely", Some("solo")),
+            inst("unset", None),
+            inst("twin", Some("pair")),
+            inst("twin", Some("pair")),
+        ]
+        .concat();
+        let namespaces = [
+            namespace("app", "python"),
+            namespace("ops", "true"),
+            namespace("solo", "false"),
+            namespace("blank", ""),
+            namespace("pair", "twin"),
+        ]
+        .concat();
+        let pods = [
+            deployment("a", Some("app"), "true"),
+            deployment("b", Some("solo"), "true"),
+            deployment("c", None, "unset"),
+            deployment("d", Some("ops"), "ops/python"),
+            deployment("e", Some("elsewhere"), "app/other"),
+            deployment("f", Some("nowhere"), "true"),
+            deployment("g", Some("blank"), "False"),
+            deployment("h", Some("pair"), "true"),
+        ]
+        .concat();
+        let second = namespace("app", "other");
+        let ws = workspace(&[
+            ("k8s/instrumentations.yaml", &insts),
+            ("k8s/namespaces.yaml", &namespaces),
+            ("k8s/pods.yaml", &pods),
+            // A second Namespace object of the same name: the first in path order counts.
+            ("k8s/z-again.yaml", &second),
+        ]);
+        let found = assert_same(&ws, &[], &[]);
+        assert!(
+            found.resolved >= 5 && found.python_targets >= 3,
+            "{found:?}"
+        );
+        let target = |name: &str, ns: Option<&str>| {
+            ws.instrumentations()
+                .find(|o| o.name.as_deref() == Some(name) && o.namespace.as_deref() == ns)
+                .is_some_and(|o| ws.is_python_target(o))
+        };
+        assert!(target("python", Some("app")), "pod true → Namespace's name");
+        assert!(
+            target("lonely", Some("solo")),
+            "Namespace false → pod's true"
+        );
+        assert!(target("python", Some("ops")), "ns/name");
+        assert!(
+            target("other", Some("app")),
+            "ns/name from another namespace"
+        );
+        assert!(!target("unset", None), "no namespace on the pod's side");
+        assert!(!target("twin", Some("pair")), "ambiguous");
+        assert_eq!(
+            ws.namespace_annotation("app", INJECT_PYTHON),
+            Some("python")
+        );
+
+        // No object names a namespace: one namespace.
+        let ws = workspace(&[
+            ("a.yaml", &inst("only", None)),
+            (
+                "b.yaml",
+                &[deployment("a", None, "true"), deployment("b", None, "only")].concat(),
+            ),
+        ]);
+        let found = assert_same(&ws, &[], &[]);
+        assert!(!ws.has_explicit_namespaces());
+        assert!(
+            found.python_targets == 1 && found.resolved >= 2,
+            "{found:?}"
+        );
+        let ws = workspace(&[("a.yaml", &[inst("one", None), inst("two", None)].concat())]);
+        assert_same(&ws, &[], &[]);
+        assert!(
+            ws.resolve("true", None).is_none(),
+            "two in the one namespace"
+        );
+        assert_same(&Workspace::new(), &["a.py"], &[]);
+    }
+
+    #[test]
+    fn indexed_injected_images_match_linear() {
+        let ws = workspace(&[
+            ("k8s/pods.yaml", &deployment("orders", Some("shop"), "true")),
+            ("k8s/more.yaml", &deployment("Catalog", None, "true")),
+            ("orders/Dockerfile", "FROM python:3.12\n"),
+            ("svc/catalog.Dockerfile", "FROM python:3.12\n"),
+            ("svc/Dockerfile", "FROM python:3.12\n"),
+        ]);
+        assert_same(
+            &ws,
+            &[
+                "ORDERS/Dockerfile",
+                "x/orders/../Dockerfile",
+                "orders/./Dockerfile",
+                "Dockerfile",
+                "CATALOG.dockerfile",
+                "orders/app.py",
+            ],
+            &[],
+        );
+        assert!(ws.image_injected(Path::new("orders/Dockerfile")));
+        assert!(ws.image_injected(Path::new("svc/catalog.Dockerfile")));
+        assert!(!ws.image_injected(Path::new("svc/Dockerfile")));
+    }
+
+    #[test]
+    fn indexes_follow_the_generation_and_threads() {
+        use rayon::prelude::*;
+        let mut ws = workspace(&launch_files());
+        let p = Path::new("amb/a/main.py");
+        assert!(ws.launched_by(p).is_empty());
+        ws.remove(Path::new("amb/b/main.py"));
+        assert_eq!(ws.launched_by(p).len(), 1, "rebuilt: now unique");
+        let clone = ws.clone();
+        ws.update("amb/b/main.py".into(), FileSummary::default());
+        assert!(ws.launched_by(p).is_empty());
+        assert_eq!(clone.launched_by(p).len(), 1, "a clone keeps its own");
+        // Many threads asking at once, against one fresh index.
+        let keys: Vec<PathBuf> = ws.files.keys().cloned().collect();
+        let ws = ws.clone();
+        let par: Vec<_> = keys
+            .par_iter()
+            .map(|k| (by(ws.launched_by(k)), ws.dependents(k)))
+            .collect();
+        let seq: Vec<_> = keys
+            .iter()
+            .map(|k| (by(linear::launched_by(&ws, k)), linear::dependents(&ws, k)))
+            .collect();
+        assert_eq!(par, seq);
     }
 }
