@@ -35,6 +35,9 @@ pub enum Wanted {
     All,
     /// The chunks whose needle bits meet this mask (0: none).
     Bits(u128),
+    /// The chunks whose bits meet the first mask and not the second: a check that leaves
+    /// some documents to another pass (the CLI's provider documents).
+    Except(u128, u128),
 }
 
 impl Wanted {
@@ -43,14 +46,29 @@ impl Wanted {
         match self {
             Wanted::All => true,
             Wanted::Bits(m) => bits & m != 0,
+            Wanted::Except(m, not) => bits & m != 0 && bits & not == 0,
         }
     }
 
-    /// The union of two wishes.
+    /// The union of two wishes; exclusions are dropped (the union wants at least what
+    /// either wants), so apply [`Wanted::except`] last.
     pub fn or(self, other: Wanted) -> Wanted {
-        match (self, other) {
-            (Wanted::Bits(a), Wanted::Bits(b)) => Wanted::Bits(a | b),
+        let bits = |w: Wanted| match w {
+            Wanted::All => None,
+            Wanted::Bits(m) | Wanted::Except(m, _) => Some(m),
+        };
+        match (bits(self), bits(other)) {
+            (Some(a), Some(b)) => Wanted::Bits(a | b),
             _ => Wanted::All,
+        }
+    }
+
+    /// The same wish, leaving out the chunks with any of `not`'s bits.
+    pub fn except(self, not: u128) -> Wanted {
+        match self {
+            Wanted::All => Wanted::Except(u128::MAX, not),
+            Wanted::Bits(m) => Wanted::Except(m, not),
+            Wanted::Except(m, n) => Wanted::Except(m, n | not),
         }
     }
 }

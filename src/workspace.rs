@@ -36,6 +36,22 @@ pub struct Workspace {
     generation_sum: u64,
     /// Look-up indexes over the files (a cache, rebuilt per generation).
     index: Index,
+    /// The workspace holds the early facts only (see [`Workspace::set_partial`]).
+    partial: bool,
+}
+
+thread_local! {
+    /// Set when a look-up on a partial workspace read facts it may lack.
+    static LATE: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// Runs `work` (a check against a partial workspace, on this thread) and says whether it
+/// asked the workspace something a partial one cannot answer for sure: then its result must
+/// be computed again against the whole workspace.
+pub fn speculate<T>(work: impl FnOnce() -> T) -> (T, bool) {
+    LATE.with(|l| l.set(false));
+    let out = work();
+    (out, LATE.with(|l| l.replace(false)))
 }
 
 /// Indexes over the files, so that the look-ups below do not scan the whole workspace: they
@@ -167,6 +183,31 @@ impl Workspace {
         Self::default()
     }
 
+    /// Marks the workspace as holding only the *early* facts, the CLI's first phase: every
+    /// file is present, the launcher files (Dockerfiles, scripts, Procfiles, Makefiles, uWSGI
+    /// ini, `.env`) are summarised whole, YAML streams only for their providers (the
+    /// Instrumentation, ConfigMap and Namespace documents), Python modules not at all. The
+    /// look-ups whose answers could change once the rest is in (launchers, launch association,
+    /// injected pods and images, readers, the summaries of YAML and Python files) then say so
+    /// to [`speculate`]; the others (Instrumentations, ConfigMaps, Namespaces, launcher files)
+    /// are final.
+    pub fn set_partial(&mut self, partial: bool) {
+        self.partial = partial;
+    }
+
+    /// On a partial workspace, notes that a look-up read facts it may lack.
+    fn late(&self) {
+        if self.partial {
+            LATE.with(|l| l.set(true));
+        }
+    }
+
+    /// Whether a partial workspace holds `path`'s whole summary: launcher files only.
+    fn complete(&self, path: &Path) -> bool {
+        !self.partial
+            || crate::language::Language::from_path(path).is_some_and(|l| l.is_launcher_kind())
+    }
+
     /// Records (or replaces) a file's summary. Returns whether anything changed.
     pub fn update(&mut self, path: PathBuf, summary: FileSummary) -> bool {
         if self.files.get(&path) == Some(&summary) {
@@ -271,6 +312,7 @@ impl Workspace {
 
     /// The launch facts other files may need (see `launch::imports`), by file.
     pub fn shared_facts(&self) -> impl Iterator<Item = (&Path, &LaunchFacts)> {
+        self.late();
         self.files
             .iter()
             .filter_map(|(p, s)| s.launch.facts.as_deref().map(|f| (p.as_path(), f)))
@@ -314,6 +356,10 @@ impl Workspace {
         dotenv: bool,
         config_maps: &[crate::launch::imports::ConfigMap],
     ) -> Vec<(&'s Path, &'s LaunchFacts)> {
+        if !dotenv && config_maps.is_empty() {
+            return Vec::new();
+        }
+        self.late();
         let ix = self.indexes();
         let index = ix.shared(self);
         let mut paths: Vec<&PathBuf> = Vec::new();
@@ -704,6 +750,7 @@ fn container_relative(l: &LaunchRef) -> impl Fn(&str) -> PathBuf + '_ {
 impl Workspace {
     /// Every launcher of the workspace with its file.
     pub fn launchers(&self) -> impl Iterator<Item = (&Path, &LaunchRef)> {
+        self.late();
         self.files
             .iter()
             .flat_map(|(p, f)| f.launch.launchers.iter().map(move |l| (p.as_path(), l)))
@@ -711,6 +758,9 @@ impl Workspace {
 
     /// The summary of a file.
     pub fn summary(&self, path: &Path) -> Option<&FileSummary> {
+        if !self.complete(path) {
+            self.late();
+        }
         self.files.get(path).or_else(|| {
             // The first file with the same clean path.
             let ix = self.indexes();
@@ -751,6 +801,16 @@ impl Workspace {
     ) -> impl Iterator<Item = (&'s Path, &'s FileSummary)> + 's {
         let ix = self.indexes();
         let named = self.named_files(ix.files(self), file, l, target);
+        if self.partial
+            && named.iter().any(|&n| {
+                ix.files(self)
+                    .keys
+                    .get(n as usize)
+                    .is_some_and(|k| !self.complete(k))
+            })
+        {
+            self.late();
+        }
         named
             .into_iter()
             .filter_map(move |n| self.entry(ix.files(self), n))
@@ -758,6 +818,7 @@ impl Workspace {
 
     /// The launchers (of any file) that start `path` or use it as gunicorn config.
     pub fn launched_by(&self, path: &Path) -> Vec<LaunchedBy<'_>> {
+        self.late();
         let ix = self.indexes();
         let (fx, lx) = (ix.files(self), ix.launch(self));
         let path = clean(path);
@@ -930,6 +991,7 @@ impl Workspace {
         if names.is_empty() {
             return false;
         }
+        self.late();
         let ix = self.indexes();
         let images = ix.injected_images(self);
         names
@@ -1051,6 +1113,12 @@ impl Workspace {
             .collect();
         named.sort_unstable();
         named.dedup();
+        if named
+            .iter()
+            .any(|&n| fx.keys.get(n as usize).is_some_and(|k| !self.complete(k)))
+        {
+            self.late();
+        }
         named
             .into_iter()
             .filter_map(|n| self.entry(fx, n))
@@ -1283,6 +1351,7 @@ pub const INJECT_PYTHON: &str = "instrumentation.opentelemetry.io/inject-python"
 impl Workspace {
     /// Every object whose pods (or namespace) carry Operator annotations.
     pub fn injectors(&self) -> impl Iterator<Item = &K8sObject> {
+        self.late();
         self.files
             .values()
             .flat_map(|f| f.injectors.iter().map(|o| &**o))
@@ -1291,7 +1360,12 @@ impl Workspace {
     /// Whether any Instrumentation or annotated object of the workspace names its namespace.
     /// When none does, the workspace is read as one namespace (§0.3).
     pub fn has_explicit_namespaces(&self) -> bool {
-        self.indexes().operator(self).explicit_namespaces
+        let explicit = self.indexes().operator(self).explicit_namespaces;
+        if !explicit {
+            // More files (annotated pods) could still name one.
+            self.late();
+        }
+        explicit
     }
 
     /// The value of `key` on the Namespace object named `ns`, if the workspace defines one.
@@ -1357,6 +1431,10 @@ impl Workspace {
         }
         let op = ix.operator(self);
         let single_namespace = !op.explicit_namespaces;
+        if single_namespace && pod_ns.is_none() {
+            // Read as one namespace until an annotated pod of the rest names one.
+            self.late();
+        }
         let found: Option<&Vec<Loc>> = if value.eq_ignore_ascii_case("true") {
             match pod_ns {
                 Some(ns) => op.by_namespace.get(ns),
@@ -1381,6 +1459,7 @@ impl Workspace {
     /// Whether some pod or Namespace of the workspace asks for Python injection with a value
     /// that resolves to `inst`.
     pub fn is_python_target(&self, inst: &K8sObject) -> bool {
+        self.late();
         self.indexes().python_targets(self).contains(inst)
     }
 }
@@ -1782,7 +1861,7 @@ mod linear {
 #[cfg(test)]
 mod index_tests {
     use super::*;
-    use crate::engine::{summarize, SourceFile};
+    use crate::engine::summarize;
     use crate::language::Language;
 
     const FLASK: &str = "from flask import Flask\napp = Flask(__name__)\n";
@@ -1797,7 +1876,7 @@ mod index_tests {
             let lang = Language::from_path(Path::new(p)).expect(p);
             ws.update(
                 p.into(),
-                summarize(&SourceFile::new(lang, text.to_string())),
+                summarize(&crate::engine::parse(lang, text.to_string())),
             );
         }
         ws
@@ -1816,7 +1895,7 @@ mod index_tests {
                 load(ws, &p, &key);
             } else if let Some(lang) = Language::from_path(&p) {
                 let text = std::fs::read_to_string(&p).unwrap();
-                ws.update(key, summarize(&SourceFile::new(lang, text)));
+                ws.update(key, summarize(&crate::engine::parse(lang, text)));
             }
         }
     }

@@ -34,7 +34,7 @@ use otel_lsp::language::Language;
 use otel_lsp::rules;
 use otel_lsp::source::Wanted;
 use otel_lsp::workspace::FileSummary;
-use otel_lsp::workspace::Workspace;
+use otel_lsp::workspace::{self, Workspace};
 use output::{FileReport, Summary};
 use rayon::prelude::*;
 use std::io::{self, IsTerminal, Write};
@@ -72,16 +72,44 @@ fn read_text(t: &Target) -> Result<String, String> {
     })
 }
 
-/// A file after phase 2: what later phases need of it, without its text.
+/// What the first phases learn of a file, without its text: what later phases need.
 struct Scanned {
-    target: Target,
     /// Its needle bits (`engine::needle_bits`).
     bits: u128,
+    /// It names a vendor OpenTelemetry distro (a YAML stream's summary says so).
+    vendor: bool,
+    /// What phase 2 summarised: a launcher file's summary, a YAML stream's provider
+    /// documents.
+    early: Option<Early>,
+    /// The other documents of a YAML stream (phase 3), until merged into the workspace.
+    late: Vec<engine::DocumentPart>,
+    /// The diagnostics of a YAML stream's other documents, when phase 3's check against the
+    /// early workspace holds.
+    speculated: Option<Vec<Diagnostic>>,
 }
 
-/// What phase 2 learns of a file: its needle bits and, for a launcher file or a YAML stream,
-/// its summary; or a warning.
-type Phase2 = Result<(u128, Option<FileSummary>), String>;
+/// A summary, or the parts of a YAML stream's summary.
+enum Early {
+    Summary(FileSummary),
+    Parts(Vec<engine::DocumentPart>),
+}
+
+impl Scanned {
+    /// The file's summary from what is known of it.
+    fn summary(&self) -> FileSummary {
+        let mut parts = match &self.early {
+            Some(Early::Summary(s)) => return s.clone(),
+            Some(Early::Parts(p)) => p.clone(),
+            None if self.late.is_empty() => return FileSummary::default(),
+            None => Vec::new(),
+        };
+        parts.extend(self.late.iter().cloned());
+        engine::summary_of_parts(parts, self.vendor)
+    }
+}
+
+/// What phase 2 learns of a file, or a warning.
+type Phase2 = Result<Scanned, String>;
 
 /// How much was read and parsed (`--stats`, on stderr).
 #[derive(Default)]
@@ -90,6 +118,8 @@ struct Stats {
     summarised_files: AtomicUsize,
     checked_files: AtomicUsize,
     parsed_bytes: AtomicUsize,
+    speculated: AtomicUsize,
+    stale: AtomicUsize,
 }
 
 impl Stats {
@@ -142,8 +172,10 @@ fn run_check(args: &CheckArgs) -> anyhow::Result<ExitCode> {
 
     let full = args.full;
     let stats = Stats::default();
+    let provider = engine::provider_mask();
 
-    // Phase 2: read, find needles; summarise launcher files and YAML streams.
+    // Phase 2: read, find needles; summarise launcher files whole and YAML streams' provider
+    // documents (Instrumentations, ConfigMaps, Namespaces). Every file is in the workspace.
     let read: Vec<(Target, Phase2)> = found
         .targets
         .into_par_iter()
@@ -151,51 +183,109 @@ fn run_check(args: &CheckArgs) -> anyhow::Result<ExitCode> {
             let r = read_text(&t).map(|text| {
                 let bits = engine::needle_bits(t.lang, &text);
                 stats.read_bytes.fetch_add(text.len(), Relaxed);
-                let wanted = if full {
-                    Some(Wanted::All)
-                } else if t.lang == Language::Python {
-                    None
-                } else {
-                    engine::summary_wanted(t.lang, bits)
+                let vendor = otel_lsp::launch::packaging::mentions_vendor_distro(&text);
+                let first = match t.lang {
+                    _ if full => Some(Wanted::All),
+                    Language::Python => None,
+                    Language::Yaml => (bits & provider != 0).then_some(Wanted::Bits(provider)),
+                    _ => engine::summary_wanted(t.lang, bits),
                 };
-                let summary = wanted.map(|w| {
+                let early = first.map(|w| {
                     stats.summarised_files.fetch_add(1, Relaxed);
                     let file = engine::read(t.lang, text, w);
                     stats.parsed(&file);
-                    engine::summarize(&file)
+                    if t.lang == Language::Yaml && !full {
+                        Early::Parts(engine::document_parts(&file))
+                    } else {
+                        Early::Summary(engine::summarize(&file))
+                    }
                 });
-                (bits, summary)
+                Scanned {
+                    bits,
+                    vendor,
+                    early,
+                    late: Vec::new(),
+                    speculated: None,
+                }
             });
             (t, r)
         })
         .collect();
-    let mut scanned = Vec::with_capacity(read.len());
+    let mut scanned: Vec<(Target, Scanned)> = Vec::with_capacity(read.len());
     let mut workspace = Workspace::new();
     for (t, r) in read {
         match r {
-            Ok((bits, summary)) => {
-                workspace.update(t.path.clone(), summary.unwrap_or_default());
-                scanned.push(Scanned { target: t, bits });
+            Ok(s) => {
+                workspace.update(t.path.clone(), s.summary());
+                scanned.push((t, s));
             }
             Err(w) => eprintln!("warning: {w}"),
         }
     }
     let files_read = scanned.len();
 
-    // Phase 3: the Python modules that launchers start.
+    // Phase 3: the other YAML documents, parsed once: summarised, and checked against the
+    // early facts — a check that asks for what the early workspace may lack is done again
+    // in phase 5 (`workspace::speculate`).
+    if !full {
+        workspace.set_partial(true);
+        let early = &workspace;
+        scanned.par_iter_mut().for_each(|(t, s)| {
+            if t.lang != Language::Yaml {
+                return;
+            }
+            let settings = &t.scope.settings;
+            let summary_wanted = engine::summary_wanted(t.lang, s.bits);
+            let may_report = engine::may_report(t.lang, s.bits, settings);
+            if summary_wanted.is_none() && !may_report {
+                return;
+            }
+            let Ok(text) = read_text(t) else {
+                return;
+            };
+            let check_wanted =
+                engine::check_wanted(t.lang, &text, s.bits, Some(&t.path), settings, early);
+            let wanted = [summary_wanted, check_wanted]
+                .into_iter()
+                .flatten()
+                .fold(Wanted::Bits(0), Wanted::or)
+                .except(provider);
+            let file = engine::read(t.lang, text, wanted);
+            stats.parsed(&file);
+            s.late = engine::document_parts(&file);
+            if check_wanted.is_some() {
+                let (diags, stale) =
+                    workspace::speculate(|| engine::check(&file, Some(&t.path), settings, early));
+                stats.speculated.fetch_add(1, Relaxed);
+                if stale {
+                    stats.stale.fetch_add(1, Relaxed);
+                } else {
+                    s.speculated = Some(diags);
+                }
+            }
+        });
+        workspace.set_partial(false);
+        for (t, s) in &mut scanned {
+            if t.lang == Language::Yaml && !s.late.is_empty() {
+                workspace.update(t.path.clone(), s.summary());
+                s.late = Vec::new();
+            }
+        }
+    }
+
+    // Phase 4: the Python modules that launchers start.
     if !full {
         let modules: Vec<(std::path::PathBuf, FileSummary)> = scanned
             .par_iter()
-            .filter(|s| {
-                s.target.lang == Language::Python
-                    && !workspace.launched_by(&s.target.path).is_empty()
+            .filter(|(t, _)| {
+                t.lang == Language::Python && !workspace.launched_by(&t.path).is_empty()
             })
-            .filter_map(|s| {
-                let text = read_text(&s.target).ok()?;
+            .filter_map(|(t, _)| {
+                let text = read_text(t).ok()?;
                 stats.summarised_files.fetch_add(1, Relaxed);
-                let file = engine::parse(s.target.lang, text);
+                let file = engine::parse(t.lang, text);
                 stats.parsed(&file);
-                Some((s.target.path.clone(), engine::summarize(&file)))
+                Some((t.path.clone(), engine::summarize(&file)))
             })
             .collect();
         for (path, summary) in modules {
@@ -203,26 +293,35 @@ fn run_check(args: &CheckArgs) -> anyhow::Result<ExitCode> {
         }
     }
 
-    // Phase 4: check (and fix) the files in which a rule can report, one at a time per thread.
+    // Phase 5: check (and fix) the files in which a rule can report, one at a time per
+    // thread — for a YAML stream checked in phase 3, its provider documents only.
     let unsafe_ok = args.unsafe_fixes;
     let fixing = args.fix || args.unsafe_fixes;
     let results: Vec<(FileReport, usize, fix::Notes)> = scanned
         .into_par_iter()
-        .filter_map(|s| {
-            let t = &s.target;
+        .filter_map(|(t, s)| {
             let settings = &t.scope.settings;
+            let speculated = s.speculated;
             // Without a needle of any enabled rule, nothing can be reported: not even read.
             if !full && !engine::may_report(t.lang, s.bits, settings) {
                 return None;
             }
-            let text = match read_text(t) {
+            let rest = match &speculated {
+                Some(_) if s.bits & provider == 0 => None,
+                Some(_) => Some(Wanted::Bits(provider)),
+                None => Some(Wanted::All),
+            };
+            if rest.is_none() && speculated.as_ref().is_some_and(Vec::is_empty) {
+                return None;
+            }
+            let text = match read_text(&t) {
                 Ok(text) => text,
                 Err(w) => {
                     let mut notes = fix::Notes::default();
                     notes.warnings.push(w);
                     let empty = FileReport {
                         path: t.path.to_string_lossy().into_owned(),
-                        text: String::new(),
+                        source: output::Source::default(),
                         diagnostics: Vec::new(),
                     };
                     return Some((empty, 0, notes));
@@ -233,17 +332,33 @@ fn run_check(args: &CheckArgs) -> anyhow::Result<ExitCode> {
                 let diags = engine::check_full(&file, Some(&t.path), settings, &workspace);
                 (file, diags)
             } else {
-                let wanted = engine::check_wanted(
-                    t.lang,
-                    &text,
-                    s.bits,
-                    Some(&t.path),
-                    settings,
-                    &workspace,
-                )?;
+                let wanted = match rest {
+                    // Phase 3 checked the other documents.
+                    Some(Wanted::Bits(p)) => Some(Wanted::Bits(p)),
+                    None => Some(Wanted::Bits(0)),
+                    _ => engine::check_wanted(
+                        t.lang,
+                        &text,
+                        s.bits,
+                        Some(&t.path),
+                        settings,
+                        &workspace,
+                    ),
+                };
+                let wanted = wanted?;
                 let mut file = engine::read(t.lang, text, wanted);
                 engine::prepare(&mut file, Some(&t.path), settings, &workspace);
-                let diags = engine::check(&file, Some(&t.path), settings, &workspace);
+                let mut diags = if wanted == Wanted::Bits(0) {
+                    Vec::new()
+                } else {
+                    engine::check(&file, Some(&t.path), settings, &workspace)
+                };
+                if let Some(early) = speculated {
+                    diags.extend(early);
+                    diags.sort_by(|a, b| {
+                        (a.span.start, a.code, a.span.end).cmp(&(b.span.start, b.code, b.span.end))
+                    });
+                }
                 (file, diags)
             };
             stats.checked_files.fetch_add(1, Relaxed);
@@ -267,7 +382,7 @@ fn run_check(args: &CheckArgs) -> anyhow::Result<ExitCode> {
             };
             let report = FileReport {
                 path: t.path.to_string_lossy().into_owned(),
-                text: file.text().to_string(),
+                source: output::Source::of(file.text(), &diags),
                 diagnostics: diags,
             };
             Some((report, applied, notes))
@@ -275,11 +390,13 @@ fn run_check(args: &CheckArgs) -> anyhow::Result<ExitCode> {
         .collect();
     if args.stats {
         eprintln!(
-            "stats: {files_read} files, {} bytes read; {} summarised, {} checked; {} bytes parsed",
+            "stats: {files_read} files, {} bytes read; {} summarised, {} checked; {} bytes parsed; {} checked early, {} of them again",
             stats.read_bytes.load(Relaxed),
             stats.summarised_files.load(Relaxed),
             stats.checked_files.load(Relaxed),
             stats.parsed_bytes.load(Relaxed),
+            stats.speculated.load(Relaxed),
+            stats.stale.load(Relaxed),
         );
     }
 

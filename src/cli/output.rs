@@ -22,34 +22,81 @@ pub struct Position {
     pub column: usize,
 }
 
-/// Byte offset → line and column, for one text.
+/// What the printers need of a file's text: the positions of the offsets its diagnostics
+/// and fixes name. A report keeps this instead of the
+/// whole text, so what `check` holds until it prints grows with the findings, not with the
+/// files or their sizes.
+#[derive(Debug, Clone, Default)]
+pub struct Source {
+    /// (byte offset, its position), ascending by offset.
+    positions: Vec<(usize, Position)>,
+}
+
+impl Source {
+    /// The positions of `offsets` in `text`.
+    pub fn new(text: &str, offsets: impl IntoIterator<Item = usize>) -> Self {
+        let mut offsets: Vec<usize> = offsets.into_iter().collect();
+        offsets.sort_unstable();
+        offsets.dedup();
+        let mut positions = Vec::with_capacity(offsets.len());
+        let bytes = text.as_bytes();
+        // One pass: the line and its start for each offset, in order.
+        let (mut line, mut line_start, mut scanned) = (1, 0, 0);
+        for &o in &offsets {
+            let mut at = o.min(text.len());
+            while !text.is_char_boundary(at) {
+                at -= 1;
+            }
+            for nl in memchr::memchr_iter(b'\n', &bytes[scanned..at]) {
+                line += 1;
+                line_start = scanned + nl + 1;
+            }
+            scanned = at;
+            // A byte-order mark is not a column anyone sees.
+            let from = if line_start == 0 && at >= 3 && text.starts_with('\u{feff}') {
+                3
+            } else {
+                line_start
+            };
+            let column = text[from..at].chars().count() + 1;
+            positions.push((o, Position { line, column }));
+        }
+        Source { positions }
+    }
+
+    /// The source of a file's report: the offsets its diagnostics and fix edits name.
+    pub fn of(text: &str, diagnostics: &[Diagnostic]) -> Self {
+        let offsets = diagnostics.iter().flat_map(|d| {
+            std::iter::once(d.span)
+                .chain(d.fixes.iter().flat_map(|f| f.edits.iter().map(|e| e.span)))
+                .flat_map(|s| [s.start, s.end])
+        });
+        Source::new(text, offsets)
+    }
+}
+
+/// Byte offset → line and column, over a [`Source`].
 pub struct LineIndex<'a> {
-    text: &'a str,
-    starts: Vec<usize>,
+    source: &'a Source,
 }
 
 impl<'a> LineIndex<'a> {
-    /// Indexes the line starts of `text`.
-    pub fn new(text: &'a str) -> Self {
-        let mut starts = vec![0];
-        starts.extend(memchr::memchr_iter(b'\n', text.as_bytes()).map(|i| i + 1));
-        LineIndex { text, starts }
+    /// Positions in `source`.
+    pub fn new(source: &'a Source) -> Self {
+        LineIndex { source }
     }
 
-    /// The position of byte `offset`, clamped to the text and to a character boundary.
+    /// The position of byte `offset` (one the source was made with), clamped to the text and
+    /// to a character boundary.
     pub fn position(&self, offset: usize) -> Position {
-        let mut offset = offset.min(self.text.len());
-        while !self.text.is_char_boundary(offset) {
-            offset -= 1;
+        let p = &self.source.positions;
+        match p.binary_search_by_key(&offset, |(o, _)| *o) {
+            Ok(i) => p[i].1,
+            Err(_) => {
+                debug_assert!(false, "offset {offset} was not asked for");
+                Position { line: 1, column: 1 }
+            }
         }
-        let line = self.starts.partition_point(|&s| s <= offset);
-        let mut start = self.starts[line - 1];
-        // A byte-order mark is not a column anyone sees.
-        if start == 0 && offset >= 3 && self.text.starts_with('\u{feff}') {
-            start = 3;
-        }
-        let column = self.text[start..offset].chars().count() + 1;
-        Position { line, column }
     }
 
     /// Start and (exclusive) end of a span.
@@ -62,8 +109,8 @@ impl<'a> LineIndex<'a> {
 pub struct FileReport {
     /// The path as the user would type it.
     pub path: String,
-    /// The text the diagnostics' spans index into.
-    pub text: String,
+    /// What the printers need of the text the diagnostics' spans index into.
+    pub source: Source,
     /// The diagnostics, sorted by position.
     pub diagnostics: Vec<Diagnostic>,
 }
@@ -138,7 +185,7 @@ pub fn text(
     colour: bool,
 ) -> io::Result<()> {
     for f in files {
-        let index = LineIndex::new(&f.text);
+        let index = LineIndex::new(&f.source);
         for d in &f.diagnostics {
             let p = index.position(d.span.start);
             let message = one_line(&d.message);
@@ -232,7 +279,7 @@ pub struct JsonEdit<'a> {
 pub fn json(out: &mut dyn Write, files: &[FileReport]) -> io::Result<()> {
     let mut all = Vec::new();
     for f in files {
-        let index = LineIndex::new(&f.text);
+        let index = LineIndex::new(&f.source);
         for d in &f.diagnostics {
             let (s, e) = index.range(d.span);
             all.push(JsonDiagnostic {
@@ -335,7 +382,7 @@ fn sarif_rule(r: &Rule) -> Value {
 pub fn sarif(out: &mut dyn Write, files: &[FileReport], cwd: &Path) -> io::Result<()> {
     let mut results = Vec::new();
     for f in files {
-        let index = LineIndex::new(&f.text);
+        let index = LineIndex::new(&f.source);
         let location = if Path::new(&f.path).is_absolute() {
             json!({ "uri": format!("file://{}", uri_path(&f.path)) })
         } else {
@@ -422,7 +469,7 @@ fn gh_property(s: &str) -> String {
 /// GitHub Actions annotations: `::warning file=…,line=…,col=…,endLine=…,endColumn=…,title=…::message`.
 pub fn github(out: &mut dyn Write, files: &[FileReport]) -> io::Result<()> {
     for f in files {
-        let index = LineIndex::new(&f.text);
+        let index = LineIndex::new(&f.source);
         for d in &f.diagnostics {
             let (s, e) = index.range(d.span);
             let level = match d.severity {
@@ -453,7 +500,8 @@ mod tests {
     #[test]
     fn columns_count_characters_and_handle_crlf() {
         let text = "é😀x = 1\r\nab\r\n\r\n";
-        let idx = LineIndex::new(text);
+        let src = Source::new(text, 0..=text.len() + 10);
+        let idx = LineIndex::new(&src);
         assert_eq!(idx.position(0), Position { line: 1, column: 1 });
         // `x` is after a 2-byte and a 4-byte character.
         assert_eq!(idx.position(6), Position { line: 1, column: 3 });
@@ -467,9 +515,16 @@ mod tests {
             Position { line: 4, column: 1 }
         );
         assert_eq!(
-            LineIndex::new("").position(0),
+            LineIndex::new(&Source::new("", [0])).position(0),
             Position { line: 1, column: 1 }
         );
+        // Only the lines asked for are kept, and they give the same positions.
+        let bom = "\u{feff}a = 1\nb = 2\n";
+        let few = Source::new(bom, [4, 6, 11]);
+        assert_eq!(few.positions.len(), 3);
+        let idx = LineIndex::new(&few);
+        assert_eq!(idx.position(4), Position { line: 1, column: 2 });
+        assert_eq!(idx.position(11), Position { line: 2, column: 3 });
     }
 
     #[test]

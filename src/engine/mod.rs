@@ -26,6 +26,7 @@ use tree_sitter::{Query, QueryCursor, StreamingIterator};
 /// and injected images (a document's launchers see only its own scopes), and, when other
 /// files may read it (`launch::imports::shared`: it imports, or holds ConfigMaps), its
 /// launch facts as they see them. Kept per document by `incremental::Checker`.
+#[derive(Clone)]
 pub(crate) struct DocumentSummary {
     /// Its launch summary; `facts` is `Some` when other files may read it.
     launch: crate::launch::LaunchSummary,
@@ -103,10 +104,61 @@ pub(crate) fn summarize_documents<'p>(
         .iter()
         .enumerate()
         .map(|(i, c)| (c, part(i, c)));
-    out.launch.facts = shared(
-        &mut docs,
-        file.chunks().iter().any(|c| c.launch.vendor_distro),
-    );
+    out.launch.facts = shared(&mut docs, file.mentions_vendor_distro());
+    out
+}
+
+/// What one parsed YAML document contributes to its stream's summary, with its place: the
+/// CLI summarises some documents of a stream in one pass and the others in another, and
+/// puts the parts together with [`summary_of_parts`] into what [`summarize`] gives.
+#[derive(Clone)]
+pub struct DocumentPart {
+    /// The document's start in the stream.
+    pub start: usize,
+    object: Option<std::sync::Arc<crate::syntax::yaml::K8sObject>>,
+    summary: DocumentSummary,
+}
+
+/// The parts of a YAML stream's parsed documents, in order.
+pub fn document_parts(file: &SourceFile) -> Vec<DocumentPart> {
+    file.chunks()
+        .iter()
+        .filter(|c| c.is_parsed())
+        .map(|c| DocumentPart {
+            start: c.start,
+            object: match &c.facts {
+                ChunkFacts::Yaml(o) => o.clone(),
+                _ => None,
+            },
+            summary: DocumentSummary::of(c),
+        })
+        .collect()
+}
+
+/// A YAML stream's summary from the parts of its documents (in any order; each document
+/// at most once), `vendor_distro` saying whether the stream names a vendor distro anywhere
+/// (`SourceFile::mentions_vendor_distro`). Equals [`summarize`] of the stream parsed where
+/// the parts were.
+pub fn summary_of_parts(mut parts: Vec<DocumentPart>, vendor_distro: bool) -> FileSummary {
+    parts.sort_by_key(|p| p.start);
+    let mut out = FileSummary::default();
+    for p in &parts {
+        if let Some(o) = &p.object {
+            if o.is_instrumentation() {
+                out.instrumentations.push(o.clone());
+            }
+            if !o.pod_annotations.is_empty() {
+                out.injectors.push(o.clone());
+            }
+        }
+        out.launch
+            .launchers
+            .extend(p.summary.launch.launchers.iter().cloned());
+        out.launch
+            .injected_images
+            .extend(p.summary.launch.injected_images.iter().cloned());
+    }
+    out.launch.facts = shared_documents(parts.iter().map(|p| &p.summary), vendor_distro);
     out
 }
 
@@ -116,12 +168,7 @@ pub(crate) fn summarize_documents<'p>(
 /// elsewhere leaves them as they were.
 pub fn summarize(file: &SourceFile) -> FileSummary {
     if file.language() == Language::Yaml {
-        let parts: Vec<DocumentSummary> = file.chunks().iter().map(DocumentSummary::of).collect();
-        return summarize_documents(
-            file,
-            |i, _| &parts[i],
-            |docs, vendor| shared_documents(docs.map(|(_, d)| d), vendor),
-        );
+        return summary_of_parts(document_parts(file), file.mentions_vendor_distro());
     }
     // Kubernetes objects come from YAML only.
     FileSummary {
@@ -266,6 +313,17 @@ pub fn prepare(
     }
 }
 
+/// The YAML documents the CLI summarises first, before checking any other document: those
+/// whose facts the checks of other documents read and that a partial workspace must hold
+/// whole ([`Workspace::set_partial`]) — Instrumentations, ConfigMaps, Namespaces — as
+/// their needles tell (a document that only mentions one of them is among them too).
+pub fn provider_mask() -> u128 {
+    needles::mask_of(
+        Language::Yaml,
+        &["Instrumentation", "ConfigMap", "Namespace"],
+    )
+}
+
 /// What a file's workspace summary needs parsed; `None` when it contributes nothing. YAML:
 /// the documents with a needle. Launcher kinds: the whole (small) file. Python: every chunk
 /// (a module's summary says which framework it imports, whether it sets up OpenTelemetry
@@ -402,8 +460,14 @@ pub(crate) fn check_with(
                     continue;
                 }
                 let Some(tree) = chunk.tree() else {
-                    // `check_wanted` asks for every chunk a relevant rule's needles are in.
-                    debug_assert!(false, "{}: chunk at {} not parsed", rule.code, chunk.start);
+                    // `check_wanted` asks for every chunk a relevant rule's needles are in
+                    // (the CLI leaves some documents to another pass, which it excludes).
+                    debug_assert!(
+                        !file.wanted().wants(chunk.needles),
+                        "{}: chunk at {} not parsed",
+                        rule.code,
+                        chunk.start
+                    );
                     continue;
                 };
                 if let Some(hit) = cache.as_deref_mut().and_then(|c| c.get(chunk, idx)) {
@@ -411,6 +475,16 @@ pub(crate) fn check_with(
                     continue;
                 }
                 let src = &file.text()[chunk.start..chunk.start + chunk.len];
+                // Every match a rule reports on contains one of its needles (`Pre::needles`):
+                // the query looks only where they are.
+                let range = match mask {
+                    0 => 0..src.len(),
+                    m => match needles::span_of(lang, m, src) {
+                        Some(r) => r,
+                        None => continue,
+                    },
+                };
+                cursor.set_byte_range(range);
                 let mut matches = cursor.matches(query, tree.root_node(), src.as_bytes());
                 let mut here = Vec::new();
                 while let Some(m) = matches.next() {

@@ -114,6 +114,24 @@ pub fn scan(lang: Language, text: &str) -> u128 {
     bits
 }
 
+/// The bytes of `text` from the first to the end of the last occurrence of a needle in
+/// `mask`: every match a rule reports on contains one of its needles, so its query need
+/// not look outside (`QueryCursor::set_byte_range`). `None` when none occurs.
+pub fn span_of(lang: Language, mask: u128, text: &str) -> Option<std::ops::Range<usize>> {
+    let ac = table(lang).ac.as_ref()?;
+    let mut span: Option<std::ops::Range<usize>> = None;
+    for m in ac.find_overlapping_iter(text) {
+        if mask & (1 << m.pattern().as_usize()) == 0 {
+            continue;
+        }
+        span = Some(match span {
+            None => m.start()..m.end(),
+            Some(s) => s.start.min(m.start())..s.end.max(m.end()),
+        });
+    }
+    span
+}
+
 /// The bit of needle `s` in `lang`'s table, if it has one.
 pub fn bit_of(lang: Language, s: &str) -> Option<u128> {
     table(lang)

@@ -124,8 +124,9 @@ pub fn always(_: &Context) -> bool {
 pub struct Pre {
     /// The file kinds this entry is for.
     pub langs: &'static [Language],
-    /// Literal strings (case-sensitive, no line breaks) its matches contain: the query runs on
-    /// the chunks that hold one of them, the scan on files that do. Empty: every chunk.
+    /// Literal strings (case-sensitive, no line breaks) of which every match the rule reports
+    /// on contains one: the query runs on the chunks that hold one of them, and only between
+    /// the first and the last there; the scan runs on files that hold one. Empty: every chunk.
     pub needles: &'static [&'static str],
     /// The facts of its own file the rule reads beyond the matched chunk.
     pub facts: Facts,
