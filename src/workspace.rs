@@ -123,6 +123,10 @@ struct OperatorIndex {
     by_any_name: HashMap<String, Vec<Loc>>,
     /// Namespace objects (core group) among the injectors, by name.
     namespaces: HashMap<String, Vec<Loc>>,
+    /// Some Instrumentation names its namespace.
+    instrumentation_namespaces: bool,
+    /// Some Instrumentation has no (literal) name.
+    unnamed_instrumentation: bool,
 }
 
 /// The workspace's launcher targets by the paths they name (for
@@ -308,6 +312,31 @@ impl Workspace {
         self.files
             .values()
             .flat_map(|f| f.instrumentations.iter().map(|o| &**o))
+    }
+
+    /// The Instrumentations named `name`, whatever their namespace, in workspace order.
+    pub fn instrumentations_named(&self, name: &str) -> Vec<&K8sObject> {
+        let ix = self.indexes();
+        let (fx, op) = (ix.files(self), ix.operator(self));
+        op.by_any_name
+            .get(name)
+            .into_iter()
+            .flatten()
+            .filter_map(|&loc| self.instrumentation_at(fx, loc).map(|o| &**o))
+            .collect()
+    }
+
+    /// Whether some Instrumentation is named `name` (in any namespace).
+    pub fn has_instrumentation_named(&self, name: &str) -> bool {
+        self.indexes().operator(self).by_any_name.contains_key(name)
+    }
+
+    /// Whether some Instrumentation names its namespace, and whether some has no literal
+    /// name (a templated one).
+    pub fn instrumentation_shape(&self) -> (bool, bool) {
+        let ix = self.indexes();
+        let op = ix.operator(self);
+        (op.instrumentation_namespaces, op.unnamed_instrumentation)
     }
 
     /// The launch facts other files may need (see `launch::imports`), by file.
@@ -592,12 +621,16 @@ impl OperatorIndex {
             by_name: HashMap::new(),
             by_any_name: HashMap::new(),
             namespaces: HashMap::new(),
+            instrumentation_namespaces: false,
+            unnamed_instrumentation: false,
         };
         for (n, s) in ws.files.values().enumerate() {
             let n = n as u32;
             for (i, o) in s.instrumentations.iter().enumerate() {
                 let loc = (n, i as u32);
                 op.explicit_namespaces |= o.pod_namespace().is_some();
+                op.instrumentation_namespaces |= o.namespace.is_some();
+                op.unnamed_instrumentation |= o.name.is_none();
                 op.all.push(loc);
                 if let Some(ns) = &o.namespace {
                     op.by_namespace.entry(ns.clone()).or_default().push(loc);

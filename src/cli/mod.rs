@@ -172,6 +172,12 @@ fn run_check(args: &CheckArgs) -> anyhow::Result<ExitCode> {
 
     let full = args.full;
     let stats = Stats::default();
+    let mut timings: Vec<(&str, std::time::Duration)> = Vec::new();
+    let mut clock = std::time::Instant::now();
+    let mut lap = |name: &'static str, timings: &mut Vec<(&str, std::time::Duration)>| {
+        timings.push((name, clock.elapsed()));
+        clock = std::time::Instant::now();
+    };
     let provider = engine::provider_mask();
 
     // Phase 2: read, find needles; summarise launcher files whole and YAML streams' provider
@@ -223,6 +229,7 @@ fn run_check(args: &CheckArgs) -> anyhow::Result<ExitCode> {
         }
     }
     let files_read = scanned.len();
+    lap("read+early", &mut timings);
 
     // Phase 3: the other YAML documents, parsed once: summarised, and checked against the
     // early facts — a check that asks for what the early workspace may lack is done again
@@ -273,6 +280,8 @@ fn run_check(args: &CheckArgs) -> anyhow::Result<ExitCode> {
         }
     }
 
+    lap("speculate", &mut timings);
+
     // Phase 4: the Python modules that launchers start.
     if !full {
         let modules: Vec<(std::path::PathBuf, FileSummary)> = scanned
@@ -292,6 +301,8 @@ fn run_check(args: &CheckArgs) -> anyhow::Result<ExitCode> {
             workspace.update(path, summary);
         }
     }
+
+    lap("modules", &mut timings);
 
     // Phase 5: check (and fix) the files in which a rule can report, one at a time per
     // thread — for a YAML stream checked in phase 3, its provider documents only.
@@ -388,7 +399,13 @@ fn run_check(args: &CheckArgs) -> anyhow::Result<ExitCode> {
             Some((report, applied, notes))
         })
         .collect();
+    lap("check", &mut timings);
     if args.stats {
+        let phases: Vec<String> = timings
+            .iter()
+            .map(|(n, d)| format!("{n} {:.0} ms", d.as_secs_f64() * 1000.0))
+            .collect();
+        eprintln!("stats: phases: {}", phases.join(", "));
         eprintln!(
             "stats: {files_read} files, {} bytes read; {} summarised, {} checked; {} bytes parsed; {} checked early, {} of them again",
             stats.read_bytes.load(Relaxed),

@@ -185,8 +185,7 @@ fn quoted(s: &Scalar, v: &str) -> String {
 }
 
 fn named(ws: &Workspace, name: &str) -> bool {
-    ws.instrumentations()
-        .any(|i| i.name.as_deref() == Some(name))
+    ws.has_instrumentation_named(name)
 }
 
 /// Cases 2 and 3 on a string value at a place the Operator reads.
@@ -299,26 +298,26 @@ fn unknown_reference(
     name: &str,
 ) -> Option<Finding> {
     let ws = m.ctx.workspace;
-    let insts: Vec<_> = ws.instrumentations().collect();
-    if insts.is_empty() || !insts.iter().any(|i| i.namespace.is_some()) {
+    // No Instrumentation names a namespace (or there is none): the workspace may not be
+    // complete. A templated name could be anything.
+    let (namespaced, unnamed) = ws.instrumentation_shape();
+    if !namespaced || unnamed {
         return None;
     }
-    // A templated name could be anything.
-    if insts.iter().any(|i| i.name.is_none()) {
-        return None;
-    }
-    let matches = insts.iter().any(|i| {
-        i.name.as_deref() == Some(name)
-            && match ns {
-                None => true,
-                Some(ns) => !matches!(i.namespace.as_deref(), Some(n) if n != ns),
-            }
+    let matches = ws.instrumentations_named(name).iter().any(|i| match ns {
+        None => true,
+        Some(ns) => !matches!(i.namespace.as_deref(), Some(n) if n != ns),
     });
     if matches {
         return None;
     }
+    // The first references, as many as the message and the fixes show (and one more, to
+    // know there are more).
     let mut refs: Vec<String> = Vec::new();
-    for i in &insts {
+    for i in ws.instrumentations() {
+        if refs.len() > 8 {
+            break;
+        }
         let Some(iname) = i.name.as_deref() else {
             continue;
         };
