@@ -243,6 +243,40 @@ impl SourceFile {
         }
     }
 
+    /// Like [`Self::new`], but parses the chunks `wanted` says yes to, by their start and
+    /// needle bits; later edits parse nothing new (the file wants [`Wanted::Bits`]`(0)`).
+    pub fn new_where(
+        lang: Language,
+        text: String,
+        prefilter: &'static dyn Prefilter,
+        wanted: &dyn Fn(usize, u128) -> bool,
+    ) -> Self {
+        let starts = chunk::boundaries(lang, &text);
+        let mut chunks = Vec::with_capacity(starts.len());
+        for (i, &s) in starts.iter().enumerate() {
+            let e = starts.get(i + 1).copied().unwrap_or(text.len());
+            let bits = prefilter.scan(lang, &text[s..e]);
+            let w = if wanted(s, bits) {
+                Wanted::All
+            } else {
+                Wanted::Bits(0)
+            };
+            chunks.push(make_chunk(lang, &text, s, e, None, prefilter, w));
+        }
+        SourceFile {
+            lang,
+            text,
+            chunks,
+            wanted: Wanted::Bits(0),
+            prefilter,
+            facts: OnceLock::new(),
+            launch: OnceLock::new(),
+            revision: 0,
+            semantic_revision: 0,
+            edit_log: Default::default(),
+        }
+    }
+
     /// Bumped by every edit (and reset by nothing): with [`Self::edits_since`], it tells a
     /// cache how to move offsets it holds.
     pub fn revision(&self) -> u64 {

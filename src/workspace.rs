@@ -326,6 +326,14 @@ impl Workspace {
             .collect()
     }
 
+    /// Whether some file imports a ConfigMap named `name` (`envFrom:`): without one, no
+    /// container reads it.
+    pub fn config_map_read(&self, name: &str) -> bool {
+        self.late();
+        let ix = self.indexes();
+        ix.shared(self).config_map_readers.contains_key(name)
+    }
+
     /// Whether some Instrumentation is named `name` (in any namespace).
     pub fn has_instrumentation_named(&self, name: &str) -> bool {
         self.indexes().operator(self).by_any_name.contains_key(name)

@@ -322,6 +322,21 @@ fn run_check(args: &CheckArgs) -> anyhow::Result<ExitCode> {
                 Some(_) => Some(Wanted::Bits(provider)),
                 None => Some(Wanted::All),
             };
+            // Of the provider documents, a ConfigMap no container reads and no query can
+            // match in reports nothing: it is not parsed again.
+            let query_mask = engine::query_mask(t.lang, settings);
+            let skip: Vec<usize> = match &s.early {
+                Some(Early::Parts(parts)) if speculated.is_some() => parts
+                    .iter()
+                    .filter(|p| p.bits & query_mask == 0)
+                    .filter(|p| {
+                        p.config_map()
+                            .is_some_and(|n| n.is_some_and(|n| !workspace.config_map_read(n)))
+                    })
+                    .map(|p| p.start)
+                    .collect(),
+                _ => Vec::new(),
+            };
             if rest.is_none() && speculated.as_ref().is_some_and(Vec::is_empty) {
                 return None;
             }
@@ -357,7 +372,14 @@ fn run_check(args: &CheckArgs) -> anyhow::Result<ExitCode> {
                     ),
                 };
                 let wanted = wanted?;
-                let mut file = engine::read(t.lang, text, wanted);
+                let mut file = match wanted {
+                    Wanted::Bits(p) if speculated.is_some() && p != 0 => {
+                        engine::read_where(t.lang, text, &|start, bits| {
+                            bits & p != 0 && skip.binary_search(&start).is_err()
+                        })
+                    }
+                    w => engine::read(t.lang, text, w),
+                };
                 engine::prepare(&mut file, Some(&t.path), settings, &workspace);
                 let mut diags = if wanted == Wanted::Bits(0) {
                     Vec::new()

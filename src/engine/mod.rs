@@ -115,8 +115,19 @@ pub(crate) fn summarize_documents<'p>(
 pub struct DocumentPart {
     /// The document's start in the stream.
     pub start: usize,
+    /// Its needle bits.
+    pub bits: u128,
     object: Option<std::sync::Arc<crate::syntax::yaml::K8sObject>>,
     summary: DocumentSummary,
+}
+
+impl DocumentPart {
+    /// The name of the ConfigMap the document is, if it is one (`Some(None)`: one without a
+    /// literal name).
+    pub fn config_map(&self) -> Option<Option<&str>> {
+        let o = self.object.as_deref()?;
+        (o.kind == "ConfigMap" && o.group().is_empty()).then_some(o.name.as_deref())
+    }
 }
 
 /// The parts of a YAML stream's parsed documents, in order.
@@ -126,6 +137,7 @@ pub fn document_parts(file: &SourceFile) -> Vec<DocumentPart> {
         .filter(|c| c.is_parsed())
         .map(|c| DocumentPart {
             start: c.start,
+            bits: c.needles,
             object: match &c.facts {
                 ChunkFacts::Yaml(o) => o.clone(),
                 _ => None,
@@ -322,6 +334,27 @@ pub fn provider_mask() -> u128 {
         Language::Yaml,
         &["Instrumentation", "ConfigMap", "Namespace"],
     )
+}
+
+/// The needle bits of the enabled rules of `lang` that have a query: a chunk with none of
+/// them gets no query findings.
+pub fn query_mask(lang: Language, settings: &Settings) -> u128 {
+    rules::for_language(lang)
+        .filter(|(_, r)| r.language == lang && settings.is_enabled(r.code, r.name))
+        .fold(0, |m, (i, _)| match needles::rule_mask(i, lang) {
+            0 => u128::MAX,
+            b => m | b,
+        })
+}
+
+/// A file as the checker reads it, parsing the chunks `wanted` says yes to, by their start
+/// and needle bits (the CLI's last pass over a YAML stream's provider documents).
+pub fn read_where(
+    lang: Language,
+    text: String,
+    wanted: &dyn Fn(usize, u128) -> bool,
+) -> SourceFile {
+    SourceFile::new_where(lang, text, &needles::PREFILTER, wanted)
 }
 
 /// What a file's workspace summary needs parsed; `None` when it contributes nothing. YAML:
