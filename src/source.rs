@@ -223,24 +223,10 @@ impl SourceFile {
         prefilter: &'static dyn Prefilter,
         wanted: Wanted,
     ) -> Self {
-        let starts = chunk::boundaries(lang, &text);
-        let mut chunks = Vec::with_capacity(starts.len());
-        for (i, &s) in starts.iter().enumerate() {
-            let e = starts.get(i + 1).copied().unwrap_or(text.len());
-            chunks.push(make_chunk(lang, &text, s, e, None, prefilter, wanted));
-        }
-        SourceFile {
-            lang,
-            text,
-            chunks,
-            wanted,
-            prefilter,
-            facts: OnceLock::new(),
-            launch: OnceLock::new(),
-            revision: 0,
-            semantic_revision: 0,
-            edit_log: Default::default(),
-        }
+        let layout = layout(lang, &text, prefilter);
+        let mut f = Self::from_layout(lang, text, prefilter, &layout, &|_, b| wanted.wants(b));
+        f.wanted = wanted;
+        f
     }
 
     /// Like [`Self::new`], but parses the chunks `wanted` says yes to, by their start and
@@ -251,17 +237,40 @@ impl SourceFile {
         prefilter: &'static dyn Prefilter,
         wanted: &dyn Fn(usize, u128) -> bool,
     ) -> Self {
-        let starts = chunk::boundaries(lang, &text);
-        let mut chunks = Vec::with_capacity(starts.len());
-        for (i, &s) in starts.iter().enumerate() {
-            let e = starts.get(i + 1).copied().unwrap_or(text.len());
-            let bits = prefilter.scan(lang, &text[s..e]);
+        let layout = layout(lang, &text, prefilter);
+        Self::from_layout(lang, text, prefilter, &layout, wanted)
+    }
+
+    /// Like [`Self::new_where`], with the chunks' starts and needle bits already known (from
+    /// [`layout`] of the same text: the CLI reads a file more than once and splits it once).
+    /// A layout that does not fit the text (the file changed on disk) is made again.
+    pub fn from_layout(
+        lang: Language,
+        text: String,
+        prefilter: &'static dyn Prefilter,
+        layout: &[(usize, u128)],
+        wanted: &dyn Fn(usize, u128) -> bool,
+    ) -> Self {
+        let fits = layout.first().is_some_and(|c| c.0 == 0)
+            && layout
+                .iter()
+                .all(|&(s, _)| s == 0 || (s < text.len() && text.as_bytes()[s - 1] == b'\n'));
+        let own;
+        let layout = if fits {
+            layout
+        } else {
+            own = self::layout(lang, &text, prefilter);
+            &own[..]
+        };
+        let mut chunks = Vec::with_capacity(layout.len());
+        for (i, &(s, bits)) in layout.iter().enumerate() {
+            let e = layout.get(i + 1).map_or(text.len(), |n| n.0);
             let w = if wanted(s, bits) {
                 Wanted::All
             } else {
                 Wanted::Bits(0)
             };
-            chunks.push(make_chunk(lang, &text, s, e, None, prefilter, w));
+            chunks.push(make_chunk_with(lang, &text, s, e, None, bits, w));
         }
         SourceFile {
             lang,
@@ -321,13 +330,13 @@ impl SourceFile {
             if c.is_parsed() || !wanted.wants(c.needles) {
                 continue;
             }
-            *c = make_chunk(
+            *c = make_chunk_with(
                 self.lang,
                 &self.text,
                 c.start,
                 c.start + c.len,
                 None,
-                self.prefilter,
+                c.needles,
                 Wanted::All,
             );
             changed = true;
@@ -359,13 +368,13 @@ impl SourceFile {
             if !names.iter().any(|n| mentions(src, n)) {
                 continue;
             }
-            *c = make_chunk(
+            *c = make_chunk_with(
                 self.lang,
                 &self.text,
                 c.start,
                 c.start + c.len,
                 None,
-                self.prefilter,
+                c.needles,
                 Wanted::All,
             );
             changed = true;
@@ -684,6 +693,20 @@ fn mentions(text: &str, name: &str) -> bool {
     })
 }
 
+/// The chunks of a text, as `(start, needle bits)`: where [`SourceFile::new`] would cut it,
+/// and what each piece holds.
+pub fn layout(lang: Language, text: &str, prefilter: &dyn Prefilter) -> Vec<(usize, u128)> {
+    let starts = chunk::boundaries(lang, text);
+    starts
+        .iter()
+        .enumerate()
+        .map(|(i, &s)| {
+            let e = starts.get(i + 1).copied().unwrap_or(text.len());
+            (s, prefilter.scan(lang, &text[s..e]))
+        })
+        .collect()
+}
+
 /// The tree of one chunk's text: its grammar's, or an empty shell tree for the kinds that
 /// have their own splitter (`crate::launch`).
 fn chunk_tree(lang: Language, src: &str, old: Option<&Tree>) -> Tree {
@@ -703,8 +726,21 @@ fn make_chunk(
     prefilter: &dyn Prefilter,
     wanted: Wanted,
 ) -> Chunk {
+    let needles = prefilter.scan(lang, &text[start..end]);
+    make_chunk_with(lang, text, start, end, old, needles, wanted)
+}
+
+/// [`make_chunk`] with the chunk's needle bits already known.
+fn make_chunk_with(
+    lang: Language,
+    text: &str,
+    start: usize,
+    end: usize,
+    old: Option<&Tree>,
+    needles: u128,
+    wanted: Wanted,
+) -> Chunk {
     let src = &text[start..end];
-    let needles = prefilter.scan(lang, src);
     static NEXT_ID: AtomicU64 = AtomicU64::new(1);
     let id = NEXT_ID.fetch_add(1, Ordering::Relaxed);
     let vendor_distro = launch::packaging::mentions_vendor_distro(src);

@@ -123,6 +123,8 @@ struct OperatorIndex {
     by_any_name: HashMap<String, Vec<Loc>>,
     /// Namespace objects (core group) among the injectors, by name.
     namespaces: HashMap<String, Vec<Loc>>,
+    /// Names of the Instrumentations that do not name their namespace.
+    without_namespace: std::collections::HashSet<String>,
     /// Some Instrumentation names its namespace.
     instrumentation_namespaces: bool,
     /// Some Instrumentation has no (literal) name.
@@ -332,6 +334,20 @@ impl Workspace {
         self.late();
         let ix = self.indexes();
         ix.shared(self).config_map_readers.contains_key(name)
+    }
+
+    /// Whether some Instrumentation named `name` may be the one `ns/name` means: in that
+    /// namespace or in none (`ns` `None`: in any).
+    pub fn has_instrumentation(&self, name: &str, ns: Option<&str>) -> bool {
+        let ix = self.indexes();
+        let op = ix.operator(self);
+        match ns {
+            None => op.by_any_name.contains_key(name),
+            Some(ns) => {
+                op.without_namespace.contains(name)
+                    || op.by_name.get(ns).is_some_and(|m| m.contains_key(name))
+            }
+        }
     }
 
     /// Whether some Instrumentation is named `name` (in any namespace).
@@ -629,6 +645,7 @@ impl OperatorIndex {
             by_name: HashMap::new(),
             by_any_name: HashMap::new(),
             namespaces: HashMap::new(),
+            without_namespace: Default::default(),
             instrumentation_namespaces: false,
             unnamed_instrumentation: false,
         };
@@ -645,6 +662,9 @@ impl OperatorIndex {
                 }
                 if let Some(name) = &o.name {
                     op.by_any_name.entry(name.clone()).or_default().push(loc);
+                    if o.namespace.is_none() {
+                        op.without_namespace.insert(name.clone());
+                    }
                     if let Some(ns) = &o.namespace {
                         op.by_name
                             .entry(ns.clone())

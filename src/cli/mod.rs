@@ -76,6 +76,8 @@ fn read_text(t: &Target) -> Result<String, String> {
 struct Scanned {
     /// Its needle bits (`engine::needle_bits`).
     bits: u128,
+    /// A YAML stream's chunks and their needle bits (`engine::layout`).
+    layout: Vec<(usize, u128)>,
     /// It names a vendor OpenTelemetry distro (a YAML stream's summary says so).
     vendor: bool,
     /// What phase 2 summarised: a launcher file's summary, a YAML stream's provider
@@ -187,7 +189,15 @@ fn run_check(args: &CheckArgs) -> anyhow::Result<ExitCode> {
         .into_par_iter()
         .map(|t| {
             let r = read_text(&t).map(|text| {
-                let bits = engine::needle_bits(t.lang, &text);
+                // YAML streams are read three times: split them once.
+                let layout = (t.lang == Language::Yaml && !full)
+                    .then(|| engine::layout(t.lang, &text))
+                    .unwrap_or_default();
+                let bits = if layout.is_empty() {
+                    engine::needle_bits(t.lang, &text)
+                } else {
+                    layout.iter().fold(0, |b, c| b | c.1)
+                };
                 stats.read_bytes.fetch_add(text.len(), Relaxed);
                 let vendor = otel_lsp::launch::packaging::mentions_vendor_distro(&text);
                 let first = match t.lang {
@@ -198,7 +208,11 @@ fn run_check(args: &CheckArgs) -> anyhow::Result<ExitCode> {
                 };
                 let early = first.map(|w| {
                     stats.summarised_files.fetch_add(1, Relaxed);
-                    let file = engine::read(t.lang, text, w);
+                    let file = if layout.is_empty() {
+                        engine::read(t.lang, text, w)
+                    } else {
+                        engine::read_layout(t.lang, text, &layout, &|_, b| w.wants(b))
+                    };
                     stats.parsed(&file);
                     if t.lang == Language::Yaml && !full {
                         Early::Parts(engine::document_parts(&file))
@@ -208,6 +222,7 @@ fn run_check(args: &CheckArgs) -> anyhow::Result<ExitCode> {
                 });
                 Scanned {
                     bits,
+                    layout,
                     vendor,
                     early,
                     late: Vec::new(),
@@ -257,7 +272,7 @@ fn run_check(args: &CheckArgs) -> anyhow::Result<ExitCode> {
                 .flatten()
                 .fold(Wanted::Bits(0), Wanted::or)
                 .except(provider);
-            let file = engine::read(t.lang, text, wanted);
+            let file = engine::read_layout(t.lang, text, &s.layout, &|_, b| wanted.wants(b));
             stats.parsed(&file);
             s.late = engine::document_parts(&file);
             if check_wanted.is_some() {
@@ -374,7 +389,7 @@ fn run_check(args: &CheckArgs) -> anyhow::Result<ExitCode> {
                 let wanted = wanted?;
                 let mut file = match wanted {
                     Wanted::Bits(p) if speculated.is_some() && p != 0 => {
-                        engine::read_where(t.lang, text, &|start, bits| {
+                        engine::read_layout(t.lang, text, &s.layout, &|start, bits| {
                             bits & p != 0 && skip.binary_search(&start).is_err()
                         })
                     }

@@ -383,6 +383,22 @@ pub fn parse(lang: Language, text: String) -> SourceFile {
     read(lang, text, Wanted::All)
 }
 
+/// The chunks of a text and their needle bits, without parsing anything: what
+/// [`read_layout`] can build the file from again.
+pub fn layout(lang: Language, text: &str) -> Vec<(usize, u128)> {
+    crate::source::layout(lang, text, &needles::PREFILTER)
+}
+
+/// [`read_where`] over a [`layout`] of the same text (made again if it does not fit).
+pub fn read_layout(
+    lang: Language,
+    text: String,
+    layout: &[(usize, u128)],
+    wanted: &dyn Fn(usize, u128) -> bool,
+) -> SourceFile {
+    SourceFile::from_layout(lang, text, &needles::PREFILTER, layout, wanted)
+}
+
 /// The needle bits of a text, without chunking or parsing it.
 pub fn needle_bits(lang: Language, text: &str) -> u128 {
     needles::scan(lang, text)

@@ -304,11 +304,7 @@ fn unknown_reference(
     if !namespaced || unnamed {
         return None;
     }
-    let matches = ws.instrumentations_named(name).iter().any(|i| match ns {
-        None => true,
-        Some(ns) => !matches!(i.namespace.as_deref(), Some(n) if n != ns),
-    });
-    if matches {
+    if ws.has_instrumentation(name, ns) {
         return None;
     }
     // The first references, as many as the message and the fixes show (and one more, to
