@@ -74,7 +74,7 @@ pub fn facts(root: Option<Node>, src: &str) -> LaunchFacts {
     if let Some(services) = get(root, "services", src) {
         let svcs = pairs(services);
         let looks_like_compose = svcs.iter().any(|p| {
-            p.child_by_field_name("value").is_some_and(|v| {
+            y::value_of(*p).is_some_and(|v| {
                 ["image", "build", "command", "entrypoint", "environment"]
                     .iter()
                     .any(|k| get(v, k, src).is_some())
@@ -85,7 +85,7 @@ pub fn facts(root: Option<Node>, src: &str) -> LaunchFacts {
             let file = f.add_scope(None, ScopeKind::File, "");
             for p in svcs {
                 let name = y::pair_key(p, src).unwrap_or_default();
-                if let Some(v) = p.child_by_field_name("value") {
+                if let Some(v) = y::value_of(p) {
                     compose_service(&mut f, file, &name, v, src);
                 }
             }
@@ -132,7 +132,7 @@ fn ci(f: &mut LaunchFacts, root: Node, src: &str) -> bool {
         let gha: Vec<(String, Node)> = pairs(jobs)
             .into_iter()
             .filter_map(|p| {
-                let v = p.child_by_field_name("value")?;
+                let v = y::value_of(p)?;
                 (get(v, "steps", src).is_some() || get(v, "runs-on", src).is_some())
                     .then(|| (y::pair_key(p, src).unwrap_or_default(), v))
             })
@@ -170,7 +170,7 @@ fn ci(f: &mut LaunchFacts, root: Node, src: &str) -> bool {
     let jobs: Vec<(String, Node)> = pairs(root)
         .into_iter()
         .filter_map(|p| {
-            let v = p.child_by_field_name("value")?;
+            let v = y::value_of(p)?;
             let script = get(v, "script", src)?;
             let k = content(script).kind();
             (k.ends_with("sequence") || k.ends_with("scalar"))
@@ -283,10 +283,10 @@ fn compose_service(f: &mut LaunchFacts, file: usize, name: &str, svc: Node, src:
         let m = content(env);
         if matches!(y::kind(m), "block_mapping" | "flow_mapping") {
             for p in pairs(m) {
-                let Some(k) = p.child_by_field_name("key").and_then(|k| token(k, src)) else {
+                let Some(k) = y::key_of(p).and_then(|k| token(k, src)) else {
                     continue;
                 };
-                let value = p.child_by_field_name("value").and_then(|v| token(v, src));
+                let value = y::value_of(p).and_then(|v| token(v, src));
                 f.env.push(EnvVar {
                     name: k.text.clone(),
                     name_span: k.span,
@@ -442,13 +442,13 @@ fn config_map(f: &mut LaunchFacts, root: Node, src: &str) {
     let mut data = Vec::new();
     if let Some(d) = get(root, "data", src) {
         for p in pairs(d) {
-            let Some(k) = p.child_by_field_name("key").and_then(|k| token(k, src)) else {
+            let Some(k) = y::key_of(p).and_then(|k| token(k, src)) else {
                 continue;
             };
             data.push(EnvVar {
                 name: k.text.clone(),
                 name_span: k.span,
-                value: p.child_by_field_name("value").and_then(|v| token(v, src)),
+                value: y::value_of(p).and_then(|v| token(v, src)),
                 span: Span::new(p.start_byte(), p.end_byte()),
                 scope: 0,
                 origin: EnvOrigin::Scope,

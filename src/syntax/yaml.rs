@@ -43,6 +43,31 @@ pub fn kind<'t>(n: impl std::borrow::Borrow<Node<'t>>) -> &'static str {
     }
 }
 
+/// The `key` of a mapping pair (field ids looked up once: `child_by_field_name` searches the
+/// grammar's field names on every call).
+pub fn key_of<'t>(pair: Node<'t>) -> Option<Node<'t>> {
+    pair.child_by_field_id(field_id("key"))
+}
+
+/// The `value` of a mapping pair.
+pub fn value_of<'t>(pair: Node<'t>) -> Option<Node<'t>> {
+    pair.child_by_field_id(field_id("value"))
+}
+
+fn field_id(name: &str) -> u16 {
+    static IDS: std::sync::OnceLock<(u16, u16)> = std::sync::OnceLock::new();
+    let (key, value) = *IDS.get_or_init(|| {
+        let lang: tree_sitter::Language = tree_sitter_yaml::LANGUAGE.into();
+        let id = |n| lang.field_id_for_name(n).map_or(0, |id| id.get());
+        (id("key"), id("value"))
+    });
+    if name == "key" {
+        key
+    } else {
+        value
+    }
+}
+
 fn text<'s>(node: Node, src: &'s str) -> &'s str {
     src.get(node.byte_range()).unwrap_or("")
 }
@@ -93,7 +118,7 @@ pub fn scalar(node: Node, src: &str) -> Option<Scalar> {
 
 /// The key text of a mapping pair, unquoted.
 pub fn pair_key(pair: Node, src: &str) -> Option<String> {
-    let key = pair.child_by_field_name("key")?;
+    let key = key_of(pair)?;
     scalar(key, src).map(|s| s.value)
 }
 
@@ -111,7 +136,7 @@ pub fn pairs(node: Node) -> Vec<Node> {
 
 /// The key text of a mapping pair, unquoted, without allocating (what [`pair_key`] gives).
 fn pair_key_str<'s>(pair: Node, src: &'s str) -> Option<&'s str> {
-    let key = pair.child_by_field_name("key")?;
+    let key = key_of(pair)?;
     let n = content(key);
     match kind(n) {
         "plain_scalar" => Some(text(n, src).trim()),
@@ -181,7 +206,7 @@ pub fn key_path(node: Node, src: &str) -> Vec<String> {
         match kind(n) {
             "block_mapping_pair" | "flow_pair" => {
                 // Only count the pair when we came up through its value (or started on it).
-                let via_key = child.is_some_and(|c| Some(c) == n.child_by_field_name("key"));
+                let via_key = child.is_some_and(|c| Some(c) == key_of(n));
                 if !via_key {
                     if let Some(k) = pair_key(n, src) {
                         path.push(k);
@@ -539,7 +564,7 @@ mod tests {
                 "instrumentation.opentelemetry.io/inject-python"
             ]
         );
-        let v = scalar(p.child_by_field_name("value").unwrap(), src).unwrap();
+        let v = scalar(value_of(p).unwrap(), src).unwrap();
         assert_eq!((v.value.as_str(), v.quote), ("true", Some('\'')));
         let containers = get_path(root, &["spec", "template", "spec", "containers"], src).unwrap();
         let c = items(containers);
