@@ -78,10 +78,18 @@ pub fn content(node: Node) -> Node {
     loop {
         match kind(n) {
             "block_node" | "flow_node" | "document" => {
-                let mut c = n.walk();
-                let next = n
-                    .named_children(&mut c)
-                    .find(|ch| !matches!(kind(ch), "anchor" | "tag" | "comment"));
+                // Usually the first named child; anchors, tags and comments come before it.
+                // (By index, not with a cursor: this is asked for every node the views pass.)
+                let mut next = None;
+                for i in 0..n.named_child_count() {
+                    let Some(ch) = n.named_child(i) else {
+                        break;
+                    };
+                    if !matches!(kind(ch), "anchor" | "tag" | "comment") {
+                        next = Some(ch);
+                        break;
+                    }
+                }
                 match next {
                     Some(next) => n = next,
                     None => return n,
