@@ -190,9 +190,11 @@ fn run_check(args: &CheckArgs) -> anyhow::Result<ExitCode> {
         .map(|t| {
             let r = read_text(&t).map(|text| {
                 // YAML streams are read three times: split them once.
-                let layout = (t.lang == Language::Yaml && !full)
-                    .then(|| engine::layout(t.lang, &text))
-                    .unwrap_or_default();
+                let layout = if t.lang == Language::Yaml && !full {
+                    engine::layout(t.lang, &text)
+                } else {
+                    Vec::new()
+                };
                 let bits = if layout.is_empty() {
                     engine::needle_bits(t.lang, &text)
                 } else {
