@@ -39,7 +39,8 @@ pub fn kind<'t>(n: impl std::borrow::Borrow<Node<'t>>) -> &'static str {
     });
     match kinds.get(n.kind_id() as usize) {
         Some(k) if n.language().node_kind_count() == kinds.len() => k,
-        _ => kind(n),
+        // A node of another grammar (a caller passing any node).
+        _ => n.kind(),
     }
 }
 
@@ -551,6 +552,18 @@ mod tests {
         let mut p = tree_sitter::Parser::new();
         p.set_language(&tree_sitter_yaml::LANGUAGE.into()).unwrap();
         p.parse(src, None).unwrap()
+    }
+
+    #[test]
+    fn kind_of_a_node_of_another_grammar_is_its_own_kind() {
+        let mut p = tree_sitter::Parser::new();
+        p.set_language(&tree_sitter_python::LANGUAGE.into())
+            .unwrap();
+        let tree = p.parse("x = 1\n", None).unwrap();
+        let root = tree.root_node();
+        assert_eq!(kind(root), "module");
+        assert_eq!(kind(root.child(0).unwrap()), "expression_statement");
+        assert_eq!(kind(parse("a: b\n").root_node()), "stream");
     }
 
     #[test]
