@@ -656,7 +656,10 @@ fn rules_table_and_json() {
     assert_eq!(out.code, 0);
     let mut lines = out.stdout.lines();
     let header: Vec<&str> = lines.next().unwrap().split_whitespace().collect();
-    assert_eq!(header, ["CODE", "NAME", "SEVERITY", "LANGUAGE", "FIX"]);
+    assert_eq!(
+        header,
+        ["CODE", "NAME", "TOPIC", "SEVERITY", "LANGUAGE", "FIX"]
+    );
     let row: Vec<&str> = lines
         .find(|l| l.starts_with("OTEL001"))
         .unwrap()
@@ -667,6 +670,7 @@ fn rules_table_and_json() {
         [
             "OTEL001",
             "flask-debug-reloader",
+            "flask",
             "warning",
             "python",
             "safe"
@@ -676,6 +680,7 @@ fn rules_table_and_json() {
     let list: Vec<Value> = serde_json::from_str(&out.stdout).unwrap();
     let r = list.iter().find(|r| r["code"] == "OTEL001").unwrap();
     assert_eq!(r["name"], "flask-debug-reloader");
+    assert_eq!(r["topic"], "flask");
     assert!(r["url"].as_str().unwrap().starts_with("https://"));
 }
 

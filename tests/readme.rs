@@ -5,13 +5,14 @@ use otel_lsp::rules::ALL;
 
 fn expected_table() -> String {
     let mut t = String::from(
-        "| Code | Name | Severity | Files | Fix | What it finds |\n|---|---|---|---|---|---|\n",
+        "| Code | Name | Topic | Severity | Files | Fix | What it finds |\n|---|---|---|---|---|---|---|\n",
     );
     for r in ALL {
         t.push_str(&format!(
-            "| {} | `{}` | {} | {} | {} | {} |\n",
+            "| {} | `{}` | {} | {} | {} | {} | {} |\n",
             r.code,
             r.name,
+            r.topic.as_str(),
             r.severity.as_str(),
             r.languages_label().replace(',', ", "),
             r.fix.as_str(),

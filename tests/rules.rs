@@ -307,21 +307,31 @@ fn registry_is_complete_and_consistent() {
         );
         assert!(!r.summary.is_empty(), "{} has no summary", r.code);
         let snake = r.name.replace('-', "_");
-        let lang = r.language.as_str();
-        let scm = root.join(format!("queries/{lang}/{snake}.scm"));
-        let scm_text = std::fs::read_to_string(&scm)
-            .unwrap_or_else(|_| panic!("{} has no {}", r.code, scm.display()));
-        assert_eq!(scm_text, r.query, "{}: query is not the .scm file", r.code);
+        let dir = root.join("src/rules").join(r.topic.as_str());
         assert!(
-            scm_text.starts_with(';'),
-            "{}: the query's first line must be a `;` comment",
-            r.code
+            dir.join(format!("{snake}.rs")).exists(),
+            "{} has no source file src/rules/{}/{snake}.rs",
+            r.code,
+            r.topic.as_str()
         );
-        assert!(
-            root.join(format!("src/rules/{lang}/{snake}.rs")).exists(),
-            "{} has no source file",
-            r.code
-        );
+        // A query file beside the source if and only if the rule matches syntax.
+        let scm = dir.join(format!("{snake}.scm"));
+        match &r.query {
+            Some(q) => {
+                let scm_text = std::fs::read_to_string(&scm)
+                    .unwrap_or_else(|_| panic!("{} has no {}", r.code, scm.display()));
+                assert_eq!(scm_text, q.text, "{}: query is not the .scm file", r.code);
+                assert!(
+                    scm_text.starts_with(';'),
+                    "{}: the query's first line must be a `;` comment",
+                    r.code
+                );
+            }
+            None => {
+                assert!(!scm.exists(), "{}: {} but no query", r.code, scm.display());
+                assert!(r.scan.is_some(), "{}: neither query nor scan", r.code);
+            }
+        }
         // A single-file fixture, or a workspace folder of that name.
         let stem = format!("{}_{snake}", r.code);
         let mut texts: Vec<String> = fixtures
@@ -351,6 +361,46 @@ fn registry_is_complete_and_consistent() {
             r.code
         );
         assert!(rules::by_code(r.code).is_some());
+        // What it needs before parsing is declared for every kind it reads, once.
+        for lang in r.languages() {
+            let n = r.pre.iter().filter(|p| p.langs.contains(&lang)).count();
+            assert_eq!(n, 1, "{}: {} Pre entries for {}", r.code, n, lang.as_str());
+        }
+    }
+    // Every file under src/rules/<topic>/ is a rule's (or a topic's shared model), and every
+    // topic folder is a topic.
+    let topics: BTreeSet<&str> = rules::Topic::ALL.iter().map(|t| t.as_str()).collect();
+    let owned: BTreeSet<String> = ALL
+        .iter()
+        .map(|r| format!("{}/{}", r.topic.as_str(), r.name.replace('-', "_")))
+        .collect();
+    for entry in std::fs::read_dir(root.join("src/rules")).unwrap() {
+        let entry = entry.unwrap();
+        if !entry.file_type().unwrap().is_dir() {
+            continue;
+        }
+        let topic = entry.file_name().to_string_lossy().into_owned();
+        assert!(
+            topics.contains(topic.as_str()),
+            "src/rules/{topic}/ is not a topic"
+        );
+        for file in std::fs::read_dir(entry.path()).unwrap() {
+            let path = file.unwrap().path();
+            let stem = path.file_stem().unwrap().to_string_lossy().into_owned();
+            let key = format!("{topic}/{stem}");
+            match path.extension().and_then(|e| e.to_str()) {
+                Some("scm") => assert!(owned.contains(&key), "{key}.scm belongs to no rule"),
+                Some("rs") if stem == "mod" => {}
+                Some("rs") => {
+                    let text = std::fs::read_to_string(&path).unwrap();
+                    assert!(
+                        owned.contains(&key) == text.contains("pub static RULE: Rule"),
+                        "src/rules/{key}.rs: a rule source not in rules::ALL, or a rule's name not its file's"
+                    );
+                }
+                _ => panic!("unexpected file {}", path.display()),
+            }
+        }
     }
 }
 

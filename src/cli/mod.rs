@@ -543,6 +543,7 @@ pub fn rules(format: RulesFormat) -> ExitCode {
                     serde_json::json!({
                         "code": r.code,
                         "name": r.name,
+                        "topic": r.topic.as_str(),
                         "severity": r.severity,
                         "language": r.language.as_str(),
                         "languages": r.languages().iter().map(|l| l.as_str()).collect::<Vec<_>>(),
@@ -559,15 +560,16 @@ pub fn rules(format: RulesFormat) -> ExitCode {
 }
 
 fn rules_table(out: &mut dyn Write) -> io::Result<()> {
-    let header = ["CODE", "NAME", "SEVERITY", "LANGUAGE", "FIX"];
+    let header = ["CODE", "NAME", "TOPIC", "SEVERITY", "LANGUAGE", "FIX"];
     let labels: Vec<String> = rules::ALL.iter().map(|r| r.languages_label()).collect();
-    let rows: Vec<[&str; 5]> = rules::ALL
+    let rows: Vec<[&str; 6]> = rules::ALL
         .iter()
         .zip(&labels)
         .map(|(r, langs)| {
             [
                 r.code,
                 r.name,
+                r.topic.as_str(),
                 r.severity.as_str(),
                 langs.as_str(),
                 r.fix.as_str(),
@@ -602,7 +604,8 @@ pub fn explain(code: &str) -> ExitCode {
         writeln!(out)?;
         writeln!(
             out,
-            "Severity: {} · Files: {} · Fix: {}",
+            "Topic: {} · Severity: {} · Files: {} · Fix: {}",
+            rule.topic.as_str(),
             rule.severity.as_str(),
             rule.languages_label(),
             rule.fix.as_str()

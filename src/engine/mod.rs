@@ -198,14 +198,15 @@ pub fn summarize(file: &SourceFile) -> FileSummary {
 
 /// Rule `idx`'s compiled query, compiled on first use: compiling all of them costs more than
 /// checking a small file, and most checks run a few rules only.
-fn query_of(idx: usize) -> &'static Query {
+fn query_of(idx: usize) -> Option<&'static Query> {
     static QUERIES: OnceLock<Vec<OnceLock<Query>>> = OnceLock::new();
     let all = QUERIES.get_or_init(|| rules::ALL.iter().map(|_| OnceLock::new()).collect());
-    all[idx].get_or_init(|| {
-        let r = rules::ALL[idx];
-        Query::new(&r.language.grammar(), r.query)
+    let r = rules::ALL[idx];
+    let text = r.query.as_ref()?.text;
+    Some(all[idx].get_or_init(|| {
+        Query::new(&r.language.grammar(), text)
             .unwrap_or_else(|e| panic!("query of {} does not compile: {e}", r.code))
-    })
+    }))
 }
 
 /// What [`Pre::relevant`](rules::Pre::relevant) sees of a file.
@@ -340,7 +341,9 @@ pub fn provider_mask() -> u128 {
 /// them gets no query findings.
 pub fn query_mask(lang: Language, settings: &Settings) -> u128 {
     rules::for_language(lang)
-        .filter(|(_, r)| r.language == lang && settings.is_enabled(r.code, r.name))
+        .filter(|(_, r)| {
+            r.language == lang && r.query.is_some() && settings.is_enabled(r.code, r.name)
+        })
         .fold(0, |m, (i, _)| match needles::rule_mask(i, lang) {
             0 => u128::MAX,
             b => m | b,
@@ -501,7 +504,9 @@ pub(crate) fn check_with(
                 // A rule of several languages runs its query on its own language only.
                 return found;
             }
-            let query = query_of(idx);
+            let (Some(query), Some(judge)) = (query_of(idx), rule.query.as_ref()) else {
+                return found;
+            };
             let names = query.capture_names();
             let mut cursor = QueryCursor::new();
             for chunk in file.chunks() {
@@ -544,7 +549,7 @@ pub(crate) fn check_with(
                         captures: m.captures,
                         names,
                     };
-                    if let Some(f) = (rule.check)(&mt) {
+                    if let Some(f) = (judge.check)(&mt) {
                         here.push(f);
                     }
                 }

@@ -20,10 +20,14 @@ use crate::workspace::Workspace;
 use std::path::Path;
 use tree_sitter::{Node, QueryCapture};
 
-pub mod dockerfile;
-pub mod ini;
-pub mod python;
-pub mod yaml;
+pub mod exporter;
+pub mod flask;
+pub mod initialization;
+pub mod operator;
+pub mod packaging;
+pub mod prefork;
+#[cfg(test)]
+mod tests;
 
 /// One lint rule. See the module docs.
 pub struct Rule {
@@ -31,7 +35,9 @@ pub struct Rule {
     pub code: &'static str,
     /// Kebab-case name of the pitfall, `flask-debug-reloader`.
     pub name: &'static str,
-    /// The files it reads; its query is in this language's grammar.
+    /// The catalogue's topic; the rule's source is under `src/rules/<topic>/`.
+    pub topic: Topic,
+    /// The files it reads; its query, if any, is in this language's grammar.
     pub language: Language,
     /// Other file kinds its `scan` also runs on (a rule judged on launchers and environment
     /// settings reads Dockerfiles, scripts, Procfiles and YAML alike). Usually empty.
@@ -46,15 +52,14 @@ pub struct Rule {
     pub url: &'static str,
     /// Which fixes it offers, for the rule table.
     pub fix: FixKind,
-    /// tree-sitter query; captures starting with `_` are helpers.
-    pub query: &'static str,
+    /// The syntax shape it reports on and the function that judges each match; `None` for a
+    /// rule judged on whole-file or workspace facts only ([`scan`](Rule::scan)).
+    pub query: Option<Query>,
     /// What the rule needs before any tree exists, per file kind: one entry for each group of
     /// its [`languages`](Rule::languages) (every one of them is covered exactly once).
     pub pre: &'static [Pre],
     /// Whole-file precondition on parsed facts (e.g. "the module imports OpenTelemetry").
     pub gate: fn(&Context) -> bool,
-    /// Decides whether one query match is a finding.
-    pub check: fn(&Match) -> Option<Finding>,
     /// For rules judged on whole-file or workspace facts rather than one syntax shape (the
     /// launcher and environment model): called once per file after the gate passes.
     pub scan: Option<fn(&Context) -> Vec<Finding>>,
@@ -86,6 +91,64 @@ impl Rule {
             .map(|l| l.as_str())
             .collect::<Vec<_>>()
             .join(",")
+    }
+}
+
+/// A rule's tree-sitter query (from the `.scm` file beside its source) and its judge.
+pub struct Query {
+    /// The query; captures starting with `_` are helpers.
+    pub text: &'static str,
+    /// Decides whether one match is a finding.
+    pub check: fn(&Match) -> Option<Finding>,
+}
+
+/// The catalogue's topics (`../shared/rules.md`), which group the rules' sources, the rule
+/// table and `otel-lsp rules`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Topic {
+    /// Flask's debug reloader.
+    Flask,
+    /// Where and in which order the SDK and the instrumentors are set up.
+    Initialization,
+    /// Django settings, app loading and `runserver`.
+    Django,
+    /// Pre-fork servers and reloaders: gunicorn, uvicorn, uWSGI, Celery workers.
+    Prefork,
+    /// The OpenTelemetry Operator's injection on Kubernetes.
+    Operator,
+    /// Exporter endpoints, protocols and component names.
+    Exporter,
+    /// Installing the instrumentation: bootstrap, distro, uv.
+    Packaging,
+    /// Hints (info): console exporters, service names, double agents.
+    Advisory,
+}
+
+impl Topic {
+    /// Every topic, in the catalogue's order.
+    pub const ALL: &'static [Topic] = &[
+        Topic::Flask,
+        Topic::Initialization,
+        Topic::Django,
+        Topic::Prefork,
+        Topic::Operator,
+        Topic::Exporter,
+        Topic::Packaging,
+        Topic::Advisory,
+    ];
+
+    /// Its name: the folder under `src/rules/`, the rule table's column.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Topic::Flask => "flask",
+            Topic::Initialization => "initialization",
+            Topic::Django => "django",
+            Topic::Prefork => "prefork",
+            Topic::Operator => "operator",
+            Topic::Exporter => "exporter",
+            Topic::Packaging => "packaging",
+            Topic::Advisory => "advisory",
+        }
     }
 }
 
@@ -409,24 +472,24 @@ pub const ENV_KINDS: &[Language] = &[
 
 /// Every rule, in code order. One line per rule.
 pub static ALL: &[&Rule] = &[
-    &python::flask_debug_reloader::RULE,
-    &python::initialize_after_framework_import::RULE,
-    &yaml::inject_annotation_wrong_location::RULE,
-    &yaml::inject_annotation_invalid_value::RULE,
-    &yaml::python_operator_endpoint_4317::RULE,
-    &dockerfile::gunicorn_multiworker_zero_code::RULE,
-    &python::uvicorn_reload_under_instrumentation::RULE,
-    &python::uvicorn_multiworker_under_instrumentation::RULE,
-    &python::gunicorn_post_fork_missing_init::RULE,
-    &ini::uwsgi_otel_without_postfork::RULE,
-    &python::prometheus_reader_prefork::RULE,
-    &python::otlp_port_protocol_mismatch::RULE,
-    &python::otlp_http_endpoint_path::RULE,
-    &python::otlp_endpoint_scheme::RULE,
-    &dockerfile::unknown_otel_component::RULE,
-    &dockerfile::bootstrap_under_uv::RULE,
-    &dockerfile::bootstrap_before_dependencies::RULE,
-    &dockerfile::instrument_without_distro::RULE,
+    &flask::flask_debug_reloader::RULE,
+    &initialization::initialize_after_framework_import::RULE,
+    &operator::inject_annotation_wrong_location::RULE,
+    &operator::inject_annotation_invalid_value::RULE,
+    &operator::python_operator_endpoint_4317::RULE,
+    &prefork::gunicorn_multiworker_zero_code::RULE,
+    &prefork::uvicorn_reload_under_instrumentation::RULE,
+    &prefork::uvicorn_multiworker_under_instrumentation::RULE,
+    &prefork::gunicorn_post_fork_missing_init::RULE,
+    &prefork::uwsgi_otel_without_postfork::RULE,
+    &prefork::prometheus_reader_prefork::RULE,
+    &exporter::otlp_port_protocol_mismatch::RULE,
+    &exporter::otlp_http_endpoint_path::RULE,
+    &exporter::otlp_endpoint_scheme::RULE,
+    &exporter::unknown_otel_component::RULE,
+    &packaging::bootstrap_under_uv::RULE,
+    &packaging::bootstrap_before_dependencies::RULE,
+    &packaging::instrument_without_distro::RULE,
 ];
 
 /// The rule with this code or name.

@@ -1,1 +1,0 @@
-; No syntax pattern: judged on the module facts of a gunicorn config module (Rule::scan).

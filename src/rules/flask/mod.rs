@@ -1,0 +1,3 @@
+//! Flask rules (rules.md §1–2): the debug reloader started from code or configuration.
+
+pub mod flask_debug_reloader;

@@ -1,0 +1,12 @@
+//! OpenTelemetry Operator rules (rules.md §1, §4): inject annotations, Instrumentation
+//! resources and what the Operator injects.
+//!
+//! `model` holds the Operator model the rules share (annotation keys and places, value
+//! resolution helpers, OTLP endpoints and the injected Python environment); `edit` the YAML
+//! text edits their quick fixes are made of.
+
+pub mod edit;
+pub mod inject_annotation_invalid_value;
+pub mod inject_annotation_wrong_location;
+pub mod model;
+pub mod python_operator_endpoint_4317;
