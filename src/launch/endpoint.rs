@@ -71,26 +71,69 @@ pub fn parse(value: &str) -> Option<Endpoint<'_>> {
     })
 }
 
-/// Whether `host` is local or in-cluster: `localhost`, loopback, `0.0.0.0`,
-/// `host.docker.internal`, a single DNS label, `*.svc`, `*.svc.cluster.local`.
+/// Whether `host` is local, private or in-cluster — where a collector listens in plaintext:
+/// `localhost`, loopback, `0.0.0.0`, `host.docker.internal`, the private IPv4 ranges
+/// (10/8, 172.16/12, 192.168/16), a single DNS label, `*.svc`, `*.svc.cluster.local`.
 pub fn is_local_host(host: &str) -> bool {
     let h = host
         .trim_start_matches('[')
         .trim_end_matches(']')
         .to_ascii_lowercase();
     h == "localhost"
-        || h.starts_with("127.")
         || h == "::1"
         || h == "0.0.0.0"
         || h == "host.docker.internal"
         || h.ends_with(".svc")
         || h.ends_with(".svc.cluster.local")
+        || is_private_ipv4(&h)
         || (!h.contains('.') && !h.contains(':') && !h.is_empty())
+}
+
+/// A dotted-quad IPv4 address in loopback (127/8) or a private range (RFC 1918).
+fn is_private_ipv4(h: &str) -> bool {
+    let Ok(ip) = h.parse::<std::net::Ipv4Addr>() else {
+        return false;
+    };
+    ip.is_loopback() || ip.is_private()
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn local_hosts() {
+        for h in [
+            "localhost",
+            "127.0.0.1",
+            "127.1.2.3",
+            "0.0.0.0",
+            "[::1]",
+            "host.docker.internal",
+            "10.0.3.7",
+            "172.16.0.1",
+            "172.31.255.254",
+            "192.168.1.20",
+            "otel-collector",
+            "collector.observability.svc",
+            "collector.observability.svc.cluster.local",
+        ] {
+            assert!(is_local_host(h), "{h}");
+        }
+        for h in [
+            "172.32.0.1",
+            "172.15.0.1",
+            "11.0.0.1",
+            "192.169.0.1",
+            "8.8.8.8",
+            "api.honeycomb.io",
+            "otlp.example.com",
+            "127.example.com",
+            "10.example.com",
+        ] {
+            assert!(!is_local_host(h), "{h}");
+        }
+    }
 
     #[test]
     fn endpoints() {

@@ -155,7 +155,8 @@ Flags OTLP endpoints without `http://` or `https://`: (a) when the effective pro
 (explicit `http/protobuf`, an HTTP exporter class, or an Operator-injected Python container)
 — an error; (b) when it is gRPC (explicit, the opentelemetry-distro default under
 `opentelemetry-instrument`, or a gRPC exporter class), the host is local or in-cluster
-(`localhost`, loopback, `0.0.0.0`, `host.docker.internal`, a single label, `*.svc`,
+(`localhost`, loopback, `0.0.0.0`, `host.docker.internal`, the private IPv4 ranges 10/8,
+172.16/12 and 192.168/16, a single label, `*.svc`,
 `*.svc.cluster.local`), the port is 4317, and neither `insecure=True` nor
 `OTEL_EXPORTER_OTLP_INSECURE=true` is set — a warning.
 

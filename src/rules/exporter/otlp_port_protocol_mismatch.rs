@@ -191,23 +191,73 @@ fn string_literal(m: &Match, v: tree_sitter::Node) -> Option<Token> {
     })
 }
 
-/// The protocol in effect for an endpoint setting in one context: explicit, Operator
-/// default (http/protobuf for injected containers) or, when `distro_default` and the
-/// context's launcher runs under opentelemetry-instrument, the opentelemetry-distro default
-/// `grpc`. Returns the lower-cased protocol and the setting that gave it, if any.
+/// The protocol in effect for an endpoint setting in one context: the exporter's name when
+/// it says (`otlp_proto_http` / `otlp_proto_grpc` in `OTEL_<SIGNAL>_EXPORTER` or
+/// `--<signal>_exporter`: the SDK loads that class whatever the protocol variable says),
+/// else explicit, else the Operator default (http/protobuf for injected containers) or, when
+/// `distro_default` and the context's launcher runs under opentelemetry-instrument, the
+/// opentelemetry-distro default `grpc`. Returns the lower-cased protocol and the setting
+/// that gave it, if any.
 pub fn effective_protocol<'f>(
     f: &'f LaunchFacts,
     ctx_scope: usize,
     signal: Option<&str>,
     distro_default: bool,
-) -> Option<(String, Option<&'f EnvVar>)> {
+) -> Option<(String, Option<Setting<'f>>)> {
+    if let Some((proto, var)) = exporter_protocol(f, ctx_scope, signal) {
+        return Some((proto.into(), Some(Setting::Exporter(var))));
+    }
     match judge::protocol(f, ctx_scope, signal) {
-        Some(p) => p.known().map(|v| (v.trim().to_ascii_lowercase(), Some(p))),
+        Some(p) => p
+            .known()
+            .map(|v| (v.trim().to_ascii_lowercase(), Some(Setting::Protocol(p)))),
         None if f.operator_injected(ctx_scope) => Some(("http/protobuf".into(), None)),
         None if distro_default && judge::instrumented_at(f, ctx_scope) => {
             Some(("grpc".into(), None))
         }
         None => None,
+    }
+}
+
+/// The setting that decided a protocol.
+#[derive(Clone, Copy)]
+pub enum Setting<'f> {
+    /// `OTEL_EXPORTER_OTLP_[SIGNAL_]PROTOCOL` (or `--exporter_otlp_protocol`).
+    Protocol(&'f EnvVar),
+    /// `OTEL_<SIGNAL>_EXPORTER` naming `otlp_proto_http` or `otlp_proto_grpc`.
+    Exporter(&'f EnvVar),
+}
+
+/// The protocol an exporter name fixes for `signal` (`TRACES`, …), or for the generic
+/// endpoint every signal whose exporter names one: `http/protobuf` for `otlp_proto_http`,
+/// `grpc` for `otlp_proto_grpc`. `None` when no exporter names one, or (generic endpoint)
+/// the signals' names disagree.
+pub fn exporter_protocol<'f>(
+    f: &'f LaunchFacts,
+    scope: usize,
+    signal: Option<&str>,
+) -> Option<(&'static str, &'f EnvVar)> {
+    let named = |s: &str| -> Option<(&'static str, &'f EnvVar)> {
+        let var = f.lookup(scope, &format!("OTEL_{s}_EXPORTER"))?;
+        let value = var.known()?;
+        let mut protos = value.split(',').filter_map(|n| match n.trim() {
+            "otlp_proto_http" => Some("http/protobuf"),
+            "otlp_proto_grpc" => Some("grpc"),
+            _ => None,
+        });
+        let first = protos.next()?;
+        protos.all(|p| p == first).then_some((first, var))
+    };
+    match signal {
+        Some(s) => named(s),
+        None => {
+            let all: Vec<_> = ["TRACES", "METRICS", "LOGS"]
+                .iter()
+                .filter_map(|s| named(s))
+                .collect();
+            let (first, var) = *all.first()?;
+            all.iter().all(|(p, _)| *p == first).then_some((first, var))
+        }
     }
 }
 
@@ -281,14 +331,31 @@ fn scan(ctx: &Context) -> Vec<Finding> {
             if let Some(fix) = port_fix(val, &ep, to) {
                 finding = finding.with_fix(fix);
             }
-            if let Some(e) = setting
-                .and_then(|s| s.value.as_ref())
-                .and_then(|t| judge::replace_value(t, right_proto))
-            {
-                finding = finding.with_fix(Fix::unsafe_(
+            // The protocol's own setting is changed; an exporter name only when it is the
+            // variable's whole value (`otlp_proto_http` → `otlp_proto_grpc`).
+            let (value, replacement, title) = match setting {
+                Some(Setting::Protocol(p)) => (
+                    p.value.as_ref(),
+                    right_proto,
                     format!("Use protocol `{right_proto}`"),
-                    vec![e],
-                ));
+                ),
+                Some(Setting::Exporter(e)) => {
+                    let name = if right_proto == "grpc" {
+                        "otlp_proto_grpc"
+                    } else {
+                        "otlp_proto_http"
+                    };
+                    let whole = e.known().is_some_and(|v| !v.contains(','));
+                    (
+                        e.value.as_ref().filter(|_| whole),
+                        name,
+                        format!("Use exporter `{name}`"),
+                    )
+                }
+                None => (None, right_proto, String::new()),
+            };
+            if let Some(e) = value.and_then(|t| judge::replace_value(t, replacement)) {
+                finding = finding.with_fix(Fix::unsafe_(title, vec![e]));
             }
             out.push(finding);
             break;
@@ -303,7 +370,10 @@ environment scopes without Operator injection (Dockerfile `ENV`, shell `export`,
 `environment:`, Kubernetes containers), in `opentelemetry-instrument --exporter_otlp_endpoint`
 flags, and in exporter constructors (`opentelemetry.exporter.otlp.proto.grpc…` vs
 `…proto.http…` `OTLPSpanExporter(endpoint=…)`). `http/protobuf` or `http/json` with `:4317`,
-and `grpc` with `:4318`, are errors. The protocol is the explicit
+and `grpc` with `:4318`, are errors. The protocol is the exporter's name when it says —
+`otlp_proto_http` or `otlp_proto_grpc` in `OTEL_<SIGNAL>_EXPORTER` or `--<signal>_exporter`
+(the SDK loads that class whatever the protocol variable says; for the generic endpoint, the
+signals whose exporters name one must agree) — else the explicit
 `OTEL_EXPORTER_OTLP_[SIGNAL_]PROTOCOL`, or `grpc` — opentelemetry-distro's default — when the
 command runs under `opentelemetry-instrument` and no other vendor distro is visible.
 
