@@ -95,9 +95,20 @@ fn scan(ctx: &Context) -> Vec<Finding> {
         if let Some((ini_path, ini_ref)) = via_ini {
             targets.extend(ws.targets_of(ini_path, ini_ref));
         }
-        let otel = targets
-            .iter()
-            .any(|(_, s)| s.launch.uses_otel || s.launch.initializes_otel);
+        // OpenTelemetry is in use when the app module says so, and whenever uWSGI runs under
+        // `opentelemetry-instrument` — on this command line, or on the one that reads this
+        // ini file — whether or not the app module is in the workspace.
+        let instrumented = l.instrumented()
+            || (l.kind == LaunchKind::Uwsgi
+                && ws.launched_by(path).iter().any(|b| {
+                    matches!(b.target, summary::Target::UwsgiIni(_))
+                        && b.launcher.program == "uwsgi"
+                        && b.launcher.instrumented
+                }));
+        let otel = instrumented
+            || targets
+                .iter()
+                .any(|(_, s)| s.launch.uses_otel || s.launch.initializes_otel);
         if !otel {
             continue;
         }
@@ -269,7 +280,7 @@ fn postfork_fix(ctx: &Context, py: &PyFacts, c: &Call) -> Option<Fix> {
 }
 
 const DOCS: &str = r#"## What it does
-For a uWSGI server whose app module the workspace can see — an ini file's `[uwsgi]`
+For a uWSGI server — an ini file's `[uwsgi]`
 section, or a `uwsgi …` command line (Dockerfile, script, Procfile, Makefile, compose,
 Kubernetes), its options merged from the ini file it reads (`--ini`), its `UWSGI_*`
 environment variables and the command line, in that order — flags:
@@ -282,6 +293,9 @@ call (a call under `if __name__ == "__main__":` never runs under uWSGI and is no
 
 (b) any OpenTelemetry use without `enable-threads` or `threads` — reported on the `uwsgi`
 word or the `[uwsgi]` header (an ini file that a command line reads reports it itself).
+OpenTelemetry is in use when the app module (if the workspace has it) imports or sets it up,
+and whenever uWSGI runs under `opentelemetry-instrument` — on its command line, or on the
+command line that reads its ini file — whether or not the app module is in the workspace.
 
 ## Why is this bad?
 uWSGI imports the app in the master and forks the workers: an SDK set up at import time is
