@@ -769,34 +769,52 @@ pub fn clean(p: &Path) -> PathBuf {
 
 /// The relative paths a target may name, in the launcher's directory.
 fn candidate_paths(target: &Target, l: &LaunchRef) -> Vec<PathBuf> {
-    let base: PathBuf = l
-        .chdir
-        .as_deref()
-        .map(container_relative(l))
-        .unwrap_or_default();
+    let to_context = container_relative(l);
+    // `--chdir`/`--app-dir` is where relative targets are looked up.
+    let base: Option<PathBuf> = l.chdir.as_deref().map(&to_context);
+    let under = |s: &str| match &base {
+        Some(b) if !s.starts_with('/') => b.join(s),
+        _ => to_context(s),
+    };
     match target {
-        Target::Script(s) | Target::Config(s) | Target::UwsgiIni(s) => {
-            vec![base.join(container_relative(l)(s))]
-        }
+        Target::Script(s) | Target::Config(s) | Target::UwsgiIni(s) => vec![under(s)],
         Target::Module(m) => {
-            let rel: PathBuf = m.split('.').collect();
+            let rel: String = m.split('.').collect::<Vec<_>>().join("/");
             vec![
-                base.join(rel.with_extension("py")),
-                base.join(rel).join("__init__.py"),
+                under(&format!("{rel}.py")),
+                under(&format!("{rel}/__init__.py")),
             ]
         }
     }
 }
 
-/// Maps a path written in a launcher (maybe absolute inside a container) to a path relative
-/// to the launcher's directory: `WORKDIR`-prefixed paths lose the prefix; other absolute
-/// paths keep only their file name.
+/// Maps a path written in a launcher to a path relative to the launcher's folder (the build
+/// context of a Dockerfile, the folder of a script or compose file). When the Dockerfile
+/// copied the context to a known folder (`COPY . /app`), a path in the container — absolute,
+/// or relative to `WORKDIR` — maps exactly: `WORKDIR /app/src` + `python run.py` is
+/// `src/run.py`. Otherwise a relative path is taken as relative to the launcher's folder,
+/// a `WORKDIR`-prefixed absolute path loses the prefix, and another absolute path keeps only
+/// its file name (looked up by suffix).
 fn container_relative(l: &LaunchRef) -> impl Fn(&str) -> PathBuf + '_ {
     move |s: &str| {
+        let workdir = l.workdir.as_deref().filter(|w| w.starts_with('/'));
+        if let Some(root) = l.context_root.as_deref() {
+            let abs = match (s.starts_with('/'), workdir) {
+                (true, _) => Some(PathBuf::from(s)),
+                (false, Some(w)) => Some(Path::new(w).join(s)),
+                (false, None) => None,
+            };
+            if let Some(rest) = abs
+                .as_deref()
+                .and_then(|a| clean(a).strip_prefix(root).ok().map(Path::to_path_buf))
+            {
+                return rest;
+            }
+        }
         if !s.starts_with('/') {
             return PathBuf::from(s);
         }
-        if let Some(w) = l.workdir.as_deref().filter(|w| w.starts_with('/')) {
+        if let Some(w) = workdir {
             if let Ok(rest) = Path::new(s).strip_prefix(w) {
                 return rest.to_path_buf();
             }
@@ -1225,6 +1243,7 @@ mod tests {
             runtime: true,
             targets,
             workdir: workdir.map(str::to_string),
+            context_root: None,
             chdir: None,
             metrics_disabled: false,
             workers: None,

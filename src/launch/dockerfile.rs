@@ -53,6 +53,8 @@ struct Stage {
     scope: usize,
     name: Option<String>,
     workdir: Option<String>,
+    /// Where the build context's root was copied (`COPY . <dest>`), absolute.
+    context_root: Option<String>,
     entrypoint: Option<Cmd>,
     cmd: Option<Cmd>,
     declares: bool,
@@ -100,6 +102,7 @@ pub fn facts(text: &str) -> LaunchFacts {
                     scope,
                     name,
                     workdir: parent.as_ref().and_then(|p| p.workdir.clone()),
+                    context_root: parent.as_ref().and_then(|p| p.context_root.clone()),
                     entrypoint: parent.as_ref().and_then(|p| p.entrypoint.clone()),
                     cmd: parent.as_ref().and_then(|p| p.cmd.clone()),
                     declares: false,
@@ -114,6 +117,7 @@ pub fn facts(text: &str) -> LaunchFacts {
                     scope,
                     name: None,
                     workdir: None,
+                    context_root: None,
                     entrypoint: None,
                     cmd: None,
                     declares: false,
@@ -194,6 +198,13 @@ pub fn facts(text: &str) -> LaunchFacts {
             (Some(ep), _) => emit(&mut f, &origin(LaunchKind::Entrypoint), ep, None),
             (None, Some(c)) => emit(&mut f, &origin(LaunchKind::Cmd), c, None),
             (None, None) => {}
+        }
+    }
+    // Where each stage copied the build context (its last `COPY . <dest>`; a `RUN` before
+    // that copy is rare and given the same).
+    for l in &mut f.launchers {
+        if let Some(st) = l.stage.and_then(|i| stages.get(i)) {
+            l.context_root = st.context_root.clone();
         }
     }
     f
@@ -283,13 +294,55 @@ fn handle(f: &mut LaunchFacts, stages: &mut [Stage], ins: &Instr, text: &str) {
                 push_command(f, &origin, c);
             }
         }
-        "COPY" | "ADD" => f.copies.push(Copy {
-            stage: idx,
-            words: split_words(&ins.masked, ins.args_start),
-            span: Span::new(ins.start, ins.end),
-        }),
+        "COPY" | "ADD" => {
+            let words = split_words(&ins.masked, ins.args_start);
+            if let Some(root) = context_copy(&words, st.workdir.as_deref()) {
+                st.context_root = Some(root);
+            }
+            f.copies.push(Copy {
+                stage: idx,
+                words,
+                span: Span::new(ins.start, ins.end),
+            })
+        }
         _ => {}
     }
+}
+
+/// Where `COPY . <dest>` (or `./`, without `--from`) puts the build context's root: `dest`
+/// made absolute against the `WORKDIR` in effect, without a trailing slash.
+fn context_copy(words: &[Token], workdir: Option<&str>) -> Option<String> {
+    let mut rest = Vec::new();
+    for w in words {
+        let t = w.text.as_str();
+        if t.starts_with("--from") {
+            return None;
+        }
+        if !t.starts_with("--") {
+            rest.push(t);
+        }
+    }
+    let [src, dest] = rest[..] else {
+        return None;
+    };
+    if !matches!(src, "." | "./") {
+        return None;
+    }
+    let abs = if dest.starts_with('/') {
+        dest.to_string()
+    } else {
+        let base = workdir.filter(|w| w.starts_with('/'))?;
+        match dest.trim_start_matches("./") {
+            "" | "." => base.to_string(),
+            d => format!("{}/{}", base.trim_end_matches('/'), d),
+        }
+    };
+    let abs = abs.trim_end_matches('/');
+    Some(if abs.is_empty() {
+        "/".into()
+    } else {
+        abs.into()
+    })
 }
 
 /// `RUN --mount=… --network=…` flags precede the command: blank them (same length).
@@ -794,6 +847,43 @@ mod tests {
         let v = ep.value.as_ref().unwrap().value_span().unwrap();
         assert_eq!(&src[v.start..v.end], "http://c:4317");
         assert_eq!(argv(&f, 1), ["opentelemetry-bootstrap", "-a", "install"]);
+    }
+
+    #[test]
+    fn where_the_build_context_was_copied() {
+        let root = |src: &str| {
+            facts(src)
+                .launchers
+                .iter()
+                .find(|l| l.runtime)
+                .and_then(|l| l.context_root.clone())
+        };
+        assert_eq!(
+            root("FROM x\nWORKDIR /app\nCOPY . .\nCMD python run.py\n").as_deref(),
+            Some("/app")
+        );
+        assert_eq!(
+            root("FROM x\nCOPY --chown=app:app ./ /srv/\nWORKDIR /srv/src\nCMD python run.py\n")
+                .as_deref(),
+            Some("/srv")
+        );
+        assert_eq!(
+            root("FROM x\nWORKDIR /app\nCOPY . code\nCMD python run.py\n").as_deref(),
+            Some("/app/code")
+        );
+        // Another stage's files, a sub-folder, or a relative destination without WORKDIR:
+        // unknown.
+        assert_eq!(
+            root("FROM x\nCOPY --from=build /app /app\nCMD python run.py\n"),
+            None
+        );
+        assert_eq!(root("FROM x\nCOPY src /app\nCMD python run.py\n"), None);
+        assert_eq!(root("FROM x\nCOPY . .\nCMD python run.py\n"), None);
+        // Inherited by a stage built FROM this one.
+        assert_eq!(
+            root("FROM x AS base\nCOPY . /app\nFROM base\nCMD python run.py\n").as_deref(),
+            Some("/app")
+        );
     }
 
     #[test]

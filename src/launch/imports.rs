@@ -172,6 +172,7 @@ fn detach_launcher(l: &Launcher, at: usize) -> Launcher {
         instrument_prefix: None,
         uv_run: l.uv_run,
         workdir: l.workdir.clone(),
+        context_root: l.context_root.clone(),
         stage: l.stage,
         runtime: l.runtime,
         stmt: Span::empty(at),

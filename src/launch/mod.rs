@@ -258,6 +258,9 @@ pub struct Launcher {
     /// The working directory (Dockerfile `WORKDIR`, compose `working_dir`, container
     /// `workingDir`), when known.
     pub workdir: Option<String>,
+    /// Dockerfile: the absolute folder the build context was copied to (`COPY . /app`, or
+    /// `COPY . .` under `WORKDIR /app`), so that paths in the container map to the workspace.
+    pub context_root: Option<String>,
     /// Dockerfile build stage index.
     pub stage: Option<usize>,
     /// Whether the command is where the service runs (not a build step).

@@ -59,6 +59,8 @@ pub struct LaunchRef {
     pub targets: Vec<Target>,
     /// Working directory (Dockerfile `WORKDIR`…), used to map container paths.
     pub workdir: Option<String>,
+    /// Where the Dockerfile copied the build context ([`Launcher::context_root`]).
+    pub context_root: Option<String>,
     /// `--chdir` / `--app-dir` (module search root), relative.
     pub chdir: Option<String>,
     /// The effective `OTEL_METRICS_EXPORTER` is `none`.
@@ -407,6 +409,7 @@ pub fn launch_ref(l: &Launcher, facts: &LaunchFacts) -> Option<LaunchRef> {
         runtime: l.runtime,
         targets,
         workdir: l.workdir.clone(),
+        context_root: l.context_root.clone(),
         chdir,
         metrics_disabled: super::judge::metrics_disabled(l, facts),
         workers: w.count.as_ref().and_then(|c| c.count),

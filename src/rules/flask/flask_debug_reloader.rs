@@ -271,6 +271,13 @@ named `app` or `application` and no other framework built it. `debug` set from a
 (`os.environ.get(...)`, `settings.DEBUG`) and calls with `**options` are left alone: the
 value is unknown.
 
+A module uses OpenTelemetry when it imports it, calls `initialize()`, or a launcher of the
+workspace starts it under `opentelemetry-instrument` (or in an Operator-injected pod). A
+launcher's relative path (`python run.py`, `FLASK_APP=./server.py`) is taken from the folder
+the command runs in: a Dockerfile's `WORKDIR`, mapped into the build context through the
+`COPY . <dest>` that put it there (else the Dockerfile's folder); a shell script's,
+Procfile's, Makefile's or compose file's own folder, with `--chdir`/`--app-dir` on top.
+
 ## Why is this bad?
 Debug mode turns on Werkzeug's reloader (`use_reloader` defaults to `debug`). The reloader
 re-executes the program in a child process; the instrumentation that
