@@ -8,5 +8,6 @@
 pub mod edit;
 pub mod inject_annotation_invalid_value;
 pub mod inject_annotation_wrong_location;
+pub mod instrumentation_apiversion;
 pub mod model;
 pub mod python_operator_endpoint_4317;
