@@ -483,6 +483,7 @@ pub static ALL: &[&Rule] = &[
     &prefork::gunicorn_post_fork_missing_init::RULE,
     &prefork::uwsgi_otel_without_postfork::RULE,
     &prefork::prometheus_reader_prefork::RULE,
+    &operator::python_operator_grpc_protocol::RULE,
     &operator::instrumentation_apiversion::RULE,
     &exporter::otlp_port_protocol_mismatch::RULE,
     &exporter::otlp_http_endpoint_path::RULE,

@@ -11,3 +11,4 @@ pub mod inject_annotation_wrong_location;
 pub mod instrumentation_apiversion;
 pub mod model;
 pub mod python_operator_endpoint_4317;
+pub mod python_operator_grpc_protocol;

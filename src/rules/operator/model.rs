@@ -463,6 +463,43 @@ pub fn language_sections(spec: Node, src: &str) -> Vec<String> {
         .collect()
 }
 
+/// The mapping above `node` that has `key` (the container of an env item).
+pub fn climb_to_mapping_with<'t>(node: Node<'t>, key: &str, src: &str) -> Option<Node<'t>> {
+    let mut cur = node.parent();
+    while let Some(n) = cur {
+        if matches!(n.kind(), "block_mapping" | "flow_mapping") && pair(n, key, src).is_some() {
+            return Some(n);
+        }
+        cur = n.parent();
+    }
+    None
+}
+
+/// Whether the Operator injects Python into this container: the ones named by
+/// `python-container-names` (or `container-names`), else the first of `containers`.
+pub fn targeted(obj: &K8sObject, container: Node, name: Option<&str>, list: &str) -> bool {
+    let names = obj
+        .pod_annotation("instrumentation.opentelemetry.io/python-container-names")
+        .or_else(|| obj.pod_annotation("instrumentation.opentelemetry.io/container-names"));
+    if let Some(names) = names {
+        return name.is_some_and(|n| names.split(',').any(|x| x.trim() == n));
+    }
+    if list != "containers" {
+        return false;
+    }
+    // The first item of the `containers` list that holds this container.
+    let mut cur = container.parent();
+    while let Some(n) = cur {
+        if matches!(n.kind(), "block_sequence" | "flow_sequence") {
+            return yaml::items(n)
+                .first()
+                .is_some_and(|first| crate::syntax::yaml::content(*first).id() == container.id());
+        }
+        cur = n.parent();
+    }
+    false
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -14,7 +14,7 @@ use crate::diagnostic::{Edit, Finding, Fix, Severity, Span};
 use crate::language::Language;
 use crate::rules::{always, anywhere, Facts, FixKind, Match, Pre, Query, Rule, Topic};
 use crate::syntax::yaml::{
-    get, get_path, items, key_path, pair, pod_shape, scalar, K8sObject, PodShape, Scalar,
+    get, get_path, key_path, pair, pod_shape, scalar, K8sObject, PodShape, Scalar,
 };
 use crate::workspace::INJECT_PYTHON;
 use tree_sitter::Node;
@@ -228,11 +228,11 @@ fn container(
     }
     // The container: env item mapping → env list → container mapping.
     let env_item = pair_node.parent()?;
-    let container_map = climb_to_mapping_with(env_item, "env", src)?;
+    let container_map = model::climb_to_mapping_with(env_item, "env", src)?;
     let container_name = get(container_map, "name", src)
         .and_then(|v| scalar(v, src))
         .map(|s| s.value);
-    if !targeted(obj, container_map, container_name.as_deref(), path[n]) {
+    if !model::targeted(obj, container_map, container_name.as_deref(), path[n]) {
         return None;
     }
     let env_list = get(container_map, "env", src)?;
@@ -272,43 +272,6 @@ fn container(
         Some(f) => finding.with_fix(f),
         None => finding,
     })
-}
-
-/// The mapping above `node` that has `key` (the container of an env item).
-fn climb_to_mapping_with<'t>(node: Node<'t>, key: &str, src: &str) -> Option<Node<'t>> {
-    let mut cur = node.parent();
-    while let Some(n) = cur {
-        if matches!(n.kind(), "block_mapping" | "flow_mapping") && pair(n, key, src).is_some() {
-            return Some(n);
-        }
-        cur = n.parent();
-    }
-    None
-}
-
-/// Whether the Operator injects Python into this container: the ones named by
-/// `python-container-names` (or `container-names`), else the first of `containers`.
-fn targeted(obj: &K8sObject, container: Node, name: Option<&str>, list: &str) -> bool {
-    let names = obj
-        .pod_annotation("instrumentation.opentelemetry.io/python-container-names")
-        .or_else(|| obj.pod_annotation("instrumentation.opentelemetry.io/container-names"));
-    if let Some(names) = names {
-        return name.is_some_and(|n| names.split(',').any(|x| x.trim() == n));
-    }
-    if list != "containers" {
-        return false;
-    }
-    // The first item of the `containers` list that holds this container.
-    let mut cur = container.parent();
-    while let Some(n) = cur {
-        if matches!(n.kind(), "block_sequence" | "flow_sequence") {
-            return items(n)
-                .first()
-                .is_some_and(|first| crate::syntax::yaml::content(*first).id() == container.id());
-        }
-        cur = n.parent();
-    }
-    false
 }
 
 const DOCS: &str = r#"## What it does
