@@ -484,6 +484,8 @@ pub static ALL: &[&Rule] = &[
     &prefork::uwsgi_otel_without_postfork::RULE,
     &prefork::prometheus_reader_prefork::RULE,
     &operator::python_operator_grpc_protocol::RULE,
+    &operator::annotation_namespace_mismatch::RULE,
+    &operator::ambiguous_instrumentation_true::RULE,
     &operator::instrumentation_apiversion::RULE,
     &exporter::otlp_port_protocol_mismatch::RULE,
     &exporter::otlp_http_endpoint_path::RULE,

@@ -74,16 +74,17 @@ const LANGUAGES: &[&str] = &[
 ];
 
 /// What is known about where a judged annotation sits.
-struct Where<'t> {
-    key_node: Node<'t>,
-    value_node: Option<Node<'t>>,
+pub(super) struct Where<'t> {
+    pub(super) key_node: Node<'t>,
+    pub(super) value_node: Option<Node<'t>>,
     /// All cases are judged (the Operator reads it there), not only the type.
-    full: bool,
+    pub(super) full: bool,
     /// For case 3: the pod's namespace (`Some(None)` when unknown); `None` skips case 3.
-    pod_ns: Option<Option<String>>,
+    pub(super) pod_ns: Option<Option<String>>,
 }
 
-fn locate<'t>(m: &Match, pair: Node<'t>) -> Option<Where<'t>> {
+/// Where an inject annotation pair sits, if it is one the Operator (or the API server) reads.
+pub(super) fn locate<'t>(m: &Match, pair: Node<'t>) -> Option<Where<'t>> {
     let src = m.chunk;
     if let Some(site) = model::site(m, pair) {
         if !matches!(site.annotation, AnnotationKey::Inject(_)) {
@@ -308,6 +309,11 @@ fn unknown_reference(
         return None;
     }
     if ws.has_instrumentation(name, ns) {
+        return None;
+    }
+    // A name that only Instrumentations of other namespaces have is the more specific
+    // `annotation-namespace-mismatch` (OTEL032).
+    if ns.is_none() && pod_ns.is_some() && !ws.instrumentations_named(name).is_empty() {
         return None;
     }
     // The first references, as many as the message and the fixes show (and one more, to

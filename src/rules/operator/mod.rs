@@ -5,10 +5,13 @@
 //! resolution helpers, OTLP endpoints and the injected Python environment); `edit` the YAML
 //! text edits their quick fixes are made of.
 
+pub mod ambiguous_instrumentation_true;
+pub mod annotation_namespace_mismatch;
 pub mod edit;
 pub mod inject_annotation_invalid_value;
 pub mod inject_annotation_wrong_location;
 pub mod instrumentation_apiversion;
 pub mod model;
+pub mod namespaces;
 pub mod python_operator_endpoint_4317;
 pub mod python_operator_grpc_protocol;

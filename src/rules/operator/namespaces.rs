@@ -1,0 +1,34 @@
+//! What OTEL032 and OTEL033 share: the inject annotation's string value at a place the
+//! Operator reads, with the pod's explicit namespace.
+
+use super::inject_annotation_invalid_value::locate;
+use crate::rules::Match;
+use crate::syntax::yaml::{scalar, Scalar};
+
+/// An inject annotation the Operator reads, with a string value and an explicit pod
+/// namespace: `(value scalar, pod namespace)`. Templated and substituted values are unknown.
+pub fn judged(m: &Match) -> Option<(Scalar, String)> {
+    let at = locate(m, m.get("pair")?)?;
+    if !at.full {
+        return None;
+    }
+    let ns = at.pod_ns??;
+    let s = scalar(at.value_node?, m.chunk)?;
+    let v = s.value.as_str();
+    if v.contains("{{") || v.contains('$') || (v.starts_with('(') && v.ends_with(')')) {
+        return None;
+    }
+    // A YAML boolean is OTEL004's (not a string); only a quoted `"true"` is a string.
+    if s.is_plain() && crate::rules::operator::model::yaml11_bool(v).is_some() {
+        return None;
+    }
+    Some((s, ns))
+}
+
+/// The replacement text for a scalar, in its own quoting (double quotes for a plain one).
+pub fn quoted(s: &Scalar, v: &str) -> String {
+    match s.quote {
+        Some('\'') => format!("'{v}'"),
+        _ => format!("\"{v}\""),
+    }
+}
