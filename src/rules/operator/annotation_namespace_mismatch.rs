@@ -48,9 +48,8 @@ fn check(m: &Match) -> Option<Finding> {
     // pod's namespace, and the Operator may well find it.
     let mut cands: Vec<String> = Vec::new();
     for i in ws.instrumentations() {
-        let Some(name) = i.name.as_deref() else {
-            return None;
-        };
+        // A templated name could be anything.
+        let name = i.name.as_deref()?;
         if !any && name != v {
             continue;
         }
