@@ -477,6 +477,7 @@ pub static ALL: &[&Rule] = &[
     &operator::inject_annotation_wrong_location::RULE,
     &operator::inject_annotation_invalid_value::RULE,
     &operator::python_operator_endpoint_4317::RULE,
+    &initialization::double_sdk_initialization::RULE,
     &prefork::gunicorn_multiworker_zero_code::RULE,
     &prefork::uvicorn_reload_under_instrumentation::RULE,
     &prefork::uvicorn_multiworker_under_instrumentation::RULE,
