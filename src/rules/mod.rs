@@ -20,6 +20,7 @@ use crate::workspace::Workspace;
 use std::path::Path;
 use tree_sitter::{Node, QueryCapture};
 
+pub mod advisory;
 pub mod exporter;
 pub mod flask;
 pub mod initialization;
@@ -491,6 +492,7 @@ pub static ALL: &[&Rule] = &[
     &packaging::bootstrap_under_uv::RULE,
     &packaging::bootstrap_before_dependencies::RULE,
     &packaging::instrument_without_distro::RULE,
+    &advisory::double_agent::RULE,
 ];
 
 /// The rule with this code or name.
