@@ -75,8 +75,9 @@ struct Indexes {
     python_targets: OnceLock<HashSet<Arc<K8sObject>>>,
     launch: OnceLock<LaunchIndex>,
     imports: OnceLock<ImportIndex>,
-    /// Every file's `injected_images`, lower-case ([`Workspace::image_injected`]).
-    injected_images: OnceLock<HashSet<String>>,
+    /// Every file's `injected_images`, lower-case, each with whether some container runs it
+    /// as built ([`Workspace::image_injected`], [`Workspace::image_injected_as_built`]).
+    injected_images: OnceLock<HashMap<String, bool>>,
 }
 
 /// The files by path. Files are numbered in path order (the map's), which the other parts
@@ -282,6 +283,7 @@ impl Workspace {
                 a.instrumentations != b.instrumentations
                     || a.injectors != b.injectors
                     || a.launch.injected_images != b.launch.injected_images
+                    || a.launch.injected_as_built != b.launch.injected_as_built
                     || config_maps(a) != config_maps(b)
             }
             _ => true,
@@ -534,13 +536,18 @@ impl Indexes {
         })
     }
 
-    fn injected_images(&self, ws: &Workspace) -> &HashSet<String> {
+    fn injected_images(&self, ws: &Workspace) -> &HashMap<String, bool> {
         self.injected_images.get_or_init(|| {
-            ws.files
-                .values()
-                .flat_map(|s| &s.launch.injected_images)
-                .map(|i| i.to_ascii_lowercase())
-                .collect()
+            let mut out: HashMap<String, bool> = HashMap::new();
+            for s in ws.files.values() {
+                for i in &s.launch.injected_images {
+                    out.entry(i.to_ascii_lowercase()).or_default();
+                }
+                for i in &s.launch.injected_as_built {
+                    out.insert(i.to_ascii_lowercase(), true);
+                }
+            }
+            out
         })
     }
 }
@@ -992,6 +999,40 @@ impl Workspace {
                 }))
     }
 
+    /// Whether the process a launcher starts gets its SDK providers from auto-instrumentation
+    /// when `opentelemetry-instrument` or `initialize()` runs in it: the Operator injects its
+    /// pod (its image always carries `opentelemetry-distro`), or an OpenTelemetry distro is
+    /// installed (by a `pip install` list of its file, else of the image its compose service
+    /// builds). When neither file tells (requirements files are not read), an exporter,
+    /// configurator or distro setting in its environment says a configurator is expected.
+    /// An image whose packages are all listed explicitly without a distro has none.
+    pub fn auto_configures(&self, file: &Path, l: &LaunchRef) -> bool {
+        use crate::launch::imports::{pick_image, resolve_path, Source};
+        use crate::launch::packaging::{distro_installed, AUTO_CONFIG_VARS};
+        if l.operator_injected || (l.runtime && self.image_injected(file)) {
+            return true;
+        }
+        let image = || {
+            l.imports.iter().find_map(|s| {
+                let Source::Image { dockerfile, target } = s else {
+                    return None;
+                };
+                let f = self.launch_facts(&resolve_path(file, dockerfile))?;
+                pick_image(f, target.as_deref())?;
+                distro_installed(f)
+            })
+        };
+        match l.distro.or_else(image) {
+            Some(installed) => installed,
+            None => {
+                l.auto_config_env
+                    || AUTO_CONFIG_VARS
+                        .iter()
+                        .any(|v| self.imported_env(file, l, v).is_some())
+            }
+        }
+    }
+
     /// Whether metrics export is off for a launcher (`OTEL_METRICS_EXPORTER=none`), its
     /// imported settings included.
     pub fn metrics_disabled(&self, file: &Path, l: &LaunchRef) -> bool {
@@ -1053,6 +1094,17 @@ impl Workspace {
     /// (`inject-python`) runs — by the heuristic image name = the Dockerfile's directory name
     /// (or, for `<name>.Dockerfile`, that name).
     pub fn image_injected(&self, dockerfile: &Path) -> bool {
+        self.image_injected_as(dockerfile, false)
+    }
+
+    /// Whether [`image_injected`](Self::image_injected) holds through a container that sets
+    /// neither `command:` nor `args:`, so that the pod runs the Dockerfile's own
+    /// `ENTRYPOINT`/`CMD`.
+    pub fn image_injected_as_built(&self, dockerfile: &Path) -> bool {
+        self.image_injected_as(dockerfile, true)
+    }
+
+    fn image_injected_as(&self, dockerfile: &Path, as_built: bool) -> bool {
         use crate::language::Language;
         if Language::from_path(dockerfile) != Some(Language::Dockerfile) {
             return false;
@@ -1073,9 +1125,11 @@ impl Workspace {
         self.late();
         let ix = self.indexes();
         let images = ix.injected_images(self);
-        names
-            .iter()
-            .any(|n| images.contains(&n.to_ascii_lowercase()))
+        names.iter().any(|n| {
+            images
+                .get(&n.to_ascii_lowercase())
+                .is_some_and(|&built| built || !as_built)
+        })
     }
 
     /// The gunicorn config module a gunicorn launcher in `file` reads (`-c`, or the default
@@ -1255,6 +1309,8 @@ mod tests {
             namespace: None,
             entrypoint_set: false,
             operator_injected: false,
+            distro: None,
+            auto_config_env: false,
             uwsgi: vec![],
         }
     }

@@ -473,6 +473,7 @@ fn hash_launch_facts(l: &LaunchFacts, h: &mut impl Hasher) {
         uwsgi,
         compose,
         injected_images,
+        injected_as_built,
         imports,
         config_maps,
         images,
@@ -484,6 +485,7 @@ fn hash_launch_facts(l: &LaunchFacts, h: &mut impl Hasher) {
     (launchers, scopes, env, copies, stages, uwsgi, compose).hash(h);
     (
         injected_images,
+        injected_as_built,
         imports,
         config_maps,
         images,

@@ -98,6 +98,9 @@ pub(crate) fn summarize_documents<'p>(
         out.launch
             .injected_images
             .extend(d.launch.injected_images.iter().cloned());
+        out.launch
+            .injected_as_built
+            .extend(d.launch.injected_as_built.iter().cloned());
     }
     let mut docs = file
         .chunks()
@@ -169,6 +172,9 @@ pub fn summary_of_parts(mut parts: Vec<DocumentPart>, vendor_distro: bool) -> Fi
         out.launch
             .injected_images
             .extend(p.summary.launch.injected_images.iter().cloned());
+        out.launch
+            .injected_as_built
+            .extend(p.summary.launch.injected_as_built.iter().cloned());
     }
     out.launch.facts = shared_documents(parts.iter().map(|p| &p.summary), vendor_distro);
     out

@@ -205,6 +205,7 @@ pub fn detached(f: &LaunchFacts) -> LaunchFacts {
         stages: f.stages.iter().map(|(i, _)| (*i, Span::empty(0))).collect(),
         compose: f.compose,
         injected_images: f.injected_images.clone(),
+        injected_as_built: f.injected_as_built.clone(),
         dotenv: f.dotenv,
         vendor_distro: f.vendor_distro,
         uv_setup: f.uv_setup.clone(),

@@ -348,6 +348,9 @@ pub struct LaunchFacts {
     /// Image names (last path component, no tag) of containers in pods injected by the
     /// OpenTelemetry Operator (`inject-python`): their Dockerfiles' apps get OTel context.
     pub injected_images: Vec<String>,
+    /// Of those, the images of injected containers that set neither `command:` nor `args:`:
+    /// they run the image's own `ENTRYPOINT`/`CMD`.
+    pub injected_as_built: Vec<String>,
     /// References to environment or images defined in other files (compose `env_file:` and
     /// `build:`, Kubernetes `envFrom:`), resolved by [`imports::effective`].
     pub imports: Vec<imports::Import>,
@@ -483,6 +486,8 @@ impl LaunchFacts {
         self.compose |= other.compose;
         self.injected_images
             .extend(other.injected_images.iter().cloned());
+        self.injected_as_built
+            .extend(other.injected_as_built.iter().cloned());
         self.imports.extend(other.imports.iter().map(|i| {
             let mut i = i.clone();
             i.shift(offset, base);

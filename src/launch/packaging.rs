@@ -67,6 +67,43 @@ pub fn is_project_or_requirements(t: &Token) -> bool {
         || t.dynamic
 }
 
+/// Whether the file's commands install an OpenTelemetry distro: `Some(true)` when some
+/// `pip install` list names one; `Some(false)` when every Python package is installed by
+/// explicit `pip install <pkg…>` lists and none is a distro (no requirements, lock files,
+/// project installs or other package managers: OTEL052's case); `None` when it cannot tell
+/// (nothing installed here, or packages come from files whose contents are not seen).
+pub fn distro_installed(facts: &LaunchFacts) -> Option<bool> {
+    let installs: Vec<&[Token]> = facts
+        .launchers
+        .iter()
+        .filter_map(pip_install_args)
+        .collect();
+    let named = installs.iter().any(|a| {
+        a.iter()
+            .any(|t| !t.text.starts_with('-') && is_distro(&t.text))
+    });
+    if named {
+        return Some(true);
+    }
+    let other = facts.launchers.iter().any(installs_dependencies)
+        || facts.launchers.iter().any(|l| {
+            l.program()
+                .as_deref()
+                .is_some_and(|p| matches!(p, "poetry" | "pipenv" | "pdm" | "conda" | "mamba"))
+        });
+    (!installs.is_empty() && !other).then_some(false)
+}
+
+/// Settings that make `opentelemetry-instrument` (or `initialize()`) configure the SDK, or
+/// show that a configurator is expected: the exporters, the configurator and the distro.
+pub const AUTO_CONFIG_VARS: &[&str] = &[
+    "OTEL_TRACES_EXPORTER",
+    "OTEL_METRICS_EXPORTER",
+    "OTEL_LOGS_EXPORTER",
+    "OTEL_PYTHON_CONFIGURATOR",
+    "OTEL_PYTHON_DISTRO",
+];
+
 /// Distribution packages that provide an OpenTelemetry configurator ("distro").
 pub fn is_distro(pkg: &str) -> bool {
     let name = pkg

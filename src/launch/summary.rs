@@ -84,6 +84,11 @@ pub struct LaunchRef {
     pub entrypoint_set: bool,
     /// A container of a pod injected by the OpenTelemetry Operator.
     pub operator_injected: bool,
+    /// Whether its file installs an OpenTelemetry distro
+    /// ([`super::packaging::distro_installed`]).
+    pub distro: Option<bool>,
+    /// One of [`super::packaging::AUTO_CONFIG_VARS`] is set in its scope (flags included).
+    pub auto_config_env: bool,
     /// uWSGI: the options of the command line (or ini section) and `UWSGI_*` environment,
     /// in order (a later one wins): normalised key and value (`None` for a bare flag).
     pub uwsgi: Vec<(String, Option<String>)>,
@@ -137,6 +142,8 @@ pub struct LaunchSummary {
     pub uwsgi_postfork: bool,
     /// Images of containers injected by the Operator (`inject-python`).
     pub injected_images: Vec<String>,
+    /// Of those, the images whose containers run the image's own `ENTRYPOINT`/`CMD`.
+    pub injected_as_built: Vec<String>,
     /// The file's launch facts with empty spans, when other files need them: it imports
     /// (compose `env_file:`/`build:`, `envFrom:`) or is imported (a `.env` file, ConfigMaps,
     /// a Dockerfile). See [`super::imports`].
@@ -424,6 +431,10 @@ pub fn launch_ref(l: &Launcher, facts: &LaunchFacts) -> Option<LaunchRef> {
         namespace: imports.iter().find_map(|i| i.namespace.clone()),
         entrypoint_set: imports.iter().any(|i| i.entrypoint_set),
         operator_injected: facts.operator_injected(l.scope),
+        distro: super::packaging::distro_installed(facts),
+        auto_config_env: super::packaging::AUTO_CONFIG_VARS
+            .iter()
+            .any(|v| facts.lookup(l.scope, v).is_some()),
         uwsgi,
     })
 }
@@ -493,6 +504,7 @@ pub fn summarize(facts: &LaunchFacts, py: Option<&PyFacts>) -> LaunchSummary {
         uses_otel,
         uwsgi_postfork,
         injected_images: facts.injected_images.clone(),
+        injected_as_built: facts.injected_as_built.clone(),
         facts: super::imports::shared(facts)
             .then(|| std::sync::Arc::new(super::imports::detached(facts))),
     }

@@ -553,6 +553,9 @@ fn k8s(f: &mut LaunchFacts, root: Node, src: &str) {
             if injected {
                 if let Some(image) = get(c, "image", src).and_then(|i| scalar(i, src)) {
                     f.injected_images.extend(image_base(&image.value));
+                    if get(c, "command", src).is_none() && get(c, "args", src).is_none() {
+                        f.injected_as_built.extend(image_base(&image.value));
+                    }
                 }
             }
             if let Some(env) = get(c, "env", src) {

@@ -20,6 +20,7 @@ use crate::workspace::Workspace;
 use std::path::Path;
 use tree_sitter::{Node, QueryCapture};
 
+pub mod advisory;
 pub mod exporter;
 pub mod flask;
 pub mod initialization;
@@ -477,6 +478,7 @@ pub static ALL: &[&Rule] = &[
     &operator::inject_annotation_wrong_location::RULE,
     &operator::inject_annotation_invalid_value::RULE,
     &operator::python_operator_endpoint_4317::RULE,
+    &initialization::double_sdk_initialization::RULE,
     &prefork::gunicorn_multiworker_zero_code::RULE,
     &prefork::uvicorn_reload_under_instrumentation::RULE,
     &prefork::uvicorn_multiworker_under_instrumentation::RULE,
@@ -494,6 +496,7 @@ pub static ALL: &[&Rule] = &[
     &packaging::bootstrap_under_uv::RULE,
     &packaging::bootstrap_before_dependencies::RULE,
     &packaging::instrument_without_distro::RULE,
+    &advisory::double_agent::RULE,
 ];
 
 /// The rule with this code or name.

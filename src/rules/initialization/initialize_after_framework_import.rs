@@ -80,15 +80,15 @@ const FRAMEWORKS: &[Framework] = &[
 ];
 
 /// A place where programmatic auto-instrumentation runs at import time.
-struct Activation<'a> {
+pub(crate) struct Activation<'a> {
     /// Byte where it runs (the call, or the `sitecustomize` import).
-    pos: usize,
+    pub(crate) pos: usize,
     /// What is reported: the call expression or the import statement.
-    anchor: Span,
+    pub(crate) anchor: Span,
     /// The import that makes it possible (for a call: the import binding its callee).
-    source: &'a Import,
+    pub(crate) source: &'a Import,
     /// The call, unless the activation is the `sitecustomize` import itself.
-    call: Option<&'a Call>,
+    pub(crate) call: Option<&'a Call>,
 }
 
 impl Activation<'_> {
@@ -136,7 +136,7 @@ fn check(m: &Match) -> Option<Finding> {
 /// module level: a call of `initialize` bound from the auto-instrumentation module, or an
 /// import of its `sitecustomize`. Calls in function bodies (a gunicorn `post_fork` hook) run
 /// later, in the worker, and are not activations.
-fn first_activation(py: &PyFacts) -> Option<Activation<'_>> {
+pub(crate) fn first_activation(py: &PyFacts) -> Option<Activation<'_>> {
     let sitecustomize = py
         .imports
         .iter()

@@ -38,30 +38,14 @@ const MESSAGE: &str = "No OpenTelemetry distro is installed (every `pip install`
 
 fn scan(ctx: &Context) -> Vec<Finding> {
     let f = ctx.launch();
+    if packaging::distro_installed(f) != Some(false) {
+        return Vec::new();
+    }
     let installs: Vec<_> = f
         .launchers
         .iter()
         .filter_map(|l| packaging::pip_install_args(l).map(|a| (l, a)))
         .collect();
-    if installs.is_empty() {
-        return Vec::new();
-    }
-    let other_installs = f.launchers.iter().any(packaging::installs_dependencies)
-        || f.launchers.iter().any(|l| {
-            l.program()
-                .as_deref()
-                .is_some_and(|p| matches!(p, "poetry" | "pipenv" | "pdm" | "conda" | "mamba"))
-        });
-    if other_installs {
-        return Vec::new();
-    }
-    let any_distro = installs.iter().any(|(_, a)| {
-        a.iter()
-            .any(|t| !t.text.starts_with('-') && packaging::is_distro(&t.text))
-    });
-    if any_distro {
-        return Vec::new();
-    }
     let mut out = Vec::new();
     let (last, last_args) = installs[installs.len() - 1];
     for l in f.launchers.iter().filter(|l| l.instrumented() && l.runtime) {
