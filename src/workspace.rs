@@ -842,6 +842,31 @@ impl Workspace {
             .flat_map(|(p, f)| f.launch.launchers.iter().map(move |l| (p.as_path(), l)))
     }
 
+    /// The distinct settings modules that Python modules of the workspace default
+    /// `DJANGO_SETTINGS_MODULE` to (`os.environ.setdefault(…)`), in path order.
+    pub fn django_settings_modules(&self) -> Vec<&str> {
+        self.late();
+        let mut out: Vec<&str> = Vec::new();
+        for s in self.files.values() {
+            if let Some(m) = s.launch.django_settings.as_deref() {
+                if !out.contains(&m) {
+                    out.push(m);
+                }
+            }
+        }
+        out
+    }
+
+    /// The files of the workspace whose file name is `name` (`manage.py`), in path order.
+    pub fn files_named(&self, name: &str) -> Vec<(&Path, &FileSummary)> {
+        self.late();
+        self.files
+            .iter()
+            .filter(|(p, _)| p.file_name().is_some_and(|n| n == name))
+            .map(|(p, s)| (p.as_path(), s))
+            .collect()
+    }
+
     /// The summary of a file.
     pub fn summary(&self, path: &Path) -> Option<&FileSummary> {
         if !self.complete(path) {

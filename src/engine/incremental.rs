@@ -23,7 +23,7 @@ use crate::launch::imports::ConfigMap;
 use crate::launch::python::{Function, GunicornFacts, Setting};
 use crate::launch::LaunchFacts;
 use crate::source::{Chunk, ChunkFacts};
-use crate::syntax::python::{Call, FunctionDef, Import, PyFacts};
+use crate::syntax::python::{Call, FlowCall, FunctionDef, Import, PyFacts};
 use crate::workspace::FileSummary;
 use crate::workspace::Workspace;
 use std::collections::hash_map::DefaultHasher;
@@ -407,6 +407,7 @@ fn hash_py_facts(p: &PyFacts, h: &mut impl Hasher) {
         functions,
         statements,
         header_end,
+        django_settings,
     } = p;
     for i in imports {
         let Import {
@@ -453,10 +454,31 @@ fn hash_py_facts(p: &PyFacts, h: &mut impl Hasher) {
             name,
             start: _,
             creates_flask,
+            flow,
         } = f;
         (3u8, name, creates_flask).hash(h);
+        // Offsets only matter through how the calls nest and follow each other.
+        for c in flow {
+            let FlowCall {
+                callee,
+                start,
+                end: _,
+                block,
+                stmt,
+                body_stmt,
+            } = c;
+            let dominated: Vec<bool> = flow.iter().map(|o| c.dominates(o.start)).collect();
+            (
+                callee,
+                block.0 == body_stmt.0,
+                stmt == body_stmt,
+                *start == stmt.0,
+                dominated,
+            )
+                .hash(h);
+        }
     }
-    (4u8, statements.len(), header_end.is_some()).hash(h);
+    (4u8, statements.len(), header_end.is_some(), django_settings).hash(h);
 }
 
 /// A Python chunk's launch facts without offsets: the gunicorn settings and module-level

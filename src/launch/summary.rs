@@ -140,6 +140,14 @@ pub struct LaunchSummary {
     pub uses_otel: bool,
     /// The module has a uWSGI `@postfork` function.
     pub uwsgi_postfork: bool,
+    /// The module imports `django`.
+    pub django: bool,
+    /// The module instruments itself in process, at module level or in a function:
+    /// `DjangoInstrumentor().instrument()`, or `initialize()` of programmatic
+    /// auto-instrumentation (a Django `manage.py` that does so; OTEL009).
+    pub instruments_itself: bool,
+    /// The settings module it defaults `DJANGO_SETTINGS_MODULE` to (`setdefault`).
+    pub django_settings: Option<String>,
     /// Images of containers injected by the Operator (`inject-python`).
     pub injected_images: Vec<String>,
     /// Of those, the images whose containers run the image's own `ENTRYPOINT`/`CMD`.
@@ -496,6 +504,32 @@ pub fn summarize(facts: &LaunchFacts, py: Option<&PyFacts>) -> LaunchSummary {
             .iter()
             .any(|d| d.rsplit('.').next() == Some("postfork"))
     });
+    let instruments_itself = py.is_some_and(|p| {
+        let auto = "opentelemetry.instrumentation.auto_instrumentation";
+        let initialize: Vec<&str> = p
+            .names_bound_to(auto, "initialize")
+            .map(|i| i.bound.as_str())
+            .collect();
+        let aliases: Vec<String> = p
+            .imports
+            .iter()
+            .filter(|i| {
+                !i.type_checking
+                    && i.name.is_none()
+                    && i.module == auto
+                    && i.bound != "opentelemetry"
+            })
+            .map(|i| format!("{}.initialize", i.bound))
+            .collect();
+        let hit = |callee: &str| {
+            is_django_instrument_call(callee)
+                || initialize.contains(&callee)
+                || aliases.iter().any(|a| a == callee)
+                || callee.strip_suffix(".initialize") == Some(auto)
+        };
+        p.calls.iter().any(|c| !c.type_checking && hit(&c.callee))
+            || g.functions.iter().any(|f| f.calls.iter().any(|c| hit(c)))
+    });
     LaunchSummary {
         launchers,
         gunicorn,
@@ -503,11 +537,22 @@ pub fn summarize(facts: &LaunchFacts, py: Option<&PyFacts>) -> LaunchSummary {
         initializes_otel,
         uses_otel,
         uwsgi_postfork,
+        django: py.is_some_and(|p| p.imports_module("django")),
+        instruments_itself,
+        django_settings: py.and_then(|p| p.django_settings.clone()),
         injected_images: facts.injected_images.clone(),
         injected_as_built: facts.injected_as_built.clone(),
         facts: super::imports::shared(facts)
             .then(|| std::sync::Arc::new(super::imports::detached(facts))),
     }
+}
+
+/// Whether a callee (white space removed) is `DjangoInstrumentor().instrument`
+/// (`<module>.DjangoInstrumentor().instrument` too).
+pub fn is_django_instrument_call(callee: &str) -> bool {
+    callee
+        .strip_suffix("().instrument")
+        .is_some_and(|obj| obj == "DjangoInstrumentor" || obj.ends_with(".DjangoInstrumentor"))
 }
 
 /// Whether a call sets up OpenTelemetry: `initialize()`, `configure_opentelemetry()`,

@@ -21,6 +21,7 @@ use std::path::Path;
 use tree_sitter::{Node, QueryCapture};
 
 pub mod advisory;
+pub mod django;
 pub mod exporter;
 pub mod flask;
 pub mod initialization;
@@ -478,6 +479,9 @@ pub static ALL: &[&Rule] = &[
     &operator::inject_annotation_wrong_location::RULE,
     &operator::inject_annotation_invalid_value::RULE,
     &operator::python_operator_endpoint_4317::RULE,
+    &django::django_instrument_after_app_load::RULE,
+    &django::django_runserver_autoreload::RULE,
+    &django::django_settings_module_missing::RULE,
     &initialization::double_sdk_initialization::RULE,
     &prefork::gunicorn_multiworker_zero_code::RULE,
     &prefork::uvicorn_reload_under_instrumentation::RULE,

@@ -70,6 +70,56 @@ pub struct FunctionDef {
     pub start: usize,
     /// Whether its body calls `Flask(...)` (or `<module>.Flask(...)`): an app factory.
     pub creates_flask: bool,
+    /// The calls of its body in source order (nested definitions and lambdas left out), kept
+    /// only when the body names one of [`FLOW_NAMES`] (Django's handler entry points or its
+    /// instrumentor): statement order inside a function matters to one rule only (OTEL008),
+    /// and recording every call of every function would cost memory for nothing.
+    pub flow: Vec<FlowCall>,
+}
+
+/// Names whose mention in a function body makes [`chunk_facts`] record the body's calls
+/// ([`FunctionDef::flow`]).
+pub const FLOW_NAMES: &[&str] = &[
+    "DjangoInstrumentor",
+    "execute_from_command_line",
+    "get_wsgi_application",
+    "get_asgi_application",
+    "WSGIHandler",
+    "ASGIHandler",
+];
+
+/// One call in a function body, with where it sits in the body's blocks.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct FlowCall {
+    /// The callee as written, white space removed.
+    pub callee: String,
+    /// Start byte of the call expression.
+    pub start: usize,
+    /// End byte of the call expression.
+    pub end: usize,
+    /// The innermost block holding the call's statement (the body itself for a statement of
+    /// the body): start and end byte.
+    pub block: (usize, usize),
+    /// The statement of that block that holds the call: start and end byte.
+    pub stmt: (usize, usize),
+    /// The statement of the function body that holds the call: start and end byte.
+    pub body_stmt: (usize, usize),
+}
+
+impl FlowCall {
+    /// Whether this call runs before `later` whenever `later` runs: its statement is a
+    /// direct statement of a block that also holds `later`, and ends before it.
+    pub fn dominates(&self, later: usize) -> bool {
+        self.block.0 <= later && later < self.block.1 && self.stmt.1 <= later
+    }
+
+    fn shift(&mut self, by: usize) {
+        self.start += by;
+        self.end += by;
+        self.block = (self.block.0 + by, self.block.1 + by);
+        self.stmt = (self.stmt.0 + by, self.stmt.1 + by);
+        self.body_stmt = (self.body_stmt.0 + by, self.body_stmt.1 + by);
+    }
 }
 
 /// Facts of a module or of one chunk of it.
@@ -86,6 +136,10 @@ pub struct PyFacts {
     /// End byte of the module docstring and `from __future__` imports: the earliest place
     /// a statement may be inserted.
     pub header_end: Option<usize>,
+    /// The literal settings module the module defaults `DJANGO_SETTINGS_MODULE` to
+    /// (`os.environ.setdefault("DJANGO_SETTINGS_MODULE", "mysite.settings")`, anywhere in
+    /// the module), when it does.
+    pub django_settings: Option<String>,
 }
 
 impl PyFacts {
@@ -105,15 +159,21 @@ impl PyFacts {
             stmt_end: c.stmt_end + offset,
             ..c.clone()
         }));
-        self.functions
-            .extend(other.functions.iter().map(|f| FunctionDef {
-                start: f.start + offset,
-                ..f.clone()
-            }));
+        self.functions.extend(other.functions.iter().map(|f| {
+            let mut f = f.clone();
+            f.start += offset;
+            for c in &mut f.flow {
+                c.shift(offset);
+            }
+            f
+        }));
         self.statements
             .extend(other.statements.iter().map(|s| s + offset));
         if self.header_end.is_none() && offset == 0 {
             self.header_end = other.header_end;
+        }
+        if self.django_settings.is_none() {
+            self.django_settings.clone_from(&other.django_settings);
         }
     }
 
@@ -249,7 +309,58 @@ pub fn chunk_facts(root: Node, src: &str, first_chunk: bool) -> PyFacts {
     }
     facts.header_end = header_end;
     facts.imports.sort_by_key(|i| (i.stmt_start, i.nested));
+    if src.contains("DJANGO_SETTINGS_MODULE") {
+        facts.django_settings = settings_default(root, src);
+    }
     facts
+}
+
+/// The value of the first `os.environ.setdefault("DJANGO_SETTINGS_MODULE", "<literal>")`
+/// (also `environ.setdefault`) under `root`.
+fn settings_default(root: Node, src: &str) -> Option<String> {
+    let mut stack = vec![root];
+    while let Some(n) = stack.pop() {
+        if n.kind() == "call" {
+            let callee = n
+                .child_by_field_name("function")
+                .map(|f| compact(text(f, src)))
+                .unwrap_or_default();
+            if callee == "environ.setdefault" || callee.ends_with(".environ.setdefault") {
+                let args = n.child_by_field_name("arguments");
+                let mut c = args.map(|a| a.walk());
+                let vals: Vec<Node> = match (args, c.as_mut()) {
+                    (Some(a), Some(c)) => a.named_children(c).collect(),
+                    _ => Vec::new(),
+                };
+                if let [k, v] = vals[..] {
+                    if string_value(k, src).as_deref() == Some("DJANGO_SETTINGS_MODULE") {
+                        if let Some(v) = string_value(v, src) {
+                            return Some(v);
+                        }
+                    }
+                }
+            }
+        }
+        let mut c = n.walk();
+        let children: Vec<Node> = n.named_children(&mut c).collect();
+        stack.extend(children.into_iter().rev());
+    }
+    None
+}
+
+/// The value of a plain string literal (no interpolation, no escapes).
+fn string_value(n: Node, src: &str) -> Option<String> {
+    if n.kind() != "string" || !is_literal(n) {
+        return None;
+    }
+    let t = text(n, src);
+    let body = t.trim_start_matches(|c: char| c.is_ascii_alphabetic());
+    let q = body.chars().next()?;
+    if q != '"' && q != '\'' || body.len() < 2 || body.starts_with(&q.to_string().repeat(3)) {
+        return None;
+    }
+    let inner = body.get(1..body.len() - 1)?;
+    (!inner.contains('\\') && !inner.contains(q)).then(|| inner.to_string())
 }
 
 /// The byte range of the top-level statement being walked.
@@ -496,10 +607,68 @@ fn function_def(def: Node, start: usize, src: &str) -> FunctionDef {
         .child_by_field_name("body")
         .map(|b| text(b, src))
         .unwrap_or("");
+    let flow = match def.child_by_field_name("body") {
+        Some(b) if FLOW_NAMES.iter().any(|n| body.contains(n)) => flow_calls(b, src),
+        _ => Vec::new(),
+    };
     FunctionDef {
         name,
         start,
         creates_flask: calls_flask(body),
+        flow,
+    }
+}
+
+/// The calls of a function body in source order, each with its block and statements.
+fn flow_calls(body: Node, src: &str) -> Vec<FlowCall> {
+    let mut out = Vec::new();
+    let whole = (body.start_byte(), body.end_byte());
+    let mut c = body.walk();
+    for stmt in body.named_children(&mut c) {
+        let s = (stmt.start_byte(), stmt.end_byte());
+        flow_in(stmt, src, whole, s, s, &mut out);
+    }
+    out.sort_by_key(|f| f.start);
+    out
+}
+
+/// Records the calls under `node`, which sits in `block` inside the statement `stmt` of that
+/// block (and `body_stmt` of the function body).
+fn flow_in(
+    node: Node,
+    src: &str,
+    block: (usize, usize),
+    stmt: (usize, usize),
+    body_stmt: (usize, usize),
+    out: &mut Vec<FlowCall>,
+) {
+    match node.kind() {
+        "function_definition" | "class_definition" | "lambda" | "decorated_definition" => return,
+        "block" => {
+            let b = (node.start_byte(), node.end_byte());
+            let mut c = node.walk();
+            for s in node.named_children(&mut c) {
+                flow_in(s, src, b, (s.start_byte(), s.end_byte()), body_stmt, out);
+            }
+            return;
+        }
+        "call" => {
+            if let Some(f) = node.child_by_field_name("function") {
+                out.push(FlowCall {
+                    callee: compact(text(f, src)),
+                    start: node.start_byte(),
+                    end: node.end_byte(),
+                    block,
+                    stmt,
+                    body_stmt,
+                });
+            }
+        }
+        _ => {}
+    }
+    let mut c = node.walk();
+    for ch in node.named_children(&mut c) {
+        flow_in(ch, src, block, stmt, body_stmt, out);
     }
 }
 
