@@ -23,7 +23,7 @@ use crate::launch::imports::ConfigMap;
 use crate::launch::python::{Function, GunicornFacts, Setting};
 use crate::launch::LaunchFacts;
 use crate::source::{Chunk, ChunkFacts};
-use crate::syntax::python::{Call, FunctionDef, Import, PyFacts};
+use crate::syntax::python::{Call, FunctionDef, Import, NotableCall, PyFacts};
 use crate::workspace::FileSummary;
 use crate::workspace::Workspace;
 use std::collections::hash_map::DefaultHasher;
@@ -407,6 +407,7 @@ fn hash_py_facts(p: &PyFacts, h: &mut impl Hasher) {
         functions,
         statements,
         header_end,
+        notable_calls,
     } = p;
     for i in imports {
         let Import {
@@ -457,6 +458,15 @@ fn hash_py_facts(p: &PyFacts, h: &mut impl Hasher) {
         (3u8, name, creates_flask).hash(h);
     }
     (4u8, statements.len(), header_end.is_some()).hash(h);
+    for c in notable_calls {
+        let NotableCall {
+            callee,
+            args,
+            keywords,
+            start: _,
+        } = c;
+        (5u8, callee, args, keywords).hash(h);
+    }
 }
 
 /// A Python chunk's launch facts without offsets: the gunicorn settings and module-level

@@ -20,6 +20,7 @@ use crate::workspace::Workspace;
 use std::path::Path;
 use tree_sitter::{Node, QueryCapture};
 
+pub mod advisory;
 pub mod exporter;
 pub mod flask;
 pub mod initialization;
@@ -490,6 +491,10 @@ pub static ALL: &[&Rule] = &[
     &packaging::bootstrap_under_uv::RULE,
     &packaging::bootstrap_before_dependencies::RULE,
     &packaging::instrument_without_distro::RULE,
+    &advisory::console_exporter_in_production::RULE,
+    &advisory::missing_service_name::RULE,
+    &advisory::otel_logging_handler_notset::RULE,
+    &advisory::uninstrumented_stdlib_http_server::RULE,
 ];
 
 /// The rule with this code or name.
