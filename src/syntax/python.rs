@@ -761,6 +761,38 @@ mod tests {
     }
 
     #[test]
+    fn notable_calls_anywhere() {
+        let src = "import logging\n\ndef setup(h):\n    root = logging.getLogger()\n    root.addHandler(h)\n    # root.setLevel(0)\n    logging.basicConfig(level=logging.INFO, **extra)\n\nclass A:\n    def f(self):\n        with tracer.start_as_current_span(\"x\"):\n            pass\nprint(\"setLevel(1)\")\n";
+        let f = facts(src);
+        type Seen<'a> = (&'a str, Vec<String>, Vec<(String, String)>);
+        let got: Vec<Seen> = f
+            .notable_calls
+            .iter()
+            .map(|c| (c.name(), c.args.clone(), c.keywords.clone()))
+            .collect();
+        assert_eq!(
+            got,
+            vec![
+                ("addHandler", vec!["h".to_string()], vec![]),
+                (
+                    "basicConfig",
+                    vec![],
+                    vec![
+                        ("level".to_string(), "logging.INFO".to_string()),
+                        ("**".to_string(), "**extra".to_string())
+                    ]
+                ),
+                ("start_as_current_span", vec!["\"x\"".to_string()], vec![]),
+            ]
+        );
+        assert_eq!(f.notable_calls[0].receiver(), Some("root"));
+        assert_eq!(f.notable_calls[1].keyword("level"), Some("logging.INFO"));
+        assert!(facts("import os\nos.getenv(\"X\")\n")
+            .notable_calls
+            .is_empty());
+    }
+
+    #[test]
     fn imports_and_calls() {
         let src = "\"\"\"Doc.\"\"\"\nfrom __future__ import annotations\nimport os, a.b as ab\nfrom fastapi import FastAPI as F, APIRouter\nfrom typing import TYPE_CHECKING\nif TYPE_CHECKING:\n    from flask import Flask\nelse:\n    import json\napp = F()\ninitialize()\ndef make():\n    from opentelemetry import trace\n    return Flask(__name__)\n";
         let f = facts(src);

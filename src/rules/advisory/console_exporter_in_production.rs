@@ -344,10 +344,20 @@ fn scan(ctx: &Context) -> Vec<Finding> {
             continue;
         }
         let span = val.sub_span(s, e).unwrap_or(val.best_span());
+        let what = match v.name.as_str() {
+            "OTEL_TRACES_EXPORTER" => "span",
+            "OTEL_METRICS_EXPORTER" => "metric data point",
+            _ => "log record",
+        };
+        let place = if ctx.file.language() == Language::Dockerfile {
+            "image"
+        } else {
+            "container"
+        };
         let mut finding = Finding::new(
             span,
             format!(
-                "`{}` includes `console`: every item is printed to stdout in this production container. Keep console export for debugging sessions.",
+                "`{}` includes `console`: every {what} is printed to stdout in this production {place}. Keep console export for debugging sessions.",
                 v.name
             ),
         );

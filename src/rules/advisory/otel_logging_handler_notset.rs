@@ -252,3 +252,37 @@ No automatic fix: which level (and on which logger) is a choice about volume and
 - Python `logging` documentation: logger levels, effective level, handlers
 - <https://opentelemetry.io/docs/languages/python/instrumentation/#logs>
 "#;
+
+#[cfg(test)]
+mod tests {
+    use crate::config::Settings;
+    use crate::engine::{self, Checker};
+    use crate::language::Language;
+    use crate::workspace::Workspace;
+
+    /// The level set in a function far below the handler (another chunk) counts, and typing
+    /// it away inside that function body is seen by the editor's incremental check.
+    #[test]
+    fn a_level_in_another_chunk_counts_through_edits() {
+        let mut src = String::from(
+            "import logging\nfrom opentelemetry.sdk._logs import LoggingHandler\n\nlogging.getLogger().addHandler(LoggingHandler())\n",
+        );
+        for i in 0..300 {
+            src.push_str(&format!("\n\ndef f{i}():\n    return {i}\n"));
+        }
+        src.push_str("\n\ndef main():\n    logging.getLogger().setLevel(logging.INFO)\n");
+        let settings = Settings::default();
+        let ws = Workspace::new();
+        let mut file = engine::parse(Language::Python, src.clone());
+        assert!(file.chunks().len() > 1);
+        let mut checker = Checker::new();
+        let codes =
+            |d: &[crate::diagnostic::Diagnostic]| d.iter().filter(|d| d.code == "OTEL062").count();
+        assert_eq!(codes(&checker.check(&file, None, &settings, &ws)), 0);
+        let at = file.text().find("setLevel").unwrap();
+        file.edit(at, at + "setLevel".len(), "getEffectiveLevel");
+        let got = checker.check(&file, None, &settings, &ws);
+        assert_eq!(got, engine::check(&file, None, &settings, &ws));
+        assert_eq!(codes(&got), 1);
+    }
+}
