@@ -23,7 +23,7 @@ use crate::launch::imports::ConfigMap;
 use crate::launch::python::{Function, GunicornFacts, Setting};
 use crate::launch::LaunchFacts;
 use crate::source::{Chunk, ChunkFacts};
-use crate::syntax::python::{Call, FlowCall, FunctionDef, Import, PyFacts};
+use crate::syntax::python::{Call, FlowCall, FunctionDef, Import, NotableCall, PyFacts};
 use crate::workspace::FileSummary;
 use crate::workspace::Workspace;
 use std::collections::hash_map::DefaultHasher;
@@ -408,6 +408,7 @@ fn hash_py_facts(p: &PyFacts, h: &mut impl Hasher) {
         statements,
         header_end,
         django_settings,
+        notable_calls,
     } = p;
     for i in imports {
         let Import {
@@ -479,6 +480,16 @@ fn hash_py_facts(p: &PyFacts, h: &mut impl Hasher) {
         }
     }
     (4u8, statements.len(), header_end.is_some(), django_settings).hash(h);
+    (4u8, statements.len(), header_end.is_some()).hash(h);
+    for c in notable_calls {
+        let NotableCall {
+            callee,
+            args,
+            keywords,
+            start: _,
+        } = c;
+        (5u8, callee, args, keywords).hash(h);
+    }
 }
 
 /// A Python chunk's launch facts without offsets: the gunicorn settings and module-level

@@ -501,6 +501,10 @@ pub static ALL: &[&Rule] = &[
     &packaging::bootstrap_before_dependencies::RULE,
     &packaging::instrument_without_distro::RULE,
     &advisory::double_agent::RULE,
+    &advisory::console_exporter_in_production::RULE,
+    &advisory::missing_service_name::RULE,
+    &advisory::otel_logging_handler_notset::RULE,
+    &advisory::uninstrumented_stdlib_http_server::RULE,
 ];
 
 /// The rule with this code or name.

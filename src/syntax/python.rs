@@ -122,6 +122,63 @@ impl FlowCall {
     }
 }
 
+/// A call anywhere in the module (module level or inside a function or class body) whose
+/// callee's last name is one of [`NOTABLE_CALLS`]: what a rule must know of the whole module
+/// beyond module-level statements (a `setLevel(…)` inside `def setup_logging()`, say).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct NotableCall {
+    /// The callee as written, white space removed: `logging.getLogger().setLevel`.
+    pub callee: String,
+    /// The positional arguments, white space removed.
+    pub args: Vec<String>,
+    /// The keyword arguments: name and value, white space removed (`**x` as name `**`).
+    pub keywords: Vec<(String, String)>,
+    /// Start byte of the call expression.
+    pub start: usize,
+}
+
+impl NotableCall {
+    /// The callee's last name: `setLevel` for `logging.getLogger().setLevel`.
+    pub fn name(&self) -> &str {
+        last_name(&self.callee)
+    }
+
+    /// The receiver of a method call (`logging.getLogger()` for `logging.getLogger().setLevel`).
+    pub fn receiver(&self) -> Option<&str> {
+        let n = self.name();
+        self.callee
+            .strip_suffix(n)
+            .and_then(|r| r.strip_suffix('.'))
+    }
+
+    /// The value of keyword argument `name`.
+    pub fn keyword(&self, name: &str) -> Option<&str> {
+        self.keywords
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+/// The last name of a dotted callee (`a.b().c` → `c`).
+fn last_name(callee: &str) -> &str {
+    callee.rsplit('.').next().unwrap_or(callee)
+}
+
+/// The callee names recorded as [`NotableCall`]s wherever they are called: logging levels and
+/// handlers (OTEL062), manual spans and programmatic auto-instrumentation (OTEL063).
+pub const NOTABLE_CALLS: &[&str] = &[
+    "setLevel",
+    "basicConfig",
+    "dictConfig",
+    "fileConfig",
+    "addHandler",
+    "instrument",
+    "initialize",
+    "start_as_current_span",
+    "start_span",
+];
+
 /// Facts of a module or of one chunk of it.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
 pub struct PyFacts {
@@ -140,6 +197,8 @@ pub struct PyFacts {
     /// (`os.environ.setdefault("DJANGO_SETTINGS_MODULE", "mysite.settings")`, anywhere in
     /// the module), when it does.
     pub django_settings: Option<String>,
+    /// Calls of [`NOTABLE_CALLS`] names anywhere in the module, in source order.
+    pub notable_calls: Vec<NotableCall>,
 }
 
 impl PyFacts {
@@ -169,6 +228,11 @@ impl PyFacts {
         }));
         self.statements
             .extend(other.statements.iter().map(|s| s + offset));
+        self.notable_calls
+            .extend(other.notable_calls.iter().map(|c| NotableCall {
+                start: c.start + offset,
+                ..c.clone()
+            }));
         if self.header_end.is_none() && offset == 0 {
             self.header_end = other.header_end;
         }
@@ -312,6 +376,7 @@ pub fn chunk_facts(root: Node, src: &str, first_chunk: bool) -> PyFacts {
     if src.contains("DJANGO_SETTINGS_MODULE") {
         facts.django_settings = settings_default(root, src);
     }
+    collect_notable_calls(root, src, &mut facts.notable_calls);
     facts
 }
 
@@ -361,6 +426,65 @@ fn string_value(n: Node, src: &str) -> Option<String> {
     }
     let inner = body.get(1..body.len() - 1)?;
     (!inner.contains('\\') && !inner.contains(q)).then(|| inner.to_string())
+}
+
+/// Records the [`NOTABLE_CALLS`] of a chunk. Most chunks name none of them: a byte search
+/// decides before any node is visited.
+fn collect_notable_calls(root: Node, src: &str, out: &mut Vec<NotableCall>) {
+    let bytes = src.as_bytes().get(root.byte_range()).unwrap_or(&[]);
+    if !NOTABLE_CALLS
+        .iter()
+        .any(|n| memchr::memmem::find(bytes, n.as_bytes()).is_some())
+    {
+        return;
+    }
+    let mut stack = vec![root];
+    while let Some(node) = stack.pop() {
+        if node.kind() == "comment" || node.kind() == "string" {
+            continue;
+        }
+        if node.kind() == "call" {
+            if let Some(f) = node.child_by_field_name("function") {
+                let callee = compact(text(f, src));
+                if NOTABLE_CALLS.contains(&last_name(&callee)) {
+                    let mut args = Vec::new();
+                    let mut keywords = Vec::new();
+                    if let Some(a) = node.child_by_field_name("arguments") {
+                        let mut c = a.walk();
+                        for arg in a.named_children(&mut c) {
+                            match arg.kind() {
+                                "comment" => {}
+                                "keyword_argument" => {
+                                    let k = arg
+                                        .child_by_field_name("name")
+                                        .map(|n| text(n, src).to_string())
+                                        .unwrap_or_default();
+                                    let v = arg
+                                        .child_by_field_name("value")
+                                        .map(|v| compact(text(v, src)))
+                                        .unwrap_or_default();
+                                    keywords.push((k, v));
+                                }
+                                "dictionary_splat" => {
+                                    keywords.push(("**".to_string(), compact(text(arg, src))))
+                                }
+                                _ => args.push(compact(text(arg, src))),
+                            }
+                        }
+                    }
+                    out.push(NotableCall {
+                        callee,
+                        args,
+                        keywords,
+                        start: node.start_byte(),
+                    });
+                }
+            }
+        }
+        let mut c = node.walk();
+        let children: Vec<Node> = node.named_children(&mut c).collect();
+        stack.extend(children.into_iter().rev());
+    }
 }
 
 /// The byte range of the top-level statement being walked.
@@ -803,6 +927,38 @@ mod tests {
             .unwrap();
         let tree = p.parse(src, None).unwrap();
         chunk_facts(tree.root_node(), src, true)
+    }
+
+    #[test]
+    fn notable_calls_anywhere() {
+        let src = "import logging\n\ndef setup(h):\n    root = logging.getLogger()\n    root.addHandler(h)\n    # root.setLevel(0)\n    logging.basicConfig(level=logging.INFO, **extra)\n\nclass A:\n    def f(self):\n        with tracer.start_as_current_span(\"x\"):\n            pass\nprint(\"setLevel(1)\")\n";
+        let f = facts(src);
+        type Seen<'a> = (&'a str, Vec<String>, Vec<(String, String)>);
+        let got: Vec<Seen> = f
+            .notable_calls
+            .iter()
+            .map(|c| (c.name(), c.args.clone(), c.keywords.clone()))
+            .collect();
+        assert_eq!(
+            got,
+            vec![
+                ("addHandler", vec!["h".to_string()], vec![]),
+                (
+                    "basicConfig",
+                    vec![],
+                    vec![
+                        ("level".to_string(), "logging.INFO".to_string()),
+                        ("**".to_string(), "**extra".to_string())
+                    ]
+                ),
+                ("start_as_current_span", vec!["\"x\"".to_string()], vec![]),
+            ]
+        );
+        assert_eq!(f.notable_calls[0].receiver(), Some("root"));
+        assert_eq!(f.notable_calls[1].keyword("level"), Some("logging.INFO"));
+        assert!(facts("import os\nos.getenv(\"X\")\n")
+            .notable_calls
+            .is_empty());
     }
 
     #[test]
