@@ -260,7 +260,10 @@ fn the_resolved_instrumentation_decides_the_protocol_of_an_injected_container() 
     let inst = "apiVersion: opentelemetry.io/v1alpha1\nkind: Instrumentation\nmetadata:\n  name: py\n  namespace: shop\nspec:\n  python:\n    env:\n      - name: OTEL_EXPORTER_OTLP_PROTOCOL\n        value: grpc\n";
     let pod = "apiVersion: v1\nkind: Pod\nmetadata:\n  name: web\n  namespace: shop\n  annotations:\n    instrumentation.opentelemetry.io/inject-python: \"py\"\nspec:\n  containers:\n    - name: web\n      image: example/web:1.0\n      env:\n        - name: OTEL_EXPORTER_OTLP_ENDPOINT\n          value: http://otel-collector:4317\n";
     // gRPC set in the Instrumentation: OTEL031's business, not a 4317 mistake.
-    assert!(check_files(&[("inst.yaml", inst), ("pod.yaml", pod)]).is_empty());
+    assert_eq!(
+        check_files(&[("inst.yaml", inst), ("pod.yaml", pod)]),
+        vec![("inst.yaml".to_string(), 10, "OTEL031")]
+    );
     // http/protobuf (the default) makes 4317 wrong.
     let http = inst.replace("grpc", "http/protobuf");
     assert_eq!(

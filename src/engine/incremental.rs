@@ -618,7 +618,7 @@ mod tests {
         let settings = Settings::default();
         let ws = Workspace::new();
         // The comment comes last, so that editing it moves no offset either.
-        let text = "export OTEL_EXPORTER_OTLP_ENDPOINT=http://collector:4318\nexec opentelemetry-instrument python app.py\n# uses opentelemetry\n";
+        let text = "export OTEL_SERVICE_NAME=api OTEL_EXPORTER_OTLP_ENDPOINT=http://collector:4318\nexec opentelemetry-instrument python app.py\n# uses opentelemetry\n";
         let mut file = crate::engine::parse(Language::Shell, text.to_string());
         let mut checker = Checker::new();
         let codes = |d: &[Diagnostic]| d.iter().map(|d| d.code).collect::<Vec<_>>();
@@ -646,7 +646,7 @@ mod tests {
         let settings = Settings::default();
         let path = Path::new("k8s/app.yaml");
         let mut text = String::from(
-            "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: otel\ndata:\n  OTEL_EXPORTER_OTLP_PROTOCOL: grpc\n",
+            "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: otel\ndata:\n  OTEL_SERVICE_NAME: web\n  OTEL_EXPORTER_OTLP_PROTOCOL: grpc\n",
         );
         for i in 0..3 {
             text.push_str(&format!(
