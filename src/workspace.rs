@@ -1237,6 +1237,7 @@ mod tests {
             entrypoint_set: false,
             operator_injected: false,
             uwsgi: vec![],
+            celery_pool: None,
         }
     }
 

@@ -23,7 +23,7 @@ use crate::launch::imports::ConfigMap;
 use crate::launch::python::{Function, GunicornFacts, Setting};
 use crate::launch::LaunchFacts;
 use crate::source::{Chunk, ChunkFacts};
-use crate::syntax::python::{Call, FunctionDef, Import, PyFacts};
+use crate::syntax::python::{Call, FunctionDef, Import, PyFacts, RunCall};
 use crate::workspace::FileSummary;
 use crate::workspace::Workspace;
 use std::collections::hash_map::DefaultHasher;
@@ -405,6 +405,7 @@ fn hash_py_facts(p: &PyFacts, h: &mut impl Hasher) {
         imports,
         calls,
         functions,
+        runs,
         statements,
         header_end,
     } = p;
@@ -455,6 +456,27 @@ fn hash_py_facts(p: &PyFacts, h: &mut impl Hasher) {
             creates_flask,
         } = f;
         (3u8, name, creates_flask).hash(h);
+    }
+    for r in runs {
+        let RunCall {
+            receiver,
+            local_ctor,
+            function,
+            start: _,
+            end: _,
+            follows_config,
+            insert_at: _,
+            has_args,
+        } = r;
+        (
+            8u8,
+            receiver,
+            local_ctor,
+            function,
+            follows_config,
+            has_args,
+        )
+            .hash(h);
     }
     (4u8, statements.len(), header_end.is_some()).hash(h);
 }
