@@ -1337,6 +1337,7 @@ mod tests {
             distro: None,
             auto_config_env: false,
             uwsgi: vec![],
+            celery_pool: None,
         }
     }
 

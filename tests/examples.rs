@@ -33,8 +33,9 @@ fn examples_show_every_core_rule_and_the_launcher_rules() {
     assert_eq!(code, 1);
     let got = code_set(&found);
     for want in [
-        "OTEL001", "OTEL002", "OTEL003", "OTEL004", "OTEL005", "OTEL008", "OTEL009", "OTEL010",
-        "OTEL011", "OTEL020", "OTEL021", "OTEL022", "OTEL041", "OTEL043", "OTEL044", "OTEL051",
+        "OTEL001", "OTEL002", "OTEL003", "OTEL004", "OTEL005", "OTEL007", "OTEL008", "OTEL009",
+        "OTEL010", "OTEL011", "OTEL020", "OTEL021", "OTEL022", "OTEL041", "OTEL043", "OTEL044",
+        "OTEL051",
     ] {
         assert!(
             got.contains(want),

@@ -23,7 +23,7 @@ use crate::launch::imports::ConfigMap;
 use crate::launch::python::{Function, GunicornFacts, Setting};
 use crate::launch::LaunchFacts;
 use crate::source::{Chunk, ChunkFacts};
-use crate::syntax::python::{Call, FlowCall, FunctionDef, Import, NotableCall, PyFacts};
+use crate::syntax::python::{Call, FlowCall, FunctionDef, Import, NotableCall, PyFacts, RunCall};
 use crate::workspace::FileSummary;
 use crate::workspace::Workspace;
 use std::collections::hash_map::DefaultHasher;
@@ -405,6 +405,7 @@ fn hash_py_facts(p: &PyFacts, h: &mut impl Hasher) {
         imports,
         calls,
         functions,
+        runs,
         statements,
         header_end,
         django_settings,
@@ -480,6 +481,27 @@ fn hash_py_facts(p: &PyFacts, h: &mut impl Hasher) {
         }
     }
     (4u8, statements.len(), header_end.is_some(), django_settings).hash(h);
+    for r in runs {
+        let RunCall {
+            receiver,
+            local_ctor,
+            function,
+            start: _,
+            end: _,
+            follows_config,
+            insert_at: _,
+            has_args,
+        } = r;
+        (
+            8u8,
+            receiver,
+            local_ctor,
+            function,
+            follows_config,
+            has_args,
+        )
+            .hash(h);
+    }
     (4u8, statements.len(), header_end.is_some()).hash(h);
     for c in notable_calls {
         let NotableCall {

@@ -92,6 +92,10 @@ pub struct LaunchRef {
     /// uWSGI: the options of the command line (or ini section) and `UWSGI_*` environment,
     /// in order (a later one wins): normalised key and value (`None` for a bare flag).
     pub uwsgi: Vec<(String, Option<String>)>,
+    /// `celery … worker` (or `celery multi`): its execution pool, `-P/--pool` lower-cased;
+    /// empty when not given (the app's `worker_pool`, default `prefork`), `$` when unknown
+    /// (`$POOL`). `None` for other commands.
+    pub celery_pool: Option<String>,
 }
 
 /// gunicorn facts of a Python config module.
@@ -148,6 +152,10 @@ pub struct LaunchSummary {
     pub instruments_itself: bool,
     /// The settings module it defaults `DJANGO_SETTINGS_MODULE` to (`setdefault`).
     pub django_settings: Option<String>,
+    /// The module starts a Flask app's development server with `app.run()` and leaves debug
+    /// mode, and so the reloader, to its configuration and `FLASK_DEBUG` (no `debug=`,
+    /// `use_reloader=` or `**options`; see `syntax::python::RunCall`).
+    pub flask_run_env_debug: bool,
     /// Images of containers injected by the Operator (`inject-python`).
     pub injected_images: Vec<String>,
     /// Of those, the images whose containers run the image's own `ENTRYPOINT`/`CMD`.
@@ -392,7 +400,14 @@ pub fn targets(l: &Launcher, facts: &LaunchFacts) -> (Vec<Target>, Option<String
         }
         "celery" => {
             if let Some(v) = args::find(a, &["-A"], &["--app"]).and_then(|o| o.value) {
-                out.extend(v.known().and_then(module_of_app_spec).map(Target::Module));
+                if let Some(m) = v.known().and_then(module_of_app_spec) {
+                    // `-A proj` also finds the app in `proj/celery.py` (Celery's `find_app`).
+                    let package = !v.text.contains(':') && !m.ends_with(".celery");
+                    out.push(Target::Module(m.clone()));
+                    if package {
+                        out.push(Target::Module(format!("{m}.celery")));
+                    }
+                }
             }
         }
         _ => {}
@@ -413,6 +428,9 @@ pub fn launch_ref(l: &Launcher, facts: &LaunchFacts) -> Option<LaunchRef> {
     } else {
         Vec::new()
     };
+    let celery_pool = (program == "celery")
+        .then(|| celery_pool(l.args()))
+        .flatten();
     let imports: Vec<&super::imports::Import> = facts
         .imports
         .iter()
@@ -444,7 +462,38 @@ pub fn launch_ref(l: &Launcher, facts: &LaunchFacts) -> Option<LaunchRef> {
             .iter()
             .any(|v| facts.lookup(l.scope, v).is_some()),
         uwsgi,
+        celery_pool,
     })
+}
+
+/// Global `celery` options that take a value (before the subcommand).
+const CELERY_VALUE_OPTS: &[&str] = &[
+    "-A",
+    "--app",
+    "-b",
+    "--broker",
+    "--result-backend",
+    "--loader",
+    "--config",
+    "--workdir",
+];
+
+/// The pool of a `celery … worker` / `celery multi …` command line (see
+/// [`LaunchRef::celery_pool`]).
+pub fn celery_pool(a: &[super::Token]) -> Option<String> {
+    let sub = args::positionals(a, CELERY_VALUE_OPTS).first()?.known()?;
+    if !matches!(sub, "worker" | "multi") {
+        return None;
+    }
+    Some(
+        match args::find(a, &["-P"], &["--pool"]).and_then(|o| o.value) {
+            None => String::new(),
+            Some(v) => match v.known() {
+                Some(p) if !p.trim().is_empty() => p.trim().to_ascii_lowercase(),
+                _ => "$".to_string(),
+            },
+        },
+    )
 }
 
 /// Whether a `post_fork` / `post_worker_init` hook of the module sets up OpenTelemetry.
@@ -530,6 +579,8 @@ pub fn summarize(facts: &LaunchFacts, py: Option<&PyFacts>) -> LaunchSummary {
         p.calls.iter().any(|c| !c.type_checking && hit(&c.callee))
             || g.functions.iter().any(|f| f.calls.iter().any(|c| hit(c)))
     });
+    let flask_run_env_debug =
+        py.is_some_and(|p| p.runs.iter().any(|r| r.follows_config && p.is_flask_run(r)));
     LaunchSummary {
         launchers,
         gunicorn,
@@ -540,6 +591,7 @@ pub fn summarize(facts: &LaunchFacts, py: Option<&PyFacts>) -> LaunchSummary {
         django: py.is_some_and(|p| p.imports_module("django")),
         instruments_itself,
         django_settings: py.and_then(|p| p.django_settings.clone()),
+        flask_run_env_debug,
         injected_images: facts.injected_images.clone(),
         injected_as_built: facts.injected_as_built.clone(),
         facts: super::imports::shared(facts)
@@ -599,4 +651,72 @@ fn is_otel_setup_call_shallow(last: &str) -> bool {
             | "set_logger_provider"
             | "configure_azure_monitor"
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::language::Language;
+    use crate::launch::Target;
+
+    fn summary(lang: Language, text: &str) -> super::LaunchSummary {
+        crate::engine::summarize(&crate::engine::parse(lang, text.to_string())).launch
+    }
+
+    #[test]
+    fn celery_workers_pools_and_app_modules() {
+        let s = summary(
+            Language::Procfile,
+            "a: celery -A proj worker\nb: celery --app=tasks:app worker --pool=Solo\nc: celery -A proj worker -P $POOL\nd: celery -A proj beat\ne: celery worker -A proj -Pthreads\nf: celery -A proj multi start w1\n",
+        );
+        let pools: Vec<Option<&str>> = s
+            .launchers
+            .iter()
+            .map(|l| l.celery_pool.as_deref())
+            .collect();
+        assert_eq!(
+            pools,
+            [
+                Some(""),
+                Some("solo"),
+                Some("$"),
+                None,
+                Some("threads"),
+                Some("")
+            ]
+        );
+        // `-A proj` also names `proj/celery.py`; `module:attr` names the module only.
+        assert_eq!(
+            s.launchers[0].targets,
+            [
+                Target::Module("proj".into()),
+                Target::Module("proj.celery".into())
+            ]
+        );
+        assert_eq!(s.launchers[1].targets, [Target::Module("tasks".into())]);
+        let gunicorn = summary(Language::Shell, "gunicorn -w 2 app:app\n");
+        assert_eq!(gunicorn.launchers[0].celery_pool, None);
+    }
+
+    #[test]
+    fn flask_run_that_follows_flask_debug() {
+        let yes = [
+            "from flask import Flask\napp = Flask(__name__)\nif __name__ == '__main__':\n    app.run(port=8080)\n",
+            "from flask import Flask\ndef main():\n    server = Flask(__name__)\n    server.run()\n",
+            "import flask\napp = flask.Flask(__name__)\ndef serve():\n    app.run(host='0.0.0.0')\n",
+        ];
+        for src in yes {
+            assert!(summary(Language::Python, src).flask_run_env_debug, "{src}");
+        }
+        let no = [
+            "from flask import Flask\napp = Flask(__name__)\napp.run(use_reloader=False)\n",
+            "from flask import Flask\napp = Flask(__name__)\napp.run(debug=False)\n",
+            "from flask import Flask\napp = Flask(__name__)\napp.run(debug=True)\n",
+            "from flask import Flask\napp = Flask(__name__)\napp.run(**options)\n",
+            "import uvicorn\napp = object()\nuvicorn.run(app)\n",
+            "from quart import Quart\napp = Quart(__name__)\napp.run()\n",
+        ];
+        for src in no {
+            assert!(!summary(Language::Python, src).flask_run_env_debug, "{src}");
+        }
+    }
 }

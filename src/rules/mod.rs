@@ -479,10 +479,13 @@ pub static ALL: &[&Rule] = &[
     &operator::inject_annotation_wrong_location::RULE,
     &operator::inject_annotation_invalid_value::RULE,
     &operator::python_operator_endpoint_4317::RULE,
+    &flask::flask_debug_reloader_config::RULE,
+    &initialization::framework_instrumentor_after_app_created::RULE,
     &django::django_instrument_after_app_load::RULE,
     &django::django_runserver_autoreload::RULE,
     &django::django_settings_module_missing::RULE,
     &initialization::double_sdk_initialization::RULE,
+    &prefork::celery_instrument_outside_worker_init::RULE,
     &prefork::gunicorn_multiworker_zero_code::RULE,
     &prefork::uvicorn_reload_under_instrumentation::RULE,
     &prefork::uvicorn_multiworker_under_instrumentation::RULE,
@@ -500,11 +503,11 @@ pub static ALL: &[&Rule] = &[
     &packaging::bootstrap_under_uv::RULE,
     &packaging::bootstrap_before_dependencies::RULE,
     &packaging::instrument_without_distro::RULE,
-    &advisory::double_agent::RULE,
     &advisory::console_exporter_in_production::RULE,
     &advisory::missing_service_name::RULE,
     &advisory::otel_logging_handler_notset::RULE,
     &advisory::uninstrumented_stdlib_http_server::RULE,
+    &advisory::double_agent::RULE,
 ];
 
 /// The rule with this code or name.

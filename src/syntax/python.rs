@@ -179,6 +179,32 @@ pub const NOTABLE_CALLS: &[&str] = &[
     "start_span",
 ];
 
+/// A call `<receiver>.run(...)` at module level or in the body of a module-level function
+/// (not in a class, a nested function or a lambda): how a Flask app starts its development
+/// server, with what decides whether its reloader runs.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct RunCall {
+    /// The receiver as written, white space removed: `app`, `create_app()`.
+    pub receiver: String,
+    /// In a function body: the callee of the last assignment `<receiver> = <call>(...)` of
+    /// that body before the call (`server = Flask(__name__)` → `Flask`), if any.
+    pub local_ctor: Option<String>,
+    /// The module-level function whose body holds the call; `None` at module level.
+    pub function: Option<String>,
+    /// Start byte of the call expression.
+    pub start: usize,
+    /// End byte of the call expression.
+    pub end: usize,
+    /// Whether debug mode and the reloader are left to the app's configuration and
+    /// `FLASK_DEBUG`: no `debug=` or `use_reloader=` keyword, no third positional argument
+    /// (`debug`), no `*args`/`**options`, and the arguments parse.
+    pub follows_config: bool,
+    /// Where an argument is appended: the end of the last argument, or just after `(`.
+    pub insert_at: usize,
+    /// Whether the call has any argument (an appended one then needs `, `).
+    pub has_args: bool,
+}
+
 /// Facts of a module or of one chunk of it.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
 pub struct PyFacts {
@@ -188,6 +214,8 @@ pub struct PyFacts {
     pub calls: Vec<Call>,
     /// Module-level function definitions.
     pub functions: Vec<FunctionDef>,
+    /// `<receiver>.run(...)` calls in source order (see [`RunCall`]).
+    pub runs: Vec<RunCall>,
     /// Start bytes of the top-level statements, in order: the module's statement order.
     pub statements: Vec<usize>,
     /// End byte of the module docstring and `from __future__` imports: the earliest place
@@ -225,6 +253,12 @@ impl PyFacts {
                 c.shift(offset);
             }
             f
+        }));
+        self.runs.extend(other.runs.iter().map(|r| RunCall {
+            start: r.start + offset,
+            end: r.end + offset,
+            insert_at: r.insert_at + offset,
+            ..r.clone()
         }));
         self.statements
             .extend(other.statements.iter().map(|s| s + offset));
@@ -332,6 +366,91 @@ impl PyFacts {
     }
 }
 
+/// Top-level packages of web frameworks other than Flask: an `app` made by one of them is
+/// not a Flask app, even in a module that also imports `flask`.
+pub const OTHER_FRAMEWORKS: &[&str] = &[
+    "aiohttp",
+    "bottle",
+    "connexion",
+    "django",
+    "falcon",
+    "fastapi",
+    "litestar",
+    "quart",
+    "sanic",
+    "socketio",
+    "starlette",
+    "tornado",
+];
+
+/// Flask applications, as the module's facts tell (rules.md OTEL001: a name bound from
+/// `Flask(...)`/`flask.Flask(...)` or from a local `create_app()` factory; fallback: `app` or
+/// `application` in a module importing `flask`, unless another framework built it).
+impl PyFacts {
+    /// Whether `name` is a module-level function whose body calls `Flask(...)`.
+    pub fn is_flask_factory(&self, name: &str) -> bool {
+        self.functions
+            .iter()
+            .any(|d| d.creates_flask && d.name == name)
+    }
+
+    /// Whether a callee (white space removed) builds a Flask app: the class through an import
+    /// (module level, or inside a function), or a local factory.
+    pub fn is_flask_ctor(&self, callee: &str) -> bool {
+        self.class_refs("flask", "Flask")
+            .iter()
+            .any(|(r, _)| r == callee)
+            || self
+                .names_bound_to("flask", "Flask")
+                .any(|i| i.bound == callee)
+            || self.is_flask_factory(callee)
+    }
+
+    /// Whether a module-level assignment binds `name` from a Flask constructor or factory.
+    pub fn binds_flask_app(&self, name: &str) -> bool {
+        self.calls
+            .iter()
+            .any(|c| c.assigned_to.as_deref() == Some(name) && self.is_flask_ctor(&c.callee))
+    }
+
+    /// The fallback: `name` is `app` or `application`, the module imports `flask`, and no
+    /// module-level call of another framework (nor `built_by`, a local assignment's callee)
+    /// built it.
+    pub fn flask_app_by_name(&self, name: &str, built_by: Option<&str>) -> bool {
+        if !matches!(name, "app" | "application") || !self.imports_module("flask") {
+            return false;
+        }
+        let other = |callee: &str| {
+            let root = callee.split('.').next().unwrap_or("");
+            self.imports.iter().any(|i| {
+                i.bound == root
+                    && OTHER_FRAMEWORKS.contains(&i.module.split('.').next().unwrap_or(""))
+            })
+        };
+        let module_level = self
+            .calls
+            .iter()
+            .filter(|c| c.assigned_to.as_deref() == Some(name))
+            .any(|c| other(&c.callee));
+        !module_level && !built_by.is_some_and(other)
+    }
+
+    /// Whether the receiver of a `.run(...)` call is a Flask app: `create_app()` with a local
+    /// factory, a name a local assignment built from a Flask constructor, or a module-level
+    /// Flask app (by binding, else by the fallback).
+    pub fn is_flask_run(&self, r: &RunCall) -> bool {
+        if let Some(callee) = r.receiver.strip_suffix(')') {
+            let f = callee.split('(').next().unwrap_or("");
+            return callee.contains('(') && self.is_flask_factory(f);
+        }
+        match r.local_ctor.as_deref() {
+            Some(c) if self.is_flask_ctor(c) => true,
+            Some(c) => self.flask_app_by_name(&r.receiver, Some(c)),
+            None => self.binds_flask_app(&r.receiver) || self.flask_app_by_name(&r.receiver, None),
+        }
+    }
+}
+
 impl Import {
     /// Whether the import runs when the module is imported: not under `if TYPE_CHECKING:`
     /// and not inside a function or class body.
@@ -370,6 +489,7 @@ pub fn chunk_facts(root: Node, src: &str, first_chunk: bool) -> PyFacts {
         walk_statement(stmt, src, &mut facts, top, false, false);
         // Imports inside functions still tell us what the module uses (OTel context).
         collect_nested_imports(stmt, src, top, &mut facts.imports);
+        collect_runs(stmt, src, &mut facts.runs);
     }
     facts.header_end = header_end;
     facts.imports.sort_by_key(|i| (i.stmt_start, i.nested));
@@ -805,6 +925,142 @@ fn calls_flask(body: &str) -> bool {
     })
 }
 
+/// Records the `<receiver>.run(...)` calls of one top-level statement: at module level, or
+/// in the body of a module-level function (with the assignments of that body before each
+/// call). Classes, nested functions and lambdas are not entered. A statement without `run`
+/// in its text is not walked at all.
+fn collect_runs(stmt: Node, src: &str, out: &mut Vec<RunCall>) {
+    if memchr::memmem::find(text(stmt, src).as_bytes(), b"run").is_none() {
+        return;
+    }
+    let def = match stmt.kind() {
+        "function_definition" => Some(stmt),
+        "decorated_definition" => stmt
+            .child_by_field_name("definition")
+            .filter(|d| d.kind() == "function_definition"),
+        "class_definition" => return,
+        _ => None,
+    };
+    let (root, function) = match def {
+        Some(d) => {
+            let Some(body) = d.child_by_field_name("body") else {
+                return;
+            };
+            let name = d
+                .child_by_field_name("name")
+                .map(|n| text(n, src).to_string());
+            (body, name)
+        }
+        None => (stmt, None),
+    };
+    let mut calls: Vec<Node> = Vec::new();
+    // `(name, callee, start)` of the body's `name = callee(...)` assignments.
+    let mut assigned: Vec<(String, String, usize)> = Vec::new();
+    let mut stack = vec![root];
+    while let Some(n) = stack.pop() {
+        match n.kind() {
+            "function_definition" | "class_definition" | "lambda" | "decorated_definition"
+                if n != root =>
+            {
+                continue
+            }
+            "call" => {
+                let is_run = n
+                    .child_by_field_name("function")
+                    .filter(|f| f.kind() == "attribute")
+                    .and_then(|f| f.child_by_field_name("attribute"))
+                    .is_some_and(|a| text(a, src) == "run");
+                if is_run {
+                    calls.push(n);
+                }
+            }
+            "assignment" if function.is_some() => {
+                let left = n
+                    .child_by_field_name("left")
+                    .filter(|l| l.kind() == "identifier");
+                let callee = n
+                    .child_by_field_name("right")
+                    .filter(|r| r.kind() == "call")
+                    .and_then(|r| r.child_by_field_name("function"));
+                if let (Some(l), Some(c)) = (left, callee) {
+                    assigned.push((
+                        text(l, src).to_string(),
+                        compact(text(c, src)),
+                        n.start_byte(),
+                    ));
+                }
+            }
+            _ => {}
+        }
+        let mut c = n.walk();
+        for child in n.named_children(&mut c) {
+            stack.push(child);
+        }
+    }
+    calls.sort_by_key(|c| c.start_byte());
+    for call in calls {
+        let Some(recv) = call
+            .child_by_field_name("function")
+            .and_then(|f| f.child_by_field_name("object"))
+        else {
+            continue;
+        };
+        let receiver = compact(text(recv, src));
+        let local_ctor = assigned
+            .iter()
+            .filter(|(name, _, at)| *name == receiver && *at < call.start_byte())
+            .max_by_key(|(_, _, at)| *at)
+            .map(|(_, callee, _)| callee.clone());
+        let args = call.child_by_field_name("arguments");
+        let (follows_config, insert_at, has_args) = match args {
+            Some(a) if a.kind() == "argument_list" => run_arguments(a, src),
+            _ => (false, call.end_byte(), false),
+        };
+        out.push(RunCall {
+            receiver,
+            local_ctor,
+            function: function.clone(),
+            start: call.start_byte(),
+            end: call.end_byte(),
+            follows_config,
+            insert_at,
+            has_args,
+        });
+    }
+}
+
+/// For [`RunCall`]: whether the arguments leave debug mode and the reloader to the app's
+/// configuration, where an argument is appended, and whether there are any.
+fn run_arguments(args: Node, src: &str) -> (bool, usize, bool) {
+    let mut c = args.walk();
+    let list: Vec<Node> = args
+        .named_children(&mut c)
+        .filter(|a| a.kind() != "comment")
+        .collect();
+    let mut positional = 0;
+    let mut decided = args.has_error();
+    for a in &list {
+        match a.kind() {
+            "keyword_argument" => {
+                let name = a.child_by_field_name("name").map(|n| text(n, src));
+                if matches!(name, Some("debug" | "use_reloader")) {
+                    decided = true;
+                }
+            }
+            "list_splat" | "dictionary_splat" => decided = true,
+            _ => positional += 1,
+        }
+    }
+    // `run(host, port, debug)`: the third positional argument is `debug`.
+    if positional >= 3 {
+        decided = true;
+    }
+    let insert_at = list
+        .last()
+        .map_or(args.start_byte() + 1, |last| last.end_byte());
+    (!decided, insert_at, !list.is_empty())
+}
+
 /// Records the names an import statement binds.
 fn imports_of(
     stmt: Node,
@@ -1078,6 +1334,68 @@ mod tests {
     }
 
     #[test]
+    fn run_calls_and_what_decides_their_reloader() {
+        let src = "from flask import Flask\napp = Flask(__name__)\nif __name__ == '__main__':\n    app.run(\n        host='0.0.0.0',\n    )\n    app.run(debug=True)\n    app.run(**opts)\n    app.run('h', 80, False)\n    create_app().run()\ndef main():\n    server = Flask(__name__)\n    server.run()\n    def inner():\n        app.run()\n    return lambda: app.run()\nclass C:\n    def m(self):\n        app.run()\ntracer.run(use_reloader=False)\n";
+        let f = facts(src);
+        let runs: Vec<(&str, Option<&str>, Option<&str>, bool)> = f
+            .runs
+            .iter()
+            .map(|r| {
+                (
+                    r.receiver.as_str(),
+                    r.local_ctor.as_deref(),
+                    r.function.as_deref(),
+                    r.follows_config,
+                )
+            })
+            .collect();
+        assert_eq!(
+            runs,
+            [
+                ("app", None, None, true),
+                ("app", None, None, false),
+                ("app", None, None, false),
+                ("app", None, None, false),
+                ("create_app()", None, None, true),
+                ("server", Some("Flask"), Some("main"), true),
+                ("tracer", None, None, false),
+            ]
+        );
+        // Appended after the last argument (a trailing comma stays after it), or after `(`.
+        let first = &f.runs[0];
+        assert!(first.has_args);
+        assert_eq!(
+            &src[..first.insert_at],
+            &src[..src.find("'0.0.0.0'").unwrap() + 9]
+        );
+        let server = &f.runs[5];
+        assert!(!server.has_args);
+        assert_eq!(&src[server.insert_at - 11..server.insert_at], "server.run(");
+        assert!(f.is_flask_run(&f.runs[0]) && f.is_flask_run(&f.runs[5]));
+        assert!(
+            !f.is_flask_run(&f.runs[4]),
+            "`create_app` is no local factory"
+        );
+        assert!(!f.is_flask_run(&f.runs[6]));
+    }
+
+    #[test]
+    fn flask_apps_by_binding_factory_and_fallback() {
+        let f = facts("import flask\nfrom quart import Quart\nweb = flask.Flask('w')\nother = Quart('q')\ndef make():\n    return flask.Flask('m')\nm = make()\n");
+        assert!(f.binds_flask_app("web") && f.binds_flask_app("m"));
+        assert!(!f.binds_flask_app("other"));
+        assert!(f.is_flask_factory("make") && f.is_flask_ctor("make"));
+        assert!(f.flask_app_by_name("app", None));
+        assert!(!f.flask_app_by_name("app", Some("Quart")));
+        assert!(
+            !f.flask_app_by_name("web", None),
+            "only `app`/`application`"
+        );
+        let g = facts("import flask\nfrom quart import Quart\napp = Quart('q')\n");
+        assert!(!g.flask_app_by_name("app", None));
+    }
+
+    #[test]
     fn flask_factories_by_whole_name() {
         assert!(calls_flask("return Flask(__name__)"));
         assert!(calls_flask("app = flask.Flask(__name__)"));
@@ -1098,5 +1416,9 @@ mod tests {
         let c = &all.calls[0];
         assert_eq!((c.start, c.end, c.stmt_start, c.stmt_end), (63, 75, 63, 75));
         assert_eq!(all.statements, [0, 10, 63]);
+        let c = facts("app.run(port=1)\n");
+        all.extend_from(&c, 76);
+        let r = &all.runs[0];
+        assert_eq!((r.start, r.end, r.insert_at), (76, 91, 90));
     }
 }

@@ -4,6 +4,7 @@
 use crate::diagnostic::{Edit, Finding, Fix, Severity, Span};
 use crate::language::Language;
 use crate::rules::{Bytes, Context, Facts, FixKind, Match, Pre, Query, Rule, Topic};
+use crate::syntax::python::OTHER_FRAMEWORKS;
 use tree_sitter::Node;
 
 /// The rule.
@@ -61,7 +62,7 @@ const FACT_NEEDLES: &[&str] = &[
 
 /// The names whose calls can make (or rule out) a Flask app: what `flask` and the other
 /// frameworks were imported as, and the module's Flask factories.
-fn receiver_names(py: &crate::syntax::python::PyFacts) -> Vec<String> {
+pub(crate) fn receiver_names(py: &crate::syntax::python::PyFacts) -> Vec<String> {
     let frameworks = |m: &str| {
         let root = m.split('.').next().unwrap_or("");
         root == "flask" || OTHER_FRAMEWORKS.contains(&root)
@@ -155,72 +156,35 @@ fn anchor(m: &Match, recv: Node, method: Node, call: Node) -> Span {
     }
 }
 
-/// Top-level packages of other web frameworks: an `app` made by one of them is not Flask,
-/// even in a module that also imports `flask`.
-const OTHER_FRAMEWORKS: &[&str] = &[
-    "aiohttp",
-    "bottle",
-    "connexion",
-    "django",
-    "falcon",
-    "fastapi",
-    "litestar",
-    "quart",
-    "sanic",
-    "socketio",
-    "starlette",
-    "tornado",
-];
-
-/// Whether `recv` names a Flask application object of this module.
+/// Whether `recv` names a Flask application object of this module (the module's facts, see
+/// [`PyFacts::is_flask_run`](crate::syntax::python::PyFacts::is_flask_run), plus an
+/// assignment in the function around the call).
 fn is_flask_app(m: &Match, recv: Node, call: Node) -> bool {
     let Some(py) = m.ctx.python() else {
         return false;
     };
-    let is_factory = |name: &str| {
-        py.functions
-            .iter()
-            .any(|d| d.creates_flask && d.name == name)
-    };
     // `create_app().run(...)` with a local factory.
     if recv.kind() == "call" {
         let f = recv.child_by_field_name("function").map(|f| m.text(f));
-        return f.is_some_and(is_factory);
+        return f.is_some_and(|f| py.is_flask_factory(f));
     }
     if recv.kind() != "identifier" {
         return false;
     }
     let name = m.text(recv);
-    // Constructors through module-level imports, plus `Flask` imported inside a function.
-    let ctors: Vec<String> = py
-        .class_refs("flask", "Flask")
-        .into_iter()
-        .map(|(r, _)| r)
-        .chain(py.names_bound_to("flask", "Flask").map(|i| i.bound.clone()))
-        .collect();
-    let is_ctor = |callee: &str| ctors.iter().any(|c| c == callee) || is_factory(callee);
-    let assigned: Vec<&str> = py
-        .calls
-        .iter()
-        .filter(|c| c.assigned_to.as_deref() == Some(name))
-        .map(|c| c.callee.as_str())
-        .collect();
-    if assigned.iter().any(|c| is_ctor(c)) || assigned_in_function(m, call, name, &is_ctor) {
-        return true;
-    }
-    // Fallback: `app`/`application` in a Flask module, unless another framework built it.
-    let other_framework = assigned.iter().any(|callee| {
-        let root = callee.split('.').next().unwrap_or("");
-        py.imports.iter().any(|i| {
-            i.bound == root && OTHER_FRAMEWORKS.contains(&i.module.split('.').next().unwrap_or(""))
-        })
-    });
-    matches!(name, "app" | "application") && py.imports_module("flask") && !other_framework
+    py.binds_flask_app(name)
+        || assigned_in_function(m, call, name, &|c| py.is_flask_ctor(c))
+        || py.flask_app_by_name(name, None)
 }
 
 /// Whether the function around `call` assigns `name = <Flask constructor>(...)`:
 /// `def main(): server = Flask(__name__); server.run(debug=True)`.
-fn assigned_in_function(m: &Match, call: Node, name: &str, is_ctor: &dyn Fn(&str) -> bool) -> bool {
+pub(crate) fn assigned_in_function(
+    m: &Match,
+    call: Node,
+    name: &str,
+    is_ctor: &dyn Fn(&str) -> bool,
+) -> bool {
     let mut func = call.parent();
     while let Some(f) = func {
         if f.kind() == "function_definition" {
@@ -269,7 +233,8 @@ The receiver counts as a Flask application when the module binds it from `Flask(
 calls `Flask(...)` (`create_app()`), or — in a module that imports `flask` — when it is
 named `app` or `application` and no other framework built it. `debug` set from a variable
 (`os.environ.get(...)`, `settings.DEBUG`) and calls with `**options` are left alone: the
-value is unknown.
+value is unknown. Debug mode turned on elsewhere — `app.config["DEBUG"] = True`,
+`FLASK_DEBUG=1`, `flask run --debug` — is OTEL006's.
 
 A module uses OpenTelemetry when it imports it, calls `initialize()`, or a launcher of the
 workspace starts it under `opentelemetry-instrument` (or in an Operator-injected pod). A

@@ -356,7 +356,7 @@ fn deletions(text: &str, pieces: &[Span]) -> Vec<Span> {
 
 /// The byte range of the whole lines holding `start..end`, newline included, when the
 /// statement is alone on them (a trailing comment is fine).
-fn whole_lines(text: &str, start: usize, end: usize) -> Option<Span> {
+pub(crate) fn whole_lines(text: &str, start: usize, end: usize) -> Option<Span> {
     let ls = line_start(text, start);
     if !text.get(ls..start)?.trim().is_empty() {
         return None;

@@ -2,4 +2,5 @@
 //! instrumentors are set up.
 
 pub mod double_sdk_initialization;
+pub mod framework_instrumentor_after_app_created;
 pub mod initialize_after_framework_import;

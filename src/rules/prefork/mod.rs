@@ -1,6 +1,7 @@
-//! Process-model rules (rules.md §3): pre-fork servers and reloaders — gunicorn, uvicorn,
-//! uWSGI — under zero-code instrumentation.
+//! Process-model rules (rules.md §2–3): pre-fork servers and reloaders — gunicorn, uvicorn,
+//! uWSGI, Celery workers — under zero-code or programmatic instrumentation.
 
+pub mod celery_instrument_outside_worker_init;
 pub mod gunicorn_multiworker_zero_code;
 pub mod gunicorn_post_fork_missing_init;
 pub mod prometheus_reader_prefork;
