@@ -352,6 +352,25 @@ impl Workspace {
         }
     }
 
+    /// The Instrumentations whose explicit namespace is `ns`, in workspace order.
+    pub fn instrumentations_in(&self, ns: &str) -> Vec<&K8sObject> {
+        let ix = self.indexes();
+        let (fx, op) = (ix.files(self), ix.operator(self));
+        op.by_namespace
+            .get(ns)
+            .into_iter()
+            .flatten()
+            .filter_map(|&loc| self.instrumentation_at(fx, loc).map(|o| &**o))
+            .collect()
+    }
+
+    /// Whether some Instrumentation has no explicit namespace (it may be applied into any).
+    pub fn has_instrumentation_without_namespace(&self) -> bool {
+        let ix = self.indexes();
+        let op = ix.operator(self);
+        !op.without_namespace.is_empty() || op.unnamed_instrumentation
+    }
+
     /// Whether some Instrumentation is named `name` (in any namespace).
     pub fn has_instrumentation_named(&self, name: &str) -> bool {
         self.indexes().operator(self).by_any_name.contains_key(name)

@@ -8,7 +8,8 @@ use crate::language::Language;
 use crate::launch::imports::{pick_image, resolve_config_map, resolve_path, Source};
 use crate::launch::{judge, LaunchFacts, Launcher, ScopeKind, Token};
 use crate::rules::{
-    always, anywhere, in_otel_context, Context, Facts, FixKind, Match, Pre, Query, Rule, Topic,
+    always, anywhere, in_otel_context, Bytes, Context, Facts, FixKind, Match, Pre, Query, Rule,
+    Topic,
 };
 use tree_sitter::Node;
 
@@ -39,10 +40,13 @@ pub static RULE: Rule = Rule {
     pre: &[
         Pre {
             langs: &[Language::Python],
-            needles: &["Resource"],
+            // The constructor call as written (`Resource(` — a space before the parenthesis
+            // is not seen); `ResourceWarning`, `resource` and friends are not it.
+            needles: &["Resource("],
             facts: Facts::Needles(&["opentelemetry", "pytest", "unittest"]),
-            file: &[],
-            relevant: in_otel_context,
+            // Every way to reach the class names its module, `opentelemetry.sdk.resources`.
+            file: &["resources"],
+            relevant: otel_resources,
         },
         Pre {
             langs: LAUNCH_KINDS,
@@ -56,6 +60,11 @@ pub static RULE: Rule = Rule {
     scan: Some(scan),
     scan_per_document: true,
 };
+
+/// A Python file in OpenTelemetry context that names the SDK's `resources` module.
+fn otel_resources(b: &Bytes) -> bool {
+    in_otel_context(b) && b.has("resources")
+}
 
 // ---------------------------------------------------------------------------------------
 // Launchers.

@@ -43,8 +43,8 @@ fn check(m: &Match) -> Option<Finding> {
     let mut names: Vec<&str> = m
         .ctx
         .workspace
-        .instrumentations()
-        .filter(|i| i.namespace.as_deref() == Some(pod_ns.as_str()))
+        .instrumentations_in(&pod_ns)
+        .into_iter()
         .filter_map(|i| i.name.as_deref())
         .collect();
     names.sort_unstable();

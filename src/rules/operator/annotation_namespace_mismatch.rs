@@ -45,9 +45,22 @@ fn check(m: &Match) -> Option<Finding> {
         return None;
     }
     // The Instrumentations it could mean; an unknown namespace on any of them, or one in the
-    // pod's namespace, and the Operator may well find it.
+    // pod's namespace, and the Operator may well find it. (Indexed look-ups first: most
+    // annotations stop there.)
+    if ws.has_instrumentation_without_namespace() {
+        return None;
+    }
+    let here = ws.instrumentations_in(&pod_ns);
+    if here.iter().any(|i| any || i.name.as_deref() == Some(v)) {
+        return None;
+    }
+    let pool: Vec<&crate::syntax::yaml::K8sObject> = if any {
+        ws.instrumentations().collect()
+    } else {
+        ws.instrumentations_named(v)
+    };
     let mut cands: Vec<String> = Vec::new();
-    for i in ws.instrumentations() {
+    for i in pool {
         // A templated name could be anything.
         let name = i.name.as_deref()?;
         if !any && name != v {
