@@ -66,9 +66,12 @@ pub enum RulesFormat {
 /// Arguments of `otel-lsp check`.
 #[derive(clap::Args, Debug, Clone)]
 pub struct CheckArgs {
-    /// Files or directories to check.
-    #[arg(default_value = ".")]
+    /// Files or directories to check (default: `.`); `-` reads standard input.
     pub paths: Vec<PathBuf>,
+    /// The name of the file read from standard input: it decides the file kind, the
+    /// configuration and the path reports show.
+    #[arg(long, value_name = "NAME")]
+    pub stdin_filename: Option<PathBuf>,
     /// Output format.
     #[arg(long, value_enum, default_value_t = Format::Text)]
     pub format: Format,

@@ -733,3 +733,220 @@ fn hidden_launcher_files_are_walked_and_other_hidden_files_are_not() {
     let quiet = run(dir.path(), &["check", "--select", "OTEL050"]);
     assert!(quiet.stdout.contains("in 1 file"), "{}", quiet.stdout);
 }
+
+fn run_stdin(dir: &Path, args: &[&str], input: &str) -> Out {
+    use std::io::Write;
+    use std::process::Stdio;
+    let mut child = Command::new(env!("CARGO_BIN_EXE_otel-lsp"))
+        .current_dir(dir)
+        .args(args)
+        .env_remove("NO_COLOR")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("the binary runs");
+    let mut stdin = child.stdin.take().unwrap();
+    stdin.write_all(input.as_bytes()).unwrap();
+    drop(stdin);
+    let out = child.wait_with_output().unwrap();
+    Out {
+        code: out.status.code().expect("exited normally"),
+        stdout: String::from_utf8(out.stdout).expect("stdout is UTF-8"),
+        stderr: String::from_utf8(out.stderr).expect("stderr is UTF-8"),
+    }
+}
+
+/// What `helm template shop` prints: a document with no `# Source:` comment (hand-written
+/// extra), then each template's documents after their `# Source:` comment. The Deployment's
+/// inject annotation sits on its own metadata (OTEL003) on stream line 20, which is line 6 of
+/// `shop/templates/deployment.yaml` as rendered.
+const HELM_STREAM: &str = "apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: loose
+  annotations:
+    instrumentation.opentelemetry.io/inject-python: \"true\"
+spec:
+  template:
+    spec:
+      containers:
+        - name: loose
+          image: example/loose:1.0
+---
+# Source: shop/templates/deployment.yaml
+apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: web
+  annotations:
+    instrumentation.opentelemetry.io/inject-python: \"true\"
+spec:
+  template:
+    metadata:
+      labels:
+        app: web
+    spec:
+      containers:
+        - name: web
+          image: example/web:1.0
+---
+# Source: shop/templates/service.yaml
+apiVersion: v1
+kind: Service
+metadata:
+  name: web
+spec:
+  ports:
+    - port: 80
+";
+
+#[test]
+fn stdin_helm_stream_reports_template_paths() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = run_stdin(
+        dir.path(),
+        &["check", "-", "--select", "OTEL003", "--format", "json"],
+        HELM_STREAM,
+    );
+    assert_eq!(out.code, 1, "{}{}", out.stdout, out.stderr);
+    let diags = json(&out);
+    let at: Vec<(&str, u64, u64)> = diags
+        .iter()
+        .map(|d| {
+            (
+                d["path"].as_str().unwrap(),
+                d["line"].as_u64().unwrap(),
+                d["column"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    // Outside any `# Source:` document: standard input (`-`), lines of the stream; inside:
+    // the template, lines counted from the line after its comment.
+    assert_eq!(
+        at,
+        [("-", 6, 5), ("shop/templates/deployment.yaml", 6, 5)],
+        "{}",
+        out.stdout
+    );
+    let edit = &diags[1]["fixes"][0]["edits"][0];
+    assert!(edit["line"].as_u64().unwrap() <= 16, "{edit}");
+    let out = run_stdin(
+        dir.path(),
+        &["check", "-", "--select", "OTEL003", "--format", "text"],
+        HELM_STREAM,
+    );
+    let lines: Vec<&str> = out.stdout.lines().collect();
+    assert!(lines[0].starts_with("-:6:5: OTEL003 "), "{}", out.stdout);
+    assert!(
+        lines[1].starts_with("shop/templates/deployment.yaml:6:5: OTEL003 "),
+        "{}",
+        out.stdout
+    );
+    assert!(lines[2].ends_with("in 1 file"), "{}", out.stdout);
+}
+
+#[test]
+fn stdin_fix_prints_the_fixed_stream_and_reports_on_stderr() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = run_stdin(
+        dir.path(),
+        &["check", "-", "--fix", "--select", "OTEL003"],
+        HELM_STREAM,
+    );
+    assert_eq!(out.code, 0, "{}{}", out.stdout, out.stderr);
+    assert!(
+        out.stderr
+            .contains("No problems remaining (2 fixed) in 1 file"),
+        "{}",
+        out.stderr
+    );
+    // The fixed stream: the annotation now on the pod template, nothing else changed.
+    assert!(
+        out.stdout.starts_with("apiVersion: apps/v1\n"),
+        "{}",
+        out.stdout
+    );
+    assert!(out
+        .stdout
+        .contains("# Source: shop/templates/deployment.yaml\n"));
+    assert!(out.stdout.ends_with("    - port: 80\n"), "{}", out.stdout);
+    let again = run_stdin(
+        dir.path(),
+        &["check", "-", "--select", "OTEL003"],
+        &out.stdout,
+    );
+    assert_eq!(again.code, 0, "{}", again.stdout);
+    // Nothing to fix: the input comes back unchanged.
+    let clean = run_stdin(dir.path(), &["check", "-", "--fix"], CLEAN_YAML);
+    assert_eq!((clean.code, clean.stdout.as_str()), (0, CLEAN_YAML));
+}
+
+#[test]
+fn stdin_filename_decides_the_kind_and_the_configuration() {
+    let dir = tempfile::tempdir().unwrap();
+    write(dir.path(), "svc/otel-lsp.toml", "ignore = [\"OTEL001\"]\n");
+    let args = |name| {
+        [
+            "check",
+            "--stdin-filename",
+            name,
+            "--select",
+            "OTEL001",
+            "-",
+        ]
+    };
+    let out = run_stdin(dir.path(), &args("other/app.py"), FLASK_APP);
+    assert_eq!(out.code, 1, "{}{}", out.stdout, out.stderr);
+    assert!(
+        out.stdout.starts_with("other/app.py:7:5: OTEL001 "),
+        "{}",
+        out.stdout
+    );
+    // The configuration found from the name's folder applies (`--select` replaces its
+    // `ignore`, so ask without it).
+    let out = run_stdin(
+        dir.path(),
+        &["check", "--stdin-filename", "svc/app.py", "-"],
+        FLASK_APP,
+    );
+    assert_eq!(out.code, 0, "{}{}", out.stdout, out.stderr);
+    // Without `-`, a name alone also reads standard input.
+    let out = run_stdin(
+        dir.path(),
+        &["check", "--stdin-filename", "app.py", "--format", "json"],
+        FLASK_APP,
+    );
+    assert_eq!(json(&out)[0]["path"], "app.py");
+    // --fix writes the fixed module to stdout, nothing to disk.
+    let out = run_stdin(
+        dir.path(),
+        &["check", "--stdin-filename", "other/app.py", "--fix", "-"],
+        FLASK_APP,
+    );
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert_eq!(
+        out.stdout,
+        FLASK_APP.replace("debug=True)", "debug=True, use_reloader=False)")
+    );
+    assert!(!dir.path().join("other").exists());
+}
+
+#[test]
+fn stdin_without_a_kind_is_a_usage_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = run_stdin(dir.path(), &["check", "-"], FLASK_APP);
+    assert_eq!(out.code, 2);
+    assert!(out.stderr.contains("--stdin-filename"), "{}", out.stderr);
+    assert!(out.stdout.is_empty());
+    let out = run_stdin(dir.path(), &["check", "-", "app.py"], FLASK_APP);
+    assert_eq!(out.code, 2);
+    assert!(out.stderr.contains("standard input"), "{}", out.stderr);
+    let out = run_stdin(
+        dir.path(),
+        &["check", "--stdin-filename", "notes.md", "-"],
+        "# hi\n",
+    );
+    assert_eq!(out.code, 2);
+    assert!(out.stderr.contains("notes.md"), "{}", out.stderr);
+}

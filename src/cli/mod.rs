@@ -23,6 +23,7 @@
 
 mod fix;
 mod output;
+mod stdin;
 pub(crate) mod walk;
 
 use crate::{CheckArgs, Color, Format, RulesFormat};
@@ -44,6 +45,21 @@ use walk::{Scopes, Target};
 
 /// Exit code for usage, configuration and I/O errors.
 const EXIT_ERROR: u8 = 2;
+
+/// What a check found and did, for the printers.
+#[derive(Default)]
+pub(crate) struct Checked {
+    /// The files with diagnostics, in print order.
+    pub reports: Vec<FileReport>,
+    /// Files read.
+    pub files: usize,
+    /// Fixes applied.
+    pub fixed: usize,
+    /// Files `--fix` could not write.
+    pub write_errors: usize,
+    /// Warnings not yet printed.
+    pub warnings: Vec<String>,
+}
 
 /// `otel-lsp check`.
 pub fn check(args: CheckArgs) -> ExitCode {
@@ -161,7 +177,37 @@ fn run_check(args: &CheckArgs) -> anyhow::Result<ExitCode> {
         None => None,
     };
     let scopes = Scopes::new(cli, forced).map_err(shown)?;
-    let found = walk::collect(&args.paths, &cwd, &scopes, args.force_exclude);
+    let dash = std::path::Path::new(stdin::STDIN);
+    let from_stdin = args.paths.iter().any(|p| p == dash)
+        || (args.paths.is_empty() && args.stdin_filename.is_some());
+    if from_stdin {
+        if args.paths.len() > 1 {
+            return Ok(stdin::usage(stdin::Usage(
+                "`-` (standard input) cannot be checked together with other paths".into(),
+            )));
+        }
+        let run = match stdin::run(args, &cwd, &scopes)? {
+            Ok(run) => run,
+            Err(usage) => return Ok(stdin::usage(usage)),
+        };
+        for w in &run.checked.warnings {
+            eprintln!("warning: {w}");
+        }
+        let fixed_text = run.output_text.is_some();
+        if let Some(text) = &run.output_text {
+            if emit(|out| out.write_all(text.as_bytes())).is_err() {
+                return Ok(ExitCode::from(EXIT_ERROR));
+            }
+        }
+        return Ok(finish(args, &cwd, run.checked, fixed_text));
+    }
+    let dot = [std::path::PathBuf::from(".")];
+    let paths = if args.paths.is_empty() {
+        &dot[..]
+    } else {
+        &args.paths[..]
+    };
+    let found = walk::collect(paths, &cwd, &scopes, args.force_exclude);
     for w in &found.warnings {
         eprintln!("warning: {w}");
     }
@@ -456,9 +502,10 @@ fn run_check(args: &CheckArgs) -> anyhow::Result<ExitCode> {
         );
     }
 
-    let mut reports = Vec::new();
-    let mut fixed = 0;
-    let mut write_errors = 0;
+    let mut checked = Checked {
+        files: files_read,
+        ..Checked::default()
+    };
     for (report, applied, notes) in results {
         for w in notes.warnings {
             eprintln!("warning: {w}");
@@ -466,13 +513,21 @@ fn run_check(args: &CheckArgs) -> anyhow::Result<ExitCode> {
         for e in &notes.errors {
             eprintln!("error: {e}");
         }
-        write_errors += notes.errors.len();
-        fixed += applied;
+        checked.write_errors += notes.errors.len();
+        checked.fixed += applied;
         if !report.diagnostics.is_empty() {
-            reports.push(report);
+            checked.reports.push(report);
         }
     }
+    Ok(finish(args, &cwd, checked, false))
+}
 
+/// Prints the report of a check (to stderr when stdout holds the fixed text of standard
+/// input) and chooses the exit code.
+fn finish(args: &CheckArgs, cwd: &std::path::Path, checked: Checked, to_stderr: bool) -> ExitCode {
+    let unsafe_ok = args.unsafe_fixes;
+    let fixing = args.fix || args.unsafe_fixes;
+    let reports = &checked.reports;
     let all = || reports.iter().flat_map(|r| r.diagnostics.iter());
     let has_unsafe = |d: &Diagnostic| {
         d.fixes
@@ -480,7 +535,7 @@ fn run_check(args: &CheckArgs) -> anyhow::Result<ExitCode> {
             .any(|f| f.applicability == Applicability::Unsafe)
     };
     let summary = Summary {
-        files: files_read,
+        files: checked.files,
         problems: all().count(),
         fixable: all().filter(|d| d.has_safe_fix()).count(),
         unsafe_fixable: if unsafe_ok {
@@ -488,26 +543,38 @@ fn run_check(args: &CheckArgs) -> anyhow::Result<ExitCode> {
         } else {
             all().filter(|d| !d.has_safe_fix() && has_unsafe(d)).count()
         },
-        fixed: fixing.then_some(fixed),
+        fixed: fixing.then_some(checked.fixed),
     };
-
-    let printed = emit(|out| match args.format {
+    let colour = !to_stderr && use_colour(args.color);
+    let print = |out: &mut dyn Write| match args.format {
         Format::Text => {
             let summary = (!args.quiet).then_some(&summary);
-            output::text(out, &reports, summary, use_colour(args.color))
+            output::text(out, reports, summary, colour)
         }
-        Format::Json => output::json(out, &reports),
-        Format::Sarif => output::sarif(out, &reports, &cwd),
-        Format::Github => output::github(out, &reports),
-    });
-    if printed.is_err() || write_errors > 0 {
-        return Ok(ExitCode::from(EXIT_ERROR));
+        Format::Json => output::json(out, reports),
+        Format::Sarif => output::sarif(out, reports, cwd),
+        Format::Github => output::github(out, reports),
+    };
+    let printed = if to_stderr {
+        emit_stderr(print)
+    } else {
+        emit(print)
+    };
+    if printed.is_err() || checked.write_errors > 0 {
+        return ExitCode::from(EXIT_ERROR);
     }
-    Ok(if summary.problems > 0 && !args.exit_zero {
+    if summary.problems > 0 && !args.exit_zero {
         ExitCode::from(1)
     } else {
         ExitCode::SUCCESS
-    })
+    }
+}
+
+/// Writes the report to stderr (when stdout holds fixed text).
+fn emit_stderr(f: impl FnOnce(&mut dyn Write) -> io::Result<()>) -> Result<(), ()> {
+    let stderr = io::stderr();
+    let mut out = io::BufWriter::new(stderr.lock());
+    f(&mut out).and_then(|()| out.flush()).map_err(|_| ())
 }
 
 /// Writes to stdout through a buffer. A closed pipe (`| head`) is not an error; any other

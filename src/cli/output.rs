@@ -6,10 +6,11 @@
 //! so an empty span has equal start and end. Lines end at `\n`; a `\r` before it belongs to
 //! the line's end, not to a column anyone reports. A leading byte-order mark is not counted.
 
-use otel_lsp::diagnostic::{Applicability, Diagnostic, Severity, Span};
+use otel_lsp::diagnostic::{Applicability, Diagnostic, Edit, Fix, Severity, Span};
 use otel_lsp::rules::{self, Rule};
 use serde::Serialize;
 use serde_json::{json, Value};
+use std::collections::BTreeMap;
 use std::io::{self, Write};
 use std::path::Path;
 
@@ -23,13 +24,56 @@ pub struct Position {
 }
 
 /// What the printers need of a file's text: the positions of the offsets its diagnostics
-/// and fixes name. A report keeps this instead of the
-/// whole text, so what `check` holds until it prints grows with the findings, not with the
-/// files or their sizes.
+/// and fixes name, the lines their spans cover (for `full`) and what their preferred fix
+/// would do to those lines (for `--show-fixes`). A report keeps this instead of the whole
+/// text, so what `check` holds until it prints grows with the findings, not with the files
+/// or their sizes.
 #[derive(Debug, Clone, Default)]
 pub struct Source {
     /// (byte offset, its position), ascending by offset.
     positions: Vec<(usize, Position)>,
+    /// The text of the lines diagnostics cover (without their line ends), by 1-based line.
+    lines: BTreeMap<usize, String>,
+    /// Per diagnostic of the report, in order: its preferred fix's effect on its lines.
+    previews: Vec<Option<Preview>>,
+    /// Lines of the text before this report's part of it (a Helm template's documents in a
+    /// rendered stream): shown lines count from the part's start.
+    base: usize,
+}
+
+/// The effect of a fix on the lines it touches.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Preview {
+    /// The first line touched (1-based, in the whole text).
+    pub line: usize,
+    /// The touched lines before the fix.
+    pub before: String,
+    /// The same lines after it.
+    pub after: String,
+}
+
+/// At most this many lines of a span are shown by `full`.
+const MAX_SHOWN_LINES: usize = 4;
+
+fn line_start(text: &str, pos: usize) -> usize {
+    memchr::memrchr(b'\n', &text.as_bytes()[..pos]).map_or(0, |n| n + 1)
+}
+
+fn line_end(text: &str, pos: usize) -> usize {
+    let end = memchr::memchr(b'\n', &text.as_bytes()[pos..]).map_or(text.len(), |n| pos + n);
+    if end > pos && text.as_bytes()[end - 1] == b'\r' {
+        end - 1
+    } else {
+        end
+    }
+}
+
+fn clamp(text: &str, at: usize) -> usize {
+    let mut at = at.min(text.len());
+    while !text.is_char_boundary(at) {
+        at -= 1;
+    }
+    at
 }
 
 impl Source {
@@ -43,10 +87,7 @@ impl Source {
         // One pass: the line and its start for each offset, in order.
         let (mut line, mut line_start, mut scanned) = (1, 0, 0);
         for &o in &offsets {
-            let mut at = o.min(text.len());
-            while !text.is_char_boundary(at) {
-                at -= 1;
-            }
+            let at = clamp(text, o);
             for nl in memchr::memchr_iter(b'\n', &bytes[scanned..at]) {
                 line += 1;
                 line_start = scanned + nl + 1;
@@ -61,18 +102,105 @@ impl Source {
             let column = text[from..at].chars().count() + 1;
             positions.push((o, Position { line, column }));
         }
-        Source { positions }
+        Source {
+            positions,
+            ..Source::default()
+        }
     }
 
-    /// The source of a file's report: the offsets its diagnostics and fix edits name.
+    /// The source of a file's report: the offsets its diagnostics and fix edits name, the
+    /// lines the diagnostics cover and their fixes' previews.
     pub fn of(text: &str, diagnostics: &[Diagnostic]) -> Self {
         let offsets = diagnostics.iter().flat_map(|d| {
             std::iter::once(d.span)
                 .chain(d.fixes.iter().flat_map(|f| f.edits.iter().map(|e| e.span)))
                 .flat_map(|s| [s.start, s.end])
         });
-        Source::new(text, offsets)
+        let mut source = Source::new(text, offsets);
+        for d in diagnostics {
+            let first = source.raw(d.span.start).line;
+            let (start, end) = (clamp(text, d.span.start), clamp(text, d.span.end));
+            let mut at = line_start(text, start);
+            for n in 0..MAX_SHOWN_LINES {
+                let e = line_end(text, at);
+                source
+                    .lines
+                    .entry(first + n)
+                    .or_insert_with(|| text[at..e].to_string());
+                let next = memchr::memchr(b'\n', &text.as_bytes()[at..]).map(|i| at + i + 1);
+                match next {
+                    Some(next) if next < end => at = next,
+                    _ => break,
+                }
+            }
+            let preview = d.fixes.first().and_then(|f| preview(text, f, &source));
+            source.previews.push(preview);
+        }
+        source
     }
+
+    /// The source with its lines shown relative to line `base` (the line before a part of
+    /// the text starts): line `base + 1` is shown as line 1.
+    pub fn rebased(mut self, base: usize) -> Self {
+        self.base = base;
+        self
+    }
+
+    /// How many lines of the text come before the report's part.
+    #[allow(dead_code)] // the `full` printer's, next
+    pub fn base(&self) -> usize {
+        self.base
+    }
+
+    /// The position of `offset` in the whole text.
+    fn raw(&self, offset: usize) -> Position {
+        let p = &self.positions;
+        match p.binary_search_by_key(&offset, |(o, _)| *o) {
+            Ok(i) => p[i].1,
+            Err(_) => {
+                debug_assert!(false, "offset {offset} was not asked for");
+                Position { line: 1, column: 1 }
+            }
+        }
+    }
+
+    /// The text of shown line `line` (as [`LineIndex::position`] numbers it), when kept.
+    #[allow(dead_code)] // the `full` printer's, next
+    pub fn line(&self, line: usize) -> Option<&str> {
+        self.lines.get(&(line + self.base)).map(String::as_str)
+    }
+
+    /// The preview of the `i`-th diagnostic's preferred fix.
+    #[allow(dead_code)] // the `full` printer's, next
+    pub fn preview(&self, i: usize) -> Option<&Preview> {
+        self.previews.get(i).and_then(Option::as_ref)
+    }
+}
+
+/// What `fix` does to the lines it touches.
+fn preview(text: &str, fix: &Fix, source: &Source) -> Option<Preview> {
+    let mut edits: Vec<&Edit> = fix.edits.iter().collect();
+    edits.sort_by_key(|e| (e.span.start, e.span.end));
+    let lo = clamp(text, edits.first()?.span.start);
+    let hi = clamp(text, edits.iter().map(|e| e.span.end).max()?);
+    let (from, to) = (line_start(text, lo), line_end(text, hi).max(hi));
+    let mut after = String::new();
+    let mut at = from;
+    for e in edits {
+        let (s, t) = (clamp(text, e.span.start), clamp(text, e.span.end));
+        if s < at || t < s {
+            return None;
+        }
+        after.push_str(&text[at..s]);
+        after.push_str(&e.new_text);
+        at = t;
+    }
+    after.push_str(&text[at..to]);
+    Some(Preview {
+        line: source.raw(lo).line,
+        before: text[from..to].to_string(),
+        after,
+    })
 }
 
 /// Byte offset → line and column, over a [`Source`].
@@ -87,15 +215,12 @@ impl<'a> LineIndex<'a> {
     }
 
     /// The position of byte `offset` (one the source was made with), clamped to the text and
-    /// to a character boundary.
+    /// to a character boundary; lines count from the report's part of the text.
     pub fn position(&self, offset: usize) -> Position {
-        let p = &self.source.positions;
-        match p.binary_search_by_key(&offset, |(o, _)| *o) {
-            Ok(i) => p[i].1,
-            Err(_) => {
-                debug_assert!(false, "offset {offset} was not asked for");
-                Position { line: 1, column: 1 }
-            }
+        let p = self.source.raw(offset);
+        Position {
+            line: p.line.saturating_sub(self.source.base).max(1),
+            column: p.column,
         }
     }
 
