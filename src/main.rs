@@ -44,14 +44,24 @@ enum Command {
 /// Output formats of `check`.
 #[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Format {
-    /// `path:line:col: CODE message`, with a summary.
-    Text,
+    /// Each finding with its source lines, a caret under the span, the fix and the rule's
+    /// link; then a summary.
+    Full,
+    /// One line per finding, `path:line:col: CODE message`; then a summary.
+    #[value(alias = "text")]
+    Concise,
     /// A JSON array (the documented public contract).
     Json,
+    /// One JSON object per line, the same objects as `json`.
+    JsonLines,
     /// SARIF 2.1.0.
     Sarif,
     /// GitHub Actions workflow commands.
     Github,
+    /// GitLab Code Quality report (JSON).
+    Gitlab,
+    /// JUnit XML.
+    Junit,
 }
 
 /// Output formats of `rules`.
@@ -72,9 +82,9 @@ pub struct CheckArgs {
     /// configuration and the path reports show.
     #[arg(long, value_name = "NAME")]
     pub stdin_filename: Option<PathBuf>,
-    /// Output format.
-    #[arg(long, value_enum, default_value_t = Format::Text)]
-    pub format: Format,
+    /// Output format (`--format` is an alias).
+    #[arg(long = "output-format", visible_alias = "format", value_enum, default_value_t = Format::Full)]
+    pub output_format: Format,
     /// Apply safe fixes.
     #[arg(long)]
     pub fix: bool,

@@ -1,4 +1,5 @@
-//! Runs the real `otel-lsp` binary on temporary projects: formats (JSON and SARIF parsed),
+//! Runs the real `otel-lsp` binary on temporary projects: formats (JSON, SARIF, GitLab and
+//! JUnit parsed),
 //! exit codes, configuration, walking, `--fix`, and the files it must skip with a warning.
 //!
 //! Only OTEL001 (`flask-debug-reloader`) finds anything today, so the inputs trigger it; the
@@ -79,7 +80,10 @@ fn otel001(diags: &[Value]) -> Vec<&Value> {
 fn text_output_sorted_with_summary_and_exit_1() {
     let dir = project();
     write(dir.path(), "b/app.py", FLASK_APP);
-    let out = run(dir.path(), &["check", "--select", "OTEL001"]);
+    let out = run(
+        dir.path(),
+        &["check", "--output-format", "concise", "--select", "OTEL001"],
+    );
     assert_eq!(out.code, 1, "{}", out.stderr);
     let lines: Vec<&str> = out.stdout.lines().collect();
     assert!(
@@ -121,9 +125,16 @@ fn exit_zero_quiet_and_colour() {
     let out = run(dir.path(), &["check", "--select", "OTEL001", "--exit-zero"]);
     assert_eq!(out.code, 0);
     assert!(out.stdout.contains("OTEL001"));
-    let out = run(dir.path(), &["check", "--select", "OTEL001", "--quiet"]);
+    let out = run(
+        dir.path(),
+        &[
+            "check", "--select", "OTEL001", "--quiet", "--format", "concise",
+        ],
+    );
     assert_eq!(out.code, 1);
     assert_eq!(out.stdout.lines().count(), 1, "{}", out.stdout);
+    let out = run(dir.path(), &["check", "--select", "OTEL001", "--quiet"]);
+    assert!(!out.stdout.contains("problem"), "{}", out.stdout);
     let out = run(
         dir.path(),
         &["check", "--color", "always", "--select", "OTEL001"],
@@ -609,7 +620,10 @@ fn broken_symlink_and_special_files_warn_and_the_rest_is_checked() {
     std::os::unix::fs::symlink(dir.path().join("app.py"), dir.path().join("linked.py")).unwrap();
     // A socket (like a FIFO) is not a file: reading it would block or fail.
     let _socket = std::os::unix::net::UnixListener::bind(dir.path().join("sock.py")).unwrap();
-    let out = run(dir.path(), &["check", "--select", "OTEL001"]);
+    let out = run(
+        dir.path(),
+        &["check", "--select", "OTEL001", "--format", "concise"],
+    );
     assert_eq!(out.code, 1);
     assert!(
         out.stderr
@@ -833,7 +847,7 @@ fn stdin_helm_stream_reports_template_paths() {
     assert!(edit["line"].as_u64().unwrap() <= 16, "{edit}");
     let out = run_stdin(
         dir.path(),
-        &["check", "-", "--select", "OTEL003", "--format", "text"],
+        &["check", "-", "--select", "OTEL003", "--format", "concise"],
         HELM_STREAM,
     );
     let lines: Vec<&str> = out.stdout.lines().collect();
@@ -949,4 +963,265 @@ fn stdin_without_a_kind_is_a_usage_error() {
     );
     assert_eq!(out.code, 2);
     assert!(out.stderr.contains("notes.md"), "{}", out.stderr);
+}
+
+#[test]
+fn full_output_shows_the_line_a_caret_underline_the_fix_and_the_link() {
+    let dir = project();
+    let out = run(dir.path(), &["check", "--select", "OTEL001"]);
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    let lines: Vec<&str> = out.stdout.lines().collect();
+    assert!(
+        lines[0].starts_with("app.py:7:5: OTEL001 Flask debug mode"),
+        "{}",
+        out.stdout
+    );
+    assert_eq!(lines[1], "  |");
+    assert_eq!(lines[2], "7 |     app.run(port=8082, debug=True)");
+    // `app.run` is columns 5 to 11.
+    assert_eq!(lines[3], "  |     ^^^^^^^ OTEL001");
+    assert_eq!(lines[4], "  |");
+    assert_eq!(
+        lines[5],
+        "  = help: Add `use_reloader=False` (safe fix: --fix)"
+    );
+    assert!(lines[6].starts_with("  = see: https://"), "{}", out.stdout);
+    assert!(
+        lines[6].ends_with("otel-lsp explain OTEL001"),
+        "{}",
+        out.stdout
+    );
+    assert_eq!(
+        lines.last().unwrap(),
+        &"1 problem (1 fixable with --fix) in 3 files"
+    );
+    assert!(
+        !out.stdout.contains('\x1b'),
+        "no colour when not a terminal"
+    );
+    // The same default for `--format full` and in colour only when asked.
+    let same = run(
+        dir.path(),
+        &["check", "--select", "OTEL001", "--format", "full"],
+    );
+    assert_eq!(same.stdout, out.stdout);
+    let coloured = run(
+        dir.path(),
+        &["check", "--select", "OTEL001", "--color", "always"],
+    );
+    assert!(coloured.stdout.contains("\x1b["), "{}", coloured.stdout);
+    // Tabs before the span keep the caret under it.
+    let dir = tempfile::tempdir().unwrap();
+    write(
+        dir.path(),
+        "app.py",
+        FLASK_APP.replace("    app.run(", "\tapp.run("),
+    );
+    let out = run(dir.path(), &["check", "--select", "OTEL001"]);
+    assert!(
+        out.stdout.contains("\n  | \t^^^^^^^ OTEL001\n"),
+        "{}",
+        out.stdout
+    );
+}
+
+#[test]
+fn full_output_of_a_helm_stream_names_the_line_in_the_stream() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = run_stdin(
+        dir.path(),
+        &["check", "-", "--select", "OTEL003"],
+        HELM_STREAM,
+    );
+    let text = &out.stdout;
+    let at = text
+        .find("shop/templates/deployment.yaml:6:5: OTEL003")
+        .unwrap_or_else(|| panic!("{text}"));
+    let block = &text[at..];
+    assert!(
+        block.contains("6 |     instrumentation.opentelemetry.io/inject-python: \"true\""),
+        "{block}"
+    );
+    assert!(
+        block.contains("= rendered: line 20 of the piped stream"),
+        "{block}"
+    );
+}
+
+#[test]
+fn json_lines_hold_the_json_objects() {
+    let dir = project();
+    write(dir.path(), "b/app.py", FLASK_APP);
+    let args = ["check", "--select", "OTEL001", "--output-format"];
+    let whole = json(&run(dir.path(), &[&args[..], &["json"]].concat()));
+    let out = run(dir.path(), &[&args[..], &["json-lines"]].concat());
+    assert_eq!(out.code, 1);
+    let lines: Vec<Value> = out
+        .stdout
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("each line is JSON"))
+        .collect();
+    assert_eq!(lines, whole);
+    assert_eq!(lines.len(), 2);
+    let clean = run(
+        dir.path(),
+        &["check", "--select", "OTEL002", "--format", "json-lines"],
+    );
+    assert_eq!((clean.code, clean.stdout.as_str()), (0, ""));
+}
+
+/// The properties SARIF 2.1.0's schema requires of the objects otel-lsp writes.
+fn assert_sarif_required(log: &Value) {
+    let has = |v: &Value, keys: &[&str], what: &str| {
+        for k in keys {
+            assert!(v.get(k).is_some(), "{what} lacks required `{k}`: {v}");
+        }
+    };
+    has(log, &["version", "runs"], "sarifLog");
+    assert_eq!(log["version"], "2.1.0");
+    for run in log["runs"].as_array().expect("runs is an array") {
+        has(run, &["tool"], "run");
+        has(&run["tool"], &["driver"], "tool");
+        has(&run["tool"]["driver"], &["name"], "toolComponent");
+        for rule in run["tool"]["driver"]["rules"].as_array().unwrap() {
+            has(rule, &["id"], "reportingDescriptor");
+            for m in ["shortDescription", "fullDescription", "help"] {
+                if let Some(msg) = rule.get(m) {
+                    has(msg, &["text"], "multiformatMessageString");
+                }
+            }
+        }
+        for r in run["results"].as_array().expect("results is an array") {
+            has(r, &["message"], "result");
+            assert!(r["message"].get("text").is_some() || r["message"].get("id").is_some());
+            for loc in r["locations"].as_array().unwrap() {
+                let region = &loc["physicalLocation"]["region"];
+                assert!(region["startLine"].as_u64().unwrap() >= 1);
+            }
+            for fix in r
+                .get("fixes")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+            {
+                has(fix, &["artifactChanges"], "fix");
+                for change in fix["artifactChanges"].as_array().unwrap() {
+                    has(
+                        change,
+                        &["artifactLocation", "replacements"],
+                        "artifactChange",
+                    );
+                    for rep in change["replacements"].as_array().unwrap() {
+                        has(rep, &["deletedRegion"], "replacement");
+                    }
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn sarif_has_every_required_property() {
+    let dir = project();
+    let out = run(dir.path(), &["check", "--output-format", "sarif"]);
+    let log: Value = serde_json::from_str(&out.stdout).expect("SARIF is JSON");
+    assert_sarif_required(&log);
+    assert!(!log["runs"][0]["results"].as_array().unwrap().is_empty());
+    let clean = tempfile::tempdir().unwrap();
+    let out = run(clean.path(), &["check", "--output-format", "sarif"]);
+    assert_sarif_required(&serde_json::from_str(&out.stdout).unwrap());
+}
+
+#[test]
+fn gitlab_code_quality_report() {
+    let dir = project();
+    write(dir.path(), "b/app.py", FLASK_APP);
+    let out = run(
+        dir.path(),
+        &["check", "--select", "OTEL001", "--output-format", "gitlab"],
+    );
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    let issues = json(&out);
+    assert_eq!(issues.len(), 2);
+    for i in &issues {
+        assert!(i["description"]
+            .as_str()
+            .unwrap()
+            .contains("Flask debug mode"));
+        assert_eq!(i["check_name"], "OTEL001");
+        assert_eq!(i["severity"], "major");
+        assert_eq!(i["location"]["lines"]["begin"], 7);
+        let fp = i["fingerprint"].as_str().unwrap();
+        assert!(
+            fp.len() >= 16 && fp.chars().all(|c| c.is_ascii_hexdigit()),
+            "{fp}"
+        );
+    }
+    assert_eq!(issues[0]["location"]["path"], "app.py");
+    assert_eq!(issues[1]["location"]["path"], "b/app.py");
+    assert_ne!(issues[0]["fingerprint"], issues[1]["fingerprint"]);
+    // Stable across runs; paths relative to GitLab's project folder when it is set.
+    let again = run_env(
+        &dir.path().join("b"),
+        &["check", "--select", "OTEL001", "--output-format", "gitlab"],
+        &[("CI_PROJECT_DIR", dir.path().to_str().unwrap())],
+    );
+    let issues_b = json(&again);
+    assert_eq!(issues_b[0]["location"]["path"], "b/app.py");
+    assert_eq!(issues_b[0]["fingerprint"], issues[1]["fingerprint"]);
+}
+
+#[test]
+fn junit_xml_parses_with_a_failure_per_finding() {
+    let dir = project();
+    write(dir.path(), "b/a&b.py", FLASK_APP);
+    let out = run(
+        dir.path(),
+        &["check", "--select", "OTEL001", "--output-format", "junit"],
+    );
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    let doc = roxmltree::Document::parse(&out.stdout)
+        .unwrap_or_else(|e| panic!("not XML ({e}):\n{}", out.stdout));
+    let root = doc.root_element();
+    assert_eq!(root.tag_name().name(), "testsuites");
+    assert_eq!(root.attribute("tests"), Some("2"));
+    assert_eq!(root.attribute("failures"), Some("2"));
+    let suites: Vec<_> = root
+        .children()
+        .filter(|n| n.has_tag_name("testsuite"))
+        .collect();
+    let names: Vec<_> = suites
+        .iter()
+        .map(|s| s.attribute("name").unwrap())
+        .collect();
+    assert_eq!(names, ["app.py", "b/a&b.py"]);
+    let case = suites[0]
+        .children()
+        .find(|n| n.has_tag_name("testcase"))
+        .unwrap();
+    assert_eq!(
+        case.attribute("name"),
+        Some("OTEL001 (flask-debug-reloader)")
+    );
+    assert_eq!(case.attribute("line"), Some("7"));
+    let failure = case.children().find(|n| n.has_tag_name("failure")).unwrap();
+    assert!(failure
+        .attribute("message")
+        .unwrap()
+        .contains("use_reloader=False"));
+    assert!(failure.text().unwrap().starts_with("app.py:7:5: OTEL001"));
+    // No findings: one passing case, still valid XML.
+    let clean = run(
+        dir.path(),
+        &["check", "--select", "OTEL002", "--output-format", "junit"],
+    );
+    assert_eq!(clean.code, 0);
+    let doc = roxmltree::Document::parse(&clean.stdout).unwrap();
+    assert_eq!(doc.root_element().attribute("failures"), Some("0"));
+    assert_eq!(
+        doc.descendants()
+            .filter(|n| n.has_tag_name("failure"))
+            .count(),
+        0
+    );
 }

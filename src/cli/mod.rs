@@ -546,14 +546,17 @@ fn finish(args: &CheckArgs, cwd: &std::path::Path, checked: Checked, to_stderr: 
         fixed: fixing.then_some(checked.fixed),
     };
     let colour = !to_stderr && use_colour(args.color);
-    let print = |out: &mut dyn Write| match args.format {
-        Format::Text => {
-            let summary = (!args.quiet).then_some(&summary);
-            output::text(out, reports, summary, colour)
-        }
+    let text_summary = (!args.quiet).then_some(&summary);
+    let project_dir = std::env::var_os("CI_PROJECT_DIR").map(std::path::PathBuf::from);
+    let print = |out: &mut dyn Write| match args.output_format {
+        Format::Full => output::full(out, reports, text_summary, colour, false),
+        Format::Concise => output::text(out, reports, text_summary, colour),
         Format::Json => output::json(out, reports),
+        Format::JsonLines => output::json_lines(out, reports),
         Format::Sarif => output::sarif(out, reports, cwd),
         Format::Github => output::github(out, reports),
+        Format::Gitlab => output::gitlab(out, reports, cwd, project_dir.as_deref()),
+        Format::Junit => output::junit(out, reports),
     };
     let printed = if to_stderr {
         emit_stderr(print)

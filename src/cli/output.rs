@@ -1,4 +1,5 @@
-//! The printers of `check`: text, JSON, SARIF 2.1.0 and GitHub workflow commands.
+//! The printers of `check`: full and concise text, JSON and JSON lines, SARIF 2.1.0, GitHub
+//! workflow commands, GitLab Code Quality and JUnit XML.
 //!
 //! Diagnostics carry UTF-8 byte spans; this is where they become what people and tools read:
 //! 1-based lines and 1-based columns counted in characters (Unicode scalar values). An end
@@ -147,7 +148,6 @@ impl Source {
     }
 
     /// How many lines of the text come before the report's part.
-    #[allow(dead_code)] // the `full` printer's, next
     pub fn base(&self) -> usize {
         self.base
     }
@@ -165,13 +165,11 @@ impl Source {
     }
 
     /// The text of shown line `line` (as [`LineIndex::position`] numbers it), when kept.
-    #[allow(dead_code)] // the `full` printer's, next
     pub fn line(&self, line: usize) -> Option<&str> {
         self.lines.get(&(line + self.base)).map(String::as_str)
     }
 
     /// The preview of the `i`-th diagnostic's preferred fix.
-    #[allow(dead_code)] // the `full` printer's, next
     pub fn preview(&self, i: usize) -> Option<&Preview> {
         self.previews.get(i).and_then(Option::as_ref)
     }
@@ -344,6 +342,154 @@ pub fn text(
     Ok(())
 }
 
+const GUTTER: &str = "\x1b[1;34m";
+
+/// How a fix is applied, for people.
+fn fix_note(f: &Fix) -> &'static str {
+    match f.applicability {
+        Applicability::Safe => "safe fix: --fix",
+        Applicability::Unsafe => "unsafe fix: --unsafe-fixes",
+    }
+}
+
+/// Each diagnostic with its source lines, a caret underline of its span, its fix's title
+/// and its rule's link (ruff's `full`); with `show_fixes`, what the preferred fix changes.
+/// Then the summary unless `summary` is `None`.
+pub fn full(
+    out: &mut dyn Write,
+    files: &[FileReport],
+    summary: Option<&Summary>,
+    colour: bool,
+    show_fixes: bool,
+) -> io::Result<()> {
+    let paint = |code: &str, s: &str| {
+        if colour {
+            format!("{code}{s}{RESET}")
+        } else {
+            s.to_string()
+        }
+    };
+    for f in files {
+        let index = LineIndex::new(&f.source);
+        for (i, d) in f.diagnostics.iter().enumerate() {
+            let (s, e) = index.range(d.span);
+            let message = one_line(&d.message);
+            writeln!(
+                out,
+                "{}:{}:{}: {} {message}",
+                paint(BOLD, &f.path),
+                s.line,
+                s.column,
+                paint(severity_colour(d.severity), d.code)
+            )?;
+            let last = e.line.min(s.line + MAX_SHOWN_LINES - 1);
+            let shown: Vec<(usize, &str)> = (s.line..=last)
+                .filter(|&l| !(l == e.line && l > s.line && e.column == 1))
+                .filter_map(|l| f.source.line(l).map(|t| (l, t)))
+                .collect();
+            let width = shown
+                .iter()
+                .map(|(l, _)| *l)
+                .chain(std::iter::once(s.line))
+                .max()
+                .unwrap_or(1)
+                .to_string()
+                .len();
+            let bar = paint(GUTTER, "|");
+            let pad = " ".repeat(width);
+            if !shown.is_empty() {
+                writeln!(out, "{pad} {bar}")?;
+                for (n, (l, text)) in shown.iter().enumerate() {
+                    let chars: Vec<char> = text.chars().collect();
+                    let from = if *l == s.line {
+                        s.column
+                    } else {
+                        chars.iter().take_while(|c| c.is_whitespace()).count() + 1
+                    };
+                    let to = if *l == e.line {
+                        e.column
+                    } else {
+                        chars.len() + 1
+                    };
+                    let lead: String = chars
+                        .iter()
+                        .take(from.saturating_sub(1))
+                        .map(|&c| if c == '\t' { '\t' } else { ' ' })
+                        .collect();
+                    let carets = "^".repeat(to.saturating_sub(from).max(1));
+                    let label = if n + 1 == shown.len() {
+                        format!(" {}", d.code)
+                    } else {
+                        String::new()
+                    };
+                    writeln!(
+                        out,
+                        "{} {bar} {text}",
+                        paint(GUTTER, &format!("{l:>width$}"))
+                    )?;
+                    writeln!(
+                        out,
+                        "{pad} {bar} {lead}{}",
+                        paint(severity_colour(d.severity), &format!("{carets}{label}"))
+                    )?;
+                }
+                writeln!(out, "{pad} {bar}")?;
+            }
+            let eq = paint(GUTTER, "=");
+            if let Some(fix) = d.fixes.first() {
+                writeln!(
+                    out,
+                    "{pad} {eq} help: {} ({})",
+                    one_line(&fix.title),
+                    fix_note(fix)
+                )?;
+                if show_fixes {
+                    if let Some(p) = f.source.preview(i) {
+                        let first = p.line.saturating_sub(f.source.base()).max(1);
+                        for (sign, body, code) in
+                            [("-", &p.before, "\x1b[31m"), ("+", &p.after, "\x1b[32m")]
+                        {
+                            for (k, line) in body.split('\n').enumerate() {
+                                let line = line.strip_suffix('\r').unwrap_or(line);
+                                let num = if sign == "-" {
+                                    format!("{:>width$}", first + k)
+                                } else {
+                                    " ".repeat(width)
+                                };
+                                writeln!(
+                                    out,
+                                    "{} {bar} {}",
+                                    paint(GUTTER, &num),
+                                    paint(code, &format!("{sign}{line}"))
+                                )?;
+                            }
+                        }
+                    }
+                }
+            }
+            if f.source.base() > 0 {
+                writeln!(
+                    out,
+                    "{pad} {eq} rendered: line {} of the piped stream",
+                    s.line + f.source.base()
+                )?;
+            }
+            if let Some(rule) = rules::by_code(d.code).filter(|r| !r.url.is_empty()) {
+                writeln!(
+                    out,
+                    "{pad} {eq} see: {} · otel-lsp explain {}",
+                    rule.url, d.code
+                )?;
+            }
+            writeln!(out)?;
+        }
+    }
+    if let Some(s) = summary {
+        writeln!(out, "{}", paint(BOLD, &s.line()))?;
+    }
+    Ok(())
+}
+
 /// Messages are one line in line-oriented formats.
 fn one_line(s: &str) -> String {
     s.replace(['\r', '\n'], " ")
@@ -400,8 +546,8 @@ pub struct JsonEdit<'a> {
     pub new_text: &'a str,
 }
 
-/// The JSON array of every diagnostic.
-pub fn json(out: &mut dyn Write, files: &[FileReport]) -> io::Result<()> {
+/// Every diagnostic as the JSON formats show it.
+fn json_diagnostics(files: &[FileReport]) -> Vec<JsonDiagnostic<'_>> {
     let mut all = Vec::new();
     for f in files {
         let index = LineIndex::new(&f.source);
@@ -442,8 +588,22 @@ pub fn json(out: &mut dyn Write, files: &[FileReport]) -> io::Result<()> {
             });
         }
     }
-    serde_json::to_writer_pretty(&mut *out, &all)?;
+    all
+}
+
+/// The JSON array of every diagnostic.
+pub fn json(out: &mut dyn Write, files: &[FileReport]) -> io::Result<()> {
+    serde_json::to_writer_pretty(&mut *out, &json_diagnostics(files))?;
     writeln!(out)
+}
+
+/// JSON lines: one compact JSON object per diagnostic, the same objects as `json`.
+pub fn json_lines(out: &mut dyn Write, files: &[FileReport]) -> io::Result<()> {
+    for d in json_diagnostics(files) {
+        serde_json::to_writer(&mut *out, &d)?;
+        writeln!(out)?;
+    }
+    Ok(())
 }
 
 /// Percent-encodes a path for a URI, keeping `/` and RFC 3986 unreserved characters.
@@ -616,6 +776,159 @@ pub fn github(out: &mut dyn Write, files: &[FileReport]) -> io::Result<()> {
         }
     }
     Ok(())
+}
+
+fn gitlab_severity(s: Severity) -> &'static str {
+    match s {
+        Severity::Error => "critical",
+        Severity::Warning => "major",
+        Severity::Info => "minor",
+        Severity::Hint => "info",
+    }
+}
+
+/// FNV-1a over `parts` (each followed by a 0 byte), from offset basis `seed`.
+fn fnv1a(seed: u64, parts: &[&str]) -> u64 {
+    let mut h = seed;
+    for p in parts {
+        for &b in p.as_bytes().iter().chain(&[0]) {
+            h ^= u64::from(b);
+            h = h.wrapping_mul(0x0000_0100_0000_01b3);
+        }
+    }
+    h
+}
+
+/// A GitLab fingerprint: 32 hex digits from the rule, the path and the message (not the
+/// line, so an issue keeps its identity when code above it moves), made unique within the
+/// report by counting repeats.
+fn fingerprint(code: &str, path: &str, message: &str, repeat: usize) -> String {
+    let n = repeat.to_string();
+    let parts = [code, path, message, &n];
+    format!(
+        "{:016x}{:016x}",
+        fnv1a(0xcbf2_9ce4_8422_2325, &parts),
+        fnv1a(0x6c62_272e_07bb_0142, &parts)
+    )
+}
+
+/// A GitLab Code Quality report: a JSON array of issues with `description`, `check_name`,
+/// `fingerprint`, `severity` and `location.path` / `location.lines.begin`. Paths are relative
+/// to `project_dir` (GitLab's `CI_PROJECT_DIR`) when given and the file is inside it.
+pub fn gitlab(
+    out: &mut dyn Write,
+    files: &[FileReport],
+    cwd: &Path,
+    project_dir: Option<&Path>,
+) -> io::Result<()> {
+    let mut seen: std::collections::HashMap<String, usize> = std::collections::HashMap::new();
+    let mut issues = Vec::new();
+    for f in files {
+        let path = match project_dir {
+            Some(root) => {
+                let abs = cwd.join(&f.path);
+                abs.strip_prefix(root)
+                    .map(|p| p.to_string_lossy().into_owned())
+                    .unwrap_or_else(|_| f.path.clone())
+            }
+            None => f.path.clone(),
+        };
+        let index = LineIndex::new(&f.source);
+        for d in &f.diagnostics {
+            let (s, e) = index.range(d.span);
+            let key = format!("{}\0{path}\0{}", d.code, d.message);
+            let repeat = seen.entry(key).or_insert(0);
+            let fp = fingerprint(d.code, &path, &d.message, *repeat);
+            *repeat += 1;
+            issues.push(json!({
+                "type": "issue",
+                "description": format!("{} {}", d.code, one_line(&d.message)),
+                "check_name": d.code,
+                "categories": ["Bug Risk"],
+                "fingerprint": fp,
+                "severity": gitlab_severity(d.severity),
+                "location": {
+                    "path": path,
+                    "lines": { "begin": s.line, "end": e.line },
+                },
+            }));
+        }
+    }
+    serde_json::to_writer_pretty(&mut *out, &issues)?;
+    writeln!(out)
+}
+
+/// Escapes text for XML 1.0 content and attributes, dropping the control characters XML
+/// cannot carry.
+fn xml(s: &str) -> String {
+    let mut o = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '&' => o.push_str("&amp;"),
+            '<' => o.push_str("&lt;"),
+            '>' => o.push_str("&gt;"),
+            '"' => o.push_str("&quot;"),
+            '\'' => o.push_str("&apos;"),
+            '\n' => o.push_str("&#10;"),
+            '\r' => o.push_str("&#13;"),
+            '\t' => o.push('\t'),
+            c if (c as u32) < 0x20 || c == '\u{fffe}' || c == '\u{ffff}' => {}
+            c => o.push(c),
+        }
+    }
+    o
+}
+
+/// JUnit XML: one test suite per file, one failing test case per diagnostic (named after
+/// the rule); a run without findings is one passing test case.
+pub fn junit(out: &mut dyn Write, files: &[FileReport]) -> io::Result<()> {
+    let total: usize = files.iter().map(|f| f.diagnostics.len()).sum();
+    writeln!(out, r#"<?xml version="1.0" encoding="UTF-8"?>"#)?;
+    writeln!(
+        out,
+        r#"<testsuites name="otel-lsp" tests="{}" failures="{total}" errors="0">"#,
+        total.max(1)
+    )?;
+    if total == 0 {
+        writeln!(
+            out,
+            r#"  <testsuite name="otel-lsp" tests="1" disabled="0" errors="0" failures="0">"#
+        )?;
+        writeln!(
+            out,
+            r#"    <testcase name="No problems found" classname="otel-lsp"/>"#
+        )?;
+        writeln!(out, "  </testsuite>")?;
+    }
+    for f in files {
+        let n = f.diagnostics.len();
+        let path = xml(&f.path);
+        writeln!(
+            out,
+            r#"  <testsuite name="{path}" tests="{n}" disabled="0" errors="0" failures="{n}" package="otel-lsp">"#
+        )?;
+        let index = LineIndex::new(&f.source);
+        for d in &f.diagnostics {
+            let p = index.position(d.span.start);
+            let message = xml(&one_line(&d.message));
+            writeln!(
+                out,
+                r#"    <testcase name="{} ({})" classname="{path}" file="{path}" line="{}" column="{}">"#,
+                d.code, d.name, p.line, p.column
+            )?;
+            writeln!(
+                out,
+                r#"      <failure message="{message}" type="{}">{path}:{}:{}: {} {message}</failure>"#,
+                d.severity.as_str(),
+                p.line,
+                p.column,
+                d.code
+            )?;
+            writeln!(out, "    </testcase>")?;
+        }
+        writeln!(out, "  </testsuite>")?;
+    }
+    writeln!(out, "</testsuites>")
 }
 
 #[cfg(test)]
