@@ -97,9 +97,25 @@ pub struct CheckArgs {
     /// Skip these rules (codes, code prefixes or names).
     #[arg(long, value_delimiter = ',')]
     pub ignore: Vec<String>,
-    /// Exit 0 even when problems are found.
+    /// Exit 0 even when problems are found (wins over the other exit flags).
     #[arg(long)]
     pub exit_zero: bool,
+    /// Exit 1 when fixes were applied, even if no problems remain.
+    #[arg(long)]
+    pub exit_non_zero_on_fix: bool,
+    /// Print a unified diff of the fixes instead of applying them (exit 1 when there is one).
+    #[arg(long)]
+    pub diff: bool,
+    /// Print how many findings each rule has (and how many are fixable) instead of them.
+    #[arg(long)]
+    pub statistics: bool,
+    /// Show what the fixes change: in `full` output each finding's fix, after `--fix` the
+    /// findings fixed per file.
+    #[arg(long)]
+    pub show_fixes: bool,
+    /// Write the report to this file instead of stdout.
+    #[arg(long, value_name = "PATH")]
+    pub output_file: Option<PathBuf>,
     /// Print only the diagnostics: no summary line.
     #[arg(long, short)]
     pub quiet: bool,

@@ -1225,3 +1225,185 @@ fn junit_xml_parses_with_a_failure_per_finding() {
         0
     );
 }
+
+#[test]
+fn diff_prints_the_fixes_and_writes_nothing() {
+    let dir = project();
+    write(dir.path(), "b/app.py", FLASK_APP);
+    let out = run(dir.path(), &["check", "--diff", "--select", "OTEL001"]);
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    let expected = "--- app.py\n+++ app.py\n@@ -4,4 +4,4 @@\n app = Flask(__name__)\n \n if __name__ == \"__main__\":\n-    app.run(port=8082, debug=True)\n+    app.run(port=8082, debug=True, use_reloader=False)\n";
+    assert!(out.stdout.starts_with(expected), "{}", out.stdout);
+    assert!(
+        out.stdout.contains("--- b/app.py\n+++ b/app.py\n"),
+        "{}",
+        out.stdout
+    );
+    assert!(
+        !out.stdout.contains("OTEL001"),
+        "no findings, only the diff"
+    );
+    assert!(
+        out.stderr.contains("Would fix 2 problems in 2 files"),
+        "{}",
+        out.stderr
+    );
+    assert_eq!(
+        fs::read_to_string(dir.path().join("app.py")).unwrap(),
+        FLASK_APP
+    );
+    // Nothing to fix: no diff, exit 0 (--exit-zero also silences a diff's exit 1).
+    let clean = run(dir.path(), &["check", "--diff", "--select", "OTEL002"]);
+    assert_eq!((clean.code, clean.stdout.as_str()), (0, ""));
+    let zero = run(dir.path(), &["check", "--diff", "--exit-zero"]);
+    assert_eq!(zero.code, 0);
+    // Standard input: the diff on stdout, not the fixed text.
+    let out = run_stdin(
+        dir.path(),
+        &["check", "--diff", "--stdin-filename", "svc/app.py", "-"],
+        FLASK_APP,
+    );
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    assert!(
+        out.stdout.starts_with("--- svc/app.py\n+++ svc/app.py\n@@"),
+        "{}",
+        out.stdout
+    );
+}
+
+#[test]
+fn statistics_count_findings_per_rule() {
+    let dir = project();
+    write(dir.path(), "b/app.py", FLASK_APP);
+    write(
+        dir.path(),
+        "c/app.py",
+        FLASK_APP.replace("debug=True)", "debug=True)  # noqa: OTEL001"),
+    );
+    let out = run(
+        dir.path(),
+        &["check", "--statistics", "--select", "OTEL001"],
+    );
+    assert_eq!(out.code, 1);
+    assert_eq!(out.stdout, "2  OTEL001  flask-debug-reloader  2 fixable\n");
+    let out = run(
+        dir.path(),
+        &[
+            "check",
+            "--statistics",
+            "--select",
+            "OTEL001",
+            "--format",
+            "json",
+        ],
+    );
+    let v = json(&out);
+    assert_eq!(v.len(), 1);
+    assert_eq!(
+        (
+            &v[0]["code"],
+            &v[0]["count"],
+            &v[0]["fixable"],
+            &v[0]["unsafe_fixable"]
+        ),
+        (
+            &Value::from("OTEL001"),
+            &Value::from(2),
+            &Value::from(2),
+            &Value::from(0)
+        )
+    );
+    let clean = run(
+        dir.path(),
+        &["check", "--statistics", "--select", "OTEL002"],
+    );
+    assert_eq!((clean.code, clean.stdout.as_str()), (0, ""));
+}
+
+#[test]
+fn show_fixes_previews_and_enumerates_the_fixes() {
+    let dir = project();
+    let out = run(
+        dir.path(),
+        &["check", "--show-fixes", "--select", "OTEL001"],
+    );
+    assert!(
+        out.stdout.contains(
+            "7 | -    app.run(port=8082, debug=True)\n  | +    app.run(port=8082, debug=True, use_reloader=False)\n"
+        ),
+        "{}",
+        out.stdout
+    );
+    let plain = run(dir.path(), &["check", "--select", "OTEL001"]);
+    assert!(!plain.stdout.contains("| +"), "{}", plain.stdout);
+    let out = run(
+        dir.path(),
+        &["check", "--fix", "--show-fixes", "--select", "OTEL001"],
+    );
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert_eq!(
+        out.stdout,
+        "Fixed 1 problem:\n- app.py:\n    1 × OTEL001 (flask-debug-reloader)\n\nNo problems remaining (1 fixed) in 3 files\n"
+    );
+}
+
+#[test]
+fn output_file_takes_the_report() {
+    let dir = project();
+    let out = run(
+        dir.path(),
+        &[
+            "check",
+            "--select",
+            "OTEL001",
+            "--format",
+            "json",
+            "--output-file",
+            "reports/otel.json",
+        ],
+    );
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    assert!(out.stdout.is_empty(), "{}", out.stdout);
+    let text = fs::read_to_string(dir.path().join("reports/otel.json")).unwrap();
+    let v: Vec<Value> = serde_json::from_str(&text).unwrap();
+    assert_eq!(v[0]["path"], "app.py");
+    // Text in a file is never coloured unless asked; an unwritable file is exit 2.
+    let out = run(dir.path(), &["check", "--output-file", "r.txt"]);
+    assert_eq!(out.code, 1);
+    let text = fs::read_to_string(dir.path().join("r.txt")).unwrap();
+    assert!(
+        text.starts_with("app.py:7:5: OTEL001") && !text.contains('\x1b'),
+        "{text}"
+    );
+    let out = run(dir.path(), &["check", "--output-file", "app.py/r.txt"]);
+    assert_eq!(out.code, 2);
+    assert!(out.stderr.contains("app.py/r.txt"), "{}", out.stderr);
+}
+
+#[test]
+fn exit_non_zero_on_fix() {
+    let dir = project();
+    let args = [
+        "check",
+        "--fix",
+        "--select",
+        "OTEL001",
+        "--exit-non-zero-on-fix",
+    ];
+    let out = run(dir.path(), &args);
+    assert_eq!(
+        out.code, 1,
+        "fixed, nothing remains: still 1 {}",
+        out.stdout
+    );
+    assert!(out.stdout.contains("(1 fixed)"), "{}", out.stdout);
+    // Nothing left to fix: 0.
+    let out = run(dir.path(), &args);
+    assert_eq!(out.code, 0, "{}", out.stdout);
+    let dir = project();
+    let out = run(dir.path(), &[&args[..], &["--exit-zero"]].concat());
+    assert_eq!(out.code, 0, "--exit-zero wins");
+    let dir = project();
+    let out = run(dir.path(), &args[..4]);
+    assert_eq!(out.code, 0, "without the flag a clean result exits 0");
+}

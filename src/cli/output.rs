@@ -229,6 +229,7 @@ impl<'a> LineIndex<'a> {
 }
 
 /// One checked file with what remains to report about it.
+#[derive(Default)]
 pub struct FileReport {
     /// The path as the user would type it.
     pub path: String,
@@ -253,7 +254,7 @@ pub struct Summary {
     pub fixed: Option<usize>,
 }
 
-fn plural(n: usize, one: &str, many: &str) -> String {
+pub fn plural(n: usize, one: &str, many: &str) -> String {
     format!("{n} {}", if n == 1 { one } else { many })
 }
 
@@ -486,6 +487,100 @@ pub fn full(
     }
     if let Some(s) = summary {
         writeln!(out, "{}", paint(BOLD, &s.line()))?;
+    }
+    Ok(())
+}
+
+/// The summary line alone.
+pub fn summary_line(out: &mut dyn Write, s: &Summary, colour: bool) -> io::Result<()> {
+    if colour {
+        writeln!(out, "{BOLD}{}{RESET}", s.line())
+    } else {
+        writeln!(out, "{}", s.line())
+    }
+}
+
+/// `--show-fixes` after `--fix`: the findings the fixes removed, per file (ruff's form).
+pub fn fixes_enumeration(
+    out: &mut dyn Write,
+    fixed: &[(String, Vec<super::FixedCode>)],
+    colour: bool,
+) -> io::Result<()> {
+    let total: usize = fixed.iter().flat_map(|(_, c)| c.iter().map(|c| c.2)).sum();
+    let head = format!("Fixed {}:", plural(total, "problem", "problems"));
+    if colour {
+        writeln!(out, "{BOLD}{head}{RESET}")?;
+    } else {
+        writeln!(out, "{head}")?;
+    }
+    for (path, codes) in fixed {
+        writeln!(out, "- {path}:")?;
+        for (code, name, n) in codes {
+            writeln!(out, "    {n} × {code} ({name})")?;
+        }
+    }
+    writeln!(out)
+}
+
+/// One rule's line of `--statistics`.
+#[derive(Serialize)]
+struct RuleCount {
+    code: &'static str,
+    name: &'static str,
+    count: usize,
+    fixable: usize,
+    unsafe_fixable: usize,
+}
+
+/// `--statistics`: findings per rule, most first, with how many `--fix` (and only
+/// `--unsafe-fixes`) would repair; a JSON array when `as_json`.
+pub fn statistics(out: &mut dyn Write, files: &[FileReport], as_json: bool) -> io::Result<()> {
+    let mut counts: Vec<RuleCount> = Vec::new();
+    for d in files.iter().flat_map(|f| &f.diagnostics) {
+        let i = match counts.iter().position(|c| c.code == d.code) {
+            Some(i) => i,
+            None => {
+                counts.push(RuleCount {
+                    code: d.code,
+                    name: d.name,
+                    count: 0,
+                    fixable: 0,
+                    unsafe_fixable: 0,
+                });
+                counts.len() - 1
+            }
+        };
+        let c = &mut counts[i];
+        c.count += 1;
+        if d.has_safe_fix() {
+            c.fixable += 1;
+        } else if !d.fixes.is_empty() {
+            c.unsafe_fixable += 1;
+        }
+    }
+    counts.sort_by(|a, b| b.count.cmp(&a.count).then(a.code.cmp(b.code)));
+    if as_json {
+        serde_json::to_writer_pretty(&mut *out, &counts)?;
+        return writeln!(out);
+    }
+    let width = counts.first().map_or(1, |c| c.count.to_string().len());
+    let name_width = counts.iter().map(|c| c.name.len()).max().unwrap_or(0);
+    for c in &counts {
+        let mut fixes = Vec::new();
+        if c.fixable > 0 {
+            fixes.push(format!("{} fixable", c.fixable));
+        }
+        if c.unsafe_fixable > 0 {
+            fixes.push(format!("{} with --unsafe-fixes", c.unsafe_fixable));
+        }
+        let line = format!(
+            "{:>width$}  {}  {:<name_width$}  {}",
+            c.count,
+            c.code,
+            c.name,
+            fixes.join(", ")
+        );
+        writeln!(out, "{}", line.trim_end())?;
     }
     Ok(())
 }

@@ -198,7 +198,7 @@ pub fn run(
     let scope = scopes
         .for_dir(&dir)
         .map_err(|e| anyhow::anyhow!(walk::config_error(&e, cwd)))?;
-    let fixing = args.fix || args.unsafe_fixes;
+    let fixing = (args.fix || args.unsafe_fixes) && !args.diff;
     let excluded = args.force_exclude
         && args.stdin_filename.as_ref().is_some_and(|n| {
             scope.excludes_named(&walk::absolute(n, cwd), &walk::display_path(n, cwd))
@@ -223,8 +223,32 @@ pub fn run(
         ..Checked::default()
     };
     let mut output_text = None;
+    if args.diff {
+        let mut notes = fix::Notes::default();
+        let fixed = fix::fix_text(
+            &file,
+            &diags,
+            &path,
+            settings,
+            &ws,
+            args.unsafe_fixes,
+            &mut notes,
+        );
+        checked.warnings = notes.warnings;
+        if let Some((after, applied)) = fixed {
+            checked.fixed = applied;
+            checked
+                .diffs
+                .push(super::unified_diff(&shown, file.text(), after.text()));
+        }
+        return Ok(Ok(StdinRun {
+            checked,
+            output_text,
+        }));
+    }
     let (file, diags) = if fixing && !diags.is_empty() {
         let mut notes = fix::Notes::default();
+        let before = super::code_counts(&diags);
         let fixed = fix::fix_text(
             &file,
             &diags,
@@ -239,6 +263,9 @@ pub fn run(
             Some((after, applied)) => {
                 checked.fixed = applied;
                 let (file, _, diags) = check(after.text().to_string());
+                checked
+                    .fixed_codes
+                    .push((shown.clone(), super::fixed_codes(before, &diags)));
                 (file, diags)
             }
             None => (file, diags),
