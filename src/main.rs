@@ -44,14 +44,24 @@ enum Command {
 /// Output formats of `check`.
 #[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Format {
-    /// `path:line:col: CODE message`, with a summary.
-    Text,
+    /// Each finding with its source lines, a caret under the span, the fix and the rule's
+    /// link; then a summary.
+    Full,
+    /// One line per finding, `path:line:col: CODE message`; then a summary.
+    #[value(alias = "text")]
+    Concise,
     /// A JSON array (the documented public contract).
     Json,
+    /// One JSON object per line, the same objects as `json`.
+    JsonLines,
     /// SARIF 2.1.0.
     Sarif,
     /// GitHub Actions workflow commands.
     Github,
+    /// GitLab Code Quality report (JSON).
+    Gitlab,
+    /// JUnit XML.
+    Junit,
 }
 
 /// Output formats of `rules`.
@@ -66,12 +76,15 @@ pub enum RulesFormat {
 /// Arguments of `otel-lsp check`.
 #[derive(clap::Args, Debug, Clone)]
 pub struct CheckArgs {
-    /// Files or directories to check.
-    #[arg(default_value = ".")]
+    /// Files or directories to check (default: `.`); `-` reads standard input.
     pub paths: Vec<PathBuf>,
-    /// Output format.
-    #[arg(long, value_enum, default_value_t = Format::Text)]
-    pub format: Format,
+    /// The name of the file read from standard input: it decides the file kind, the
+    /// configuration and the path reports show.
+    #[arg(long, value_name = "NAME")]
+    pub stdin_filename: Option<PathBuf>,
+    /// Output format (`--format` is an alias).
+    #[arg(long = "output-format", visible_alias = "format", value_enum, default_value_t = Format::Full)]
+    pub output_format: Format,
     /// Apply safe fixes.
     #[arg(long)]
     pub fix: bool,
@@ -84,9 +97,25 @@ pub struct CheckArgs {
     /// Skip these rules (codes, code prefixes or names).
     #[arg(long, value_delimiter = ',')]
     pub ignore: Vec<String>,
-    /// Exit 0 even when problems are found.
+    /// Exit 0 even when problems are found (wins over the other exit flags).
     #[arg(long)]
     pub exit_zero: bool,
+    /// Exit 1 when fixes were applied, even if no problems remain.
+    #[arg(long)]
+    pub exit_non_zero_on_fix: bool,
+    /// Print a unified diff of the fixes instead of applying them (exit 1 when there is one).
+    #[arg(long)]
+    pub diff: bool,
+    /// Print how many findings each rule has (and how many are fixable) instead of them.
+    #[arg(long)]
+    pub statistics: bool,
+    /// Show what the fixes change: in `full` output each finding's fix, after `--fix` the
+    /// findings fixed per file.
+    #[arg(long)]
+    pub show_fixes: bool,
+    /// Write the report to this file instead of stdout.
+    #[arg(long, value_name = "PATH")]
+    pub output_file: Option<PathBuf>,
     /// Print only the diagnostics: no summary line.
     #[arg(long, short)]
     pub quiet: bool,

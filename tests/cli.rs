@@ -1,4 +1,5 @@
-//! Runs the real `otel-lsp` binary on temporary projects: formats (JSON and SARIF parsed),
+//! Runs the real `otel-lsp` binary on temporary projects: formats (JSON, SARIF, GitLab and
+//! JUnit parsed),
 //! exit codes, configuration, walking, `--fix`, and the files it must skip with a warning.
 //!
 //! Only OTEL001 (`flask-debug-reloader`) finds anything today, so the inputs trigger it; the
@@ -79,7 +80,10 @@ fn otel001(diags: &[Value]) -> Vec<&Value> {
 fn text_output_sorted_with_summary_and_exit_1() {
     let dir = project();
     write(dir.path(), "b/app.py", FLASK_APP);
-    let out = run(dir.path(), &["check", "--select", "OTEL001"]);
+    let out = run(
+        dir.path(),
+        &["check", "--output-format", "concise", "--select", "OTEL001"],
+    );
     assert_eq!(out.code, 1, "{}", out.stderr);
     let lines: Vec<&str> = out.stdout.lines().collect();
     assert!(
@@ -121,9 +125,16 @@ fn exit_zero_quiet_and_colour() {
     let out = run(dir.path(), &["check", "--select", "OTEL001", "--exit-zero"]);
     assert_eq!(out.code, 0);
     assert!(out.stdout.contains("OTEL001"));
-    let out = run(dir.path(), &["check", "--select", "OTEL001", "--quiet"]);
+    let out = run(
+        dir.path(),
+        &[
+            "check", "--select", "OTEL001", "--quiet", "--format", "concise",
+        ],
+    );
     assert_eq!(out.code, 1);
     assert_eq!(out.stdout.lines().count(), 1, "{}", out.stdout);
+    let out = run(dir.path(), &["check", "--select", "OTEL001", "--quiet"]);
+    assert!(!out.stdout.contains("problem"), "{}", out.stdout);
     let out = run(
         dir.path(),
         &["check", "--color", "always", "--select", "OTEL001"],
@@ -609,7 +620,10 @@ fn broken_symlink_and_special_files_warn_and_the_rest_is_checked() {
     std::os::unix::fs::symlink(dir.path().join("app.py"), dir.path().join("linked.py")).unwrap();
     // A socket (like a FIFO) is not a file: reading it would block or fail.
     let _socket = std::os::unix::net::UnixListener::bind(dir.path().join("sock.py")).unwrap();
-    let out = run(dir.path(), &["check", "--select", "OTEL001"]);
+    let out = run(
+        dir.path(),
+        &["check", "--select", "OTEL001", "--format", "concise"],
+    );
     assert_eq!(out.code, 1);
     assert!(
         out.stderr
@@ -732,4 +746,664 @@ fn hidden_launcher_files_are_walked_and_other_hidden_files_are_not() {
     assert_eq!(paths, [".github/workflows/ci.yml"], "{}", out.stdout);
     let quiet = run(dir.path(), &["check", "--select", "OTEL050"]);
     assert!(quiet.stdout.contains("in 1 file"), "{}", quiet.stdout);
+}
+
+fn run_stdin(dir: &Path, args: &[&str], input: &str) -> Out {
+    use std::io::Write;
+    use std::process::Stdio;
+    let mut child = Command::new(env!("CARGO_BIN_EXE_otel-lsp"))
+        .current_dir(dir)
+        .args(args)
+        .env_remove("NO_COLOR")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("the binary runs");
+    let mut stdin = child.stdin.take().unwrap();
+    stdin.write_all(input.as_bytes()).unwrap();
+    drop(stdin);
+    let out = child.wait_with_output().unwrap();
+    Out {
+        code: out.status.code().expect("exited normally"),
+        stdout: String::from_utf8(out.stdout).expect("stdout is UTF-8"),
+        stderr: String::from_utf8(out.stderr).expect("stderr is UTF-8"),
+    }
+}
+
+/// What `helm template shop` prints: a document with no `# Source:` comment (hand-written
+/// extra), then each template's documents after their `# Source:` comment. The Deployment's
+/// inject annotation sits on its own metadata (OTEL003) on stream line 20, which is line 6 of
+/// `shop/templates/deployment.yaml` as rendered.
+const HELM_STREAM: &str = "apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: loose
+  annotations:
+    instrumentation.opentelemetry.io/inject-python: \"true\"
+spec:
+  template:
+    spec:
+      containers:
+        - name: loose
+          image: example/loose:1.0
+---
+# Source: shop/templates/deployment.yaml
+apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: web
+  annotations:
+    instrumentation.opentelemetry.io/inject-python: \"true\"
+spec:
+  template:
+    metadata:
+      labels:
+        app: web
+    spec:
+      containers:
+        - name: web
+          image: example/web:1.0
+---
+# Source: shop/templates/service.yaml
+apiVersion: v1
+kind: Service
+metadata:
+  name: web
+spec:
+  ports:
+    - port: 80
+";
+
+#[test]
+fn stdin_helm_stream_reports_template_paths() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = run_stdin(
+        dir.path(),
+        &["check", "-", "--select", "OTEL003", "--format", "json"],
+        HELM_STREAM,
+    );
+    assert_eq!(out.code, 1, "{}{}", out.stdout, out.stderr);
+    let diags = json(&out);
+    let at: Vec<(&str, u64, u64)> = diags
+        .iter()
+        .map(|d| {
+            (
+                d["path"].as_str().unwrap(),
+                d["line"].as_u64().unwrap(),
+                d["column"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    // Outside any `# Source:` document: standard input (`-`), lines of the stream; inside:
+    // the template, lines counted from the line after its comment.
+    assert_eq!(
+        at,
+        [("-", 6, 5), ("shop/templates/deployment.yaml", 6, 5)],
+        "{}",
+        out.stdout
+    );
+    let edit = &diags[1]["fixes"][0]["edits"][0];
+    assert!(edit["line"].as_u64().unwrap() <= 16, "{edit}");
+    let out = run_stdin(
+        dir.path(),
+        &["check", "-", "--select", "OTEL003", "--format", "concise"],
+        HELM_STREAM,
+    );
+    let lines: Vec<&str> = out.stdout.lines().collect();
+    assert!(lines[0].starts_with("-:6:5: OTEL003 "), "{}", out.stdout);
+    assert!(
+        lines[1].starts_with("shop/templates/deployment.yaml:6:5: OTEL003 "),
+        "{}",
+        out.stdout
+    );
+    assert!(lines[2].ends_with("in 1 file"), "{}", out.stdout);
+}
+
+#[test]
+fn stdin_fix_prints_the_fixed_stream_and_reports_on_stderr() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = run_stdin(
+        dir.path(),
+        &["check", "-", "--fix", "--select", "OTEL003"],
+        HELM_STREAM,
+    );
+    assert_eq!(out.code, 0, "{}{}", out.stdout, out.stderr);
+    assert!(
+        out.stderr
+            .contains("No problems remaining (2 fixed) in 1 file"),
+        "{}",
+        out.stderr
+    );
+    // The fixed stream: the annotation now on the pod template, nothing else changed.
+    assert!(
+        out.stdout.starts_with("apiVersion: apps/v1\n"),
+        "{}",
+        out.stdout
+    );
+    assert!(out
+        .stdout
+        .contains("# Source: shop/templates/deployment.yaml\n"));
+    assert!(out.stdout.ends_with("    - port: 80\n"), "{}", out.stdout);
+    let again = run_stdin(
+        dir.path(),
+        &["check", "-", "--select", "OTEL003"],
+        &out.stdout,
+    );
+    assert_eq!(again.code, 0, "{}", again.stdout);
+    // Nothing to fix: the input comes back unchanged.
+    let clean = run_stdin(dir.path(), &["check", "-", "--fix"], CLEAN_YAML);
+    assert_eq!((clean.code, clean.stdout.as_str()), (0, CLEAN_YAML));
+}
+
+#[test]
+fn stdin_filename_decides_the_kind_and_the_configuration() {
+    let dir = tempfile::tempdir().unwrap();
+    write(dir.path(), "svc/otel-lsp.toml", "ignore = [\"OTEL001\"]\n");
+    let args = |name| {
+        [
+            "check",
+            "--stdin-filename",
+            name,
+            "--select",
+            "OTEL001",
+            "-",
+        ]
+    };
+    let out = run_stdin(dir.path(), &args("other/app.py"), FLASK_APP);
+    assert_eq!(out.code, 1, "{}{}", out.stdout, out.stderr);
+    assert!(
+        out.stdout.starts_with("other/app.py:7:5: OTEL001 "),
+        "{}",
+        out.stdout
+    );
+    // The configuration found from the name's folder applies (`--select` replaces its
+    // `ignore`, so ask without it).
+    let out = run_stdin(
+        dir.path(),
+        &["check", "--stdin-filename", "svc/app.py", "-"],
+        FLASK_APP,
+    );
+    assert_eq!(out.code, 0, "{}{}", out.stdout, out.stderr);
+    // Without `-`, a name alone also reads standard input.
+    let out = run_stdin(
+        dir.path(),
+        &["check", "--stdin-filename", "app.py", "--format", "json"],
+        FLASK_APP,
+    );
+    assert_eq!(json(&out)[0]["path"], "app.py");
+    // --fix writes the fixed module to stdout, nothing to disk.
+    let out = run_stdin(
+        dir.path(),
+        &["check", "--stdin-filename", "other/app.py", "--fix", "-"],
+        FLASK_APP,
+    );
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert_eq!(
+        out.stdout,
+        FLASK_APP.replace("debug=True)", "debug=True, use_reloader=False)")
+    );
+    assert!(!dir.path().join("other").exists());
+}
+
+#[test]
+fn stdin_without_a_kind_is_a_usage_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = run_stdin(dir.path(), &["check", "-"], FLASK_APP);
+    assert_eq!(out.code, 2);
+    assert!(out.stderr.contains("--stdin-filename"), "{}", out.stderr);
+    assert!(out.stdout.is_empty());
+    let out = run_stdin(dir.path(), &["check", "-", "app.py"], FLASK_APP);
+    assert_eq!(out.code, 2);
+    assert!(out.stderr.contains("standard input"), "{}", out.stderr);
+    let out = run_stdin(
+        dir.path(),
+        &["check", "--stdin-filename", "notes.md", "-"],
+        "# hi\n",
+    );
+    assert_eq!(out.code, 2);
+    assert!(out.stderr.contains("notes.md"), "{}", out.stderr);
+}
+
+#[test]
+fn full_output_shows_the_line_a_caret_underline_the_fix_and_the_link() {
+    let dir = project();
+    let out = run(dir.path(), &["check", "--select", "OTEL001"]);
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    let lines: Vec<&str> = out.stdout.lines().collect();
+    assert!(
+        lines[0].starts_with("app.py:7:5: OTEL001 Flask debug mode"),
+        "{}",
+        out.stdout
+    );
+    assert_eq!(lines[1], "  |");
+    assert_eq!(lines[2], "7 |     app.run(port=8082, debug=True)");
+    // `app.run` is columns 5 to 11.
+    assert_eq!(lines[3], "  |     ^^^^^^^ OTEL001");
+    assert_eq!(lines[4], "  |");
+    assert_eq!(
+        lines[5],
+        "  = help: Add `use_reloader=False` (safe fix: --fix)"
+    );
+    assert!(lines[6].starts_with("  = see: https://"), "{}", out.stdout);
+    assert!(
+        lines[6].ends_with("otel-lsp explain OTEL001"),
+        "{}",
+        out.stdout
+    );
+    assert_eq!(
+        lines.last().unwrap(),
+        &"1 problem (1 fixable with --fix) in 3 files"
+    );
+    assert!(
+        !out.stdout.contains('\x1b'),
+        "no colour when not a terminal"
+    );
+    // The same default for `--format full` and in colour only when asked.
+    let same = run(
+        dir.path(),
+        &["check", "--select", "OTEL001", "--format", "full"],
+    );
+    assert_eq!(same.stdout, out.stdout);
+    let coloured = run(
+        dir.path(),
+        &["check", "--select", "OTEL001", "--color", "always"],
+    );
+    assert!(coloured.stdout.contains("\x1b["), "{}", coloured.stdout);
+    // Tabs before the span keep the caret under it.
+    let dir = tempfile::tempdir().unwrap();
+    write(
+        dir.path(),
+        "app.py",
+        FLASK_APP.replace("    app.run(", "\tapp.run("),
+    );
+    let out = run(dir.path(), &["check", "--select", "OTEL001"]);
+    assert!(
+        out.stdout.contains("\n  | \t^^^^^^^ OTEL001\n"),
+        "{}",
+        out.stdout
+    );
+}
+
+#[test]
+fn full_output_of_a_helm_stream_names_the_line_in_the_stream() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = run_stdin(
+        dir.path(),
+        &["check", "-", "--select", "OTEL003"],
+        HELM_STREAM,
+    );
+    let text = &out.stdout;
+    let at = text
+        .find("shop/templates/deployment.yaml:6:5: OTEL003")
+        .unwrap_or_else(|| panic!("{text}"));
+    let block = &text[at..];
+    assert!(
+        block.contains("6 |     instrumentation.opentelemetry.io/inject-python: \"true\""),
+        "{block}"
+    );
+    assert!(
+        block.contains("= rendered: line 20 of the piped stream"),
+        "{block}"
+    );
+}
+
+#[test]
+fn json_lines_hold_the_json_objects() {
+    let dir = project();
+    write(dir.path(), "b/app.py", FLASK_APP);
+    let args = ["check", "--select", "OTEL001", "--output-format"];
+    let whole = json(&run(dir.path(), &[&args[..], &["json"]].concat()));
+    let out = run(dir.path(), &[&args[..], &["json-lines"]].concat());
+    assert_eq!(out.code, 1);
+    let lines: Vec<Value> = out
+        .stdout
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("each line is JSON"))
+        .collect();
+    assert_eq!(lines, whole);
+    assert_eq!(lines.len(), 2);
+    let clean = run(
+        dir.path(),
+        &["check", "--select", "OTEL002", "--format", "json-lines"],
+    );
+    assert_eq!((clean.code, clean.stdout.as_str()), (0, ""));
+}
+
+/// The properties SARIF 2.1.0's schema requires of the objects otel-lsp writes.
+fn assert_sarif_required(log: &Value) {
+    let has = |v: &Value, keys: &[&str], what: &str| {
+        for k in keys {
+            assert!(v.get(k).is_some(), "{what} lacks required `{k}`: {v}");
+        }
+    };
+    has(log, &["version", "runs"], "sarifLog");
+    assert_eq!(log["version"], "2.1.0");
+    for run in log["runs"].as_array().expect("runs is an array") {
+        has(run, &["tool"], "run");
+        has(&run["tool"], &["driver"], "tool");
+        has(&run["tool"]["driver"], &["name"], "toolComponent");
+        for rule in run["tool"]["driver"]["rules"].as_array().unwrap() {
+            has(rule, &["id"], "reportingDescriptor");
+            for m in ["shortDescription", "fullDescription", "help"] {
+                if let Some(msg) = rule.get(m) {
+                    has(msg, &["text"], "multiformatMessageString");
+                }
+            }
+        }
+        for r in run["results"].as_array().expect("results is an array") {
+            has(r, &["message"], "result");
+            assert!(r["message"].get("text").is_some() || r["message"].get("id").is_some());
+            for loc in r["locations"].as_array().unwrap() {
+                let region = &loc["physicalLocation"]["region"];
+                assert!(region["startLine"].as_u64().unwrap() >= 1);
+            }
+            for fix in r
+                .get("fixes")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+            {
+                has(fix, &["artifactChanges"], "fix");
+                for change in fix["artifactChanges"].as_array().unwrap() {
+                    has(
+                        change,
+                        &["artifactLocation", "replacements"],
+                        "artifactChange",
+                    );
+                    for rep in change["replacements"].as_array().unwrap() {
+                        has(rep, &["deletedRegion"], "replacement");
+                    }
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn sarif_has_every_required_property() {
+    let dir = project();
+    let out = run(dir.path(), &["check", "--output-format", "sarif"]);
+    let log: Value = serde_json::from_str(&out.stdout).expect("SARIF is JSON");
+    assert_sarif_required(&log);
+    assert!(!log["runs"][0]["results"].as_array().unwrap().is_empty());
+    let clean = tempfile::tempdir().unwrap();
+    let out = run(clean.path(), &["check", "--output-format", "sarif"]);
+    assert_sarif_required(&serde_json::from_str(&out.stdout).unwrap());
+}
+
+#[test]
+fn gitlab_code_quality_report() {
+    let dir = project();
+    write(dir.path(), "b/app.py", FLASK_APP);
+    let out = run(
+        dir.path(),
+        &["check", "--select", "OTEL001", "--output-format", "gitlab"],
+    );
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    let issues = json(&out);
+    assert_eq!(issues.len(), 2);
+    for i in &issues {
+        assert!(i["description"]
+            .as_str()
+            .unwrap()
+            .contains("Flask debug mode"));
+        assert_eq!(i["check_name"], "OTEL001");
+        assert_eq!(i["severity"], "major");
+        assert_eq!(i["location"]["lines"]["begin"], 7);
+        let fp = i["fingerprint"].as_str().unwrap();
+        assert!(
+            fp.len() >= 16 && fp.chars().all(|c| c.is_ascii_hexdigit()),
+            "{fp}"
+        );
+    }
+    assert_eq!(issues[0]["location"]["path"], "app.py");
+    assert_eq!(issues[1]["location"]["path"], "b/app.py");
+    assert_ne!(issues[0]["fingerprint"], issues[1]["fingerprint"]);
+    // Stable across runs; paths relative to GitLab's project folder when it is set.
+    let again = run_env(
+        &dir.path().join("b"),
+        &["check", "--select", "OTEL001", "--output-format", "gitlab"],
+        &[("CI_PROJECT_DIR", dir.path().to_str().unwrap())],
+    );
+    let issues_b = json(&again);
+    assert_eq!(issues_b[0]["location"]["path"], "b/app.py");
+    assert_eq!(issues_b[0]["fingerprint"], issues[1]["fingerprint"]);
+}
+
+#[test]
+fn junit_xml_parses_with_a_failure_per_finding() {
+    let dir = project();
+    write(dir.path(), "b/a&b.py", FLASK_APP);
+    let out = run(
+        dir.path(),
+        &["check", "--select", "OTEL001", "--output-format", "junit"],
+    );
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    let doc = roxmltree::Document::parse(&out.stdout)
+        .unwrap_or_else(|e| panic!("not XML ({e}):\n{}", out.stdout));
+    let root = doc.root_element();
+    assert_eq!(root.tag_name().name(), "testsuites");
+    assert_eq!(root.attribute("tests"), Some("2"));
+    assert_eq!(root.attribute("failures"), Some("2"));
+    let suites: Vec<_> = root
+        .children()
+        .filter(|n| n.has_tag_name("testsuite"))
+        .collect();
+    let names: Vec<_> = suites
+        .iter()
+        .map(|s| s.attribute("name").unwrap())
+        .collect();
+    assert_eq!(names, ["app.py", "b/a&b.py"]);
+    let case = suites[0]
+        .children()
+        .find(|n| n.has_tag_name("testcase"))
+        .unwrap();
+    assert_eq!(
+        case.attribute("name"),
+        Some("OTEL001 (flask-debug-reloader)")
+    );
+    assert_eq!(case.attribute("line"), Some("7"));
+    let failure = case.children().find(|n| n.has_tag_name("failure")).unwrap();
+    assert!(failure
+        .attribute("message")
+        .unwrap()
+        .contains("use_reloader=False"));
+    assert!(failure.text().unwrap().starts_with("app.py:7:5: OTEL001"));
+    // No findings: one passing case, still valid XML.
+    let clean = run(
+        dir.path(),
+        &["check", "--select", "OTEL002", "--output-format", "junit"],
+    );
+    assert_eq!(clean.code, 0);
+    let doc = roxmltree::Document::parse(&clean.stdout).unwrap();
+    assert_eq!(doc.root_element().attribute("failures"), Some("0"));
+    assert_eq!(
+        doc.descendants()
+            .filter(|n| n.has_tag_name("failure"))
+            .count(),
+        0
+    );
+}
+
+#[test]
+fn diff_prints_the_fixes_and_writes_nothing() {
+    let dir = project();
+    write(dir.path(), "b/app.py", FLASK_APP);
+    let out = run(dir.path(), &["check", "--diff", "--select", "OTEL001"]);
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    let expected = "--- app.py\n+++ app.py\n@@ -4,4 +4,4 @@\n app = Flask(__name__)\n \n if __name__ == \"__main__\":\n-    app.run(port=8082, debug=True)\n+    app.run(port=8082, debug=True, use_reloader=False)\n";
+    assert!(out.stdout.starts_with(expected), "{}", out.stdout);
+    assert!(
+        out.stdout.contains("--- b/app.py\n+++ b/app.py\n"),
+        "{}",
+        out.stdout
+    );
+    assert!(
+        !out.stdout.contains("OTEL001"),
+        "no findings, only the diff"
+    );
+    assert!(
+        out.stderr.contains("Would fix 2 problems in 2 files"),
+        "{}",
+        out.stderr
+    );
+    assert_eq!(
+        fs::read_to_string(dir.path().join("app.py")).unwrap(),
+        FLASK_APP
+    );
+    // Nothing to fix: no diff, exit 0 (--exit-zero also silences a diff's exit 1).
+    let clean = run(dir.path(), &["check", "--diff", "--select", "OTEL002"]);
+    assert_eq!((clean.code, clean.stdout.as_str()), (0, ""));
+    let zero = run(dir.path(), &["check", "--diff", "--exit-zero"]);
+    assert_eq!(zero.code, 0);
+    // Standard input: the diff on stdout, not the fixed text.
+    let out = run_stdin(
+        dir.path(),
+        &["check", "--diff", "--stdin-filename", "svc/app.py", "-"],
+        FLASK_APP,
+    );
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    assert!(
+        out.stdout.starts_with("--- svc/app.py\n+++ svc/app.py\n@@"),
+        "{}",
+        out.stdout
+    );
+}
+
+#[test]
+fn statistics_count_findings_per_rule() {
+    let dir = project();
+    write(dir.path(), "b/app.py", FLASK_APP);
+    write(
+        dir.path(),
+        "c/app.py",
+        FLASK_APP.replace("debug=True)", "debug=True)  # noqa: OTEL001"),
+    );
+    let out = run(
+        dir.path(),
+        &["check", "--statistics", "--select", "OTEL001"],
+    );
+    assert_eq!(out.code, 1);
+    assert_eq!(out.stdout, "2  OTEL001  flask-debug-reloader  2 fixable\n");
+    let out = run(
+        dir.path(),
+        &[
+            "check",
+            "--statistics",
+            "--select",
+            "OTEL001",
+            "--format",
+            "json",
+        ],
+    );
+    let v = json(&out);
+    assert_eq!(v.len(), 1);
+    assert_eq!(
+        (
+            &v[0]["code"],
+            &v[0]["count"],
+            &v[0]["fixable"],
+            &v[0]["unsafe_fixable"]
+        ),
+        (
+            &Value::from("OTEL001"),
+            &Value::from(2),
+            &Value::from(2),
+            &Value::from(0)
+        )
+    );
+    let clean = run(
+        dir.path(),
+        &["check", "--statistics", "--select", "OTEL002"],
+    );
+    assert_eq!((clean.code, clean.stdout.as_str()), (0, ""));
+}
+
+#[test]
+fn show_fixes_previews_and_enumerates_the_fixes() {
+    let dir = project();
+    let out = run(
+        dir.path(),
+        &["check", "--show-fixes", "--select", "OTEL001"],
+    );
+    assert!(
+        out.stdout.contains(
+            "7 | -    app.run(port=8082, debug=True)\n  | +    app.run(port=8082, debug=True, use_reloader=False)\n"
+        ),
+        "{}",
+        out.stdout
+    );
+    let plain = run(dir.path(), &["check", "--select", "OTEL001"]);
+    assert!(!plain.stdout.contains("| +"), "{}", plain.stdout);
+    let out = run(
+        dir.path(),
+        &["check", "--fix", "--show-fixes", "--select", "OTEL001"],
+    );
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert_eq!(
+        out.stdout,
+        "Fixed 1 problem:\n- app.py:\n    1 × OTEL001 (flask-debug-reloader)\n\nNo problems remaining (1 fixed) in 3 files\n"
+    );
+}
+
+#[test]
+fn output_file_takes_the_report() {
+    let dir = project();
+    let out = run(
+        dir.path(),
+        &[
+            "check",
+            "--select",
+            "OTEL001",
+            "--format",
+            "json",
+            "--output-file",
+            "reports/otel.json",
+        ],
+    );
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    assert!(out.stdout.is_empty(), "{}", out.stdout);
+    let text = fs::read_to_string(dir.path().join("reports/otel.json")).unwrap();
+    let v: Vec<Value> = serde_json::from_str(&text).unwrap();
+    assert_eq!(v[0]["path"], "app.py");
+    // Text in a file is never coloured unless asked; an unwritable file is exit 2.
+    let out = run(dir.path(), &["check", "--output-file", "r.txt"]);
+    assert_eq!(out.code, 1);
+    let text = fs::read_to_string(dir.path().join("r.txt")).unwrap();
+    assert!(
+        text.starts_with("app.py:7:5: OTEL001") && !text.contains('\x1b'),
+        "{text}"
+    );
+    let out = run(dir.path(), &["check", "--output-file", "app.py/r.txt"]);
+    assert_eq!(out.code, 2);
+    assert!(out.stderr.contains("app.py/r.txt"), "{}", out.stderr);
+}
+
+#[test]
+fn exit_non_zero_on_fix() {
+    let dir = project();
+    let args = [
+        "check",
+        "--fix",
+        "--select",
+        "OTEL001",
+        "--exit-non-zero-on-fix",
+    ];
+    let out = run(dir.path(), &args);
+    assert_eq!(
+        out.code, 1,
+        "fixed, nothing remains: still 1 {}",
+        out.stdout
+    );
+    assert!(out.stdout.contains("(1 fixed)"), "{}", out.stdout);
+    // Nothing left to fix: 0.
+    let out = run(dir.path(), &args);
+    assert_eq!(out.code, 0, "{}", out.stdout);
+    let dir = project();
+    let out = run(dir.path(), &[&args[..], &["--exit-zero"]].concat());
+    assert_eq!(out.code, 0, "--exit-zero wins");
+    let dir = project();
+    let out = run(dir.path(), &args[..4]);
+    assert_eq!(out.code, 0, "without the flag a clean result exits 0");
 }

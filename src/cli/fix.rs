@@ -52,8 +52,37 @@ pub fn fix_and_write(
     unsafe_ok: bool,
     notes: &mut Notes,
 ) -> Outcome {
-    if fix::eligible(diags, unsafe_ok).is_empty() {
+    let Some((after, applied)) =
+        fix_text(file, diags, shown, settings, workspace, unsafe_ok, notes)
+    else {
         return Outcome::Unchanged;
+    };
+    if let Err(e) = write_atomically(write_to, after.text()) {
+        notes
+            .errors
+            .push(format!("writing {}: {e}", shown.display()));
+        return Outcome::Unchanged;
+    }
+    Outcome::Fixed {
+        file: Box::new(after),
+        applied,
+    }
+}
+
+/// Applies the eligible fixes of `diags` to `file` without writing anything: the fixed
+/// file, parsed, and how many fixes applied; `None` when nothing changed or the result was
+/// refused (with a warning in `notes`).
+pub fn fix_text(
+    file: &SourceFile,
+    diags: &[Diagnostic],
+    shown: &Path,
+    settings: &Settings,
+    workspace: &Workspace,
+    unsafe_ok: bool,
+    notes: &mut Notes,
+) -> Option<(SourceFile, usize)> {
+    if fix::eligible(diags, unsafe_ok).is_empty() {
+        return None;
     }
     let lang = file.language();
     let out = fix::fix_file(
@@ -71,7 +100,7 @@ pub fn fix_and_write(
         ));
     }
     if out.applied == 0 || out.text == file.text() {
-        return Outcome::Unchanged;
+        return None;
     }
     let after = engine::parse(lang, out.text);
     if breaks(file, &after) {
@@ -79,18 +108,9 @@ pub fn fix_and_write(
             "{}: not writing fixes: the result would not parse",
             shown.display()
         ));
-        return Outcome::Unchanged;
+        return None;
     }
-    if let Err(e) = write_atomically(write_to, after.text()) {
-        notes
-            .errors
-            .push(format!("writing {}: {e}", shown.display()));
-        return Outcome::Unchanged;
-    }
-    Outcome::Fixed {
-        file: Box::new(after),
-        applied: out.applied,
-    }
+    Some((after, out.applied))
 }
 
 /// Replaces the contents of `path` atomically, keeping its permissions.

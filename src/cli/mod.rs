@@ -23,6 +23,7 @@
 
 mod fix;
 mod output;
+mod stdin;
 pub(crate) mod walk;
 
 use crate::{CheckArgs, Color, Format, RulesFormat};
@@ -44,6 +45,72 @@ use walk::{Scopes, Target};
 
 /// Exit code for usage, configuration and I/O errors.
 const EXIT_ERROR: u8 = 2;
+
+/// What a check found and did, for the printers.
+#[derive(Default)]
+pub(crate) struct Checked {
+    /// The files with diagnostics, in print order.
+    pub reports: Vec<FileReport>,
+    /// Files read.
+    pub files: usize,
+    /// Fixes applied.
+    pub fixed: usize,
+    /// Files `--fix` could not write.
+    pub write_errors: usize,
+    /// Warnings not yet printed.
+    pub warnings: Vec<String>,
+    /// Per file with fixes applied: how many findings of each rule the fixes removed.
+    pub fixed_codes: Vec<(String, Vec<FixedCode>)>,
+    /// `--diff`: one unified diff per file the fixes would change.
+    pub diffs: Vec<String>,
+}
+
+/// A rule, and how many of its findings the fixes of one file removed.
+pub(crate) type FixedCode = (&'static str, &'static str, usize);
+
+/// What phase 5 did to one file.
+#[derive(Default)]
+struct FileOutcome {
+    report: FileReport,
+    applied: usize,
+    notes: fix::Notes,
+    fixed_codes: Vec<FixedCode>,
+    diff: Option<String>,
+}
+
+/// How many diagnostics of each rule, by code.
+pub(crate) fn code_counts(diags: &[Diagnostic]) -> Vec<FixedCode> {
+    let mut counts: Vec<FixedCode> = Vec::new();
+    for d in diags {
+        match counts.iter_mut().find(|c| c.0 == d.code) {
+            Some(c) => c.2 += 1,
+            None => counts.push((d.code, d.name, 1)),
+        }
+    }
+    counts.sort();
+    counts
+}
+
+/// The findings fixing removed: the counts before, less what remains after.
+pub(crate) fn fixed_codes(before: Vec<FixedCode>, after: &[Diagnostic]) -> Vec<FixedCode> {
+    let after = code_counts(after);
+    before
+        .into_iter()
+        .filter_map(|(code, name, n)| {
+            let left = after.iter().find(|c| c.0 == code).map_or(0, |c| c.2);
+            (n > left).then_some((code, name, n - left))
+        })
+        .collect()
+}
+
+/// A unified diff of a file's fixes, both sides named by the path as shown (`patch -p0`).
+pub(crate) fn unified_diff(path: &str, before: &str, after: &str) -> String {
+    similar::TextDiff::from_lines(before, after)
+        .unified_diff()
+        .context_radius(3)
+        .header(path, path)
+        .to_string()
+}
 
 /// `otel-lsp check`.
 pub fn check(args: CheckArgs) -> ExitCode {
@@ -161,7 +228,37 @@ fn run_check(args: &CheckArgs) -> anyhow::Result<ExitCode> {
         None => None,
     };
     let scopes = Scopes::new(cli, forced).map_err(shown)?;
-    let found = walk::collect(&args.paths, &cwd, &scopes, args.force_exclude);
+    let dash = std::path::Path::new(stdin::STDIN);
+    let from_stdin = args.paths.iter().any(|p| p == dash)
+        || (args.paths.is_empty() && args.stdin_filename.is_some());
+    if from_stdin {
+        if args.paths.len() > 1 {
+            return Ok(stdin::usage(stdin::Usage(
+                "`-` (standard input) cannot be checked together with other paths".into(),
+            )));
+        }
+        let run = match stdin::run(args, &cwd, &scopes)? {
+            Ok(run) => run,
+            Err(usage) => return Ok(stdin::usage(usage)),
+        };
+        for w in &run.checked.warnings {
+            eprintln!("warning: {w}");
+        }
+        let fixed_text = run.output_text.is_some();
+        if let Some(text) = &run.output_text {
+            if emit(|out| out.write_all(text.as_bytes())).is_err() {
+                return Ok(ExitCode::from(EXIT_ERROR));
+            }
+        }
+        return Ok(finish(args, &cwd, run.checked, fixed_text));
+    }
+    let dot = [std::path::PathBuf::from(".")];
+    let paths = if args.paths.is_empty() {
+        &dot[..]
+    } else {
+        &args.paths[..]
+    };
+    let found = walk::collect(paths, &cwd, &scopes, args.force_exclude);
     for w in &found.warnings {
         eprintln!("warning: {w}");
     }
@@ -325,7 +422,8 @@ fn run_check(args: &CheckArgs) -> anyhow::Result<ExitCode> {
     // thread — for a YAML stream checked in phase 3, its provider documents only.
     let unsafe_ok = args.unsafe_fixes;
     let fixing = args.fix || args.unsafe_fixes;
-    let results: Vec<(FileReport, usize, fix::Notes)> = scanned
+    let diffing = args.diff;
+    let results: Vec<FileOutcome> = scanned
         .into_par_iter()
         .filter_map(|(t, s)| {
             let settings = &t.scope.settings;
@@ -367,7 +465,11 @@ fn run_check(args: &CheckArgs) -> anyhow::Result<ExitCode> {
                         source: output::Source::default(),
                         diagnostics: Vec::new(),
                     };
-                    return Some((empty, 0, notes));
+                    return Some(FileOutcome {
+                        report: empty,
+                        notes,
+                        ..FileOutcome::default()
+                    });
                 }
             };
             let (file, diags) = if full {
@@ -417,6 +519,31 @@ fn run_check(args: &CheckArgs) -> anyhow::Result<ExitCode> {
                 return None;
             }
             let mut notes = fix::Notes::default();
+            let shown = t.path.to_string_lossy().into_owned();
+            if diffing {
+                let fixed = fix::fix_text(
+                    &file, &diags, &t.path, settings, &workspace, unsafe_ok, &mut notes,
+                );
+                let (diff, applied) = match fixed {
+                    Some((after, applied)) => (
+                        Some(unified_diff(&shown, file.text(), after.text())),
+                        applied,
+                    ),
+                    None => (None, 0),
+                };
+                return Some(FileOutcome {
+                    report: FileReport {
+                        path: shown,
+                        source: output::Source::default(),
+                        diagnostics: Vec::new(),
+                    },
+                    applied,
+                    notes,
+                    diff,
+                    ..FileOutcome::default()
+                });
+            }
+            let before = fixing.then(|| code_counts(&diags));
             let (file, diags, applied) = if fixing {
                 match fix::fix_and_write(
                     &file, &diags, &t.path, &t.abs, settings, &workspace, unsafe_ok, &mut notes,
@@ -430,12 +557,22 @@ fn run_check(args: &CheckArgs) -> anyhow::Result<ExitCode> {
             } else {
                 (file, diags, 0)
             };
+            let fixed_codes = match before {
+                Some(before) if applied > 0 => fixed_codes(before, &diags),
+                _ => Vec::new(),
+            };
             let report = FileReport {
-                path: t.path.to_string_lossy().into_owned(),
+                path: shown,
                 source: output::Source::of(file.text(), &diags),
                 diagnostics: diags,
             };
-            Some((report, applied, notes))
+            Some(FileOutcome {
+                report,
+                applied,
+                notes,
+                fixed_codes,
+                diff: None,
+            })
         })
         .collect();
     lap("check", &mut timings);
@@ -456,23 +593,43 @@ fn run_check(args: &CheckArgs) -> anyhow::Result<ExitCode> {
         );
     }
 
-    let mut reports = Vec::new();
-    let mut fixed = 0;
-    let mut write_errors = 0;
-    for (report, applied, notes) in results {
+    let mut checked = Checked {
+        files: files_read,
+        ..Checked::default()
+    };
+    for FileOutcome {
+        report,
+        applied,
+        notes,
+        fixed_codes,
+        diff,
+    } in results
+    {
         for w in notes.warnings {
             eprintln!("warning: {w}");
         }
         for e in &notes.errors {
             eprintln!("error: {e}");
         }
-        write_errors += notes.errors.len();
-        fixed += applied;
+        checked.write_errors += notes.errors.len();
+        checked.fixed += applied;
+        if !fixed_codes.is_empty() {
+            checked.fixed_codes.push((report.path.clone(), fixed_codes));
+        }
+        checked.diffs.extend(diff);
         if !report.diagnostics.is_empty() {
-            reports.push(report);
+            checked.reports.push(report);
         }
     }
+    Ok(finish(args, &cwd, checked, false))
+}
 
+/// Prints the report of a check (to `--output-file`, else to stdout, or to stderr when stdout
+/// holds the fixed text of standard input) and chooses the exit code.
+fn finish(args: &CheckArgs, cwd: &std::path::Path, checked: Checked, to_stderr: bool) -> ExitCode {
+    let unsafe_ok = args.unsafe_fixes;
+    let fixing = (args.fix || args.unsafe_fixes) && !args.diff;
+    let reports = &checked.reports;
     let all = || reports.iter().flat_map(|r| r.diagnostics.iter());
     let has_unsafe = |d: &Diagnostic| {
         d.fixes
@@ -480,7 +637,7 @@ fn run_check(args: &CheckArgs) -> anyhow::Result<ExitCode> {
             .any(|f| f.applicability == Applicability::Unsafe)
     };
     let summary = Summary {
-        files: files_read,
+        files: checked.files,
         problems: all().count(),
         fixable: all().filter(|d| d.has_safe_fix()).count(),
         unsafe_fixable: if unsafe_ok {
@@ -488,26 +645,109 @@ fn run_check(args: &CheckArgs) -> anyhow::Result<ExitCode> {
         } else {
             all().filter(|d| !d.has_safe_fix() && has_unsafe(d)).count()
         },
-        fixed: fixing.then_some(fixed),
+        fixed: fixing.then_some(checked.fixed),
     };
-
-    let printed = emit(|out| match args.format {
-        Format::Text => {
-            let summary = (!args.quiet).then_some(&summary);
-            output::text(out, &reports, summary, use_colour(args.color))
+    let to_file = args.output_file.is_some();
+    let colour = (!to_stderr && !to_file && use_colour(args.color)) || args.color == Color::Always;
+    let text_summary = (!args.quiet).then_some(&summary);
+    let project_dir = std::env::var_os("CI_PROJECT_DIR").map(std::path::PathBuf::from);
+    let json_like = matches!(args.output_format, Format::Json | Format::JsonLines);
+    let print = |out: &mut dyn Write| -> io::Result<()> {
+        if args.diff {
+            for d in &checked.diffs {
+                out.write_all(d.as_bytes())?;
+            }
+            return Ok(());
         }
-        Format::Json => output::json(out, &reports),
-        Format::Sarif => output::sarif(out, &reports, &cwd),
-        Format::Github => output::github(out, &reports),
-    });
-    if printed.is_err() || write_errors > 0 {
-        return Ok(ExitCode::from(EXIT_ERROR));
+        if args.statistics {
+            return output::statistics(out, reports, json_like);
+        }
+        let enumerate = args.show_fixes && !checked.fixed_codes.is_empty();
+        let text_format = matches!(args.output_format, Format::Full | Format::Concise);
+        let inline = if enumerate && text_format {
+            None
+        } else {
+            text_summary
+        };
+        match args.output_format {
+            Format::Full => output::full(out, reports, inline, colour, args.show_fixes)?,
+            Format::Concise => output::text(out, reports, inline, colour)?,
+            Format::Json => output::json(out, reports)?,
+            Format::JsonLines => output::json_lines(out, reports)?,
+            Format::Sarif => output::sarif(out, reports, cwd)?,
+            Format::Github => output::github(out, reports)?,
+            Format::Gitlab => output::gitlab(out, reports, cwd, project_dir.as_deref())?,
+            Format::Junit => output::junit(out, reports)?,
+        }
+        if enumerate && text_format {
+            output::fixes_enumeration(out, &checked.fixed_codes, colour)?;
+            if let Some(s) = text_summary {
+                output::summary_line(out, s, colour)?;
+            }
+        }
+        Ok(())
+    };
+    let printed = match &args.output_file {
+        Some(path) => write_report(&walk::absolute(path, cwd), path, print),
+        None if to_stderr => emit_stderr(print),
+        None => emit(print),
+    };
+    if args.diff && !args.quiet {
+        let n = checked.fixed;
+        let files = checked.diffs.len();
+        if n == 0 {
+            eprintln!(
+                "No fixes available in {}",
+                output::plural(checked.files, "file", "files")
+            );
+        } else {
+            eprintln!(
+                "Would fix {} in {}",
+                output::plural(n, "problem", "problems"),
+                output::plural(files, "file", "files")
+            );
+        }
     }
-    Ok(if summary.problems > 0 && !args.exit_zero {
+    if printed.is_err() || checked.write_errors > 0 {
+        return ExitCode::from(EXIT_ERROR);
+    }
+    let failed = if args.diff {
+        !checked.diffs.is_empty()
+    } else {
+        summary.problems > 0 || (args.exit_non_zero_on_fix && checked.fixed > 0)
+    };
+    if failed && !args.exit_zero {
         ExitCode::from(1)
     } else {
         ExitCode::SUCCESS
-    })
+    }
+}
+
+/// Writes the report to `path` (`--output-file`), creating its folder.
+fn write_report(
+    path: &std::path::Path,
+    shown: &std::path::Path,
+    f: impl FnOnce(&mut dyn Write) -> io::Result<()>,
+) -> Result<(), ()> {
+    let open = || -> io::Result<std::fs::File> {
+        if let Some(dir) = path.parent() {
+            std::fs::create_dir_all(dir)?;
+        }
+        std::fs::File::create(path)
+    };
+    let result = open().and_then(|file| {
+        let mut out = io::BufWriter::new(file);
+        f(&mut out)?;
+        out.flush()
+    });
+    result.map_err(|e| eprintln!("error: writing {}: {e}", shown.display()))
+}
+
+/// Writes the report to stderr (when stdout holds fixed text).
+fn emit_stderr(f: impl FnOnce(&mut dyn Write) -> io::Result<()>) -> Result<(), ()> {
+    let stderr = io::stderr();
+    let mut out = io::BufWriter::new(stderr.lock());
+    f(&mut out).and_then(|()| out.flush()).map_err(|_| ())
 }
 
 /// Writes to stdout through a buffer. A closed pipe (`| head`) is not an error; any other
