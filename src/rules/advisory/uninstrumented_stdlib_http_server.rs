@@ -27,14 +27,18 @@ pub static RULE: Rule = Rule {
     pre: &[Pre {
         langs: &[Language::Python],
         needles: &["HTTPServer"],
+        // The chunks that can import `http.server` (`import http.server`, `from http.server
+        // import …`, `from http import server`) or start instrumentation; a bare "http" is
+        // in every URL of every docstring.
         facts: Facts::Needles(&[
-            "http",
+            "http.server",
+            "from http",
             "initialize",
             "auto_instrumentation",
             "start_as_current_span",
             "start_span",
         ]),
-        file: &["initialize", "auto_instrumentation"],
+        file: &["auto_instrumentation"],
         relevant,
     }],
     gate: always,
@@ -47,7 +51,8 @@ const AUTO: &str = "opentelemetry.instrumentation.auto_instrumentation";
 /// Under auto-instrumentation as bytes can tell: a launcher runs it under
 /// `opentelemetry-instrument` or in an injected pod, or it may call `initialize()`.
 fn relevant(b: &Bytes) -> bool {
-    b.auto_instrumented() || b.has_any(&["initialize", "auto_instrumentation"])
+    // Programmatic auto-instrumentation is imported from its module by name.
+    b.auto_instrumented() || b.has("auto_instrumentation")
 }
 
 /// Whether the module starts programmatic auto-instrumentation: an `initialize()` of
