@@ -5,6 +5,7 @@
 pub mod config;
 pub mod diagnostic;
 pub mod engine;
+pub mod insight;
 pub mod language;
 pub mod launch;
 pub mod rules;

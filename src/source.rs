@@ -142,6 +142,9 @@ pub struct Chunk {
     pub launch: LaunchFacts,
     /// See [`Chunk::multiline_literals`]; found on first use (only the editor asks).
     multiline: OnceLock<Vec<(usize, usize)>>,
+    /// The chunk is YAML with Helm template actions: its tree may come from a mask of its
+    /// text (`syntax::helm`), so it is never the old tree of an incremental parse.
+    templated: bool,
     /// The chunk's text mentions a vendor OpenTelemetry distro
     /// (`launch::packaging::mentions_vendor_distro`; a name never spans two chunks).
     pub vendor_distro: bool,
@@ -588,18 +591,21 @@ impl SourceFile {
             } else {
                 None
             };
-            let old_tree = prior.and_then(|c| c.tree).map(|mut t| {
-                let rel = |p: usize| p - s;
-                t.edit(&InputEdit {
-                    start_byte: rel(start),
-                    old_end_byte: rel(old_end),
-                    new_end_byte: rel(new_end),
-                    start_position: point_at(&text[s..], rel(start)),
-                    old_end_position: Point::new(0, 0),
-                    new_end_position: point_at(&text[s..], rel(new_end)),
+            let old_tree = prior
+                .filter(|c| !c.templated)
+                .and_then(|c| c.tree)
+                .map(|mut t| {
+                    let rel = |p: usize| p - s;
+                    t.edit(&InputEdit {
+                        start_byte: rel(start),
+                        old_end_byte: rel(old_end),
+                        new_end_byte: rel(new_end),
+                        start_position: point_at(&text[s..], rel(start)),
+                        old_end_position: Point::new(0, 0),
+                        new_end_position: point_at(&text[s..], rel(new_end)),
+                    });
+                    t
                 });
-                t
-            });
             fresh.push(make_chunk(
                 self.lang,
                 text,
@@ -711,7 +717,7 @@ pub fn layout(lang: Language, text: &str, prefilter: &dyn Prefilter) -> Vec<(usi
 /// have their own splitter (`crate::launch`).
 fn chunk_tree(lang: Language, src: &str, old: Option<&Tree>) -> Tree {
     if lang.has_grammar() {
-        parse(lang, src, old)
+        crate::syntax::parse_chunk(lang, src, old)
     } else {
         parse(lang, "", None)
     }
@@ -744,6 +750,7 @@ fn make_chunk_with(
     static NEXT_ID: AtomicU64 = AtomicU64::new(1);
     let id = NEXT_ID.fetch_add(1, Ordering::Relaxed);
     let vendor_distro = launch::packaging::mentions_vendor_distro(src);
+    let templated = lang == Language::Yaml && crate::syntax::helm::has_template(src);
     if !wanted.wants(needles) {
         return Chunk {
             id,
@@ -751,6 +758,7 @@ fn make_chunk_with(
             len: end - start,
             needles,
             vendor_distro,
+            templated,
             multiline: OnceLock::new(),
             tree: None,
             facts: match lang {
@@ -793,6 +801,7 @@ fn make_chunk_with(
         len: end - start,
         needles,
         vendor_distro,
+        templated,
         multiline: OnceLock::new(),
         tree: Some(tree),
         facts,
@@ -829,7 +838,7 @@ mod tests {
         }
         let _ = b;
         for c in &f.chunks {
-            let t = crate::syntax::parse(f.lang, &f.text[c.start..c.start + c.len], None);
+            let t = crate::syntax::parse_chunk(f.lang, &f.text[c.start..c.start + c.len], None);
             if let Some(tree) = c.tree() {
                 assert_eq!(t.root_node().to_sexp(), tree.root_node().to_sexp());
             } else {

@@ -73,6 +73,9 @@ struct Indexes {
     /// The Instrumentations some pod's or Namespace's effective `inject-python` value
     /// resolves to ([`Workspace::is_python_target`]).
     python_targets: OnceLock<HashSet<Arc<K8sObject>>>,
+    /// Instrumentation → the injectors (and the `inject-*` keys) whose effective values
+    /// resolve to it ([`Workspace::users_of`]).
+    users: OnceLock<HashMap<Loc, Vec<(Loc, String)>>>,
     launch: OnceLock<LaunchIndex>,
     imports: OnceLock<ImportIndex>,
     /// Every file's `injected_images`, lower-case, each with whether some container runs it
@@ -471,6 +474,7 @@ impl Workspace {
             shared: OnceLock::new(),
             operator: OnceLock::new(),
             python_targets: OnceLock::new(),
+            users: OnceLock::new(),
             launch: OnceLock::new(),
             imports: OnceLock::new(),
             injected_images: OnceLock::new(),
@@ -526,6 +530,39 @@ impl Indexes {
                     .and_then(|loc| ws.instrumentation_at(fx, loc))
                 {
                     out.insert(found.clone());
+                }
+            }
+            out
+        })
+    }
+
+    fn users(&self, ws: &Workspace) -> &HashMap<Loc, Vec<(Loc, String)>> {
+        self.users.get_or_init(|| {
+            let fx = self.files(ws);
+            let mut out: HashMap<Loc, Vec<(Loc, String)>> = HashMap::new();
+            for (n, s) in ws.files.values().enumerate() {
+                for (i, o) in s.injectors.iter().enumerate() {
+                    let ns = o.pod_namespace();
+                    let mut keys: Vec<&str> = Vec::new();
+                    for (k, _) in &o.pod_annotations {
+                        if k.starts_with(INJECT_PREFIX) && !keys.contains(&k.as_str()) {
+                            keys.push(k);
+                        }
+                    }
+                    for key in keys {
+                        let Some(v) =
+                            ws.effective_annotation_in(self, o.pod_annotation(key), ns, key)
+                        else {
+                            continue;
+                        };
+                        if let Some(loc) = ws.resolve_in(self, v, ns) {
+                            if ws.instrumentation_at(fx, loc).is_some() {
+                                out.entry(loc)
+                                    .or_default()
+                                    .push(((n as u32, i as u32), key.to_string()));
+                            }
+                        }
+                    }
                 }
             }
             out
@@ -1529,6 +1566,35 @@ mod import_tests {
 /// The pod annotation that asks for Python injection.
 pub const INJECT_PYTHON: &str = "instrumentation.opentelemetry.io/inject-python";
 
+/// The prefix of every `inject-<lang>` pod annotation.
+pub const INJECT_PREFIX: &str = "instrumentation.opentelemetry.io/inject-";
+
+/// An Operator object of the workspace and the file it is defined in.
+#[derive(Debug, Clone, Copy)]
+pub struct Located<'a> {
+    /// The file.
+    pub path: &'a Path,
+    /// The object.
+    pub object: &'a K8sObject,
+}
+
+/// What an `inject-*` value selects, as far as the files tell (for explanations).
+#[derive(Debug, Clone)]
+pub enum Resolution<'a> {
+    /// Injection is off (`"false"`, empty).
+    Off,
+    /// The one Instrumentation the Operator would use.
+    Found(Located<'a>),
+    /// `"true"` with several Instrumentations in the pod's namespace.
+    Ambiguous(Vec<Located<'a>>),
+    /// Nothing in the pod's namespace; these (same name, or any for `"true"`) are elsewhere.
+    Elsewhere(Vec<Located<'a>>),
+    /// The pod's namespace is unknown while the workspace names namespaces.
+    UnknownNamespace,
+    /// No Instrumentation matches at all.
+    Missing,
+}
+
 impl Workspace {
     /// Every object whose pods (or namespace) carry Operator annotations.
     pub fn injectors(&self) -> impl Iterator<Item = &K8sObject> {
@@ -1635,6 +1701,96 @@ impl Workspace {
             Some([one]) => Some(*one),
             _ => None,
         }
+    }
+
+    fn located(&self, fx: &FileIndex, loc: Loc) -> Option<Located<'_>> {
+        let (path, s) = self.entry(fx, loc.0)?;
+        Some(Located {
+            path,
+            object: s.instrumentations.get(loc.1 as usize)?,
+        })
+    }
+
+    /// Explains what an effective `inject-*` value selects for a pod in `pod_ns` (the same
+    /// decision as [`Self::resolve`], with the near candidates when it selects none). At most
+    /// `limit` candidates are listed.
+    pub fn resolution(&self, value: &str, pod_ns: Option<&str>, limit: usize) -> Resolution<'_> {
+        if value.is_empty() || value.eq_ignore_ascii_case("false") {
+            return Resolution::Off;
+        }
+        let ix = self.indexes();
+        let (fx, op) = (ix.files(self), ix.operator(self));
+        let list = |locs: &[Loc]| -> Vec<Located<'_>> {
+            locs.iter()
+                .take(limit)
+                .filter_map(|&l| self.located(fx, l))
+                .collect()
+        };
+        if let Some(loc) = self.resolve_in(&ix, value, pod_ns) {
+            if let Some(l) = self.located(fx, loc) {
+                return Resolution::Found(l);
+            }
+        }
+        let truthy = value.eq_ignore_ascii_case("true");
+        let here: Vec<Loc> = if truthy {
+            match pod_ns {
+                Some(ns) => op.by_namespace.get(ns).cloned().unwrap_or_default(),
+                None if !op.explicit_namespaces => op.all.clone(),
+                None => Vec::new(),
+            }
+        } else {
+            Vec::new()
+        };
+        if here.len() > 1 {
+            return Resolution::Ambiguous(list(&here));
+        }
+        let name = value.rsplit_once('/').map_or(value, |(_, n)| n);
+        let elsewhere: Vec<Loc> = if truthy {
+            op.all.clone()
+        } else {
+            op.by_any_name.get(name).cloned().unwrap_or_default()
+        };
+        if elsewhere.is_empty() {
+            return Resolution::Missing;
+        }
+        if pod_ns.is_none() && op.explicit_namespaces && !value.contains('/') {
+            return Resolution::UnknownNamespace;
+        }
+        Resolution::Elsewhere(list(&elsewhere))
+    }
+
+    /// The Instrumentation defined in `path` that equals `inst`, if the workspace holds it.
+    fn loc_of(&self, fx: &FileIndex, path: &Path, inst: &K8sObject) -> Option<Loc> {
+        let n = fx.keys.binary_search_by(|k| k.as_path().cmp(path)).ok()?;
+        let s = self.entry(fx, n as u32)?.1;
+        let i = s.instrumentations.iter().position(|o| **o == *inst)?;
+        Some((n as u32, i as u32))
+    }
+
+    /// The objects whose pods (or namespace) select the Instrumentation `inst` of `path`, each
+    /// with the file it is in and the `inject-*` key that selects it, in workspace order.
+    pub fn users_of(&self, path: &Path, inst: &K8sObject) -> Vec<(Located<'_>, String)> {
+        self.late();
+        let ix = self.indexes();
+        let fx = ix.files(self);
+        let Some(loc) = self.loc_of(fx, path, inst) else {
+            return Vec::new();
+        };
+        ix.users(self)
+            .get(&loc)
+            .into_iter()
+            .flatten()
+            .filter_map(|&((n, i), ref key)| {
+                let (p, s) = self.entry(fx, n)?;
+                Some((
+                    Located {
+                        path: p,
+                        object: s.injectors.get(i as usize)?,
+                    },
+                    key.clone(),
+                ))
+            })
+            .collect()
     }
 
     /// Whether some pod or Namespace of the workspace asks for Python injection with a value

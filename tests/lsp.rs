@@ -944,3 +944,80 @@ fn shell_scripts_compose_files_and_procfiles_get_their_launcher_findings() {
     }
     assert!(c.shutdown().success());
 }
+
+// --- Hover: the Operator's effective injection. ---
+
+const HOVER_INSTRUMENTATION: &str = "apiVersion: opentelemetry.io/v1alpha1\nkind: Instrumentation\nmetadata:\n  name: python\n  namespace: shop\nspec:\n  exporter:\n    endpoint: http://otel-collector.observability:4318\n  env:\n    - name: OTEL_EXPORTER_OTLP_PROTOCOL\n      value: http/protobuf\n  python:\n    env:\n      - name: OTEL_LOGS_EXPORTER\n        value: otlp\n";
+
+/// Line 9 (0-based 8) is the inject annotation.
+const HOVER_DEPLOYMENT: &str = "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: web\n  namespace: shop\nspec:\n  template:\n    metadata:\n      annotations:\n        instrumentation.opentelemetry.io/inject-python: \"true\"\n    spec:\n      containers:\n        - name: web\n          image: example/web:1\n          env:\n            - name: OTEL_EXPORTER_OTLP_ENDPOINT\n              value: http://otel-collector.observability:4318\n---\napiVersion: v1\nkind: Pod\nmetadata:\n  name: lost\n  namespace: billing\n  annotations:\n    instrumentation.opentelemetry.io/inject-python: \"python\"\nspec:\n  containers:\n    - name: lost\n      image: example/lost:1\n";
+
+#[test]
+fn hover_shows_the_effective_injection_and_the_users_of_an_instrumentation() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(dir.path().join("otel")).unwrap();
+    std::fs::create_dir_all(dir.path().join("app")).unwrap();
+    let inst = dir.path().join("otel/instrumentation.yaml");
+    let deploy = dir.path().join("app/deploy.yaml");
+    std::fs::write(&inst, HOVER_INSTRUMENTATION).unwrap();
+    std::fs::write(&deploy, HOVER_DEPLOYMENT).unwrap();
+    let mut c = Client::spawn();
+    c.initialize(utf8_caps(), Value::Null, Some(dir.path()));
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    while !c.stderr().contains("indexed 2 files") {
+        assert!(std::time::Instant::now() < deadline, "{}", c.stderr());
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let hover = |c: &mut Client, uri: &str, line: u32, character: u32| {
+        c.request(
+            "textDocument/hover",
+            json!({"textDocument": {"uri": uri}, "position": {"line": line, "character": character}}),
+        )
+    };
+    let d = file_uri(&deploy);
+    c.open(&d, "yaml", 1, HOVER_DEPLOYMENT);
+    c.diagnostics(&d, 1);
+    // On the annotation: the Instrumentation, where it is, the winning settings and their
+    // sources, and what the Operator adds.
+    let h = hover(&mut c, &d, 9, 12);
+    let md = h["contents"]["value"].as_str().unwrap();
+    assert_eq!(h["contents"]["kind"], "markdown");
+    for want in [
+        "Instrumentation **`shop/python`**",
+        "`otel/instrumentation.yaml:2`",
+        "container `web`",
+        "| `OTEL_EXPORTER_OTLP_ENDPOINT` | `http://otel-collector.observability:4318` | container env |",
+        "| `OTEL_EXPORTER_OTLP_PROTOCOL` | `http/protobuf` | `spec.env` |",
+        "| `OTEL_LOGS_EXPORTER` | `otlp` | `spec.python.env` |",
+        "| `OTEL_TRACES_EXPORTER` | `otlp` | Operator default |",
+        "`PYTHONPATH`",
+    ] {
+        assert!(md.contains(want), "{want}\n---\n{md}");
+    }
+    assert_eq!(h["range"]["start"]["line"], 9);
+    // A pod in another namespace: resolves to none, and says where the name exists.
+    let md = hover(&mut c, &d, 24, 6)["contents"]["value"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(
+        md.contains("Resolves to **none** in namespace `billing`"),
+        "{md}"
+    );
+    assert!(md.contains("`shop/python`"), "{md}");
+    // Elsewhere in the document: no injection hover.
+    assert_eq!(hover(&mut c, &d, 13, 12), Value::Null);
+
+    // On the Instrumentation's kind line: the workloads that select it.
+    let i = file_uri(&inst);
+    c.open(&i, "yaml", 1, HOVER_INSTRUMENTATION);
+    c.diagnostics(&i, 1);
+    let md = hover(&mut c, &i, 1, 3)["contents"]["value"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(md.contains("Selected by 1 workload(s)"), "{md}");
+    assert!(md.contains("Deployment `shop/web`"), "{md}");
+    assert!(md.contains("`app/deploy.yaml:10`"), "{md}");
+    assert!(c.shutdown().success());
+}

@@ -8,7 +8,7 @@ pub mod needles;
 pub mod suppress;
 
 use crate::config::Settings;
-use crate::diagnostic::Diagnostic;
+use crate::diagnostic::{Diagnostic, Span};
 use crate::language::Language;
 use crate::launch::LaunchFacts;
 use crate::rules::{self, Bytes, Context, Match};
@@ -585,11 +585,36 @@ pub(crate) fn check_with(
         }
     }
     out.retain(|d| !suppress::is_suppressed(file.text(), d.span.start, d.code));
+    if lang == Language::Yaml && crate::syntax::helm::has_template(file.text()) {
+        untemplated(file.text(), &mut out);
+    }
     // One diagnostic per rule and line (§0.3): keep the first.
     out.sort_by(|a, b| (a.span.start, a.code, a.span.end).cmp(&(b.span.start, b.code, b.span.end)));
     let mut seen = std::collections::HashSet::new();
     out.retain(|d| seen.insert((suppress::line_start(file.text(), d.span.start), d.code)));
     out
+}
+
+/// Nothing is reported on a Helm template action (`{{ … }}`: its rendered value is unknown),
+/// and no fix edits a line that holds one (fixes never rewrite templated text); an insertion
+/// at such a line's start or end leaves it whole.
+fn untemplated(text: &str, out: &mut Vec<Diagnostic>) {
+    let spans = crate::syntax::helm::template_spans(text);
+    let lines = crate::syntax::helm::template_lines(text);
+    let hits = |r: &[std::ops::Range<usize>], s: Span, strict: bool| {
+        r.iter().any(|t| {
+            if s.start == s.end {
+                t.start < s.start && s.start < t.end || (!strict && t.start == s.start)
+            } else {
+                s.start < t.end && t.start < s.end
+            }
+        })
+    };
+    out.retain(|d| !hits(&spans, d.span, false));
+    for d in out.iter_mut() {
+        d.fixes
+            .retain(|f| f.edits.iter().all(|e| !hits(&lines, e.span, true)));
+    }
 }
 
 /// A per-document scan over every document of a YAML stream, each document's findings

@@ -461,8 +461,83 @@ impl LanguageServer for Backend {
         let Some(snap) = self.snapshot(&p.text_document.uri).await else {
             return Ok(None);
         };
-        Ok(actions::hover_at(&snap, p.position))
+        let rules = actions::hover_at(&snap, p.position);
+        let shared = self.shared.clone();
+        let (uri, pos) = (p.text_document.uri.clone(), p.position);
+        let insight = tokio::task::spawn_blocking(move || insight_at(&shared, &uri, &snap, pos))
+            .await
+            .ok()
+            .flatten();
+        Ok(match (insight, rules) {
+            (Some(mut i), Some(r)) => {
+                if let (lsp::HoverContents::Markup(a), lsp::HoverContents::Markup(b)) =
+                    (&mut i.contents, r.contents)
+                {
+                    a.value.push_str("\n\n---\n\n");
+                    a.value.push_str(&b.value);
+                }
+                Some(i)
+            }
+            (i, r) => i.or(r),
+        })
     }
+}
+
+/// The Operator's view of the place under the cursor of a YAML document (see
+/// `otel_lsp::insight`): which Instrumentation an inject annotation selects and what the
+/// injected container gets, or which workloads select an Instrumentation.
+fn insight_at(
+    shared: &Shared,
+    uri: &lsp::Uri,
+    snap: &actions::Snapshot,
+    pos: lsp::Position,
+) -> Option<lsp::Hover> {
+    // Open documents speak for their files; copied first, so that no lock is taken while
+    // the workspace is read.
+    let (path, open): (Option<PathBuf>, Vec<(PathBuf, String)>) = {
+        let docs = lock(&shared.docs);
+        let doc = docs.get(uri)?;
+        if doc.lang != Language::Yaml {
+            return None;
+        }
+        let open = docs
+            .values()
+            .filter(|d| d.lang == Language::Yaml)
+            .filter_map(|d| Some((d.path.clone()?, d.rope.to_string())))
+            .collect();
+        (doc.path.clone(), open)
+    };
+    let text = snap.rope.to_string();
+    let at = super::convert::offset(&snap.rope, pos, snap.enc);
+    let read_file = |p: &std::path::Path| {
+        open.iter()
+            .find(|(q, _)| q == p)
+            .map(|(_, t)| t.clone())
+            .or_else(|| std::fs::read_to_string(p).ok())
+    };
+    let ws = read(&shared.workspaces);
+    let base = path.as_deref().and_then(|p| {
+        ws.roots
+            .iter()
+            .map(|(r, _)| r.as_path())
+            .filter(|r| p.starts_with(r))
+            .max_by_key(|r| r.as_os_str().len())
+    });
+    let (span, md) = otel_lsp::insight::at(
+        &text,
+        at,
+        path.as_deref(),
+        base,
+        ws.for_path(path.as_deref()),
+        &read_file,
+    )?;
+    Some(lsp::Hover {
+        contents: lsp::HoverContents::Markup(lsp::MarkupContent {
+            kind: lsp::MarkupKind::Markdown,
+            value: md,
+        }),
+        range: Some(super::convert::range(&snap.rope, span, snap.enc)),
+    })
 }
 
 #[cfg(test)]

@@ -2,6 +2,7 @@
 //! the one place trees are made.
 
 pub mod chunk;
+pub mod helm;
 pub mod python;
 pub mod yaml;
 
@@ -11,6 +12,20 @@ use tree_sitter::{Parser, Tree};
 
 thread_local! {
     static PARSERS: RefCell<Vec<(Language, Parser)>> = const { RefCell::new(Vec::new()) };
+}
+
+/// Parses one chunk of a file: [`parse`], except that a YAML document whose only Helm
+/// templates are in its metadata is read through its [`helm::mask`] (same byte offsets). A
+/// YAML text with templates is never parsed incrementally (the old tree may come from a mask
+/// the new text no longer gets); callers give no old tree of a text that had templates.
+pub fn parse_chunk(lang: Language, text: &str, old: Option<&Tree>) -> Tree {
+    if lang == Language::Yaml && helm::has_template(text) {
+        return match helm::mask(text) {
+            Some(masked) => parse(lang, &masked, None),
+            None => parse(lang, text, None),
+        };
+    }
+    parse(lang, text, old)
 }
 
 /// Parses `text` with the language's grammar, reusing `old` when given (already edited).

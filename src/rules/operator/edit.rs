@@ -7,7 +7,6 @@
 use crate::diagnostic as fix;
 use crate::diagnostic::{Edit, Span};
 use crate::language::Language;
-use crate::syntax::parse;
 use crate::syntax::yaml::{
     content, document_root, indent_at, key_path, line_after, line_after_node, line_start,
     newline_of, pair, pairs,
@@ -295,7 +294,7 @@ pub fn verified(src: &str, edits: &[Edit], check: impl Fn(Node, &str) -> bool) -
     if n != 1 {
         return None;
     }
-    let tree = parse(Language::Yaml, &out, None);
+    let tree = crate::syntax::parse_chunk(Language::Yaml, &out, None);
     if tree.root_node().has_error() {
         return None;
     }
@@ -322,7 +321,7 @@ mod tests {
     use super::*;
 
     fn with_tree<R>(src: &str, f: impl FnOnce(Node) -> R) -> R {
-        let tree = parse(Language::Yaml, src, None);
+        let tree = crate::syntax::parse(Language::Yaml, src, None);
         f(document_root(tree.root_node()).unwrap())
     }
 
