@@ -8,7 +8,9 @@ use super::model;
 use crate::diagnostic::{Finding, Fix, Severity};
 use crate::language::Language;
 use crate::launch::imports::resolve_config_map;
-use crate::rules::{always, anywhere, Facts, FixKind, Match, Pre, Query, Rule, Topic};
+use crate::rules::{
+    always, anywhere, Bytes, Context, Facts, FixKind, Match, Pre, Query, Rule, Topic,
+};
 use crate::syntax::yaml::{env_vars, get, items, key_path, pod_shape, scalar, K8sObject};
 use crate::workspace::INJECT_PYTHON;
 use std::sync::Arc;
@@ -20,9 +22,9 @@ pub static RULE: Rule = Rule {
     name: "pythonpath-conflict",
     topic: Topic::Operator,
     language: Language::Yaml,
-    also: &[],
+    also: &[Language::Dockerfile],
     severity: Severity::Error,
-    summary: "PYTHONPATH from valueFrom or an envFrom ConfigMap in a container the Operator injects Python into",
+    summary: "PYTHONPATH from valueFrom, an envFrom ConfigMap or the image in a container the Operator injects Python into",
     docs: DOCS,
     url: "https://opentelemetry.io/docs/platforms/kubernetes/operator/troubleshooting/automatic/#check-configuration-sources",
     fix: FixKind::Unsafe,
@@ -30,17 +32,61 @@ pub static RULE: Rule = Rule {
         text: include_str!("pythonpath_conflict.scm"),
         check,
     }),
-    pre: &[Pre {
-        langs: &[Language::Yaml],
-        needles: &["PYTHONPATH", "configMapRef"],
-        facts: Facts::NONE,
-        file: &[],
-        relevant: anywhere,
-    }],
+    pre: &[
+        Pre {
+            langs: &[Language::Yaml],
+            needles: &["PYTHONPATH", "configMapRef"],
+            facts: Facts::NONE,
+            file: &[],
+            relevant: anywhere,
+        },
+        Pre {
+            langs: &[Language::Dockerfile],
+            needles: &["PYTHONPATH"],
+            facts: Facts::NONE,
+            file: &[],
+            relevant: injected_image,
+        },
+    ],
     gate: always,
-    scan: None,
-    scan_per_document: false,
+    scan: Some(scan),
+    // YAML is judged by the query; the scan reads Dockerfiles only.
+    scan_per_document: true,
 };
+
+/// A Dockerfile whose image a pod injected with Python runs (by the workspace's image name
+/// heuristic).
+fn injected_image(b: &Bytes) -> bool {
+    b.path.is_some_and(|p| b.workspace.image_injected(p))
+}
+
+/// (c) The runtime stage of an injected image sets `PYTHONPATH`.
+fn scan(ctx: &Context) -> Vec<Finding> {
+    if ctx.file.language() != Language::Dockerfile {
+        return Vec::new();
+    }
+    let Some(path) = ctx.path else {
+        return Vec::new();
+    };
+    if !ctx.workspace.image_injected(path) {
+        return Vec::new();
+    }
+    let f = ctx.launch();
+    let Some(image) = f.images.last() else {
+        return Vec::new();
+    };
+    let Some(v) = f.lookup(image.scope, PYTHONPATH) else {
+        return Vec::new();
+    };
+    if v.span.start == v.span.end {
+        return Vec::new();
+    }
+    vec![Finding::new(
+        v.span,
+        "The image sets `PYTHONPATH`, and a pod the Operator injects Python into runs it: the Operator adds its own `PYTHONPATH` to the container's `env`, which replaces the image's, so these paths are lost. Set `PYTHONPATH` in the container's `env:` (the Operator merges it) or install the app as a package.",
+    )
+    .with_severity(Severity::Warning)]
+}
 
 const PYTHONPATH: &str = "PYTHONPATH";
 
@@ -204,9 +250,13 @@ first one), flags:
 
 Not flagged: `PYTHONPATH` with a literal `value:` in the container's `env:` — the Operator
 merges it (`<its path>:<your value>:<its path>`); containers the Operator does not inject;
-ConfigMaps the workspace does not define (or defines more than once). Secrets (`secretRef`)
-and a Dockerfile's `ENV PYTHONPATH` are not judged: the workspace model does not read
-Secrets' keys, and which Dockerfile builds a pod's image is only a guess.
+ConfigMaps the workspace does not define (or defines more than once); Secrets
+(`secretRef`), whose keys the workspace model does not read.
+
+- (c) In a Dockerfile whose image an injected pod runs (the workspace's heuristic: the image
+  name is the Dockerfile's directory name, or `<name>` of `<name>.Dockerfile`), an `ENV
+  PYTHONPATH=…` that the runtime (last) stage sees (warning, low confidence: the association
+  is a guess, and a container that sets `PYTHONPATH` itself has it merged instead).
 
 ## Why is this bad?
 The Operator makes Python auto-instrumentation work by putting its own directories on
