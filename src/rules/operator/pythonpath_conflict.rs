@@ -150,14 +150,53 @@ fn value_from(m: &Match, name_pair: Node) -> Option<Finding> {
     if get(item, "valueFrom", src).is_none() || get(item, "value", src).is_some() {
         return None;
     }
-    let (_, container) = injected_container(m, name_pair, &["env", "-", "name"])?;
+    let (obj, container) = injected_container(m, name_pair, &["env", "-", "name"])?;
     let who = model::container_name(container, src)
         .map_or("this container".to_string(), |n| format!("container `{n}`"));
-    Some(Finding::new(
+    let finding = Finding::new(
         m.span(name_pair),
         format!(
             "`PYTHONPATH` is set with `valueFrom`: the Operator refuses to merge its auto-instrumentation path into a value it cannot read and skips Python injection for {who}. Set it with a literal `value:`."
         ),
+    );
+    Some(match literal_fix(m, &obj, item) {
+        Some(f) => finding.with_fix(f.shifted(m.offset)),
+        None => finding,
+    })
+}
+
+/// Replaces `valueFrom: {configMapKeyRef: …}` by the literal `value:` the workspace's
+/// ConfigMap holds.
+fn literal_fix(m: &Match, obj: &K8sObject, item: Node) -> Option<Fix> {
+    let src = m.chunk;
+    let vf = crate::syntax::yaml::pair(item, "valueFrom", src)?;
+    let r = get(vf.child_by_field_name("value")?, "configMapKeyRef", src)?;
+    let name = scalar(get(r, "name", src)?, src)?.value;
+    let key = scalar(get(r, "key", src)?, src)?.value;
+    let (_, cm) = resolve_config_map(m.ctx.workspace, &name, obj.pod_namespace())?;
+    let value = cm.data.iter().rev().find(|e| e.name == key)?.known()?;
+    if value.is_empty() || value.contains(['"', '\\', '\n', '\r']) {
+        return None;
+    }
+    // The whole `valueFrom:` block, up to the end of its last line (its line break kept).
+    let start = vf.start_byte();
+    let mut end = crate::syntax::yaml::line_after_node(src, vf);
+    for b in [b'\n', b'\r'] {
+        if end > start && src.as_bytes().get(end - 1) == Some(&b) {
+            end -= 1;
+        }
+    }
+    if src.get(start..end)?.contains('#') {
+        return None;
+    }
+    let edits = vec![crate::diagnostic::Edit::replace(
+        crate::diagnostic::Span::new(start, end),
+        format!("value: \"{value}\""),
+    )];
+    edit::verified(src, &edits, |_, _| true)?;
+    Some(Fix::unsafe_(
+        format!("Use the literal value of ConfigMap `{name}`"),
+        edits,
     ))
 }
 
@@ -289,8 +328,10 @@ The Operator makes Python auto-instrumentation work by putting its own directori
 ## Fix safety
 (b) adds `- name: PYTHONPATH` with the ConfigMap's literal value to the container's `env:`,
 where the Operator merges it. It is unsafe: the value is then written twice, and a later
-change to the ConfigMap no longer reaches the container. (a) gets no fix: the value behind
-`valueFrom` is not in the manifest.
+change to the ConfigMap no longer reaches the container. For (a), when `valueFrom` is a
+`configMapKeyRef` to a ConfigMap of the workspace with a literal value, the fix replaces it by
+that `value:` — unsafe for the same reason; other sources (Secrets, field references) get no
+fix. (c) gets no fix.
 
 ## Source
 - https://opentelemetry.io/docs/platforms/kubernetes/operator/troubleshooting/automatic/#check-configuration-sources
