@@ -7,7 +7,7 @@
 //! `shared_bench_sweep` (ignored; run with `cargo test --test yaml_corpus -- --ignored
 //! --nocapture`) does the same over the full ~1,200-file corpus at
 //! `$OTEL_LSP_K8S_REAL` (default `../../shared/bench-data/k8s-real`) and prints every
-//! finding for review. Last sweep: 1,223 files, 1 finding — the one listed below.
+//! finding for review. Last sweep: 1,223 files, 2 findings — the ones listed below.
 
 use otel_lsp::config::Settings;
 use otel_lsp::engine::{self, SourceFile};
@@ -28,6 +28,16 @@ const EXPECTED: &[(&str, usize, &str)] = &[
         "otel-operator-tests/tests/e2e-instrumentation/instrumentation-sdk/00-install-instrumentation.yaml",
         10,
         "OTEL005",
+    ),
+    // The pod of the e2e test `instrumentation-multi-no-containers` asks for `inject-python`
+    // and `inject-nodejs` without `python-container-names` / `nodejs-container-names`. The
+    // test exists to show the Operator's answer — it refuses ("please provide container names
+    // for all instrumentations") and the assert lists the pod uninstrumented — so a user who
+    // wrote this pod would get no telemetry: OTEL038 (c) is right to report it.
+    (
+        "otel-operator-tests/tests/e2e-multi-instrumentation/instrumentation-multi-no-containers/01-assert.yaml",
+        6,
+        "OTEL038",
     ),
 ];
 

@@ -1,7 +1,8 @@
-//! The OpenTelemetry Operator model shared by OTEL003–OTEL005: which keys are Operator
-//! annotations, where in a Kubernetes object one sits and whether the Operator reads it there,
-//! OTLP endpoint parsing, and the exporter settings an Operator-injected Python process ends up
-//! with (rules.md §0.3, §0.4).
+//! The OpenTelemetry Operator model shared by OTEL003–OTEL005 and OTEL031–OTEL038: which keys
+//! are Operator annotations, where in a Kubernetes object one sits and whether the Operator
+//! reads it there, which containers an `inject-<lang>` annotation targets and what runtime a
+//! container shows (`Evidence`), OTLP endpoint parsing, and the exporter settings an
+//! Operator-injected Python process ends up with (rules.md §0.3, §0.4).
 
 use crate::rules::Match;
 use crate::source::ChunkFacts;
@@ -500,6 +501,326 @@ pub fn targeted(obj: &K8sObject, container: Node, name: Option<&str>, list: &str
     false
 }
 
+/// Whether an effective annotation value turns injection on: set, not empty, not `"false"`.
+pub fn is_truthy(value: Option<&str>) -> bool {
+    value.is_some_and(|v| !v.trim().is_empty() && !v.trim().eq_ignore_ascii_case("false"))
+}
+
+/// Words that are no Instrumentation anyone means (OTEL004 reports them as values).
+const BOOLISH: &[&str] = &[
+    "yes", "y", "on", "enabled", "enable", "1", "no", "n", "off", "disabled", "disable", "0",
+];
+
+/// Whether an `inject-*` value plausibly selects an Instrumentation: `"true"` (any case), a
+/// valid `name` or `namespace/name` — not `"false"`, empty, boolean-ish words or malformed
+/// references (OTEL004's findings, which come first).
+pub fn selects_instrumentation(value: &str) -> bool {
+    if value.eq_ignore_ascii_case("true") {
+        return true;
+    }
+    if BOOLISH.contains(&value.to_ascii_lowercase().as_str()) {
+        return false;
+    }
+    match value.split_once('/') {
+        Some((ns, name)) => is_dns_label(ns) && is_dns_subdomain(name),
+        None => is_dns_subdomain(value),
+    }
+}
+
+/// The annotation that lists the containers an `inject-<lang>` annotation targets when
+/// several instrumentations share a pod (the Operator spells the nginx one
+/// `inject-nginx-container-names`).
+pub fn container_names_key(lang: &str) -> String {
+    if lang == "nginx" {
+        format!("{OPERATOR_PREFIX}inject-nginx-container-names")
+    } else {
+        format!("{OPERATOR_PREFIX}{lang}-container-names")
+    }
+}
+
+/// The common `container-names` annotation.
+pub const CONTAINER_NAMES: &str = "instrumentation.opentelemetry.io/container-names";
+
+/// The names an annotation value lists (`"app,worker"`), trimmed, empty pieces left out.
+pub fn split_names(value: &str) -> Vec<&str> {
+    value
+        .split(',')
+        .map(str::trim)
+        .filter(|n| !n.is_empty())
+        .collect()
+}
+
+/// The container names `inject-<lang>` targets on a pod (operator `podmutator.go`): the
+/// common `container-names` list followed by the `<lang>-container-names` list (the Operator
+/// appends the second to the first), each from the pod or its Namespace. `None` when neither
+/// is set: the Operator then takes the first of `containers`.
+pub fn container_names_for(
+    ws: &crate::workspace::Workspace,
+    obj: &K8sObject,
+    lang: &str,
+) -> Option<Vec<String>> {
+    let ns = obj.pod_namespace();
+    let lang_key = container_names_key(lang);
+    let mut out: Vec<String> = Vec::new();
+    let mut set = false;
+    for key in [CONTAINER_NAMES, lang_key.as_str()] {
+        if let Some(v) = ws
+            .effective_annotation(obj.pod_annotation(key), ns, key)
+            .filter(|v| !v.trim().is_empty())
+        {
+            set = true;
+            out.extend(split_names(v).into_iter().map(str::to_string));
+        }
+    }
+    set.then_some(out)
+}
+
+/// The `containers` and `initContainers` items of the pod spec of an object (of shape
+/// `shape`); `None` when the object has no literal `containers` list.
+pub fn pod_containers<'t>(
+    root: Node<'t>,
+    shape: &PodShape,
+    src: &str,
+) -> Option<(Vec<Node<'t>>, Vec<Node<'t>>)> {
+    if shape.namespace {
+        return None;
+    }
+    let mut path: Vec<&str> = shape.template().to_vec();
+    path.push("spec");
+    let spec = get_path(root, &path, src)?;
+    let list = |k: &str| -> Option<Vec<Node<'t>>> {
+        let v = yaml::get(spec, k, src)?;
+        let c = content(v);
+        matches!(yaml::kind(c), "block_sequence" | "flow_sequence")
+            .then(|| yaml::items(c).into_iter().map(content).collect())
+    };
+    let containers = list("containers")?;
+    Some((containers, list("initContainers").unwrap_or_default()))
+}
+
+/// The `name:` of a container mapping.
+pub fn container_name(container: Node, src: &str) -> Option<String> {
+    yaml::get(container, "name", src)
+        .and_then(|v| scalar(v, src))
+        .map(|s| s.value)
+}
+
+/// The `image:` of a container mapping.
+pub fn container_image(container: Node, src: &str) -> Option<String> {
+    yaml::get(container, "image", src)
+        .and_then(|v| scalar(v, src))
+        .map(|s| s.value)
+        .filter(|v| !v.is_empty())
+}
+
+/// The repository path of an image reference, lower-case, without tag and digest
+/// (`ghcr.io/org/app` of `ghcr.io/org/app:1.2@sha256:…`).
+pub fn image_path(image: &str) -> String {
+    let s = image.trim();
+    let s = s.split('@').next().unwrap_or(s);
+    let path = match s.rfind(':') {
+        Some(i) if !s[i..].contains('/') => &s[..i],
+        _ => s,
+    };
+    path.to_ascii_lowercase()
+}
+
+/// What a container's image and command line say about the runtime it runs (OTEL035,
+/// OTEL038). Each field is *evidence for* a runtime; several (or none) may hold.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Evidence {
+    /// The image path contains `python`; the program is a Python interpreter or server
+    /// (`python3.12`, `gunicorn`, `uvicorn`, `celery`, `opentelemetry-instrument`, …); or an
+    /// argument is a `*.py` file (`manage.py`).
+    pub python: bool,
+    /// `java` runs, or a JVM image (`eclipse-temurin`, `openjdk`, `amazoncorretto`, …).
+    pub java: bool,
+    /// `node`/`npm`/`yarn` runs, or a Node.js image (`node:20`, `…-nodejs`).
+    pub node: bool,
+    /// `dotnet` runs, or a .NET image (`mcr.microsoft.com/dotnet/aspnet`).
+    pub dotnet: bool,
+    /// A Go toolchain image (`golang`); Go binaries themselves show nothing.
+    pub go: bool,
+    /// `httpd`/`apachectl` runs, or an Apache httpd image.
+    pub httpd: bool,
+    /// `nginx` runs, or an nginx / OpenResty image.
+    pub nginx: bool,
+}
+
+/// Programs that are Python (besides `python`, `python3`, `python3.12`…).
+const PYTHON_PROGRAMS: &[&str] = &[
+    "gunicorn",
+    "uvicorn",
+    "hypercorn",
+    "daphne",
+    "flask",
+    "celery",
+    "uwsgi",
+    "opentelemetry-instrument",
+    "fastapi",
+];
+
+/// Words that only start the real program: `exec`, `env`, init shims.
+const WRAPPERS: &[&str] = &["exec", "env", "tini", "dumb-init", "--"];
+
+fn basename(word: &str) -> &str {
+    word.rsplit('/').next().unwrap_or(word)
+}
+
+fn is_python_interpreter(b: &str) -> bool {
+    b.strip_prefix("python")
+        .is_some_and(|rest| rest.bytes().all(|c| c.is_ascii_digit() || c == b'.'))
+}
+
+/// The image name's tokens (`e2e-test-app-java` → `e2e`, `test`, `app`, `java`), trailing
+/// version digits removed (`nodejs20` → `nodejs`).
+fn image_tokens(name: &str) -> Vec<&str> {
+    name.split(['-', '_', '.'])
+        .map(|t| t.trim_end_matches(|c: char| c.is_ascii_digit()))
+        .filter(|t| !t.is_empty())
+        .collect()
+}
+
+impl Evidence {
+    /// Evidence from an image reference and the words of `command:` and `args:`.
+    pub fn from_parts(image: Option<&str>, command: &[String], args: &[String]) -> Evidence {
+        let mut e = Evidence::default();
+        if let Some(image) = image {
+            e.image(&image_path(image));
+        }
+        // The program: `command[0]`, else `args[0]` (run by the image's entrypoint, or as
+        // the program when it has none).
+        let argv: Vec<&str> = if command.is_empty() {
+            args.iter().map(String::as_str).collect()
+        } else {
+            command.iter().chain(args).map(String::as_str).collect()
+        };
+        e.argv(&argv, 0);
+        e
+    }
+
+    /// Evidence of a container mapping.
+    pub fn of_container(container: Node, src: &str) -> Evidence {
+        let words = |k: &str| -> Vec<String> {
+            yaml::get(container, k, src)
+                .map(|v| {
+                    yaml::items(v)
+                        .into_iter()
+                        .filter_map(|i| crate::launch::yaml::token(i, src))
+                        .map(|t| t.text)
+                        .collect()
+                })
+                .unwrap_or_default()
+        };
+        let image = container_image(container, src);
+        Evidence::from_parts(image.as_deref(), &words("command"), &words("args"))
+    }
+
+    fn image(&mut self, path: &str) {
+        let name = path.rsplit('/').next().unwrap_or(path);
+        let tokens = image_tokens(name);
+        let has = |t: &[&str]| tokens.iter().any(|x| t.contains(x));
+        self.python |= path.contains("python");
+        self.java |= matches!(
+            name,
+            "openjdk"
+                | "eclipse-temurin"
+                | "amazoncorretto"
+                | "ibm-semeru-runtimes"
+                | "adoptopenjdk"
+                | "sapmachine"
+                | "zulu-openjdk"
+                | "tomcat"
+                | "jetty"
+                | "maven"
+                | "gradle"
+                | "wildfly"
+        ) || has(&["java", "jdk", "jre", "openjdk", "temurin", "corretto"]);
+        self.node |= name == "node" || has(&["nodejs"]);
+        self.dotnet |= path.contains("/dotnet/") || has(&["dotnet", "aspnet", "dotnetcore"]);
+        self.go |= name == "golang" || has(&["golang"]);
+        self.httpd |= name == "httpd" || has(&["httpd", "apache"]);
+        self.nginx |= has(&["nginx", "openresty"]);
+    }
+
+    /// Reads a command line: its program, its `*.py` arguments, and one level of
+    /// `sh -c "<script>"` (each line's or `&&`/`;`-separated command's program).
+    fn argv(&mut self, argv: &[&str], depth: usize) {
+        let mut i = 0;
+        while i < argv.len() {
+            let w = argv[i];
+            let is_assignment = w.split_once('=').is_some_and(|(k, _)| {
+                !k.is_empty() && k.bytes().all(|c| c.is_ascii_alphanumeric() || c == b'_')
+            });
+            if WRAPPERS.contains(&basename(w)) || is_assignment {
+                i += 1;
+            } else {
+                break;
+            }
+        }
+        let Some(program) = argv.get(i) else {
+            return;
+        };
+        let b = basename(program);
+        for w in &argv[i..] {
+            let wb = basename(w.rsplit('=').next().unwrap_or(w));
+            if wb.len() > 3 && wb.ends_with(".py") {
+                self.python = true;
+            }
+        }
+        match b {
+            _ if is_python_interpreter(b) || PYTHON_PROGRAMS.contains(&b) => self.python = true,
+            "java" => self.java = true,
+            "node" | "nodejs" | "npm" | "npx" | "yarn" | "pnpm" => self.node = true,
+            "dotnet" => self.dotnet = true,
+            "httpd" | "apachectl" | "apache2" | "apache2ctl" => self.httpd = true,
+            "nginx" | "openresty" => self.nginx = true,
+            "sh" | "bash" | "ash" | "dash" | "zsh" if depth == 0 => {
+                let rest = &argv[i + 1..];
+                let Some(c) = rest
+                    .iter()
+                    .position(|a| a.starts_with('-') && !a.starts_with("--") && a.contains('c'))
+                else {
+                    return;
+                };
+                let Some(script) = rest.get(c + 1) else {
+                    return;
+                };
+                for part in script.split(['\n', ';']).flat_map(|l| l.split("&&")) {
+                    let line = part.trim();
+                    if line.starts_with('#') {
+                        continue;
+                    }
+                    let words: Vec<&str> = line.split_whitespace().collect();
+                    self.argv(&words, depth + 1);
+                }
+            }
+            _ => {}
+        }
+    }
+
+    /// Strong evidence of a runtime the Python auto-instrumentation cannot work in (a JVM,
+    /// Node.js, .NET), and none of Python.
+    pub fn only_non_python(&self) -> bool {
+        !self.python && (self.java || self.node || self.dotnet)
+    }
+
+    /// Whether it shows the runtime `inject-<lang>` instruments (`true` for languages it
+    /// has no notion of).
+    pub fn runs(&self, lang: &str) -> bool {
+        match lang {
+            "python" => self.python,
+            "java" => self.java,
+            "nodejs" => self.node,
+            "dotnet" => self.dotnet,
+            "go" => self.go,
+            "apache-httpd" => self.httpd,
+            "nginx" => self.nginx,
+            _ => true,
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -587,5 +908,97 @@ mod tests {
             exporter: Some(("http://c:4317", 9)),
         };
         assert!(e.http_on_4317().is_empty());
+    }
+    fn ev(image: Option<&str>, command: &[&str], args: &[&str]) -> Evidence {
+        let v = |w: &[&str]| w.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        Evidence::from_parts(image, &v(command), &v(args))
+    }
+
+    #[test]
+    fn python_evidence() {
+        assert!(ev(Some("python:3.12-slim"), &[], &[]).python);
+        assert!(
+            ev(
+                Some("ghcr.io/open-telemetry/opentelemetry-operator/e2e-test-app-python:main"),
+                &[],
+                &[]
+            )
+            .python
+        );
+        // The tag is no image path.
+        assert!(!ev(Some("registry.example.com/api:python3"), &[], &[]).python);
+        assert!(ev(None, &["gunicorn", "-w", "4", "app:app"], &[]).python);
+        assert!(ev(None, &["/usr/local/bin/python3.12"], &["-m", "app"]).python);
+        assert!(ev(None, &[], &["uvicorn", "main:app"]).python);
+        assert!(ev(None, &["opentelemetry-instrument", "flask", "run"], &[]).python);
+        assert!(
+            ev(
+                None,
+                &["/bin/sh", "-c"],
+                &["python manage.py migrate && exec gunicorn x.wsgi"]
+            )
+            .python
+        );
+        assert!(ev(None, &["env", "A=1", "celery", "-A", "proj", "worker"], &[]).python);
+        assert!(ev(None, &["./entrypoint"], &["manage.py", "runserver"]).python);
+        assert!(ev(None, &["run"], &["--config=/etc/gunicorn.conf.py"]).python);
+        // No evidence either way.
+        let none = ev(Some("registry.example.com/api:1.4"), &["/app/server"], &[]);
+        assert_eq!(none, Evidence::default());
+        assert!(!ev(None, &["pythonic-tool"], &[]).python);
+        assert!(!ev(Some("busybox"), &["sleep", "infinity"], &[]).python);
+    }
+
+    #[test]
+    fn non_python_evidence() {
+        let j = ev(
+            Some("eclipse-temurin:21-jre"),
+            &["java", "-jar", "/app.jar"],
+            &[],
+        );
+        assert!(j.java && j.only_non_python() && j.runs("java") && !j.runs("python"));
+        assert!(ev(Some("openjdk:17"), &[], &[]).java);
+        assert!(ev(Some("amazoncorretto:21"), &[], &[]).java);
+        assert!(
+            ev(
+                Some("ghcr.io/open-telemetry/opentelemetry-operator/e2e-test-app-java:main"),
+                &[],
+                &[]
+            )
+            .java
+        );
+        assert!(
+            ev(
+                None,
+                &["/bin/bash", "-c"],
+                &["echo start\njava -jar /app.jar &\nsleep 10"]
+            )
+            .java
+        );
+        assert!(ev(Some("node:20-alpine"), &[], &[]).node);
+        assert!(ev(Some("gcr.io/distroless/nodejs20-debian12"), &[], &[]).node);
+        assert!(ev(None, &["npm", "start"], &[]).node);
+        // prometheus node-exporter is no Node.js.
+        assert!(!ev(Some("quay.io/prometheus/node-exporter:v1.8"), &[], &[]).node);
+        assert!(ev(Some("mcr.microsoft.com/dotnet/aspnet:8.0"), &[], &[]).dotnet);
+        assert!(ev(None, &["dotnet", "App.dll"], &[]).dotnet);
+        assert!(ev(Some("nginx:1.27"), &[], &[]).nginx);
+        assert!(ev(Some("httpd:2.4"), &[], &[]).httpd);
+        // Both: not only non-Python.
+        assert!(!ev(Some("python:3.12"), &["java", "-jar", "x.jar"], &[]).only_non_python());
+        assert!(ev(None, &["x"], &[]).runs("sdk"));
+    }
+
+    #[test]
+    fn image_paths() {
+        assert_eq!(
+            image_path("ghcr.io/org/app:1.2@sha256:abc"),
+            "ghcr.io/org/app"
+        );
+        assert_eq!(image_path("localhost:5000/app"), "localhost:5000/app");
+        assert_eq!(image_path("localhost:5000/App:1"), "localhost:5000/app");
+        assert_eq!(split_names(" a, b,,c "), ["a", "b", "c"]);
+        assert!(container_names_key("nginx").ends_with("/inject-nginx-container-names"));
+        assert!(container_names_key("python").ends_with("/python-container-names"));
     }
 }

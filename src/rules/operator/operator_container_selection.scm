@@ -1,0 +1,25 @@
+; A pair of an `annotations:` or `labels:` mapping whose key is an
+; `instrumentation.opentelemetry.io/…` annotation; Rust decides whether it is the `inject-python`
+; key on a pod and judges which containers the Operator injects.
+(block_mapping_pair
+  key: (_) @_map
+  value: (block_node
+    (block_mapping
+      (block_mapping_pair
+        key: (_) @_key) @pair))
+  (#any-of? @_map "annotations" "labels" "\"annotations\"" "\"labels\"" "'annotations'" "'labels'")
+  (#match? @_key "instrumentation\\.opentelemetry\\.io/"))
+([(block_mapping_pair
+    key: (_) @_map
+    value: (flow_node
+      (flow_mapping
+        (flow_pair
+          key: (_) @_key) @pair)))
+  (flow_pair
+    key: (_) @_map
+    value: (flow_node
+      (flow_mapping
+        (flow_pair
+          key: (_) @_key) @pair)))]
+  (#any-of? @_map "annotations" "labels" "\"annotations\"" "\"labels\"" "'annotations'" "'labels'")
+  (#match? @_key "instrumentation\\.opentelemetry\\.io/"))
