@@ -30,12 +30,15 @@ use tree_sitter::{Query, QueryCursor, StreamingIterator};
 pub(crate) struct DocumentSummary {
     /// Its launch summary; `facts` is `Some` when other files may read it.
     launch: crate::launch::LaunchSummary,
+    /// What it says as a kustomization (the workspace reads it only from files so named).
+    kustomization: Option<std::sync::Arc<crate::syntax::kustomize::Kustomization>>,
 }
 
 impl DocumentSummary {
     pub(crate) fn of(chunk: &Chunk) -> Self {
         DocumentSummary {
             launch: crate::launch::summary::summarize(&chunk.launch, None),
+            kustomization: chunk.kustomization.clone(),
         }
     }
 
@@ -92,6 +95,9 @@ pub(crate) fn summarize_documents<'p>(
             }
         }
         let d = part(i, c);
+        if out.kustomization.is_none() {
+            out.kustomization = d.kustomization.clone();
+        }
         out.launch
             .launchers
             .extend(d.launch.launchers.iter().cloned());
@@ -166,6 +172,9 @@ pub fn summary_of_parts(mut parts: Vec<DocumentPart>, vendor_distro: bool) -> Fi
                 out.injectors.push(o.clone());
             }
         }
+        if out.kustomization.is_none() {
+            out.kustomization = p.summary.kustomization.clone();
+        }
         out.launch
             .launchers
             .extend(p.summary.launch.launchers.iter().cloned());
@@ -192,6 +201,7 @@ pub fn summarize(file: &SourceFile) -> FileSummary {
     FileSummary {
         instrumentations: Vec::new(),
         injectors: Vec::new(),
+        kustomization: None,
         launch: crate::launch::summary::summarize(
             file.launch(),
             match file.facts() {
@@ -380,6 +390,15 @@ pub fn summary_wanted(lang: Language, bits: u128) -> Option<Wanted> {
         Language::Python => Some(Wanted::All),
         _ => Some(Wanted::All),
     }
+}
+
+/// [`summary_wanted`] for the file at `path`: a kustomization (known by its name) is read
+/// whole, since what it lists decides the namespaces of other files.
+pub fn summary_wanted_for(lang: Language, bits: u128, path: Option<&Path>) -> Option<Wanted> {
+    if lang == Language::Yaml && path.is_some_and(crate::syntax::kustomize::is_kustomization_path) {
+        return Some(Wanted::All);
+    }
+    summary_wanted(lang, bits)
 }
 
 /// A file as the checker reads it: chunks and needles, and only what `wanted` asks parsed.

@@ -43,9 +43,10 @@ fn check(m: &Match) -> Option<Finding> {
     let mut names: Vec<&str> = m
         .ctx
         .workspace
-        .instrumentations()
-        .filter(|i| i.namespace.as_deref() == Some(pod_ns.as_str()))
-        .filter_map(|i| i.name.as_deref())
+        .instrumentations_with_namespace()
+        .into_iter()
+        .filter(|(_, ns)| ns.as_deref() == Some(pod_ns.as_str()))
+        .filter_map(|(i, _)| i.name.as_deref())
         .collect();
     names.sort_unstable();
     names.dedup();

@@ -47,13 +47,13 @@ fn check(m: &Match) -> Option<Finding> {
     // The Instrumentations it could mean; an unknown namespace on any of them, or one in the
     // pod's namespace, and the Operator may well find it.
     let mut cands: Vec<String> = Vec::new();
-    for i in ws.instrumentations() {
+    for (i, ns) in ws.instrumentations_with_namespace() {
         // A templated name could be anything.
         let name = i.name.as_deref()?;
         if !any && name != v {
             continue;
         }
-        let ns = i.namespace.as_deref()?;
+        let ns = ns.as_deref()?;
         if ns == pod_ns {
             return None;
         }
