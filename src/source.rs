@@ -633,7 +633,10 @@ impl SourceFile {
 fn meaning(chunks: &[Chunk]) -> String {
     let mut out = String::new();
     for c in chunks {
-        let printed = format!("{:?}{:?}{}", c.facts, c.launch, c.vendor_distro);
+        let printed = format!(
+            "{:?}{:?}{}{:?}",
+            c.facts, c.launch, c.vendor_distro, c.kustomization
+        );
         let mut rest = printed.as_str();
         while let Some(i) = rest.find("Span { start: ") {
             out.push_str(&rest[..i]);

@@ -495,6 +495,7 @@ pub static ALL: &[&Rule] = &[
     &operator::python_operator_grpc_protocol::RULE,
     &operator::annotation_namespace_mismatch::RULE,
     &operator::ambiguous_instrumentation_true::RULE,
+    &operator::instrumentation_applied_after_workload::RULE,
     &operator::instrumentation_apiversion::RULE,
     &exporter::otlp_port_protocol_mismatch::RULE,
     &exporter::otlp_http_endpoint_path::RULE,
