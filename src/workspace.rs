@@ -18,6 +18,8 @@ pub struct FileSummary {
     /// Workloads, Pods and Namespaces whose pod-level annotations include
     /// `instrumentation.opentelemetry.io/*` keys.
     pub injectors: Vec<std::sync::Arc<K8sObject>>,
+    /// OpenTelemetry Operator `OpenTelemetryCollector` objects defined in the file.
+    pub collectors: Vec<std::sync::Arc<K8sObject>>,
     /// Launchers of the file, and gunicorn/framework facts of a Python module.
     pub launch: LaunchSummary,
     /// A kustomization file's `namespace:` and `resources:` (kept for files so named only:
@@ -310,6 +312,7 @@ impl Workspace {
                 a.instrumentations != b.instrumentations
                     || a.injectors != b.injectors
                     || a.kustomization != b.kustomization
+                    || a.collectors != b.collectors
                     || a.launch.injected_images != b.launch.injected_images
                     || a.launch.injected_as_built != b.launch.injected_as_built
                     || config_maps(a) != config_maps(b)
@@ -969,6 +972,16 @@ impl Workspace {
         self.files
             .iter()
             .flat_map(|(p, f)| f.instrumentations.iter().map(move |o| (p, &**o)))
+            .map(|(p, o)| (o, self.namespace_in(&ix, p, o.namespace.as_deref())))
+            .collect()
+    }
+
+    /// Every OpenTelemetryCollector of the workspace with the namespace it is applied in.
+    pub fn collectors_with_namespace(&self) -> Vec<(&K8sObject, Option<String>)> {
+        let ix = self.indexes();
+        self.files
+            .iter()
+            .flat_map(|(p, f)| f.collectors.iter().map(move |o| (p, &**o)))
             .map(|(p, o)| (o, self.namespace_in(&ix, p, o.namespace.as_deref())))
             .collect()
     }

@@ -94,7 +94,7 @@ struct Scanned {
 
 /// A summary, or the parts of a YAML stream's summary.
 enum Early {
-    Summary(FileSummary),
+    Summary(Box<FileSummary>),
     Parts(Vec<engine::DocumentPart>),
 }
 
@@ -102,7 +102,7 @@ impl Scanned {
     /// The file's summary from what is known of it.
     fn summary(&self) -> FileSummary {
         let mut parts = match &self.early {
-            Some(Early::Summary(s)) => return s.clone(),
+            Some(Early::Summary(s)) => return (**s).clone(),
             Some(Early::Parts(p)) => p.clone(),
             None if self.late.is_empty() => return FileSummary::default(),
             None => Vec::new(),
@@ -224,7 +224,7 @@ fn run_check(args: &CheckArgs) -> anyhow::Result<ExitCode> {
                     if t.lang == Language::Yaml && !full {
                         Early::Parts(engine::document_parts(&file))
                     } else {
-                        Early::Summary(engine::summarize(&file))
+                        Early::Summary(Box::new(engine::summarize(&file)))
                     }
                 });
                 Scanned {

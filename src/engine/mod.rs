@@ -90,6 +90,9 @@ pub(crate) fn summarize_documents<'p>(
             if o.is_instrumentation() {
                 out.instrumentations.push(o.clone());
             }
+            if o.is_collector() {
+                out.collectors.push(o.clone());
+            }
             if !o.pod_annotations.is_empty() {
                 out.injectors.push(o.clone());
             }
@@ -168,6 +171,9 @@ pub fn summary_of_parts(mut parts: Vec<DocumentPart>, vendor_distro: bool) -> Fi
             if o.is_instrumentation() {
                 out.instrumentations.push(o.clone());
             }
+            if o.is_collector() {
+                out.collectors.push(o.clone());
+            }
             if !o.pod_annotations.is_empty() {
                 out.injectors.push(o.clone());
             }
@@ -201,6 +207,7 @@ pub fn summarize(file: &SourceFile) -> FileSummary {
     FileSummary {
         instrumentations: Vec::new(),
         injectors: Vec::new(),
+        collectors: Vec::new(),
         kustomization: None,
         launch: crate::launch::summary::summarize(
             file.launch(),
@@ -344,12 +351,18 @@ pub fn prepare(
 
 /// The YAML documents the CLI summarises first, before checking any other document: those
 /// whose facts the checks of other documents read and that a partial workspace must hold
-/// whole ([`Workspace::set_partial`]) — Instrumentations, ConfigMaps, Namespaces — as
+/// whole ([`Workspace::set_partial`]) — Instrumentations, ConfigMaps, Namespaces,
+/// OpenTelemetryCollectors — as
 /// their needles tell (a document that only mentions one of them is among them too).
 pub fn provider_mask() -> u128 {
     needles::mask_of(
         Language::Yaml,
-        &["Instrumentation", "ConfigMap", "Namespace"],
+        &[
+            "Instrumentation",
+            "ConfigMap",
+            "Namespace",
+            "OpenTelemetryCollector",
+        ],
     )
 }
 

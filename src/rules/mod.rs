@@ -492,6 +492,7 @@ pub static ALL: &[&Rule] = &[
     &prefork::gunicorn_post_fork_missing_init::RULE,
     &prefork::uwsgi_otel_without_postfork::RULE,
     &prefork::prometheus_reader_prefork::RULE,
+    &operator::instrumentation_missing_endpoint::RULE,
     &operator::python_operator_grpc_protocol::RULE,
     &operator::annotation_namespace_mismatch::RULE,
     &operator::ambiguous_instrumentation_true::RULE,

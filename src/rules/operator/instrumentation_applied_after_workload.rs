@@ -93,6 +93,9 @@ fn could_select(
 fn stream(ctx: &Context) -> Vec<Finding> {
     let ws = ctx.workspace;
     let path = ctx.path;
+    if super::model::is_test_assertion(path) {
+        return Vec::new();
+    }
     // Applied by a kustomization (its own order) or rendered by Helm (sorted by kind): the
     // order of the documents is not the order they are applied in.
     if let Some(p) = path {
@@ -373,7 +376,8 @@ Not flagged: the Instrumentation document first; files a kustomization builds or
 `templates/` (their order is not the file's); kustomizations with `sortOptions: {order: fifo}`;
 values that could also mean an Instrumentation of another file (order unknown); Pods and other
 core kinds, which kustomize sorts after Instrumentations; test steps (chainsaw) that apply
-the Instrumentation in an earlier step of their own.
+the Instrumentation in an earlier step of their own, and their assertion files
+(`00-assert.yaml`).
 
 ## Why is this bad?
 The Operator injects at pod creation, through its admission webhook. When the first pods are
