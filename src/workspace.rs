@@ -231,6 +231,13 @@ impl Workspace {
         }
     }
 
+    /// Says that a check reads documents of its own stream that a partial workspace's check
+    /// may not have parsed (the CLI's speculative pass parses a stream's non-provider
+    /// documents only): its result must then be computed again on the whole.
+    pub fn whole_stream(&self) {
+        self.late();
+    }
+
     /// Whether a partial workspace holds `path`'s whole summary: launcher files only.
     fn complete(&self, path: &Path) -> bool {
         !self.partial

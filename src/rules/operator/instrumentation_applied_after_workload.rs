@@ -106,6 +106,10 @@ fn stream(ctx: &Context) -> Vec<Finding> {
         }
     }
     let chunks = ctx.file.chunks();
+    if chunks.iter().any(|c| !c.is_parsed()) {
+        // Its Instrumentation documents may be among those not parsed.
+        ws.whole_stream();
+    }
     let docs: Vec<(usize, &std::sync::Arc<K8sObject>)> = chunks
         .iter()
         .enumerate()
