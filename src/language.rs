@@ -43,8 +43,12 @@ impl Language {
     /// read only when named like a uWSGI config (`uwsgi*.ini`, `*.uwsgi.ini`, `app.ini`);
     /// Makefiles are `Makefile`, `makefile`, `GNUmakefile` and `*.mk`; `.env` files are
     /// `.env`, `.env.<suffix>` (not `.env.yaml` and other known kinds) and `<name>.env`.
+    /// Kustomize's extensionless `Kustomization` file is YAML.
     pub fn from_path(path: &Path) -> Option<Language> {
         let name = path.file_name()?.to_str()?;
+        if name == "Kustomization" {
+            return Some(Language::Yaml);
+        }
         let lower = name.to_ascii_lowercase();
         let doc_like = [".md", ".txt", ".rst", ".adoc", ".html"]
             .iter()

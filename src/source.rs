@@ -148,6 +148,9 @@ pub struct Chunk {
     /// The chunk's text mentions a vendor OpenTelemetry distro
     /// (`launch::packaging::mentions_vendor_distro`; a name never spans two chunks).
     pub vendor_distro: bool,
+    /// A parsed YAML document read as a kustomization (`syntax::kustomize::read`): one that
+    /// is no Kubernetes object, or one of kind `Kustomization`/`Component`.
+    pub kustomization: Option<Arc<crate::syntax::kustomize::Kustomization>>,
 }
 
 impl Chunk {
@@ -636,7 +639,10 @@ impl SourceFile {
 fn meaning(chunks: &[Chunk]) -> String {
     let mut out = String::new();
     for c in chunks {
-        let printed = format!("{:?}{:?}{}", c.facts, c.launch, c.vendor_distro);
+        let printed = format!(
+            "{:?}{:?}{}{:?}",
+            c.facts, c.launch, c.vendor_distro, c.kustomization
+        );
         let mut rest = printed.as_str();
         while let Some(i) = rest.find("Span { start: ") {
             out.push_str(&rest[..i]);
@@ -767,9 +773,11 @@ fn make_chunk_with(
                 _ => ChunkFacts::Launch,
             },
             launch: LaunchFacts::default(),
+            kustomization: None,
         };
     }
     let tree = chunk_tree(lang, src, old);
+    let mut kustomization = None;
     let (facts, launch) = match lang {
         Language::Python => (
             ChunkFacts::Python(python::chunk_facts(tree.root_node(), src, start == 0)),
@@ -780,10 +788,15 @@ fn make_chunk_with(
         ),
         Language::Yaml => {
             let root = yaml::document_root(tree.root_node());
-            (
-                ChunkFacts::Yaml(root.and_then(|r| yaml::k8s_object(r, src)).map(Arc::new)),
-                launch::yaml::facts(root, src),
-            )
+            let obj = root.and_then(|r| yaml::k8s_object(r, src)).map(Arc::new);
+            kustomization = root
+                .filter(|_| {
+                    obj.as_ref()
+                        .is_none_or(|o| o.kind == "Kustomization" || o.kind == "Component")
+                })
+                .and_then(|r| crate::syntax::kustomize::read(r, src))
+                .map(Arc::new);
+            (ChunkFacts::Yaml(obj), launch::yaml::facts(root, src))
         }
         Language::Dockerfile => (ChunkFacts::Launch, launch::dockerfile::facts(src)),
         Language::Shell => (
@@ -806,6 +819,7 @@ fn make_chunk_with(
         tree: Some(tree),
         facts,
         launch,
+        kustomization,
     }
 }
 

@@ -4,6 +4,7 @@
 
 use crate::launch::summary::{Count, GunicornSummary};
 use crate::launch::{LaunchFacts, LaunchRef, LaunchSummary, Target};
+use crate::syntax::kustomize::{is_kustomization_path, Kustomization};
 use crate::syntax::yaml::K8sObject;
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::{Path, PathBuf};
@@ -17,8 +18,13 @@ pub struct FileSummary {
     /// Workloads, Pods and Namespaces whose pod-level annotations include
     /// `instrumentation.opentelemetry.io/*` keys.
     pub injectors: Vec<std::sync::Arc<K8sObject>>,
+    /// OpenTelemetry Operator `OpenTelemetryCollector` objects defined in the file.
+    pub collectors: Vec<std::sync::Arc<K8sObject>>,
     /// Launchers of the file, and gunicorn/framework facts of a Python module.
     pub launch: LaunchSummary,
+    /// A kustomization file's `namespace:` and `resources:` (kept for files so named only:
+    /// see [`crate::syntax::kustomize`]).
+    pub kustomization: Option<Arc<Kustomization>>,
 }
 
 /// The cross-file facts of one workspace root.
@@ -78,6 +84,7 @@ struct Indexes {
     users: OnceLock<HashMap<Loc, Vec<(Loc, String)>>>,
     launch: OnceLock<LaunchIndex>,
     imports: OnceLock<ImportIndex>,
+    kustomize: OnceLock<KustomizeIndex>,
     /// Every file's `injected_images`, lower-case, each with whether some container runs it
     /// as built ([`Workspace::image_injected`], [`Workspace::image_injected_as_built`]).
     injected_images: OnceLock<HashMap<String, bool>>,
@@ -150,6 +157,20 @@ struct LaunchIndex {
     loose: HashMap<std::ffi::OsString, Vec<(u32, PathBuf, PathBuf)>>,
 }
 
+/// What the kustomizations of the workspace say of the files they list (rules.md §0.3).
+#[derive(Default)]
+struct KustomizeIndex {
+    /// Clean path of a listed file → the namespace each way of building it gives (each
+    /// once; `None`: a way that sets none, so the file's own namespaces stay).
+    chains: HashMap<PathBuf, Vec<Option<String>>>,
+    /// Clean path of a file (a listed one, or a kustomization listed by another) → the
+    /// kustomizations (by number) that list it, directly or through the folders they list.
+    listed_by: HashMap<PathBuf, Vec<u32>>,
+    /// Kustomization (by number) → the files it builds, directly or through the folders it
+    /// lists, each with the index of its own `resources:` entry that brings it in.
+    builds: HashMap<u32, Vec<(u32, u32)>>,
+}
+
 /// The files whose imports name a file (for [`Workspace::dependents`]).
 struct ImportIndex {
     /// Clean path → the files (by number, each once) whose imports name it.
@@ -195,8 +216,9 @@ impl Workspace {
 
     /// Marks the workspace as holding only the *early* facts, the CLI's first phase: every
     /// file is present, the launcher files (Dockerfiles, scripts, Procfiles, Makefiles, uWSGI
-    /// ini, `.env`) are summarised whole, YAML streams only for their providers (the
-    /// Instrumentation, ConfigMap and Namespace documents), Python modules not at all. The
+    /// ini, `.env`) and kustomizations are summarised whole, YAML streams only for their
+    /// providers (the Instrumentation, ConfigMap and Namespace documents), Python modules not
+    /// at all. The
     /// look-ups whose answers could change once the rest is in (launchers, launch association,
     /// injected pods and images, readers, the summaries of YAML and Python files) then say so
     /// to [`speculate`]; the others (Instrumentations, ConfigMaps, Namespaces, launcher files)
@@ -212,14 +234,25 @@ impl Workspace {
         }
     }
 
+    /// Says that a check reads documents of its own stream that a partial workspace's check
+    /// may not have parsed (the CLI's speculative pass parses a stream's non-provider
+    /// documents only): its result must then be computed again on the whole.
+    pub fn whole_stream(&self) {
+        self.late();
+    }
+
     /// Whether a partial workspace holds `path`'s whole summary: launcher files only.
     fn complete(&self, path: &Path) -> bool {
         !self.partial
             || crate::language::Language::from_path(path).is_some_and(|l| l.is_launcher_kind())
+            || is_kustomization_path(path)
     }
 
     /// Records (or replaces) a file's summary. Returns whether anything changed.
-    pub fn update(&mut self, path: PathBuf, summary: FileSummary) -> bool {
+    pub fn update(&mut self, path: PathBuf, mut summary: FileSummary) -> bool {
+        if !is_kustomization_path(&path) {
+            summary.kustomization = None;
+        }
         if self.files.get(&path) == Some(&summary) {
             return false;
         }
@@ -273,7 +306,10 @@ impl Workspace {
     /// change, or every file when a workspace-wide fact changed. A file appearing or going
     /// away counts as workspace-wide: it can make a launcher's by-suffix target ambiguous,
     /// or a ConfigMap name unique, far from its own dependents.
-    pub fn apply(&mut self, path: PathBuf, summary: Option<FileSummary>) -> Affected {
+    pub fn apply(&mut self, path: PathBuf, mut summary: Option<FileSummary>) -> Affected {
+        if let Some(s) = summary.as_mut().filter(|_| !is_kustomization_path(&path)) {
+            s.kustomization = None;
+        }
         let old = self.files.get(&path);
         if old == summary.as_ref() {
             return Affected::Nothing;
@@ -285,6 +321,8 @@ impl Workspace {
                 }
                 a.instrumentations != b.instrumentations
                     || a.injectors != b.injectors
+                    || a.kustomization != b.kustomization
+                    || a.collectors != b.collectors
                     || a.launch.injected_images != b.launch.injected_images
                     || a.launch.injected_as_built != b.launch.injected_as_built
                     || config_maps(a) != config_maps(b)
@@ -477,6 +515,7 @@ impl Workspace {
             users: OnceLock::new(),
             launch: OnceLock::new(),
             imports: OnceLock::new(),
+            kustomize: OnceLock::new(),
             injected_images: OnceLock::new(),
         });
         *slot = Some(ix.clone());
@@ -508,15 +547,22 @@ impl Indexes {
     }
 
     fn operator(&self, ws: &Workspace) -> &OperatorIndex {
-        self.operator.get_or_init(|| OperatorIndex::build(ws))
+        self.operator.get_or_init(|| OperatorIndex::build(ws, self))
+    }
+
+    fn kustomize(&self, ws: &Workspace) -> &KustomizeIndex {
+        self.kustomize
+            .get_or_init(|| KustomizeIndex::build(ws, self.files(ws)))
     }
 
     fn python_targets(&self, ws: &Workspace) -> &HashSet<Arc<K8sObject>> {
         self.python_targets.get_or_init(|| {
             let fx = self.files(ws);
             let mut out = HashSet::new();
-            for o in ws.injectors() {
-                let ns = o.pod_namespace();
+            ws.late();
+            for (path, o) in ws.injectors_at() {
+                let ns = ws.pod_namespace_in(self, Some(path), o);
+                let ns = ns.as_deref();
                 let Some(v) = ws.effective_annotation_in(
                     self,
                     o.pod_annotation(INJECT_PYTHON),
@@ -700,7 +746,7 @@ impl SharedIndexData {
 }
 
 impl OperatorIndex {
-    fn build(ws: &Workspace) -> Self {
+    fn build(ws: &Workspace, ix: &Indexes) -> Self {
         let mut op = OperatorIndex {
             explicit_namespaces: false,
             all: Vec::new(),
@@ -712,23 +758,24 @@ impl OperatorIndex {
             instrumentation_namespaces: false,
             unnamed_instrumentation: false,
         };
-        for (n, s) in ws.files.values().enumerate() {
+        for (n, (path, s)) in ws.files.iter().enumerate() {
             let n = n as u32;
             for (i, o) in s.instrumentations.iter().enumerate() {
                 let loc = (n, i as u32);
-                op.explicit_namespaces |= o.pod_namespace().is_some();
-                op.instrumentation_namespaces |= o.namespace.is_some();
+                let namespace = ws.namespace_in(ix, path, o.namespace.as_deref());
+                op.explicit_namespaces |= namespace.is_some();
+                op.instrumentation_namespaces |= namespace.is_some();
                 op.unnamed_instrumentation |= o.name.is_none();
                 op.all.push(loc);
-                if let Some(ns) = &o.namespace {
+                if let Some(ns) = &namespace {
                     op.by_namespace.entry(ns.clone()).or_default().push(loc);
                 }
                 if let Some(name) = &o.name {
                     op.by_any_name.entry(name.clone()).or_default().push(loc);
-                    if o.namespace.is_none() {
+                    if namespace.is_none() {
                         op.without_namespace.insert(name.clone());
                     }
-                    if let Some(ns) = &o.namespace {
+                    if let Some(ns) = &namespace {
                         op.by_name
                             .entry(ns.clone())
                             .or_default()
@@ -739,7 +786,7 @@ impl OperatorIndex {
                 }
             }
             for (i, o) in s.injectors.iter().enumerate() {
-                op.explicit_namespaces |= o.pod_namespace().is_some();
+                op.explicit_namespaces |= ws.pod_namespace_in(ix, Some(path), o).is_some();
                 if o.kind == "Namespace" && o.group().is_empty() {
                     if let Some(name) = &o.name {
                         op.namespaces
@@ -751,6 +798,139 @@ impl OperatorIndex {
             }
         }
         op
+    }
+}
+
+/// A `resources:` entry of a kustomization: a file, or a folder's kustomization.
+#[derive(Clone, Copy)]
+enum Child {
+    File(u32),
+    Kustomization(u32),
+}
+
+/// The walk of [`KustomizeIndex::build`]: the kustomizations by number, their children.
+struct KustomizeWalk<'a> {
+    facts: &'a HashMap<u32, &'a Kustomization>,
+    children: &'a HashMap<u32, Vec<(u32, Child)>>,
+    fx: &'a FileIndex,
+}
+
+impl KustomizeIndex {
+    fn build(ws: &Workspace, fx: &FileIndex) -> Self {
+        let mut kx = KustomizeIndex::default();
+        let facts: HashMap<u32, &Kustomization> = ws
+            .files
+            .iter()
+            .enumerate()
+            .filter_map(|(n, (_, s))| Some((n as u32, s.kustomization.as_deref()?)))
+            .collect();
+        if facts.is_empty() {
+            return kx;
+        }
+        // A folder's kustomization, in kustomize's file-name order.
+        let in_dir = |dir: &Path| {
+            crate::syntax::kustomize::FILE_NAMES.iter().find_map(|f| {
+                fx.by_clean
+                    .get(&dir.join(f))?
+                    .iter()
+                    .copied()
+                    .find(|n| facts.contains_key(n))
+            })
+        };
+        let mut children: HashMap<u32, Vec<(u32, Child)>> = HashMap::new();
+        let mut has_parent: HashSet<u32> = HashSet::new();
+        let mut numbers: Vec<u32> = facts.keys().copied().collect();
+        numbers.sort_unstable();
+        for &k in &numbers {
+            let dir = fx.clean[k as usize]
+                .parent()
+                .map(Path::to_path_buf)
+                .unwrap_or_default();
+            let list = children.entry(k).or_default();
+            for (ei, e) in facts[&k].resources.iter().enumerate() {
+                let p = clean(&dir.join(e));
+                if let Some(files) = fx.by_clean.get(&p) {
+                    list.extend(files.iter().map(|&f| (ei as u32, Child::File(f))));
+                } else if let Some(sub) = in_dir(&p).filter(|&s| s != k) {
+                    list.push((ei as u32, Child::Kustomization(sub)));
+                    has_parent.insert(sub);
+                }
+            }
+        }
+        let walk = KustomizeWalk {
+            facts: &facts,
+            children: &children,
+            fx,
+        };
+        // From the kustomizations no other one lists (those that are built), then from any a
+        // cycle left unvisited.
+        let mut visited: HashSet<u32> = HashSet::new();
+        let roots: Vec<u32> = numbers
+            .iter()
+            .copied()
+            .filter(|k| !has_parent.contains(k))
+            .collect();
+        for k in roots.into_iter().chain(numbers.iter().copied()) {
+            if !visited.contains(&k) {
+                walk.visit(&mut kx, k, None, &mut Vec::new(), &mut visited);
+            }
+        }
+        for v in kx.listed_by.values_mut() {
+            v.sort_unstable();
+            v.dedup();
+        }
+        for v in kx.builds.values_mut() {
+            v.sort_unstable();
+            v.dedup();
+        }
+        kx
+    }
+}
+
+impl KustomizeWalk<'_> {
+    /// Visits kustomization `k`, built with the namespace `outer` of the kustomizations
+    /// above it (`stack`: each with the entry it took), which wins over its own.
+    fn visit(
+        &self,
+        kx: &mut KustomizeIndex,
+        k: u32,
+        outer: Option<&str>,
+        stack: &mut Vec<(u32, u32)>,
+        visited: &mut HashSet<u32>,
+    ) {
+        visited.insert(k);
+        let ns = outer.or(self.facts[&k].namespace.as_deref());
+        for &(ei, child) in self.children.get(&k).into_iter().flatten() {
+            let (f, sub) = match child {
+                Child::File(f) => (f, None),
+                Child::Kustomization(s) => (s, Some(s)),
+            };
+            let key = self.fx.clean[f as usize].clone();
+            let listed = kx.listed_by.entry(key.clone()).or_default();
+            listed.extend(stack.iter().map(|(a, _)| *a));
+            listed.push(k);
+            match sub {
+                None => {
+                    let chains = kx.chains.entry(key).or_default();
+                    let ns = ns.map(str::to_string);
+                    if !chains.contains(&ns) {
+                        chains.push(ns);
+                    }
+                    for &(a, ae) in stack.iter() {
+                        kx.builds.entry(a).or_default().push((f, ae));
+                    }
+                    kx.builds.entry(k).or_default().push((f, ei));
+                }
+                Some(s) => {
+                    if s == k || stack.iter().any(|(a, _)| *a == s) {
+                        continue;
+                    }
+                    stack.push((k, ei));
+                    self.visit(kx, s, ns, stack, visited);
+                    stack.pop();
+                }
+            }
+        }
     }
 }
 
@@ -795,6 +975,144 @@ impl LaunchIndex {
             }
         }
         lx
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// Namespaces (§0.3): `metadata.namespace`, kustomize's `namespace:`.
+
+impl Workspace {
+    /// The namespace an object of `path` is applied in, `explicit` its `metadata.namespace`:
+    /// the `namespace:` of the kustomizations that build the file (kustomize sets it on every
+    /// object, replacing its own), else `explicit`. When the ways of building the file
+    /// disagree, unknown.
+    fn namespace_in(&self, ix: &Indexes, path: &Path, explicit: Option<&str>) -> Option<String> {
+        let kx = ix.kustomize(self);
+        if kx.chains.is_empty() {
+            return explicit.map(str::to_string);
+        }
+        let Some(chains) = kx.chains.get(&clean(path)) else {
+            return explicit.map(str::to_string);
+        };
+        let mut out: Option<&str> = None;
+        for c in chains {
+            let v = c.as_deref().or(explicit)?;
+            if out.is_some_and(|o| o != v) {
+                return None;
+            }
+            out = Some(v);
+        }
+        out.map(str::to_string)
+    }
+
+    fn pod_namespace_in(&self, ix: &Indexes, path: Option<&Path>, o: &K8sObject) -> Option<String> {
+        if o.kind == "Namespace" && o.group().is_empty() {
+            return o.name.clone();
+        }
+        match path {
+            Some(p) => self.namespace_in(ix, p, o.namespace.as_deref()),
+            None => o.namespace.clone(),
+        }
+    }
+
+    /// The namespace an object of the file at `path` is applied in (see
+    /// [`pod_namespace`](Self::pod_namespace)); `None` when unknown.
+    pub fn object_namespace(&self, path: &Path, o: &K8sObject) -> Option<String> {
+        self.namespace_in(&self.indexes(), path, o.namespace.as_deref())
+    }
+
+    /// The namespace the pods of an object of the file at `path` run in: a Namespace's own
+    /// name; else its `metadata.namespace`, unless kustomizations that list the file set
+    /// theirs (kustomize replaces it); `None` when unknown. Without a path, the object's own.
+    pub fn pod_namespace(&self, path: Option<&Path>, o: &K8sObject) -> Option<String> {
+        self.pod_namespace_in(&self.indexes(), path, o)
+    }
+
+    /// Every Instrumentation of the workspace with the namespace it is applied in, in
+    /// workspace order.
+    pub fn instrumentations_with_namespace(&self) -> Vec<(&K8sObject, Option<String>)> {
+        let ix = self.indexes();
+        self.files
+            .iter()
+            .flat_map(|(p, f)| f.instrumentations.iter().map(move |o| (p, &**o)))
+            .map(|(p, o)| (o, self.namespace_in(&ix, p, o.namespace.as_deref())))
+            .collect()
+    }
+
+    /// Every OpenTelemetryCollector of the workspace with the namespace it is applied in.
+    pub fn collectors_with_namespace(&self) -> Vec<(&K8sObject, Option<String>)> {
+        let ix = self.indexes();
+        self.files
+            .iter()
+            .flat_map(|(p, f)| f.collectors.iter().map(move |o| (p, &**o)))
+            .map(|(p, o)| (o, self.namespace_in(&ix, p, o.namespace.as_deref())))
+            .collect()
+    }
+
+    /// Every object whose pods (or namespace) carry Operator annotations, with its file.
+    pub fn injectors_at(&self) -> impl Iterator<Item = (&Path, &K8sObject)> {
+        self.late();
+        self.files
+            .iter()
+            .flat_map(|(p, f)| f.injectors.iter().map(move |o| (p.as_path(), &**o)))
+    }
+
+    /// The kustomizations that build the file at `path`, directly or through the folders
+    /// they list, in path order.
+    pub fn kustomizations_of(&self, path: &Path) -> Vec<&Path> {
+        let ix = self.indexes();
+        let (fx, kx) = (ix.files(self), ix.kustomize(self));
+        kx.listed_by
+            .get(&clean(path))
+            .into_iter()
+            .flatten()
+            .filter_map(|&n| self.entry(fx, n).map(|(p, _)| p))
+            .collect()
+    }
+
+    /// The files the kustomization at `path` builds, directly or through the folders it
+    /// lists, each with the index of the kustomization's own `resources:` entry (then
+    /// `bases:`) that brings it in: `(entry, file, summary)`, by entry, then path.
+    pub fn kustomization_builds(&self, path: &Path) -> Vec<(usize, &Path, &FileSummary)> {
+        self.late();
+        let ix = self.indexes();
+        let (fx, kx) = (ix.files(self), ix.kustomize(self));
+        let Some(&me) = fx.by_clean.get(&clean(path)).and_then(|v| v.first()) else {
+            return Vec::new();
+        };
+        let mut out: Vec<(usize, &Path, &FileSummary)> = kx
+            .builds
+            .get(&me)
+            .into_iter()
+            .flatten()
+            .filter_map(|&(f, e)| self.entry(fx, f).map(|(p, s)| (e as usize, p, s)))
+            .collect();
+        out.sort_by(|a, b| (a.0, a.1).cmp(&(b.0, b.1)));
+        out
+    }
+
+    /// The files linked to `path` by kustomizations: those it builds (when it is one), and
+    /// the kustomizations that build it.
+    fn kustomize_links(&self, path: &Path) -> Vec<PathBuf> {
+        let mut out: Vec<PathBuf> = self
+            .kustomizations_of(path)
+            .into_iter()
+            .map(Path::to_path_buf)
+            .collect();
+        if is_kustomization_path(path) {
+            let ix = self.indexes();
+            let (fx, kx) = (ix.files(self), ix.kustomize(self));
+            if let Some(&me) = fx.by_clean.get(&clean(path)).and_then(|v| v.first()) {
+                for &(f, _) in kx.builds.get(&me).into_iter().flatten() {
+                    if let Some(k) = fx.keys.get(f as usize) {
+                        if !out.contains(k) {
+                            out.push(k.clone());
+                        }
+                    }
+                }
+            }
+        }
+        out
     }
 }
 
@@ -1264,6 +1582,11 @@ impl Workspace {
             }
         }
         for f in self.import_links(path) {
+            if f != path && !out.contains(&f) {
+                out.push(f);
+            }
+        }
+        for f in self.kustomize_links(path) {
             if f != path && !out.contains(&f) {
                 out.push(f);
             }
@@ -2098,6 +2421,11 @@ mod linear {
                 out.push(f);
             }
         }
+        for f in ws.kustomize_links(path) {
+            if f != path && !out.contains(&f) {
+                out.push(f);
+            }
+        }
         out
     }
 
@@ -2116,10 +2444,22 @@ mod linear {
         out
     }
 
+    /// Every Instrumentation and annotated object with its namespace, by a scan.
+    fn objects(ws: &Workspace) -> Vec<(&K8sObject, Option<String>, bool)> {
+        let mut out = Vec::new();
+        for (p, s) in &ws.files {
+            for o in &s.instrumentations {
+                out.push((&**o, ws.pod_namespace(Some(p), o), true));
+            }
+            for o in &s.injectors {
+                out.push((&**o, ws.pod_namespace(Some(p), o), false));
+            }
+        }
+        out
+    }
+
     pub fn has_explicit_namespaces(ws: &Workspace) -> bool {
-        ws.instrumentations()
-            .chain(ws.injectors())
-            .any(|o| o.pod_namespace().is_some())
+        objects(ws).iter().any(|(_, ns, _)| ns.is_some())
     }
 
     pub fn namespace_annotation<'w>(ws: &'w Workspace, ns: &str, key: &str) -> Option<&'w str> {
@@ -2158,24 +2498,29 @@ mod linear {
             return None;
         }
         let single_namespace = !has_explicit_namespaces(ws);
-        let in_pod_ns = |o: &&K8sObject| match pod_ns {
-            Some(ns) => o.namespace.as_deref() == Some(ns),
+        let insts: Vec<(&K8sObject, Option<String>)> = objects(ws)
+            .into_iter()
+            .filter(|(_, _, i)| *i)
+            .map(|(o, ns, _)| (o, ns))
+            .collect();
+        let in_pod_ns = |(_, ns): &&(&K8sObject, Option<String>)| match pod_ns {
+            Some(p) => ns.as_deref() == Some(p),
             None => single_namespace,
         };
         let found: Vec<&K8sObject> = if value.eq_ignore_ascii_case("true") {
-            ws.instrumentations().filter(in_pod_ns).collect()
+            insts.iter().filter(in_pod_ns).map(|(o, _)| *o).collect()
         } else {
             match value.split_once('/') {
-                Some((ns, name)) => ws
-                    .instrumentations()
-                    .filter(|o| {
-                        o.name.as_deref() == Some(name) && o.namespace.as_deref() == Some(ns)
-                    })
+                Some((ns, name)) => insts
+                    .iter()
+                    .filter(|(o, n)| o.name.as_deref() == Some(name) && n.as_deref() == Some(ns))
+                    .map(|(o, _)| *o)
                     .collect(),
-                None => ws
-                    .instrumentations()
+                None => insts
+                    .iter()
                     .filter(in_pod_ns)
-                    .filter(|o| o.name.as_deref() == Some(value))
+                    .filter(|(o, _)| o.name.as_deref() == Some(value))
+                    .map(|(o, _)| *o)
                     .collect(),
             }
         };
@@ -2186,8 +2531,9 @@ mod linear {
     }
 
     pub fn is_python_target(ws: &Workspace, inst: &K8sObject) -> bool {
-        ws.injectors().any(|o| {
-            let ns = o.pod_namespace();
+        ws.injectors_at().any(|(p, o)| {
+            let ns = ws.pod_namespace(Some(p), o);
+            let ns = ns.as_deref();
             effective_annotation(ws, o.pod_annotation(INJECT_PYTHON), ns, INJECT_PYTHON)
                 .and_then(|v| resolve(ws, v, ns))
                 .is_some_and(|found| found == inst)
@@ -2380,6 +2726,16 @@ mod index_tests {
                 }
             }
             values.extend(o.pod_annotations.iter().map(|(_, v)| v.clone()));
+        }
+        // The namespaces kustomizations give.
+        for (p, o) in ws.injectors_at() {
+            namespaces.extend(ws.pod_namespace(Some(p), o));
+        }
+        for (o, ns) in ws.instrumentations_with_namespace() {
+            if let (Some(ns), Some(name)) = (&ns, &o.name) {
+                values.push(format!("{ns}/{name}"));
+            }
+            namespaces.extend(ns);
         }
         namespaces.sort();
         namespaces.dedup();
@@ -2747,6 +3103,81 @@ mod index_tests {
             "two in the one namespace"
         );
         assert_same(&Workspace::new(), &["a.py"], &[]);
+    }
+
+    #[test]
+    fn kustomize_namespaces_apply_to_the_files_they_build() {
+        let kust = |ns: &str, res: &[&str]| {
+            let ns = if ns.is_empty() {
+                String::new()
+            } else {
+                format!("namespace: {ns}\n")
+            };
+            let res: String = res.iter().map(|r| format!("  - {r}\n")).collect();
+            format!("apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\n{ns}resources:\n{res}")
+        };
+        let ws = workspace(&[
+            ("base/kustomization.yaml", &kust("", &["deploy.yaml"])),
+            ("base/deploy.yaml", &deployment("api", None, "python")),
+            // The overlay's namespace wins over the base's objects' own.
+            (
+                "prod/kustomization.yaml",
+                &kust("shop", &["../base", "inst.yaml"]),
+            ),
+            ("prod/inst.yaml", &inst("python", Some("elsewhere"))),
+            // Two overlays disagree: unknown.
+            ("a/kustomization.yml", &kust("one", &["../shared"])),
+            ("b/kustomization.yml", &kust("two", &["../shared"])),
+            ("shared/Kustomization", &kust("", &["job.yaml"])),
+            ("shared/job.yaml", &deployment("job", None, "true")),
+            // Not listed: its own namespace; a file that only looks like one: ignored.
+            ("loose.yaml", &deployment("loose", Some("ops"), "true")),
+            ("other/kustomize.yaml", &kust("nope", &["../loose.yaml"])),
+        ]);
+        let ns_of = |p: &str| {
+            let s = ws.summary(Path::new(p)).unwrap();
+            let o = s.injectors.first().or(s.instrumentations.first()).unwrap();
+            ws.pod_namespace(Some(Path::new(p)), o)
+        };
+        assert_eq!(ns_of("base/deploy.yaml").as_deref(), Some("shop"));
+        assert_eq!(ns_of("prod/inst.yaml").as_deref(), Some("shop"));
+        assert_eq!(ns_of("shared/job.yaml"), None, "two overlays disagree");
+        assert_eq!(ns_of("loose.yaml").as_deref(), Some("ops"));
+        assert_eq!(
+            ws.resolve("python", Some("shop"))
+                .and_then(|o| o.name.as_deref()),
+            Some("python")
+        );
+        assert!(ws.resolve("python", Some("elsewhere")).is_none());
+        let deploy = ws.summary(Path::new("base/deploy.yaml")).unwrap().injectors[0].clone();
+        assert!(ws
+            .instrumentations()
+            .next()
+            .is_some_and(|i| ws.is_python_target(i)));
+        assert_eq!(
+            ws.kustomizations_of(Path::new("base/deploy.yaml")),
+            [
+                Path::new("base/kustomization.yaml"),
+                Path::new("prod/kustomization.yaml")
+            ]
+        );
+        let built: Vec<(usize, &Path)> = ws
+            .kustomization_builds(Path::new("prod/kustomization.yaml"))
+            .into_iter()
+            .map(|(e, p, _)| (e, p))
+            .collect();
+        assert_eq!(
+            built,
+            [
+                (0, Path::new("base/deploy.yaml")),
+                (1, Path::new("prod/inst.yaml"))
+            ]
+        );
+        assert!(ws
+            .dependents(Path::new("base/deploy.yaml"))
+            .contains(&PathBuf::from("prod/kustomization.yaml")));
+        assert_eq!(deploy.pod_namespace(), None, "the file's own view");
+        assert_same(&ws, &[], &[]);
     }
 
     #[test]

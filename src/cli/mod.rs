@@ -7,8 +7,9 @@
 //! 1. walk the named paths ([`walk`]) and find each file's configuration;
 //! 2. read each file (skip, with a warning, unreadable and non-UTF-8 files) and find its
 //!    needles; summarise the launcher files and YAML streams into the workspace, parsing
-//!    only the chunks a summary is made from (`engine::summary_wanted`); every file takes
-//!    its place in the workspace, summarised or not;
+//!    only the chunks a summary is made from (`engine::summary_wanted`), and kustomization
+//!    files whole (their `namespace:` is other files' namespace); every file takes its place
+//!    in the workspace, summarised or not;
 //! 3. summarise the Python modules the workspace's launchers start (only they are asked
 //!    about: framework, gunicorn settings, their own OpenTelemetry setup);
 //! 4. check the files in which some enabled rule can report, decided from their needles,
@@ -34,6 +35,7 @@ use otel_lsp::engine::{self, SourceFile};
 use otel_lsp::language::Language;
 use otel_lsp::rules;
 use otel_lsp::source::Wanted;
+use otel_lsp::syntax::kustomize::is_kustomization_path;
 use otel_lsp::workspace::FileSummary;
 use otel_lsp::workspace::{self, Workspace};
 use output::{FileReport, Summary};
@@ -159,7 +161,7 @@ struct Scanned {
 
 /// A summary, or the parts of a YAML stream's summary.
 enum Early {
-    Summary(FileSummary),
+    Summary(Box<FileSummary>),
     Parts(Vec<engine::DocumentPart>),
 }
 
@@ -167,7 +169,7 @@ impl Scanned {
     /// The file's summary from what is known of it.
     fn summary(&self) -> FileSummary {
         let mut parts = match &self.early {
-            Some(Early::Summary(s)) => return s.clone(),
+            Some(Early::Summary(s)) => return (**s).clone(),
             Some(Early::Parts(p)) => p.clone(),
             None if self.late.is_empty() => return FileSummary::default(),
             None => Vec::new(),
@@ -299,9 +301,12 @@ fn run_check(args: &CheckArgs) -> anyhow::Result<ExitCode> {
                 };
                 stats.read_bytes.fetch_add(text.len(), Relaxed);
                 let vendor = otel_lsp::launch::packaging::mentions_vendor_distro(&text);
+                let kustomization = is_kustomization_path(&t.path);
                 let first = match t.lang {
                     _ if full => Some(Wanted::All),
                     Language::Python => None,
+                    // What it lists decides other files' namespaces: read whole, early.
+                    Language::Yaml if kustomization => Some(Wanted::All),
                     Language::Yaml => (bits & provider != 0).then_some(Wanted::Bits(provider)),
                     _ => engine::summary_wanted(t.lang, bits),
                 };
@@ -316,7 +321,7 @@ fn run_check(args: &CheckArgs) -> anyhow::Result<ExitCode> {
                     if t.lang == Language::Yaml && !full {
                         Early::Parts(engine::document_parts(&file))
                     } else {
-                        Early::Summary(engine::summarize(&file))
+                        Early::Summary(Box::new(engine::summarize(&file)))
                     }
                 });
                 Scanned {
@@ -352,7 +357,8 @@ fn run_check(args: &CheckArgs) -> anyhow::Result<ExitCode> {
         workspace.set_partial(true);
         let early = &workspace;
         scanned.par_iter_mut().for_each(|(t, s)| {
-            if t.lang != Language::Yaml {
+            // A kustomization was read whole in phase 2; it is checked in phase 5.
+            if t.lang != Language::Yaml || is_kustomization_path(&t.path) {
                 return;
             }
             let settings = &t.scope.settings;

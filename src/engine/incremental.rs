@@ -155,6 +155,7 @@ impl ChunkResults {
                     o.hash(&mut h);
                     hash_config_maps(&chunk.launch.config_maps, &mut h);
                     chunk.vendor_distro.hash(&mut h);
+                    chunk.kustomization.hash(&mut h);
                 }
                 // Launcher files are one chunk: any edit re-parses it and drops its results.
                 ChunkFacts::Launch => chunk.launch.hash(&mut h),

@@ -30,12 +30,15 @@ use tree_sitter::{Query, QueryCursor, StreamingIterator};
 pub(crate) struct DocumentSummary {
     /// Its launch summary; `facts` is `Some` when other files may read it.
     launch: crate::launch::LaunchSummary,
+    /// What it says as a kustomization (the workspace reads it only from files so named).
+    kustomization: Option<std::sync::Arc<crate::syntax::kustomize::Kustomization>>,
 }
 
 impl DocumentSummary {
     pub(crate) fn of(chunk: &Chunk) -> Self {
         DocumentSummary {
             launch: crate::launch::summary::summarize(&chunk.launch, None),
+            kustomization: chunk.kustomization.clone(),
         }
     }
 
@@ -87,11 +90,17 @@ pub(crate) fn summarize_documents<'p>(
             if o.is_instrumentation() {
                 out.instrumentations.push(o.clone());
             }
+            if o.is_collector() {
+                out.collectors.push(o.clone());
+            }
             if !o.pod_annotations.is_empty() {
                 out.injectors.push(o.clone());
             }
         }
         let d = part(i, c);
+        if out.kustomization.is_none() {
+            out.kustomization = d.kustomization.clone();
+        }
         out.launch
             .launchers
             .extend(d.launch.launchers.iter().cloned());
@@ -162,9 +171,15 @@ pub fn summary_of_parts(mut parts: Vec<DocumentPart>, vendor_distro: bool) -> Fi
             if o.is_instrumentation() {
                 out.instrumentations.push(o.clone());
             }
+            if o.is_collector() {
+                out.collectors.push(o.clone());
+            }
             if !o.pod_annotations.is_empty() {
                 out.injectors.push(o.clone());
             }
+        }
+        if out.kustomization.is_none() {
+            out.kustomization = p.summary.kustomization.clone();
         }
         out.launch
             .launchers
@@ -192,6 +207,8 @@ pub fn summarize(file: &SourceFile) -> FileSummary {
     FileSummary {
         instrumentations: Vec::new(),
         injectors: Vec::new(),
+        collectors: Vec::new(),
+        kustomization: None,
         launch: crate::launch::summary::summarize(
             file.launch(),
             match file.facts() {
@@ -334,12 +351,18 @@ pub fn prepare(
 
 /// The YAML documents the CLI summarises first, before checking any other document: those
 /// whose facts the checks of other documents read and that a partial workspace must hold
-/// whole ([`Workspace::set_partial`]) — Instrumentations, ConfigMaps, Namespaces — as
+/// whole ([`Workspace::set_partial`]) — Instrumentations, ConfigMaps, Namespaces,
+/// OpenTelemetryCollectors — as
 /// their needles tell (a document that only mentions one of them is among them too).
 pub fn provider_mask() -> u128 {
     needles::mask_of(
         Language::Yaml,
-        &["Instrumentation", "ConfigMap", "Namespace"],
+        &[
+            "Instrumentation",
+            "ConfigMap",
+            "Namespace",
+            "OpenTelemetryCollector",
+        ],
     )
 }
 
@@ -380,6 +403,15 @@ pub fn summary_wanted(lang: Language, bits: u128) -> Option<Wanted> {
         Language::Python => Some(Wanted::All),
         _ => Some(Wanted::All),
     }
+}
+
+/// [`summary_wanted`] for the file at `path`: a kustomization (known by its name) is read
+/// whole, since what it lists decides the namespaces of other files.
+pub fn summary_wanted_for(lang: Language, bits: u128, path: Option<&Path>) -> Option<Wanted> {
+    if lang == Language::Yaml && path.is_some_and(crate::syntax::kustomize::is_kustomization_path) {
+        return Some(Wanted::All);
+    }
+    summary_wanted(lang, bits)
 }
 
 /// A file as the checker reads it: chunks and needles, and only what `wanted` asks parsed.

@@ -32,6 +32,7 @@ const SUMMARY_NEEDLES: &[(Language, &[&str])] = &[(
         "instrumentation.opentelemetry.io",
         "ConfigMap",
         "Namespace",
+        "OpenTelemetryCollector",
     ],
 )];
 

@@ -55,7 +55,7 @@ fn read_summary(path: &Path, projects: &mut Projects, launched: bool) -> Option<
         return Some(FileSummary::default());
     }
     let bits = engine::needle_bits(lang, &text);
-    Some(match engine::summary_wanted(lang, bits) {
+    Some(match engine::summary_wanted_for(lang, bits, Some(path)) {
         Some(w) => engine::summarize(&engine::read(lang, text, w)),
         None => FileSummary::default(),
     })

@@ -226,7 +226,7 @@ impl Worker {
         let summary_wanted = match lang {
             // A module's summary is read only through a launcher that starts it.
             Language::Python if !launched => None,
-            _ => engine::summary_wanted(lang, bits),
+            _ => engine::summary_wanted_for(lang, bits, path.as_deref()),
         };
         let check_wanted = settings.as_ref().and_then(|settings| {
             let ws = read(&self.shared.workspaces);

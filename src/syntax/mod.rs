@@ -3,6 +3,7 @@
 
 pub mod chunk;
 pub mod helm;
+pub mod kustomize;
 pub mod python;
 pub mod yaml;
 

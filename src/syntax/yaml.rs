@@ -267,6 +267,15 @@ pub struct K8sObject {
     pub pod_annotations: Vec<(String, String)>,
     /// For an OpenTelemetry Operator `Instrumentation`: what other documents need of its spec.
     pub instrumentation: Option<InstrumentationSpec>,
+    /// The pods ask the Operator for a sidecar collector (`sidecar.opentelemetry.io/inject`
+    /// truthy at the place the Operator reads it).
+    pub sidecar: bool,
+    /// Every container the Operator instruments (those of `container-names`, else the first)
+    /// sets its own `OTEL_EXPORTER_OTLP_ENDPOINT` or `…_TRACES_ENDPOINT` in `env:`.
+    pub own_endpoint: bool,
+    /// For an OpenTelemetry Operator `OpenTelemetryCollector`: `spec.mode` (`None`: the
+    /// default, a Deployment with a Service).
+    pub collector_mode: Option<String>,
 }
 
 /// The parts of an `Instrumentation` spec that decide what an injected Python process sees.
@@ -281,6 +290,10 @@ pub struct InstrumentationSpec {
     pub python_env: Vec<(String, Option<String>)>,
     /// `spec.exporter.endpoint`.
     pub exporter_endpoint: Option<String>,
+    /// The language sections other than `python` whose `env` sets an OTLP endpoint.
+    pub language_endpoints: Vec<String>,
+    /// The document is a template (`{{ … }}`) or does not parse: its spec is not all there.
+    pub unsure: bool,
 }
 
 impl InstrumentationSpec {
@@ -299,6 +312,11 @@ impl K8sObject {
     /// Whether this is an OpenTelemetry Operator `Instrumentation`.
     pub fn is_instrumentation(&self) -> bool {
         is_instrumentation(&self.api_version, &self.kind)
+    }
+
+    /// Whether this is an OpenTelemetry Operator `OpenTelemetryCollector`.
+    pub fn is_collector(&self) -> bool {
+        self.kind == "OpenTelemetryCollector" && self.group() == "opentelemetry.io"
     }
 
     /// The namespace the object's pods run in, as far as the files say: a Namespace's own
@@ -448,10 +466,18 @@ pub fn k8s_object(root: Node, src: &str) -> Option<K8sObject> {
             .filter(|v| !v.is_empty() && !v.contains("{{"))
     };
     let mut pod_annotations = Vec::new();
-    if let Some(shape) = pod_shape(&api_version, &kind) {
+    let mut sidecar = false;
+    let shape = pod_shape(&api_version, &kind);
+    if let Some(shape) = shape {
         let mut path = shape.pod_meta.to_vec();
         path.push("annotations");
         if let Some(ann) = get_path(root, &path, src) {
+            sidecar = get(ann, SIDECAR_INJECT, src)
+                .and_then(|v| scalar(v, src))
+                .is_some_and(|s| {
+                    let v = s.value.trim();
+                    !v.is_empty() && !v.eq_ignore_ascii_case("false")
+                });
             for p in pairs(ann) {
                 let Some(key) = pair_key(p, src).filter(|k| k.starts_with(OPERATOR_PREFIX)) else {
                     continue;
@@ -484,8 +510,39 @@ pub fn k8s_object(root: Node, src: &str) -> Option<K8sObject> {
                 .and_then(|s| get_path(s, &["exporter", "endpoint"], src))
                 .and_then(|v| scalar(v, src))
                 .map(|s| s.value),
+            language_endpoints: spec
+                .map(|s| {
+                    INSTRUMENTATION_LANGUAGES
+                        .iter()
+                        .filter(|l| **l != "python")
+                        .filter(|l| {
+                            env_facts(get_path(s, &[l, "env"], src), src)
+                                .iter()
+                                .any(|(n, _)| ENDPOINT_VARS.contains(&n.as_str()))
+                        })
+                        .map(|l| l.to_string())
+                        .collect()
+                })
+                .unwrap_or_default(),
+            unsure: src.contains("{{") || {
+                let mut top = root;
+                while let Some(p) = top.parent() {
+                    top = p;
+                }
+                top.has_error()
+            },
         }
     });
+    let own_endpoint = !pod_annotations.is_empty()
+        && shape.is_some_and(|sh| containers_set_endpoint(root, sh, &pod_annotations, src));
+    let collector_mode = (kind == "OpenTelemetryCollector"
+        && api_version.starts_with("opentelemetry.io/"))
+    .then(|| {
+        get_path(root, &["spec", "mode"], src)
+            .and_then(|v| scalar(v, src))
+            .map(|s| s.value)
+    })
+    .flatten();
     Some(K8sObject {
         api_version,
         kind,
@@ -493,7 +550,59 @@ pub fn k8s_object(root: Node, src: &str) -> Option<K8sObject> {
         namespace: field("namespace"),
         pod_annotations,
         instrumentation,
+        sidecar,
+        own_endpoint,
+        collector_mode,
     })
+}
+
+/// The pod annotation that asks the Operator for a sidecar collector.
+pub const SIDECAR_INJECT: &str = "sidecar.opentelemetry.io/inject";
+
+/// The variables that set where OTLP traces go.
+pub const ENDPOINT_VARS: &[&str] = &[
+    "OTEL_EXPORTER_OTLP_ENDPOINT",
+    "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT",
+];
+
+/// Whether every container the Operator instruments sets its own endpoint: those named by
+/// a `*container-names` annotation, else the first of `containers`.
+fn containers_set_endpoint(
+    root: Node,
+    shape: PodShape,
+    annotations: &[(String, String)],
+    src: &str,
+) -> bool {
+    let mut spec_path = shape.template().to_vec();
+    spec_path.extend(["spec", "containers"]);
+    let Some(list) = get_path(root, &spec_path, src) else {
+        return false;
+    };
+    let containers = items(list);
+    let names: Vec<&str> = annotations
+        .iter()
+        .filter(|(k, _)| k.ends_with("container-names"))
+        .flat_map(|(_, v)| v.split(','))
+        .map(str::trim)
+        .filter(|n| !n.is_empty())
+        .collect();
+    let sets = |c: &Node| {
+        env_facts(get(*c, "env", src), src)
+            .iter()
+            .any(|(n, _)| ENDPOINT_VARS.contains(&n.as_str()))
+    };
+    if names.is_empty() {
+        return containers.first().is_some_and(sets);
+    }
+    let chosen: Vec<&Node> = containers
+        .iter()
+        .filter(|c| {
+            get(**c, "name", src)
+                .and_then(|v| scalar(v, src))
+                .is_some_and(|s| names.contains(&s.value.as_str()))
+        })
+        .collect();
+    !chosen.is_empty() && chosen.into_iter().all(sets)
 }
 
 /// The language sections of an `Instrumentation` spec.

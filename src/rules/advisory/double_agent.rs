@@ -129,11 +129,14 @@ fn containers(ctx: &Context) -> Vec<Finding> {
                 .max_by_key(|(start, _)| *start)
                 .and_then(|(_, o)| o.as_deref());
             doc.and_then(|o| {
-                ctx.workspace.effective_annotation(
-                    o.pod_annotation(INJECT_PYTHON),
-                    o.pod_namespace(),
-                    INJECT_PYTHON,
-                )
+                let ns = ctx.workspace.pod_namespace(ctx.path, o);
+                ctx.workspace
+                    .effective_annotation(
+                        o.pod_annotation(INJECT_PYTHON),
+                        ns.as_deref(),
+                        INJECT_PYTHON,
+                    )
+                    .map(str::to_string)
             })
             .is_some_and(|v| !v.trim().is_empty() && !v.trim().eq_ignore_ascii_case("false"))
         };

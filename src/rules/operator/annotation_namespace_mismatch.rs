@@ -54,19 +54,14 @@ fn check(m: &Match) -> Option<Finding> {
     if here.iter().any(|i| any || i.name.as_deref() == Some(v)) {
         return None;
     }
-    let pool: Vec<&crate::syntax::yaml::K8sObject> = if any {
-        ws.instrumentations().collect()
-    } else {
-        ws.instrumentations_named(v)
-    };
     let mut cands: Vec<String> = Vec::new();
-    for i in pool {
+    for (i, ns) in ws.instrumentations_with_namespace() {
         // A templated name could be anything.
         let name = i.name.as_deref()?;
         if !any && name != v {
             continue;
         }
-        let ns = i.namespace.as_deref()?;
+        let ns = ns.as_deref()?;
         if ns == pod_ns {
             return None;
         }

@@ -98,7 +98,7 @@ pub(super) fn locate<'t>(m: &Match, pair: Node<'t>) -> Option<Where<'t>> {
             key_node: site.key_node,
             value_node: site.value_node,
             full,
-            pod_ns: Some(site.obj.pod_namespace().map(str::to_string)),
+            pod_ns: Some(m.ctx.workspace.pod_namespace(m.ctx.path, &site.obj)),
         });
     }
     let (annotation, value_node) = model::values_pod_annotation(m, pair)?;
@@ -273,11 +273,11 @@ fn normalized_candidates(ws: &Workspace, v: &str) -> Vec<String> {
     let norm = |x: &str| x.to_ascii_lowercase().replace('_', "-");
     let want = norm(v);
     let mut out: Vec<String> = Vec::new();
-    for i in ws.instrumentations() {
+    for (i, ns) in ws.instrumentations_with_namespace() {
         let Some(name) = i.name.as_deref() else {
             continue;
         };
-        let full = i.namespace.as_deref().map(|ns| format!("{ns}/{name}"));
+        let full = ns.as_deref().map(|ns| format!("{ns}/{name}"));
         let cand = if norm(name) == want {
             name.to_string()
         } else if full.as_deref().is_some_and(|f| norm(f) == want) {
@@ -319,14 +319,14 @@ fn unknown_reference(
     // The first references, as many as the message and the fixes show (and one more, to
     // know there are more).
     let mut refs: Vec<String> = Vec::new();
-    for i in ws.instrumentations() {
+    for (i, ins) in ws.instrumentations_with_namespace() {
         if refs.len() > 8 {
             break;
         }
         let Some(iname) = i.name.as_deref() else {
             continue;
         };
-        let r = match i.namespace.as_deref() {
+        let r = match ins.as_deref() {
             Some(ins) if Some(ins) != pod_ns => format!("{ins}/{iname}"),
             _ => iname.to_string(),
         };

@@ -12,6 +12,8 @@ pub mod inject_annotation_invalid_value;
 pub mod inject_annotation_wrong_location;
 pub mod inject_language_mismatch;
 pub mod instrumentation_apiversion;
+pub mod instrumentation_applied_after_workload;
+pub mod instrumentation_missing_endpoint;
 pub mod model;
 pub mod namespaces;
 pub mod operator_container_selection;

@@ -311,6 +311,24 @@ impl<'t> Site<'t> {
     }
 }
 
+/// Whether a file holds test assertions rather than objects to apply: chainsaw and kuttl
+/// compare the cluster against `*assert*.yaml` (and `*error*.yaml`: what must not exist),
+/// where partial objects are the norm.
+pub fn is_test_assertion(path: Option<&std::path::Path>) -> bool {
+    let Some(name) = path.and_then(|p| p.file_name()).and_then(|n| n.to_str()) else {
+        return false;
+    };
+    let lower = name.to_ascii_lowercase();
+    let Some(stem) = lower
+        .strip_suffix(".yaml")
+        .or_else(|| lower.strip_suffix(".yml"))
+    else {
+        return false;
+    };
+    stem.split(['-', '_', '.'])
+        .any(|w| matches!(w, "assert" | "error" | "errors"))
+}
+
 /// The boolean a plain scalar is in YAML 1.1, which Kubernetes reads (sigs.k8s.io/yaml):
 /// `y`, `yes`, `on`, `true` and `n`, `no`, `off`, `false` in lower, Title or UPPER case.
 pub fn yaml11_bool(plain: &str) -> Option<bool> {

@@ -153,7 +153,8 @@ fn in_python_container(
         return None;
     }
     let ws = m.ctx.workspace;
-    let pod_ns = obj.pod_namespace();
+    let pod_ns = ws.pod_namespace(m.ctx.path, obj);
+    let pod_ns = pod_ns.as_deref();
     let inject =
         ws.effective_annotation(obj.pod_annotation(INJECT_PYTHON), pod_ns, INJECT_PYTHON)?;
     if inject.is_empty() || inject.eq_ignore_ascii_case("false") {

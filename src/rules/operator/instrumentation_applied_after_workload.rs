@@ -1,0 +1,432 @@
+//! OTEL034 `instrumentation-applied-after-workload`: a workload whose pods ask for injection is
+//! applied before the Instrumentation they resolve to — in one multi-document file, or by a
+//! kustomization (whose legacy order puts unknown kinds such as Instrumentation after
+//! Deployments). The Operator's webhook then finds no Instrumentation when the first pods are
+//! created and admits them uninstrumented.
+
+use super::model::{annotation_key, AnnotationKey};
+use crate::diagnostic::{Edit, Finding, Fix, Severity, Span};
+use crate::language::Language;
+use crate::rules::{always, Bytes, Context, Facts, FixKind, Pre, Rule, Topic};
+use crate::source::ChunkFacts;
+use crate::syntax::kustomize::{self, is_kustomization_path};
+use crate::syntax::yaml::{self, get_path, pair, pod_shape, K8sObject};
+use crate::workspace::clean;
+use std::path::Path;
+
+/// The rule.
+pub static RULE: Rule = Rule {
+    code: "OTEL034",
+    name: "instrumentation-applied-after-workload",
+    topic: Topic::Operator,
+    language: Language::Yaml,
+    also: &[],
+    severity: Severity::Warning,
+    summary: "Workload applied before the Instrumentation its inject annotation resolves to: its first pods start uninstrumented",
+    docs: DOCS,
+    url: "https://opentelemetry.io/docs/platforms/kubernetes/operator/troubleshooting/automatic/#check-deployment-order",
+    fix: FixKind::Sometimes,
+    query: None,
+    pre: &[Pre {
+        langs: &[Language::Yaml],
+        needles: &[],
+        facts: Facts::All,
+        file: &["Instrumentation", "instrumentation.opentelemetry.io"],
+        relevant,
+    }],
+    gate: always,
+    scan: Some(scan),
+    scan_per_document: false,
+};
+
+/// A kustomization (what it builds is in other files), or a stream with both an
+/// Instrumentation and an inject annotation.
+fn relevant(b: &Bytes) -> bool {
+    b.path.is_some_and(is_kustomization_path)
+        || (b.has("Instrumentation") && b.has("instrumentation.opentelemetry.io"))
+}
+
+fn scan(ctx: &Context) -> Vec<Finding> {
+    match ctx.path {
+        Some(p) if is_kustomization_path(p) => kustomization(ctx, p),
+        _ => stream(ctx),
+    }
+}
+
+/// The first truthy `inject-*` annotation of an object's pods: `(key, value)`.
+fn inject_values(o: &K8sObject) -> impl Iterator<Item = (&str, &str)> {
+    o.pod_annotations
+        .iter()
+        .filter(|(k, _)| matches!(annotation_key(k), Some(AnnotationKey::Inject(_))))
+        .map(|(k, v)| (k.as_str(), v.trim()))
+        .filter(|(_, v)| !v.is_empty() && !v.eq_ignore_ascii_case("false"))
+}
+
+/// A workload: an object that creates pods (not a Namespace).
+fn is_workload(o: &K8sObject) -> bool {
+    pod_shape(&o.api_version, &o.kind).is_some_and(|s| !s.namespace)
+}
+
+/// Whether an inject value could select an Instrumentation named `name` in namespace
+/// `inst_ns`, for a pod in `pod_ns` (unknown namespaces could be any one).
+fn could_select(
+    value: &str,
+    pod_ns: Option<&str>,
+    name: Option<&str>,
+    inst_ns: Option<&str>,
+) -> bool {
+    let same_ns = |want: Option<&str>| match (want, inst_ns) {
+        (Some(a), Some(b)) => a == b,
+        _ => true,
+    };
+    if value.eq_ignore_ascii_case("true") {
+        return same_ns(pod_ns);
+    }
+    match value.split_once('/') {
+        Some((ns, n)) => name == Some(n) && same_ns(Some(ns)),
+        None => name == Some(value) && same_ns(pod_ns),
+    }
+}
+
+/// (a) A multi-document stream: a workload whose inject value can only mean an
+/// Instrumentation further down the same stream.
+fn stream(ctx: &Context) -> Vec<Finding> {
+    let ws = ctx.workspace;
+    let path = ctx.path;
+    if super::model::is_test_assertion(path) {
+        return Vec::new();
+    }
+    // Applied by a kustomization (its own order) or rendered by Helm (sorted by kind): the
+    // order of the documents is not the order they are applied in.
+    if let Some(p) = path {
+        if !ws.kustomizations_of(p).is_empty()
+            || p.components().any(|c| c.as_os_str() == "templates")
+        {
+            return Vec::new();
+        }
+    }
+    let chunks = ctx.file.chunks();
+    if chunks.iter().any(|c| !c.is_parsed()) {
+        // Its Instrumentation documents may be among those not parsed.
+        ws.whole_stream();
+    }
+    let docs: Vec<(usize, &std::sync::Arc<K8sObject>)> = chunks
+        .iter()
+        .enumerate()
+        .filter_map(|(i, c)| match &c.facts {
+            ChunkFacts::Yaml(Some(o)) => Some((i, o)),
+            _ => None,
+        })
+        .collect();
+    let insts: Vec<(usize, &K8sObject)> = docs
+        .iter()
+        .filter(|(_, o)| o.is_instrumentation())
+        .map(|(i, o)| (*i, &***o))
+        .collect();
+    let Some(&(last_inst, _)) = insts.last() else {
+        return Vec::new();
+    };
+    let all = ws.instrumentations_with_namespace();
+    let mut out = Vec::new();
+    for &(wi, w) in docs
+        .iter()
+        .filter(|(i, o)| *i < last_inst && is_workload(o))
+    {
+        let pod_ns = ws.pod_namespace(path, w);
+        for (key, value) in inject_values(w) {
+            let cands: Vec<&(&K8sObject, Option<String>)> = all
+                .iter()
+                .filter(|(i, ns)| {
+                    could_select(value, pod_ns.as_deref(), i.name.as_deref(), ns.as_deref())
+                })
+                .collect();
+            let [(target, _)] = cands[..] else {
+                continue;
+            };
+            let Some(&(ii, inst)) = insts.iter().find(|(_, o)| *o == *target) else {
+                continue;
+            };
+            if ii < wi {
+                continue;
+            }
+            let Some(anchor) = annotation_span(ctx, wi, w, key) else {
+                continue;
+            };
+            let name = inst.name.as_deref().unwrap_or("?");
+            let message = format!(
+                "This workload is applied before Instrumentation `{name}` further down the file: when its first pods are created the Operator's webhook finds no Instrumentation and admits them uninstrumented (they need a restart). Put the Instrumentation document first."
+            );
+            let mut f = Finding::new(anchor, message);
+            if let Some(fix) = move_up(ctx, &docs, ii) {
+                f = f.with_fix(fix);
+            }
+            out.push(f);
+            break;
+        }
+    }
+    out
+}
+
+/// The span of the annotation key `key` in the pod metadata of chunk `i`'s object.
+fn annotation_span(ctx: &Context, i: usize, o: &K8sObject, key: &str) -> Option<Span> {
+    let c = &ctx.file.chunks()[i];
+    let src = &ctx.text[c.start..c.start + c.len];
+    let root = yaml::document_root(c.tree()?.root_node())?;
+    let shape = pod_shape(&o.api_version, &o.kind)?;
+    let mut p = shape.pod_meta.to_vec();
+    p.push("annotations");
+    let ann = get_path(root, &p, src)?;
+    let k = yaml::key_of(pair(ann, key, src)?)?;
+    Some(Span::new(c.start + k.start_byte(), c.start + k.end_byte()))
+}
+
+/// Moves the Instrumentation document (chunk `ii`, with its `---`) above the first workload
+/// document, when that document parses.
+fn move_up(ctx: &Context, docs: &[(usize, &std::sync::Arc<K8sObject>)], ii: usize) -> Option<Fix> {
+    let chunks = ctx.file.chunks();
+    let &(first, _) = docs.iter().find(|(i, o)| *i < ii && is_workload(o))?;
+    let text = ctx.text;
+    let (fc, ic) = (&chunks[first], &chunks[ii]);
+    let inst = &text[ic.start..ic.start + ic.len];
+    let nl = yaml::newline_of(text);
+    let mut moved = String::new();
+    let first_has_marker = text[fc.start..].starts_with("---");
+    if !first_has_marker {
+        // To the top of the stream: the document's own `---` line goes after it instead.
+        let body = inst
+            .strip_prefix("---")
+            .map(|r| &r[r.find('\n').map_or(r.len(), |n| n + 1)..])
+            .unwrap_or(inst);
+        moved.push_str(body);
+    } else {
+        if !inst.starts_with("---") {
+            moved.push_str("---");
+            moved.push_str(nl);
+        }
+        moved.push_str(inst);
+    }
+    if !moved.ends_with('\n') {
+        moved.push_str(nl);
+    }
+    if !first_has_marker {
+        moved.push_str("---");
+        moved.push_str(nl);
+    }
+    let edits = vec![
+        Edit::insert(fc.start, moved),
+        Edit::delete(Span::new(ic.start, ic.start + ic.len)),
+    ];
+    let fix = |edits| {
+        // A Namespace document between them may be the Instrumentation's: moving it above
+        // that would apply it before its namespace exists.
+        let namespace_between = docs
+            .iter()
+            .any(|(i, o)| *i > first && *i < ii && o.kind == "Namespace" && o.group().is_empty());
+        let title = "Move the Instrumentation document above the first workload";
+        if namespace_between {
+            Fix::unsafe_(title, edits)
+        } else {
+            Fix::safe(title, edits)
+        }
+    };
+    // Documents are parsed on their own: the stream re-parses when the moved one does (an
+    // edit inside it overlaps the fix, so a cached finding never outlives its text).
+    let parses = ic.tree().is_some_and(|t| !t.root_node().has_error());
+    parses.then(|| fix(edits))
+}
+
+/// Kinds kustomize's legacy order puts first, in that order (`api/resource/resource.go`
+/// `orderFirst`); every other kind but the webhook configurations sorts by
+/// `group_version_kind` (core group `~G`) after them.
+const ORDER_FIRST: &[&str] = &[
+    "Namespace",
+    "ResourceQuota",
+    "StorageClass",
+    "CustomResourceDefinition",
+    "ServiceAccount",
+    "PodSecurityPolicy",
+    "Role",
+    "ClusterRole",
+    "RoleBinding",
+    "ClusterRoleBinding",
+    "ConfigMap",
+    "Secret",
+    "Endpoints",
+    "Service",
+    "LimitRange",
+    "PriorityClass",
+    "PersistentVolume",
+    "PersistentVolumeClaim",
+    "Deployment",
+    "StatefulSet",
+    "CronJob",
+    "PodDisruptionBudget",
+];
+
+/// Whether kustomize's legacy order puts an object of this kind before an Instrumentation.
+fn sorts_before_instrumentation(o: &K8sObject, inst: &K8sObject) -> bool {
+    if ORDER_FIRST.contains(&o.kind.as_str()) {
+        return true;
+    }
+    let gvk = |x: &K8sObject| {
+        let (g, v) = x
+            .api_version
+            .rsplit_once('/')
+            .unwrap_or(("", &x.api_version));
+        let g = if g.is_empty() { "~G" } else { g };
+        format!("{g}_{v}_{}", x.kind)
+    };
+    gvk(o) < gvk(inst)
+}
+
+/// (c) A kustomization that builds both a workload and the Instrumentation its pods resolve
+/// to: reported on the entry that brings the Instrumentation in.
+fn kustomization(ctx: &Context, path: &Path) -> Vec<Finding> {
+    let ws = ctx.workspace;
+    let Some(c) = ctx.file.chunks().iter().find(|c| c.kustomization.is_some()) else {
+        return Vec::new();
+    };
+    if c.kustomization.as_ref().is_some_and(|k| k.fifo) {
+        return Vec::new();
+    }
+    let Some(root) = c.tree().and_then(|t| yaml::document_root(t.root_node())) else {
+        return Vec::new();
+    };
+    let src = &ctx.text[c.start..c.start + c.len];
+    let entries = kustomize::entries(root, src);
+    let built = ws.kustomization_builds(path);
+    // Its objects: (entry, file, object, namespace).
+    let mut insts: Vec<(usize, &Path, &K8sObject, Option<String>)> = Vec::new();
+    let mut workloads: Vec<(usize, &K8sObject, Option<String>)> = Vec::new();
+    for &(e, p, s) in &built {
+        for o in &s.instrumentations {
+            insts.push((e, p, o, ws.object_namespace(p, o)));
+        }
+        for o in s.injectors.iter().filter(|o| is_workload(o)) {
+            workloads.push((e, o, ws.pod_namespace(Some(p), o)));
+        }
+    }
+    let mut out: Vec<Finding> = Vec::new();
+    let mut reported: Vec<usize> = Vec::new();
+    for (we, w, pod_ns) in &workloads {
+        for (_, value) in inject_values(w) {
+            // Built together, two unknown namespaces are the one the build is applied to.
+            let cands: Vec<_> = insts
+                .iter()
+                .filter(|(_, _, i, ns)| {
+                    let same = |want: Option<&str>| want == ns.as_deref();
+                    if value.eq_ignore_ascii_case("true") {
+                        same(pod_ns.as_deref())
+                    } else {
+                        match value.split_once('/') {
+                            Some((n, name)) => i.name.as_deref() == Some(name) && same(Some(n)),
+                            None => i.name.as_deref() == Some(value) && same(pod_ns.as_deref()),
+                        }
+                    }
+                })
+                .collect();
+            let [&(ie, ip, inst, ref ins)] = cands[..] else {
+                continue;
+            };
+            // Where the namespace is known, no other Instrumentation of the workspace may be
+            // the one (it could exist before the build is applied).
+            if let Some(ns) = pod_ns.as_deref().or(ins.as_deref()) {
+                if ws.resolve(value, Some(ns)).is_none_or(|r| r != inst) {
+                    continue;
+                }
+            }
+            if !sorts_before_instrumentation(w, inst) || reported.contains(&ie) {
+                continue;
+            }
+            let Some(entry) = entries.get(ie) else {
+                continue;
+            };
+            // Brought in by a folder that also brings the workload: that folder's own
+            // kustomization reports it.
+            let dir = path.parent().unwrap_or(Path::new(""));
+            let is_file = clean(&dir.join(&entry.path)) == clean(ip);
+            if !is_file && ie == *we {
+                continue;
+            }
+            reported.push(ie);
+            let name = inst.name.as_deref().unwrap_or("?");
+            let wname = w.name.as_deref().unwrap_or("?");
+            let message = format!(
+                "kustomize applies {} `{wname}` before Instrumentation `{name}` (its legacy order puts kinds it does not know, such as Instrumentation, after Deployments): pods created before the Instrumentation exists start uninstrumented. Apply the Instrumentation first, in a step of its own.",
+                w.kind
+            );
+            out.push(Finding::new(
+                Span::new(c.start + entry.span.start, c.start + entry.span.end),
+                message,
+            ));
+        }
+    }
+    out
+}
+
+const DOCS: &str = r#"## What it does
+Flags a workload whose pods ask the OpenTelemetry Operator for injection
+(`instrumentation.opentelemetry.io/inject-<lang>`) when it is applied before the
+Instrumentation its value resolves to:
+
+- in one multi-document YAML file, the workload's document comes first (reported on the
+  inject annotation);
+- a kustomization builds both (reported on the Instrumentation's entry under `resources:`):
+  kustomize's default (legacy) order applies Deployments, StatefulSets and CronJobs — and
+  kinds whose `group_version_kind` sorts before `opentelemetry.io_v1alpha1_Instrumentation`,
+  such as DaemonSets and Jobs — before Instrumentations.
+
+Not flagged: the Instrumentation document first; files a kustomization builds or Helm
+`templates/` (their order is not the file's); kustomizations with `sortOptions: {order: fifo}`;
+values that could also mean an Instrumentation of another file (order unknown); Pods and other
+core kinds, which kustomize sorts after Instrumentations; test steps (chainsaw) that apply
+the Instrumentation in an earlier step of their own, and their assertion files
+(`00-assert.yaml`).
+
+## Why is this bad?
+The Operator injects at pod creation, through its admission webhook. When the first pods are
+created before the Instrumentation exists, the webhook finds none and admits them
+unchanged: no init container, no telemetry, and nothing happens until the pods are restarted.
+
+## Example
+```yaml
+apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: api
+spec:
+  template:
+    metadata:
+      annotations:
+        instrumentation.opentelemetry.io/inject-python: "true"
+---
+apiVersion: opentelemetry.io/v1alpha1
+kind: Instrumentation
+metadata:
+  name: python
+```
+
+## Use instead
+```yaml
+apiVersion: opentelemetry.io/v1alpha1
+kind: Instrumentation
+metadata:
+  name: python
+---
+apiVersion: apps/v1
+kind: Deployment
+...
+```
+With kustomize, apply the Instrumentation in a step of its own (or
+`sortOptions: {order: fifo}` with it listed first).
+
+## Fix safety
+In a multi-document file the fix moves the Instrumentation document (with its `---`) above
+the first workload document, only when the result still parses; it is safe unless a Namespace
+document lies between the two (the Instrumentation may need it first). Kustomizations get no
+fix.
+
+## Source
+- https://opentelemetry.io/docs/platforms/kubernetes/operator/troubleshooting/automatic/#check-deployment-order
+- open-telemetry/opentelemetry-operator#1329, #553; kustomize `api/resource` legacy order.
+"#;
