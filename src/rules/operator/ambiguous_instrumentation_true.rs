@@ -36,10 +36,7 @@ pub static RULE: Rule = Rule {
 };
 
 fn check(m: &Match) -> Option<Finding> {
-    let (s, pod_ns) = judged(m)?;
-    if !s.value.eq_ignore_ascii_case("true") {
-        return None;
-    }
+    let (s, pod_ns) = judged(m, |v| v.eq_ignore_ascii_case("true"))?;
     let mut names: Vec<&str> = m
         .ctx
         .workspace

@@ -37,19 +37,22 @@ pub static RULE: Rule = Rule {
 };
 
 fn check(m: &Match) -> Option<Finding> {
-    let (s, pod_ns) = judged(m)?;
     let ws = m.ctx.workspace;
+    // An Instrumentation that may be applied into any namespace could be the pod's.
+    if ws.has_instrumentation_without_namespace() {
+        return None;
+    }
+    let (s, pod_ns) = judged(m, |v| {
+        v.eq_ignore_ascii_case("true")
+            || (!v.contains('/') && crate::rules::operator::model::is_dns_subdomain(v))
+    })?;
     let v = s.value.as_str();
     let any = v.eq_ignore_ascii_case("true");
     if !any && (v.contains('/') || !crate::rules::operator::model::is_dns_subdomain(v)) {
         return None;
     }
-    // The Instrumentations it could mean; an unknown namespace on any of them, or one in the
-    // pod's namespace, and the Operator may well find it. (Indexed look-ups first: most
-    // annotations stop there.)
-    if ws.has_instrumentation_without_namespace() {
-        return None;
-    }
+    // The Instrumentations it could mean; one in the pod's namespace, and the Operator finds
+    // it. (Indexed look-ups first: most annotations stop there.)
     let here = ws.instrumentations_in(&pod_ns);
     if here.iter().any(|i| any || i.name.as_deref() == Some(v)) {
         return None;

@@ -7,8 +7,19 @@ use crate::syntax::yaml::{scalar, Scalar};
 
 /// An inject annotation the Operator reads, with a string value and an explicit pod
 /// namespace: `(value scalar, pod namespace)`. Templated and substituted values are unknown.
-pub fn judged(m: &Match) -> Option<(Scalar, String)> {
-    let at = locate(m, m.get("pair")?)?;
+/// `accept` sees the scalar's value first: where the value alone rules the case out, the
+/// (costlier) placement is never worked out.
+pub fn judged(m: &Match, accept: impl Fn(&str) -> bool) -> Option<(Scalar, String)> {
+    let pair = m.get("pair")?;
+    let key = crate::syntax::yaml::key_of(pair)?;
+    if !m.text(key).contains("/inject-") {
+        return None;
+    }
+    let early = scalar(crate::syntax::yaml::value_of(pair)?, m.chunk)?;
+    if !accept(&early.value) {
+        return None;
+    }
+    let at = locate(m, pair)?;
     if !at.full {
         return None;
     }
