@@ -10,6 +10,7 @@ use crate::syntax::yaml::{
     self, content, get_path, key_path, pair, pair_key, pairs, pod_shape, scalar, K8sObject,
     PodShape, OPERATOR_PREFIX,
 };
+use crate::workspace::INJECT_PYTHON;
 use std::sync::Arc;
 use tree_sitter::Node;
 
@@ -480,6 +481,63 @@ pub fn language_sections(spec: Node, src: &str) -> Vec<String> {
         .filter_map(|p| pair_key(p, src))
         .filter(|k| yaml::INSTRUMENTATION_LANGUAGES.contains(&k.as_str()))
         .collect()
+}
+
+/// Where an env entry's `value:` sits when it is in a container the Operator injects Python
+/// into: `path` is the pair's key path in a pod-bearing object, `env_item` the env list item.
+/// Gives the container's mapping, the effective inject-python value and the pod's namespace;
+/// `None` when the entry is elsewhere, the pod is not injected, or the container not targeted.
+pub struct PythonContainer<'t> {
+    /// The container's mapping.
+    pub container: Node<'t>,
+    /// The effective `inject-python` value (pod, else Namespace default).
+    pub inject: String,
+    /// The pod's namespace as the workspace sees it (kustomize included).
+    pub pod_ns: Option<String>,
+}
+
+/// See [`PythonContainer`].
+pub fn python_container<'t>(
+    m: &Match<'_, 't>,
+    obj: &K8sObject,
+    path: &[&str],
+    env_item: Node<'t>,
+) -> Option<PythonContainer<'t>> {
+    let src = m.chunk;
+    let shape = yaml::pod_shape(&obj.api_version, &obj.kind)?;
+    if shape.namespace {
+        return None;
+    }
+    let pod_spec: Vec<&str> = shape.template().iter().copied().chain(["spec"]).collect();
+    let n = pod_spec.len();
+    if path.len() != n + 5
+        || path[..n] != pod_spec[..]
+        || !matches!(path[n], "containers" | "initContainers")
+        || path[n + 1..] != ["-", "env", "-", "value"]
+    {
+        return None;
+    }
+    let ws = m.ctx.workspace;
+    let pod_ns = ws.pod_namespace(m.ctx.path, obj);
+    let inject = ws
+        .effective_annotation(
+            obj.pod_annotation(INJECT_PYTHON),
+            pod_ns.as_deref(),
+            INJECT_PYTHON,
+        )?
+        .to_string();
+    if inject.is_empty() || inject.eq_ignore_ascii_case("false") {
+        return None;
+    }
+    let container = climb_to_mapping_with(env_item, "env", src)?;
+    let name = yaml::get(container, "name", src)
+        .and_then(|v| yaml::scalar(v, src))
+        .map(|s| s.value);
+    targeted(obj, container, name.as_deref(), path[n]).then_some(PythonContainer {
+        container,
+        inject,
+        pod_ns,
+    })
 }
 
 /// The mapping above `node` that has `key` (the container of an env item).

@@ -13,10 +13,7 @@ use super::model::{self, explicit_port, language_sections, PythonEnv};
 use crate::diagnostic::{Edit, Finding, Fix, Severity, Span};
 use crate::language::Language;
 use crate::rules::{always, anywhere, Facts, FixKind, Match, Pre, Query, Rule, Topic};
-use crate::syntax::yaml::{
-    get, get_path, key_path, pair, pod_shape, scalar, K8sObject, PodShape, Scalar,
-};
-use crate::workspace::INJECT_PYTHON;
+use crate::syntax::yaml::{get, get_path, key_path, pair, scalar, K8sObject, Scalar};
 use tree_sitter::Node;
 
 /// The rule.
@@ -64,11 +61,7 @@ fn check(m: &Match) -> Option<Finding> {
     if obj.is_instrumentation() {
         return instrumentation(m, root, &obj, &path, value);
     }
-    let shape = pod_shape(&obj.api_version, &obj.kind)?;
-    if shape.namespace {
-        return None;
-    }
-    container(m, &obj, shape, &path, pair_node, value)
+    container(m, &obj, &path, pair_node, value)
 }
 
 /// Where a value of an Instrumentation sits.
@@ -202,40 +195,21 @@ fn python_override(root: Node, src: &str, name: &str, s: &Scalar) -> Option<Fix>
 fn container(
     m: &Match,
     obj: &K8sObject,
-    shape: PodShape,
     path: &[&str],
     pair_node: Node,
     value: Node,
 ) -> Option<Finding> {
     let src = m.chunk;
-    let pod_spec: Vec<&str> = shape.template().iter().copied().chain(["spec"]).collect();
-    let n = pod_spec.len();
-    if path.len() != n + 5
-        || path[..n] != pod_spec[..]
-        || !matches!(path[n], "containers" | "initContainers")
-    {
-        return None;
-    }
-    if path[n + 1..] != ["-", "env", "-", "value"] {
-        return None;
-    }
     let ws = m.ctx.workspace;
-    let pod_ns = ws.pod_namespace(m.ctx.path, obj);
-    let pod_ns = pod_ns.as_deref();
-    let inject =
-        ws.effective_annotation(obj.pod_annotation(INJECT_PYTHON), pod_ns, INJECT_PYTHON)?;
-    if inject.is_empty() || inject.eq_ignore_ascii_case("false") {
-        return None;
-    }
     // The container: env item mapping → env list → container mapping.
     let env_item = pair_node.parent()?;
-    let container_map = model::climb_to_mapping_with(env_item, "env", src)?;
-    let container_name = get(container_map, "name", src)
-        .and_then(|v| scalar(v, src))
-        .map(|s| s.value);
-    if !model::targeted(obj, container_map, container_name.as_deref(), path[n]) {
-        return None;
-    }
+    let model::PythonContainer {
+        container: container_map,
+        inject,
+        pod_ns,
+    } = model::python_container(m, obj, path, env_item)?;
+    let pod_ns = pod_ns.as_deref();
+    let inject = inject.as_str();
     let env_list = get(container_map, "env", src)?;
     let own: Vec<EnvEntry> = model::env_layer(Some(env_list), src);
     let inst = ws

@@ -6,9 +6,7 @@ use super::model;
 use crate::diagnostic::{Edit, Finding, Fix, Severity, Span};
 use crate::language::Language;
 use crate::rules::{always, anywhere, Facts, FixKind, Match, Pre, Query, Rule, Topic};
-use crate::syntax::yaml::{get, get_path, key_path, pod_shape, scalar, Scalar};
-use crate::workspace::INJECT_PYTHON;
-use tree_sitter::Node;
+use crate::syntax::yaml::{get, get_path, key_path, scalar, Scalar};
 
 /// The rule.
 pub static RULE: Rule = Rule {
@@ -115,8 +113,8 @@ fn check(m: &Match) -> Option<Finding> {
         if get_path(spec, &["python", "image"], src).is_some() {
             severity = Some(Severity::Info);
         }
-    } else if !in_python_container(m, &obj, &path, env_item)? {
-        return None;
+    } else {
+        model::python_container(m, &obj, &path, env_item)?;
     }
     let message = match setting {
         Grpc::Protocol => format!(
@@ -129,47 +127,6 @@ fn check(m: &Match) -> Option<Finding> {
     let mut finding = Finding::new(m.abs(s.span), message);
     finding.severity = severity;
     Some(finding.with_fix(fix(m, &s, &setting)))
-}
-
-/// The env entry of a container the Operator injects Python into.
-fn in_python_container(
-    m: &Match,
-    obj: &crate::syntax::yaml::K8sObject,
-    path: &[&str],
-    env_item: Node,
-) -> Option<bool> {
-    let src = m.chunk;
-    let shape = pod_shape(&obj.api_version, &obj.kind)?;
-    if shape.namespace {
-        return None;
-    }
-    let pod_spec: Vec<&str> = shape.template().iter().copied().chain(["spec"]).collect();
-    let n = pod_spec.len();
-    if path.len() != n + 5
-        || path[..n] != pod_spec[..]
-        || !matches!(path[n], "containers" | "initContainers")
-        || path[n + 1..] != ["-", "env", "-", "value"]
-    {
-        return None;
-    }
-    let ws = m.ctx.workspace;
-    let pod_ns = ws.pod_namespace(m.ctx.path, obj);
-    let pod_ns = pod_ns.as_deref();
-    let inject =
-        ws.effective_annotation(obj.pod_annotation(INJECT_PYTHON), pod_ns, INJECT_PYTHON)?;
-    if inject.is_empty() || inject.eq_ignore_ascii_case("false") {
-        return None;
-    }
-    let container = model::climb_to_mapping_with(env_item, "env", src)?;
-    let container_name = get(container, "name", src)
-        .and_then(|v| scalar(v, src))
-        .map(|s| s.value);
-    Some(model::targeted(
-        obj,
-        container,
-        container_name.as_deref(),
-        path[n],
-    ))
 }
 
 fn fix(m: &Match, s: &Scalar, setting: &Grpc) -> Fix {
