@@ -26,6 +26,12 @@ use tree_sitter::{InputEdit, Point, Tree};
 pub trait Prefilter: Sync + Send {
     /// The needle bits of `text` in a file of `lang`.
     fn scan(&self, lang: Language, text: &str) -> u128;
+
+    /// Whether the parser may leave out the YAML blocks no rule reads
+    /// ([`crate::syntax::yaml_skip`]); the full path's prefilter says no.
+    fn skips_unread(&self) -> bool {
+        false
+    }
 }
 
 /// Which chunks of a file are parsed.
@@ -276,7 +282,7 @@ impl SourceFile {
             } else {
                 Wanted::Bits(0)
             };
-            chunks.push(make_chunk_with(lang, &text, s, e, None, bits, w));
+            chunks.push(make_chunk_with(lang, &text, s..e, None, bits, w, prefilter));
         }
         SourceFile {
             lang,
@@ -339,11 +345,11 @@ impl SourceFile {
             *c = make_chunk_with(
                 self.lang,
                 &self.text,
-                c.start,
-                c.start + c.len,
+                c.start..c.start + c.len,
                 None,
                 c.needles,
                 Wanted::All,
+                self.prefilter,
             );
             changed = true;
         }
@@ -377,11 +383,11 @@ impl SourceFile {
             *c = make_chunk_with(
                 self.lang,
                 &self.text,
-                c.start,
-                c.start + c.len,
+                c.start..c.start + c.len,
                 None,
                 c.needles,
                 Wanted::All,
+                self.prefilter,
             );
             changed = true;
         }
@@ -739,19 +745,20 @@ fn make_chunk(
     wanted: Wanted,
 ) -> Chunk {
     let needles = prefilter.scan(lang, &text[start..end]);
-    make_chunk_with(lang, text, start, end, old, needles, wanted)
+    make_chunk_with(lang, text, start..end, old, needles, wanted, prefilter)
 }
 
 /// [`make_chunk`] with the chunk's needle bits already known.
 fn make_chunk_with(
     lang: Language,
     text: &str,
-    start: usize,
-    end: usize,
+    span: std::ops::Range<usize>,
     old: Option<&Tree>,
     needles: u128,
     wanted: Wanted,
+    prefilter: &dyn Prefilter,
 ) -> Chunk {
+    let (start, end) = (span.start, span.end);
     let src = &text[start..end];
     static NEXT_ID: AtomicU64 = AtomicU64::new(1);
     let id = NEXT_ID.fetch_add(1, Ordering::Relaxed);
@@ -776,7 +783,12 @@ fn make_chunk_with(
             kustomization: None,
         };
     }
-    let tree = chunk_tree(lang, src, old);
+    let tree = if lang == Language::Yaml && !templated && prefilter.skips_unread() {
+        let skip = crate::syntax::yaml_skip::unread(src, &|t| prefilter.scan(lang, t) != 0);
+        crate::syntax::parse_skipping(lang, src, old, &skip)
+    } else {
+        chunk_tree(lang, src, old)
+    };
     let mut kustomization = None;
     let (facts, launch) = match lang {
         Language::Python => (

@@ -761,7 +761,10 @@ fn run_stdin(dir: &Path, args: &[&str], input: &str) -> Out {
         .spawn()
         .expect("the binary runs");
     let mut stdin = child.stdin.take().unwrap();
-    stdin.write_all(input.as_bytes()).unwrap();
+    // A usage error exits before reading standard input: the pipe may close under us.
+    if let Err(e) = stdin.write_all(input.as_bytes()) {
+        assert_eq!(e.kind(), std::io::ErrorKind::BrokenPipe, "{e}");
+    }
     drop(stdin);
     let out = child.wait_with_output().unwrap();
     Out {

@@ -589,11 +589,12 @@ fn run_check(args: &CheckArgs) -> anyhow::Result<ExitCode> {
             .collect();
         eprintln!("stats: phases: {}", phases.join(", "));
         eprintln!(
-            "stats: {files_read} files, {} bytes read; {} summarised, {} checked; {} bytes parsed; {} checked early, {} of them again",
+            "stats: {files_read} files, {} bytes read; {} summarised, {} checked; {} bytes parsed ({} of them left out as unread); {} checked early, {} of them again",
             stats.read_bytes.load(Relaxed),
             stats.summarised_files.load(Relaxed),
             stats.checked_files.load(Relaxed),
             stats.parsed_bytes.load(Relaxed),
+            otel_lsp::syntax::yaml_skip::skipped_bytes(),
             stats.speculated.load(Relaxed),
             stats.stale.load(Relaxed),
         );

@@ -421,7 +421,7 @@ pub fn read(lang: Language, text: String, wanted: Wanted) -> SourceFile {
 
 /// A file with every chunk parsed: the full path, for tests, fixes and one-off checks.
 pub fn parse(lang: Language, text: String) -> SourceFile {
-    read(lang, text, Wanted::All)
+    SourceFile::new(lang, text, &needles::FULL, Wanted::All)
 }
 
 /// The chunks of a text and their needle bits, without parsing anything: what

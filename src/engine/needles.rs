@@ -101,6 +101,22 @@ impl Prefilter for RuleNeedles {
     fn scan(&self, lang: Language, text: &str) -> u128 {
         scan(lang, text)
     }
+
+    fn skips_unread(&self) -> bool {
+        true
+    }
+}
+
+/// The same needles for the full path: every byte of every chunk is parsed.
+pub struct FullNeedles;
+
+/// The full path's prefilter ([`crate::engine::parse`]).
+pub static FULL: FullNeedles = FullNeedles;
+
+impl Prefilter for FullNeedles {
+    fn scan(&self, lang: Language, text: &str) -> u128 {
+        scan(lang, text)
+    }
 }
 
 /// The bit set of the language's needles occurring in `text`.

@@ -6,6 +6,7 @@ pub mod helm;
 pub mod kustomize;
 pub mod python;
 pub mod yaml;
+pub mod yaml_skip;
 
 use crate::language::Language;
 use std::cell::RefCell;
@@ -32,6 +33,17 @@ pub fn parse_chunk(lang: Language, text: &str, old: Option<&Tree>) -> Tree {
 /// Parses `text` with the language's grammar, reusing `old` when given (already edited).
 /// One parser per language and thread, kept for the thread's life.
 pub fn parse(lang: Language, text: &str, old: Option<&Tree>) -> Tree {
+    parse_skipping(lang, text, old, &[])
+}
+
+/// [`parse`], leaving out the byte ranges `skip` (sorted, apart, on line starts; see
+/// [`yaml_skip`]): nodes keep their places in `text`, and the parser never reads those bytes.
+pub fn parse_skipping(
+    lang: Language,
+    text: &str,
+    old: Option<&Tree>,
+    skip: &[std::ops::Range<usize>],
+) -> Tree {
     PARSERS.with(|cell| {
         let mut parsers = cell.borrow_mut();
         let idx = match parsers.iter().position(|(l, _)| *l == lang) {
@@ -45,12 +57,62 @@ pub fn parse(lang: Language, text: &str, old: Option<&Tree>) -> Tree {
             }
         };
         let parser = &mut parsers[idx].1;
+        let ranges = if skip.is_empty() {
+            Vec::new()
+        } else {
+            included(text, skip)
+        };
+        // An empty list means the whole text; a list that does not fit (never: the ranges
+        // come from the same text) falls back to it too.
+        if parser.set_included_ranges(&ranges).is_err() {
+            let _ = parser.set_included_ranges(&[]);
+        }
         // Without a timeout or cancellation flag, parse only returns None when no language is
         // set; retry without the old tree to be safe, then give up on an empty tree.
-        parser
+        let tree = parser
             .parse(text, old)
             .or_else(|| parser.parse(text, None))
             .or_else(|| parser.parse("", None))
-            .expect("tree-sitter parses the empty string")
+            .expect("tree-sitter parses the empty string");
+        if !ranges.is_empty() {
+            let _ = parser.set_included_ranges(&[]);
+        }
+        tree
     })
+}
+
+/// The ranges of `text` outside `skip`, with their points.
+fn included(text: &str, skip: &[std::ops::Range<usize>]) -> Vec<tree_sitter::Range> {
+    // Points of increasing offsets, counting rows from the last one.
+    let (mut row, mut line_start, mut seen) = (0, 0, 0);
+    let mut point = |at: usize| {
+        for nl in memchr::memchr_iter(b'\n', &text.as_bytes()[seen..at]) {
+            row += 1;
+            line_start = seen + nl + 1;
+        }
+        seen = at;
+        tree_sitter::Point::new(row, at - line_start)
+    };
+    let mut out = Vec::with_capacity(skip.len() + 1);
+    let mut at = 0;
+    for r in skip
+        .iter()
+        .chain(std::iter::once(&(text.len()..text.len())))
+    {
+        let (start, end) = (r.start.clamp(at, text.len()), r.end.clamp(at, text.len()));
+        if start > at {
+            let (sp, ep) = (point(at), point(start));
+            out.push(tree_sitter::Range {
+                start_byte: at,
+                end_byte: start,
+                start_point: sp,
+                end_point: ep,
+            });
+        }
+        if end > start {
+            point(end);
+        }
+        at = end.max(at);
+    }
+    out
 }
