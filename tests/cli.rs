@@ -1410,3 +1410,110 @@ fn exit_non_zero_on_fix() {
     let out = run(dir.path(), &args[..4]);
     assert_eq!(out.code, 0, "without the flag a clean result exits 0");
 }
+
+/// OTEL100 `unused-noqa` through the real binary: reported in Python, YAML and Dockerfiles
+/// (JSON has its code, name, severity and safe fix), `--diff` shows the removal, `--fix` makes
+/// it, and the codes of switched-off rules are never judged.
+#[test]
+fn unused_noqa_is_reported_diffed_and_fixed() {
+    let dir = tempfile::tempdir().unwrap();
+    let app = FLASK_APP.replace("debug=True)\n", "debug=True)  # noqa: OTEL001\n")
+        + "x = 1  # noqa: E501, OTEL001\ny = 2  # noqa: OTEL001 it was a Flask app once\nz = 3  # noqa: OTEL003\n";
+    write(dir.path(), "app.py", &app);
+    let yaml = "apiVersion: v1\nkind: Service\nmetadata:\n  name: web  # noqa: OTEL003\n";
+    write(dir.path(), "k8s/service.yaml", yaml);
+    let docker = "FROM python:3.12-slim\n# noqa: OTEL050\nRUN pip install flask  # noqa: OTEL050\n";
+    write(dir.path(), "Dockerfile", docker);
+
+    let out = run(dir.path(), &["check", "--output-format", "json"]);
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    let diags = json(&out);
+    let found: Vec<(String, u64, String)> = diags
+        .iter()
+        .map(|d| {
+            (
+                d["path"].as_str().unwrap().to_string(),
+                d["line"].as_u64().unwrap(),
+                d["code"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    let want: Vec<(String, u64, String)> = [
+        ("Dockerfile", 2),
+        ("Dockerfile", 3),
+        ("app.py", 8),
+        ("app.py", 9),
+        ("k8s/service.yaml", 4),
+    ]
+    .iter()
+    .map(|(p, l)| (p.to_string(), *l, "OTEL100".to_string()))
+    .collect();
+    assert_eq!(found, want, "{}", out.stdout);
+    let d = &diags[2];
+    assert_eq!(d["name"], "unused-noqa");
+    assert_eq!(d["severity"], "info");
+    assert_eq!(
+        (d["column"].as_u64(), d["end_column"].as_u64()),
+        (Some(22), Some(29))
+    );
+    assert_eq!(d["fixes"][0]["applicability"], "safe");
+
+    let diff = run(dir.path(), &["check", "--diff"]);
+    assert_eq!(diff.code, 1, "{}", diff.stderr);
+    for line in [
+        "-x = 1  # noqa: E501, OTEL001\n",
+        "+x = 1  # noqa: E501\n",
+        "-y = 2  # noqa: OTEL001 it was a Flask app once\n",
+        "+y = 2\n",
+        "-  name: web  # noqa: OTEL003\n",
+        "+  name: web\n",
+        "-# noqa: OTEL050\n",
+        "+RUN pip install flask\n",
+    ] {
+        assert!(diff.stdout.contains(line), "{line:?} in\n{}", diff.stdout);
+    }
+    assert_eq!(fs::read_to_string(dir.path().join("app.py")).unwrap(), app);
+
+    // A switched-off rule's code is not judged: OTEL001's here, OTEL050's in the Dockerfile.
+    let out = run(
+        dir.path(),
+        &[
+            "check",
+            "--output-format",
+            "json",
+            "--ignore",
+            "OTEL001,OTEL050",
+        ],
+    );
+    let diags = json(&out);
+    let lines: Vec<(&str, u64)> = diags
+        .iter()
+        .map(|d| (d["path"].as_str().unwrap(), d["line"].as_u64().unwrap()))
+        .collect();
+    assert_eq!(lines, [("k8s/service.yaml", 4)], "{}", out.stdout);
+    write(dir.path(), "otel-lsp.toml", "ignore = [\"unused-noqa\"]\n");
+    let out = run(dir.path(), &["check", "--output-format", "json"]);
+    assert_eq!((out.code, json(&out).len()), (0, 0), "{}", out.stdout);
+    fs::remove_file(dir.path().join("otel-lsp.toml")).unwrap();
+
+    let fixed = run(dir.path(), &["check", "--fix"]);
+    assert_eq!(fixed.code, 0, "{}{}", fixed.stdout, fixed.stderr);
+    assert!(
+        fixed.stdout.contains("No problems remaining (5 fixed)"),
+        "{}",
+        fixed.stdout
+    );
+    assert_eq!(
+        fs::read_to_string(dir.path().join("app.py")).unwrap(),
+        FLASK_APP.replace("debug=True)\n", "debug=True)  # noqa: OTEL001\n")
+            + "x = 1  # noqa: E501\ny = 2\nz = 3  # noqa: OTEL003\n"
+    );
+    assert_eq!(
+        fs::read_to_string(dir.path().join("k8s/service.yaml")).unwrap(),
+        "apiVersion: v1\nkind: Service\nmetadata:\n  name: web\n"
+    );
+    assert_eq!(
+        fs::read_to_string(dir.path().join("Dockerfile")).unwrap(),
+        "FROM python:3.12-slim\nRUN pip install flask\n"
+    );
+}

@@ -310,7 +310,7 @@ fn disable_for_this_line_adds_or_extends_noqa() {
     assert_eq!(c.diagnostics(uri, 2), Vec::<Value>::new());
 
     // An existing `# noqa: OTHER` is extended.
-    let other = APP.replace("debug=True)\n", "debug=True)  # noqa: OTEL002\n");
+    let other = APP.replace("debug=True)\n", "debug=True)  # noqa: E501\n");
     replace_all(&mut c, uri, 3, &other);
     let d = c.diagnostics(uri, 3);
     assert_eq!(d.len(), 1);
@@ -322,7 +322,7 @@ fn disable_for_this_line_adds_or_extends_noqa() {
     );
     assert_eq!(actions.len(), 2, "{actions:#?}");
     let text = apply_edits(&other, &edits_of(&actions[1]), false);
-    assert!(text.contains("# noqa: OTEL002, OTEL001\n"), "{text}");
+    assert!(text.contains("# noqa: E501, OTEL001\n"), "{text}");
     replace_all(&mut c, uri, 4, &text);
     assert_eq!(c.diagnostics(uri, 4), Vec::<Value>::new());
     assert!(c.shutdown().success());
@@ -372,6 +372,94 @@ fn fix_all_applies_every_safe_fix_and_is_idempotent() {
     assert!(c.shutdown().success());
 }
 
+/// OTEL100: a `# noqa` that silences nothing is a diagnostic (info) with a quick fix, which
+/// fix-all applies with the others' (Python and YAML alike).
+#[test]
+fn unused_noqa_is_reported_with_a_quick_fix_and_in_fix_all() {
+    let mut c = started(push_caps());
+    let uri = "file:///tmp/otel-lsp-test/unused_noqa.py";
+    let text = format!("{APP}x = 1  # noqa: E501, OTEL001\ny = 2  # noqa: OTEL001\n");
+    c.open(uri, "python", 1, &text);
+    let d = c.diagnostics(uri, 1);
+    assert_eq!(codes(&d), ["OTEL001", "OTEL100", "OTEL100"], "{d:#?}");
+    assert_eq!(d[1]["severity"], 3);
+    let col = "x = 1  # noqa: E501, ".len() as u32;
+    assert_eq!(d[1]["range"], range(LINE + 1, col, LINE + 1, col + 7));
+    assert!(d[1]["message"]
+        .as_str()
+        .unwrap()
+        .contains("OTEL001 reports nothing"));
+    let actions = code_actions(
+        &mut c,
+        uri,
+        d[1]["range"].clone(),
+        Some(json!(["quickfix"])),
+    );
+    let titles: Vec<&str> = actions
+        .iter()
+        .map(|a| a["title"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        titles,
+        [
+            "Remove OTEL001 from the `noqa` directive (OTEL100)",
+            "Disable OTEL100 for this line"
+        ]
+    );
+    assert_eq!(actions[0]["isPreferred"], true);
+    let fixed = apply_edits(&text, &edits_of(&actions[0]), false);
+    assert!(
+        fixed.ends_with("x = 1  # noqa: E501\ny = 2  # noqa: OTEL001\n"),
+        "{fixed}"
+    );
+    let silenced = apply_edits(&text, &edits_of(&actions[1]), false);
+    assert!(
+        silenced.contains("# noqa: E501, OTEL001, OTEL100\n"),
+        "{silenced}"
+    );
+    replace_all(&mut c, uri, 2, &silenced);
+    assert_eq!(codes(&c.diagnostics(uri, 2)), ["OTEL001", "OTEL100"]);
+    // Fix-all: the Flask fix and both directives.
+    replace_all(&mut c, uri, 3, &text);
+    assert_eq!(c.diagnostics(uri, 3).len(), 3);
+    let all = code_actions(
+        &mut c,
+        uri,
+        range(0, 0, 0, 0),
+        Some(json!(["source.fixAll"])),
+    );
+    assert_eq!(all.len(), 1, "{all:#?}");
+    let fixed = apply_edits(&text, &edits_of(&all[0]), false);
+    assert!(
+        fixed.contains("debug=True, use_reloader=False)\n"),
+        "{fixed}"
+    );
+    assert!(fixed.ends_with("x = 1  # noqa: E501\ny = 2\n"), "{fixed}");
+    replace_all(&mut c, uri, 4, &fixed);
+    assert_eq!(c.diagnostics(uri, 4), Vec::<Value>::new());
+
+    let yaml = "file:///tmp/otel-lsp-test/service.yaml";
+    let text = "apiVersion: v1\nkind: Service\nmetadata:\n  name: web  # noqa: OTEL003\n  labels:  # noqa: E501\n    app: web\n";
+    c.open(yaml, "yaml", 1, text);
+    let d = c.diagnostics(yaml, 1);
+    assert_eq!(codes(&d), ["OTEL100"], "{d:#?}");
+    assert_eq!(d[0]["range"], range(3, 21, 3, 28));
+    let all = code_actions(
+        &mut c,
+        yaml,
+        range(0, 0, 0, 0),
+        Some(json!(["source.fixAll"])),
+    );
+    let fixed = apply_edits(text, &edits_of(&all[0]), false);
+    assert_eq!(
+        fixed,
+        "apiVersion: v1\nkind: Service\nmetadata:\n  name: web\n  labels:  # noqa: E501\n    app: web\n"
+    );
+    replace_all(&mut c, yaml, 2, &fixed);
+    assert_eq!(c.diagnostics(yaml, 2), Vec::<Value>::new());
+    assert!(c.shutdown().success());
+}
+
 #[test]
 fn hover_shows_rule_docs_on_findings_and_noqa_codes() {
     let mut c = started(utf8_caps());
@@ -393,13 +481,13 @@ fn hover_shows_rule_docs_on_findings_and_noqa_codes() {
         "{md}"
     );
     assert_eq!(h["range"], range(LINE, COL8, LINE, COL8 + 7));
-    // On the code in a noqa comment (case-insensitive), with the code's range.
+    // On the code in a noqa comment (case-insensitive), with the code's range; OTEL100
+    // underlines it (OTEL001 reports nothing there), so its docs come first.
     let col = "x = 1  # noqa: E501, otel0".len() as u32;
     let h = hover(&mut c, LINE + 1, col);
-    assert!(h["contents"]["value"]
-        .as_str()
-        .unwrap()
-        .contains("flask-debug-reloader"));
+    let md = h["contents"]["value"].as_str().unwrap();
+    let (unused, rule) = (md.find("`unused-noqa`"), md.find("`flask-debug-reloader`"));
+    assert!(unused.is_some() && unused < rule, "{md}");
     assert_eq!(h["range"], range(LINE + 1, col - 5, LINE + 1, col + 2));
     // Not on a rule: nothing.
     assert_eq!(hover(&mut c, LINE + 1, col - 8), Value::Null);

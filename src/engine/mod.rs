@@ -366,12 +366,15 @@ pub fn provider_mask() -> u128 {
     )
 }
 
-/// The needle bits of the enabled rules of `lang` that have a query: a chunk with none of
-/// them gets no query findings.
+/// The needle bits of the enabled rules of `lang` that read a chunk's tree: those with a
+/// query, and in YAML OTEL100 `unused-noqa` (a document's comments come from its tree). A
+/// chunk with none of them gets no findings from a tree.
 pub fn query_mask(lang: Language, settings: &Settings) -> u128 {
     rules::for_language(lang)
         .filter(|(_, r)| {
-            r.language == lang && r.query.is_some() && settings.is_enabled(r.code, r.name)
+            let tree = r.language == lang && r.query.is_some()
+                || lang == Language::Yaml && rules::is_unused_noqa(r);
+            tree && settings.is_enabled(r.code, r.name)
         })
         .fold(0, |m, (i, _)| match needles::rule_mask(i, lang) {
             0 => u128::MAX,
@@ -502,8 +505,14 @@ pub(crate) fn check_with(
     let document_contexts: Vec<OnceCell<Context>> =
         documents.iter().map(|_| OnceCell::new()).collect();
     let mut out = Vec::new();
+    // OTEL100 `unused-noqa` judges what the others reported: it runs after them.
+    let mut unused_noqa = None;
     for idx in run {
         let rule = rules::ALL[idx];
+        if rules::is_unused_noqa(rule) {
+            unused_noqa = Some(idx);
+            continue;
+        }
         let mask = needles::rule_mask(idx, lang);
         if mask != 0 && bits & mask == 0 {
             continue;
@@ -601,30 +610,66 @@ pub(crate) fn check_with(
         let Some(findings) = ran else {
             continue;
         };
-        for f in findings {
-            let severity = settings
-                .severity_of(rule.code)
-                .or(f.severity)
-                .unwrap_or(rule.severity);
-            out.push(Diagnostic {
-                code: rule.code,
-                name: rule.name,
-                severity,
-                span: f.span,
-                message: f.message,
-                fixes: f.fixes,
-            });
+        stamp(&mut out, rule, settings, findings);
+    }
+    let templated = lang == Language::Yaml && crate::syntax::helm::has_template(file.text());
+    if templated {
+        untemplated(file.text(), &mut out);
+    }
+    if let Some(idx) = unused_noqa {
+        let rule = rules::ALL[idx];
+        let mask = needles::rule_mask(idx, lang);
+        if mask == 0 || bits & mask != 0 {
+            let enabled = |r: &rules::Rule| settings.is_enabled(r.code, r.name);
+            let reported = rules::Reported {
+                diagnostics: &out,
+                enabled: &enabled,
+                chunks: mask,
+            };
+            let ctx = Context {
+                reported: Some(&reported),
+                ..Context::new(file, path, workspace)
+            };
+            let scan = rule.scan.expect("unused-noqa is a scan");
+            let found = guarded(rule.code, path, || scan(&ctx)).unwrap_or_default();
+            let mut judged = Vec::new();
+            stamp(&mut judged, rule, settings, found);
+            if templated {
+                untemplated(file.text(), &mut judged);
+            }
+            out.extend(judged);
         }
     }
     out.retain(|d| !suppress::is_suppressed(file.text(), d.span.start, d.code));
-    if lang == Language::Yaml && crate::syntax::helm::has_template(file.text()) {
-        untemplated(file.text(), &mut out);
-    }
     // One diagnostic per rule and line (§0.3): keep the first.
     out.sort_by(|a, b| (a.span.start, a.code, a.span.end).cmp(&(b.span.start, b.code, b.span.end)));
     let mut seen = std::collections::HashSet::new();
     out.retain(|d| seen.insert((suppress::line_start(file.text(), d.span.start), d.code)));
     out
+}
+
+/// Stamps a rule's code, name and severity (configured, the finding's, or the rule's) on its
+/// findings.
+fn stamp(
+    out: &mut Vec<Diagnostic>,
+    rule: &rules::Rule,
+    settings: &Settings,
+    findings: Vec<crate::diagnostic::Finding>,
+) {
+    for f in findings {
+        let severity = settings
+            .severity_of(rule.code)
+            .or(f.severity)
+            .unwrap_or(rule.severity);
+        out.push(Diagnostic {
+            code: rule.code,
+            name: rule.name,
+            severity,
+            span: f.span,
+            message: f.message,
+            fixes: f.fixes,
+        });
+    }
 }
 
 /// Nothing is reported on a Helm template action (`{{ … }}`: its rendered value is unknown),

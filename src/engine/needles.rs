@@ -185,6 +185,11 @@ fn rule_masks(idx: usize, lang: Language) -> Option<&'static RuleMasks> {
                         let p = r.pre_for(l)?;
                         let needles = mask_of(l, p.needles);
                         let wanted = match (p.facts, p.needles.is_empty()) {
+                            // It reads YAML comments from the tree, the others' without one.
+                            _ if rules::is_unused_noqa(r) && l == Language::Yaml => {
+                                Wanted::Bits(needles)
+                            }
+                            _ if rules::is_unused_noqa(r) => Wanted::Bits(0),
                             (Facts::All, _) | (_, true) => Wanted::All,
                             (Facts::Needles(f) | Facts::Named(f, _), false) => {
                                 Wanted::Bits(needles | mask_of(l, f))
@@ -218,16 +223,25 @@ pub fn has_needles(idx: usize, lang: Language, bits: u128) -> bool {
 }
 
 /// The chunks a YAML stream's summary needs: its documents with a needle of any rule or of
-/// the summary (Kubernetes objects, launchers and settings come from them).
+/// the summary (Kubernetes objects, launchers and settings come from them) — but OTEL100
+/// `unused-noqa`, which judges comments, not objects (its documents are parsed for its
+/// check, [`rule_wanted`]).
 pub fn yaml_summary_mask() -> u128 {
     static M: OnceLock<u128> = OnceLock::new();
     *M.get_or_init(|| {
-        let n = table(Language::Yaml).patterns.len();
-        if n >= 128 {
-            u128::MAX
-        } else {
-            (1u128 << n) - 1
+        let lang = Language::Yaml;
+        let mut m = 0;
+        for r in rules::ALL.iter().filter(|r| !rules::is_unused_noqa(r)) {
+            if let Some(p) = r.pre_for(lang) {
+                m |= pre_strings(p).fold(0, |m, s| m | bit_of(lang, s).unwrap_or(0));
+            }
         }
+        for (l, ns) in SUMMARY_NEEDLES {
+            if *l == lang {
+                m |= mask_of(lang, ns);
+            }
+        }
+        m
     })
 }
 

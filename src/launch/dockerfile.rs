@@ -345,6 +345,38 @@ fn context_copy(words: &[Token], workdir: Option<&str>) -> Option<String> {
     })
 }
 
+/// Where the comments of a Dockerfile start (`crate::syntax::comments`): comment lines
+/// (also inside a continued instruction, where Docker drops them), but not in heredoc
+/// bodies; and the shell comments of `RUN`, `CMD` and `ENTRYPOINT` (a `#` after an exec
+/// form's `]` too: Docker then runs the line through the shell). A `#` in the arguments of
+/// any other instruction is Docker's text, not a comment.
+pub fn comments(text: &str) -> Vec<usize> {
+    let ins = instructions(text, escape_char(text));
+    let bodies: Vec<(usize, usize)> = ins.iter().flat_map(|i| i.heredocs.clone()).collect();
+    let mut out = Vec::new();
+    for (s, e, _) in lines(text) {
+        let l = &text[s..e];
+        let t = l.trim_start();
+        if t.starts_with('#') && !bodies.iter().any(|b| b.0 <= s && s < b.1) {
+            out.push(s + l.len() - t.len());
+        }
+    }
+    for i in &ins {
+        if !matches!(i.kw.as_str(), "RUN" | "CMD" | "ENTRYPOINT") || !i.heredocs.is_empty() {
+            continue;
+        }
+        let masked = strip_run_flags(&i.masked);
+        out.extend(
+            crate::syntax::comments::bash(&masked)
+                .into_iter()
+                .map(|c| c + i.args_start),
+        );
+    }
+    out.sort_unstable();
+    out.dedup();
+    out
+}
+
 /// `RUN --mount=… --network=…` flags precede the command: blank them (same length).
 fn strip_run_flags(masked: &str) -> String {
     let mut out = masked.to_string();
@@ -912,5 +944,21 @@ mod tests {
         ] {
             let _ = facts(src);
         }
+    }
+
+    fn comment_texts(src: &str, starts: &[usize]) -> Vec<String> {
+        starts
+            .iter()
+            .map(|&s| src[s..].lines().next().unwrap_or("").to_string())
+            .collect()
+    }
+
+    #[test]
+    fn comments_of_shell_instructions_and_comment_lines() {
+        let src = "# syntax=docker/dockerfile:1\nFROM python\nRUN a '#q' \\\n  # c1\n  b  # c2\nRUN <<EOF\n# body\nEOF\nENV A=\"#x\" B=1 # env\nCMD [\"a\", \"#b\"]  # c3\nLABEL x=\"# y\"\n";
+        assert_eq!(
+            comment_texts(src, &comments(src)),
+            ["# syntax=docker/dockerfile:1", "# c1", "# c2", "# c3"]
+        );
     }
 }

@@ -156,6 +156,65 @@ fn unescape(s: &str) -> String {
     out
 }
 
+/// Where the comments of a `.env` file start (`crate::syntax::comments`), as [`facts`]
+/// reads the lines: comment lines, a ` #` after an unquoted value, and a `#` after white
+/// space behind a quoted value's closing quote. The lines of a multi-line double-quoted
+/// value are the value's; a quote that never closes ends the search.
+pub fn comments(text: &str) -> Vec<usize> {
+    let b = text.as_bytes();
+    let mut out = Vec::new();
+    let mut pos = 0;
+    while pos < b.len() {
+        let end = memchr::memchr(b'\n', &b[pos..]).map_or(b.len(), |n| pos + n);
+        let mut i = pos;
+        while i < end && matches!(b[i], b' ' | b'\t') {
+            i += 1;
+        }
+        if i < end && b[i] == b'#' {
+            out.push(i);
+            pos = end + 1;
+            continue;
+        }
+        let Some(eq) = memchr::memchr(b'=', &b[i..end]).map(|n| i + n) else {
+            pos = end + 1;
+            continue;
+        };
+        let mut j = eq + 1;
+        while j < end && matches!(b[j], b' ' | b'\t') {
+            j += 1;
+        }
+        // Where the rest of the line may hold a comment: after a quoted value's closing
+        // quote (possibly on a later line), or inside an unquoted one.
+        let (from, line_end) = match b.get(j) {
+            Some(&q @ (b'"' | b'\'')) if j < end => {
+                let mut k = j + 1;
+                let close = loop {
+                    match b.get(k) {
+                        None => break None,
+                        Some(b'\n') if q == b'\'' => break None,
+                        Some(b'\\') if q == b'"' => k += 2,
+                        Some(&c) if c == q => break Some(k),
+                        Some(_) => k += 1,
+                    }
+                };
+                let Some(close) = close else {
+                    break;
+                };
+                let e = memchr::memchr(b'\n', &b[close..]).map_or(b.len(), |n| close + n);
+                (close + 1, e)
+            }
+            _ => (j + 1, end),
+        };
+        if let Some(k) =
+            (from.max(j + 1)..line_end).find(|&k| b[k] == b'#' && matches!(b[k - 1], b' ' | b'\t'))
+        {
+            out.push(k);
+        }
+        pos = line_end + 1;
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -192,5 +251,21 @@ mod tests {
         ] {
             let _ = facts(src);
         }
+    }
+
+    fn comment_texts(src: &str, starts: &[usize]) -> Vec<String> {
+        starts
+            .iter()
+            .map(|&s| src[s..].lines().next().unwrap_or("").to_string())
+            .collect()
+    }
+
+    #[test]
+    fn comments_of_env_lines() {
+        let src = "# top\nA=x # c1\nB=x#y\nC=\"a\n# in the value\" # c2\nD='#' # c3\n";
+        assert_eq!(
+            comment_texts(src, &comments(src)),
+            ["# top", "# c1", "# c2", "# c3"]
+        );
     }
 }

@@ -401,6 +401,31 @@ pub fn uwsgi_contexts(
     }
 }
 
+/// Where the comments of an INI file start (`crate::syntax::comments`), as [`facts`] reads
+/// them: lines starting with `#` or `;`, and inline ones after white space (` #`, ` ;`).
+pub fn comments(text: &str) -> Vec<usize> {
+    let mut out = Vec::new();
+    let mut pos = 0;
+    for line in text.split_inclusive('\n') {
+        let start = pos;
+        pos += line.len();
+        let full = line.trim_end_matches(['\n', '\r']);
+        let t = full.trim_start();
+        if t.starts_with(['#', ';']) {
+            out.push(start + full.len() - t.len());
+            continue;
+        }
+        if let Some(c) = [" #", "\t#", " ;", "\t;"]
+            .iter()
+            .filter_map(|m| full.find(m))
+            .min()
+        {
+            out.push(start + c + 1);
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -414,5 +439,21 @@ mod tests {
         assert!(c.is_on("master") && !c.is_on("lazy-apps"));
         assert_eq!(f.launchers[0].program().as_deref(), Some("uwsgi"));
         assert_eq!(f.env[0].known(), Some("api"));
+    }
+
+    fn comment_texts(src: &str, starts: &[usize]) -> Vec<String> {
+        starts
+            .iter()
+            .map(|&s| src[s..].lines().next().unwrap_or("").to_string())
+            .collect()
+    }
+
+    #[test]
+    fn comments_of_ini_lines() {
+        let src = "; top\n[uwsgi]  # c1\nmodule = app:app ; c2\nsocket = a#b\n";
+        assert_eq!(
+            comment_texts(src, &comments(src)),
+            ["; top", "# c1", "; c2"]
+        );
     }
 }

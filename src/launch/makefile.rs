@@ -272,6 +272,64 @@ fn recipe(f: &mut LaunchFacts, rule: usize, oneshell: bool, region: &str, at: us
     }
 }
 
+/// Where the comments of a Makefile start (`crate::syntax::comments`): in a recipe line,
+/// the shell's (tree-sitter-bash on the masked line); elsewhere make's, the first `#` that is
+/// neither escaped (`\#`) nor inside a `$(…)`/`${…}` reference, up to an inline recipe's
+/// `;`, after which the shell's count. `define … endef` bodies are values, never judged.
+pub fn comments(text: &str) -> Vec<usize> {
+    let ls = lines(text);
+    let bash = crate::syntax::comments::bash;
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < ls.len() {
+        let (s, e) = ls[i];
+        let line = &text[s..e];
+        let mut j = i;
+        while j + 1 < ls.len() && continues(&text[ls[j].0..ls[j].1]) {
+            j += 1;
+        }
+        let end = ls[j].1;
+        let next = j + 1;
+        if line.starts_with('\t') {
+            out.extend(bash(&mask_recipe(&text[s..end])).into_iter().map(|c| c + s));
+            i = next;
+            continue;
+        }
+        let t = line.trim_start();
+        if t.starts_with("define") && t[6..].starts_with([' ', '\t']) || t == "define" {
+            let mut k = next;
+            while k < ls.len() && text[ls[k].0..ls[k].1].trim() != "endef" {
+                k += 1;
+            }
+            i = k + 1;
+            continue;
+        }
+        let b = &text.as_bytes()[s..end];
+        let mut depth = 0i32;
+        let mut rule = false;
+        for (k, &c) in b.iter().enumerate() {
+            match c {
+                b'(' | b'{' => depth += 1,
+                b')' | b'}' => depth -= 1,
+                b':' if depth <= 0 => rule = true,
+                b';' if depth <= 0 && rule => {
+                    let at = s + k + 1;
+                    out.extend(bash(&text[at..end]).into_iter().map(|c| c + at));
+                    break;
+                }
+                b'#' if depth <= 0 && (k == 0 || b[k - 1] != b'\\') => {
+                    out.push(s + k);
+                    break;
+                }
+                _ => {}
+            }
+        }
+        i = next;
+    }
+    out.sort_unstable();
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -319,5 +377,21 @@ mod tests {
         ] {
             let _ = facts(src);
         }
+    }
+
+    fn comment_texts(src: &str, starts: &[usize]) -> Vec<String> {
+        starts
+            .iter()
+            .map(|&s| src[s..].lines().next().unwrap_or("").to_string())
+            .collect()
+    }
+
+    #[test]
+    fn comments_of_make_and_of_recipes() {
+        let src = "# top\nX = a \\# b # c1\nY = $(shell echo '#') # c2\nrun: ; echo '#' # c3\n\techo \"#\" # c4\ndefine D\n# body\nendef\n";
+        assert_eq!(
+            comment_texts(src, &comments(src)),
+            ["# top", "# c1", "# c2", "# c3", "# c4"]
+        );
     }
 }

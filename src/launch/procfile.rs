@@ -46,6 +46,32 @@ pub fn facts(text: &str) -> LaunchFacts {
     f
 }
 
+/// Where the comments of a Procfile start (`crate::syntax::comments`): comment lines, and
+/// the shell comments of each `name: command` line's command.
+pub fn comments(text: &str) -> Vec<usize> {
+    let mut out = Vec::new();
+    let mut pos = 0;
+    for line in text.split_inclusive('\n') {
+        let start = pos;
+        pos += line.len();
+        let l = line.trim_end_matches(['\n', '\r']);
+        let t = l.trim_start();
+        if t.starts_with('#') {
+            out.push(start + l.len() - t.len());
+            continue;
+        }
+        if let Some(colon) = l.find(':') {
+            let at = start + colon + 1;
+            out.extend(
+                crate::syntax::comments::bash(&l[colon + 1..])
+                    .into_iter()
+                    .map(|c| c + at),
+            );
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -58,5 +84,18 @@ mod tests {
         let w = &f.launchers[0].argv[2];
         assert_eq!(&src[w.span.start..w.span.end], "4");
         assert!(f.launchers[0].instrumented());
+    }
+
+    fn comment_texts(src: &str, starts: &[usize]) -> Vec<String> {
+        starts
+            .iter()
+            .map(|&s| src[s..].lines().next().unwrap_or("").to_string())
+            .collect()
+    }
+
+    #[test]
+    fn comments_of_lines_and_commands() {
+        let src = "# top\nweb: gunicorn '#x' app:app  # c1\n";
+        assert_eq!(comment_texts(src, &comments(src)), ["# top", "# c1"]);
     }
 }

@@ -11,7 +11,7 @@
 //! the rule can report there, and then only the chunks some such rule can look at. A test
 //! holds every rule's results equal to a full parse of every chunk (`tests/fast_path.rs`).
 
-use crate::diagnostic::{Finding, Severity, Span};
+use crate::diagnostic::{Diagnostic, Finding, Severity, Span};
 use crate::language::Language;
 use crate::launch::LaunchFacts;
 use crate::source::{FileFacts, SourceFile};
@@ -28,6 +28,7 @@ pub mod initialization;
 pub mod operator;
 pub mod packaging;
 pub mod prefork;
+pub mod suppression;
 #[cfg(test)]
 mod tests;
 
@@ -124,6 +125,8 @@ pub enum Topic {
     Packaging,
     /// Hints (info): console exporters, service names, double agents.
     Advisory,
+    /// The suppression comments themselves: `# noqa` directives that silence nothing.
+    Suppression,
 }
 
 impl Topic {
@@ -137,6 +140,7 @@ impl Topic {
         Topic::Exporter,
         Topic::Packaging,
         Topic::Advisory,
+        Topic::Suppression,
     ];
 
     /// Its name: the folder under `src/rules/`, the rule table's column.
@@ -150,6 +154,7 @@ impl Topic {
             Topic::Exporter => "exporter",
             Topic::Packaging => "packaging",
             Topic::Advisory => "advisory",
+            Topic::Suppression => "suppression",
         }
     }
 }
@@ -326,6 +331,28 @@ pub struct Context<'a> {
     /// [`Context::effective`], computed once per check.
     /// (`None` inside: nothing crosses files, the file's own facts are it.)
     pub effective: std::cell::OnceCell<Option<Box<LaunchFacts>>>,
+    /// What the other rules reported, for the one rule that judges their findings
+    /// ([`is_unused_noqa`]); `None` for every other rule.
+    pub reported: Option<&'a Reported<'a>>,
+}
+
+/// What OTEL100 `unused-noqa` judges, given by the engine after every other rule of the file
+/// ran: their diagnostics, before `# noqa` suppression and after the Helm filter (what they
+/// would report), and which rules are enabled for the file.
+pub struct Reported<'a> {
+    /// The other rules' diagnostics.
+    pub diagnostics: &'a [Diagnostic],
+    /// Whether a rule is enabled for the file (configuration and command line).
+    pub enabled: &'a dyn Fn(&Rule) -> bool,
+    /// The rule's needle bits in this file kind: a chunk without one is not looked at.
+    pub chunks: u128,
+}
+
+/// Whether `rule` is OTEL100 `unused-noqa`, which judges the other rules' findings: the
+/// engine runs its scan last, with [`Context::reported`], and parses nothing for it (but the
+/// YAML documents holding its needles: their comments come from the tree).
+pub fn is_unused_noqa(rule: &Rule) -> bool {
+    std::ptr::eq(rule, &suppression::unused_noqa::RULE)
 }
 
 impl<'a> Context<'a> {
@@ -338,6 +365,7 @@ impl<'a> Context<'a> {
             workspace,
             document: None,
             effective: Default::default(),
+            reported: None,
         }
     }
 
@@ -514,6 +542,7 @@ pub static ALL: &[&Rule] = &[
     &advisory::otel_logging_handler_notset::RULE,
     &advisory::uninstrumented_stdlib_http_server::RULE,
     &advisory::double_agent::RULE,
+    &suppression::unused_noqa::RULE,
 ];
 
 /// The rule with this code or name.

@@ -222,14 +222,23 @@ pub fn hover_at(snap: &Snapshot, pos: lsp::Position) -> Option<lsp::Hover> {
                 parts.push(rule_markdown(rule));
             }
         }
+        // On a code an OTEL100 finding underlines: that code's rule too.
+        let unused = rules::suppression::unused_noqa::RULE.code;
+        if seen.contains(&unused) {
+            if let Some((rule, _)) = noqa_code(snap, at).filter(|(r, _)| !seen.contains(&r.code)) {
+                parts.push(rule_markdown(rule));
+            }
+        }
         if !parts.is_empty() {
             return Some(hover(parts.join("\n\n---\n\n"), linted.lsp[first].range));
         }
     }
-    noqa_hover(snap, at)
+    let (rule, range) = noqa_code(snap, at)?;
+    Some(hover(rule_markdown(rule), range))
 }
 
-fn noqa_hover(snap: &Snapshot, at: usize) -> Option<lsp::Hover> {
+/// The rule whose code is under the cursor inside a `# noqa:` comment, and the code's range.
+fn noqa_code(snap: &Snapshot, at: usize) -> Option<(&'static Rule, lsp::Range)> {
     let line = snap.rope.byte_to_line(at.min(snap.rope.len_bytes()));
     let (start, text) = snap.line(line);
     let col = at.checked_sub(start)?;
@@ -250,7 +259,7 @@ fn noqa_hover(snap: &Snapshot, at: usize) -> Option<lsp::Hover> {
     }
     let rule = rules::by_code(text.get(s..e)?).filter(|_| s < e)?;
     let range = convert::range(&snap.rope, Span::new(start + s, start + e), snap.enc);
-    Some(hover(rule_markdown(rule), range))
+    Some((rule, range))
 }
 
 #[cfg(test)]

@@ -2,6 +2,7 @@
 //! the one place trees are made.
 
 pub mod chunk;
+pub mod comments;
 pub mod helm;
 pub mod kustomize;
 pub mod python;
