@@ -472,7 +472,7 @@ fn python_package_matches_cargo() {
         .unwrap()
         .starts_with("maturin"));
     // The backend the wheel test installs satisfies it (same major version).
-    let pinned = read("tests/wheel/requirements.txt");
+    let pinned = read("tests/packaging/requirements.txt");
     assert!(
         pinned.lines().any(|l| l.starts_with("maturin==1.")),
         "{pinned}"
