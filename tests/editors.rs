@@ -350,8 +350,8 @@ fn pre_commit_hook() {
     assert_accepted(&entry[1..], origin);
     assert_eq!(
         field("language"),
-        "rust",
-        "pre-commit builds the hook with cargo"
+        "python",
+        "pre-commit installs the hook with pip (the maturin wheel of pyproject.toml)"
     );
     let types = field("types_or");
     let tags: Vec<&str> = types
@@ -440,4 +440,44 @@ fn documented_commands_exist() {
     for (origin, args) in &commands {
         assert_accepted(args, origin);
     }
+}
+
+/// pyproject.toml (the wheel, `pip install otel-lsp`) says what Cargo.toml says.
+#[test]
+fn python_package_matches_cargo() {
+    let parse = |f: &str| -> toml::Table { toml::from_str(&read(f)).expect(f) };
+    let (py, cargo) = (parse("pyproject.toml"), parse("Cargo.toml"));
+    let project = py["project"].as_table().expect("[project]");
+    let package = cargo["package"].as_table().unwrap();
+    for key in ["name", "description", "license", "readme", "keywords"] {
+        assert_eq!(project.get(key), package.get(key), "pyproject.toml: {key}");
+    }
+    // The version is Cargo's, read by maturin.
+    assert!(project.get("version").is_none(), "pyproject.toml: version");
+    assert_eq!(
+        project["dynamic"].as_array().unwrap(),
+        &[toml::Value::from("version")]
+    );
+    assert!(project["requires-python"]
+        .as_str()
+        .unwrap()
+        .starts_with(">="));
+    for f in project["license-files"].as_array().unwrap() {
+        assert!(repo().join(f.as_str().unwrap()).is_file(), "{f}");
+    }
+    let build = py["build-system"].as_table().unwrap();
+    assert_eq!(build["build-backend"].as_str(), Some("maturin"));
+    assert!(build["requires"].as_array().unwrap()[0]
+        .as_str()
+        .unwrap()
+        .starts_with("maturin"));
+    // The backend the wheel test installs satisfies it (same major version).
+    let pinned = read("tests/packaging/requirements.txt");
+    assert!(
+        pinned.lines().any(|l| l.starts_with("maturin==1.")),
+        "{pinned}"
+    );
+    assert_eq!(py["tool"]["maturin"]["bindings"].as_str(), Some("bin"));
+    // The repository's own pyproject.toml configures nothing for `otel-lsp check`.
+    assert!(py["tool"].get("otel-lsp").is_none());
 }

@@ -740,6 +740,147 @@ fn workspace_folders_are_indexed_in_the_background() {
     assert!(c.shutdown().success());
 }
 
+/// A folder of three files the indexer reads (and one it does not).
+fn three_files() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("a.py"), "x = 1\n").unwrap();
+    std::fs::write(dir.path().join("b.py"), "y = 2\n").unwrap();
+    std::fs::write(dir.path().join("Dockerfile"), DOCKERFILE).unwrap();
+    std::fs::write(dir.path().join("notes.txt"), "not ours\n").unwrap();
+    dir
+}
+
+fn progress_caps() -> Value {
+    json!({"window": {"workDoneProgress": true}, "workspace": {"workspaceFolders": true}})
+}
+
+/// The `$/progress` notifications for `token`, in order (consumed).
+fn progress_of(c: &mut Client, token: &Value) -> Vec<Value> {
+    let mut out = Vec::new();
+    while let Some(p) = c.try_wait_for("$/progress", Duration::ZERO, |p| p["token"] == *token) {
+        out.push(p["value"].clone());
+    }
+    out
+}
+
+/// Waits for the `end` of one indexing run; returns its token.
+fn wait_for_progress_end(c: &mut Client) -> Value {
+    let end = c.wait_for("$/progress", |p| p["value"]["kind"] == "end");
+    let token = end["token"].clone();
+    // Put back, after the rest of its run.
+    c.notifications
+        .push_back(json!({"method": "$/progress", "params": end}));
+    token
+}
+
+#[test]
+fn indexing_reports_progress_to_clients_that_show_it() {
+    let dir = three_files();
+    let mut c = Client::spawn();
+    c.initialize(progress_caps(), Value::Null, Some(dir.path()));
+    let token = wait_for_progress_end(&mut c);
+    // The token was asked for, with a request, before any progress was sent on it.
+    let created: Vec<&Value> = c
+        .server_requests
+        .iter()
+        .filter(|(m, _)| m == "window/workDoneProgress/create")
+        .map(|(_, p)| &p["token"])
+        .collect();
+    assert_eq!(created, [&token], "{:?}", c.server_requests);
+    let first_create = c
+        .seen
+        .iter()
+        .position(|m| m == "window/workDoneProgress/create");
+    let first_progress = c.seen.iter().position(|m| m == "$/progress");
+    assert!(first_create < first_progress, "{:?}", c.seen);
+    let values = progress_of(&mut c, &token);
+    assert!(values.len() >= 2, "{values:#?}");
+    let (begin, end) = (&values[0], values.last().unwrap());
+    assert_eq!(begin["kind"], "begin", "{values:#?}");
+    assert_eq!(begin["title"], "Indexing");
+    assert_eq!(begin["message"], "Indexing 3 files");
+    assert!(values[1..values.len() - 1]
+        .iter()
+        .all(|v| v["kind"] == "report"));
+    assert_eq!(end["kind"], "end");
+    let msg = end["message"].as_str().unwrap();
+    assert!(
+        msg.starts_with("Indexed 3 files in ") && msg.ends_with(" s"),
+        "{msg}"
+    );
+    // The log says how long it took.
+    let err = c.stderr_with("indexed 3 files in ");
+    assert!(err.contains("INFO"), "{err}");
+
+    // A folder added later is indexed under a token of its own.
+    let other = tempfile::tempdir().unwrap();
+    std::fs::write(other.path().join("lib.py"), "z = 3\n").unwrap();
+    c.notify(
+        "workspace/didChangeWorkspaceFolders",
+        json!({"event": {"added": [{"uri": file_uri(other.path()), "name": "other"}], "removed": []}}),
+    );
+    let second = wait_for_progress_end(&mut c);
+    assert_ne!(second, token);
+    let values = progress_of(&mut c, &second);
+    assert_eq!(values[0]["kind"], "begin", "{values:#?}");
+    assert_eq!(values[0]["message"], "Indexing 1 file");
+    assert!(values.last().unwrap()["message"]
+        .as_str()
+        .unwrap()
+        .starts_with("Indexed 1 file in "));
+    assert!(c.shutdown().success());
+}
+
+#[test]
+fn a_refused_progress_token_sends_nothing_and_the_server_goes_on() {
+    let dir = three_files();
+    let mut c = Client::spawn();
+    c.refuse = vec!["window/workDoneProgress/create".into()];
+    c.initialize(progress_caps(), Value::Null, Some(dir.path()));
+    c.serve_until_stderr("window/workDoneProgress/create failed");
+    c.serve_until_stderr("indexed 3 files in ");
+    // Still serving (this round trip also flushes anything sent before it).
+    let uri = file_uri(&dir.path().join("app.py"));
+    c.open(&uri, "python", 1, APP);
+    assert_eq!(c.diagnostics(&uri, 1).len(), 1);
+    assert!(
+        c.server_requests
+            .iter()
+            .any(|(m, _)| m == "window/workDoneProgress/create"),
+        "{:?}",
+        c.server_requests
+    );
+    let late = c.try_wait_for("$/progress", Duration::from_millis(500), |_| true);
+    assert!(late.is_none(), "{late:?}");
+    assert!(!c.seen.iter().any(|m| m == "$/progress"), "{:?}", c.seen);
+    assert!(c.shutdown().success());
+}
+
+#[test]
+fn clients_without_work_done_progress_get_no_progress() {
+    let dir = three_files();
+    let mut c = Client::spawn();
+    c.initialize(
+        json!({"window": {"workDoneProgress": false}}),
+        Value::Null,
+        Some(dir.path()),
+    );
+    c.stderr_with("indexed 3 files in ");
+    let uri = file_uri(&dir.path().join("app.py"));
+    c.open(&uri, "python", 1, APP);
+    assert_eq!(c.diagnostics(&uri, 1).len(), 1);
+    let late = c.try_wait_for("$/progress", Duration::from_millis(500), |_| true);
+    assert!(late.is_none(), "{late:?}");
+    assert!(
+        !c.seen
+            .iter()
+            .any(|m| m == "$/progress" || m == "window/workDoneProgress/create"),
+        "{:?}",
+        c.seen
+    );
+    assert!(c.shutdown().success());
+}
+
 /// The first diagnostics of a document already count the document's own contribution to the
 /// workspace (here: its Instrumentation), exactly as `otel-lsp check` does — no flicker from
 /// a first answer computed without it.

@@ -1,11 +1,19 @@
-"""Runs the hook of .pre-commit-hooks.yaml through the real pre-commit on the editor fixtures.
+"""Installs and runs the hook of .pre-commit-hooks.yaml through the real pre-commit, offline.
 
-pre-commit itself would build the hook with cargo from the repository (network); here the hook's
-own entry, file types and arguments are copied into a `repo: local` hook with `language: system`
-that runs the debug binary, so pre-commit's real file selection and invocation are exercised
-offline. Usage: python test_hook.py REPO BINARY. Prints "pre-commit: N passed, N failed".
+The hook is `language: python`: for a user, pre-commit clones this repository and runs
+`pip install .` there, and pip builds the wheel with maturin (pyproject.toml). Here the hook's
+own fields (entry, language, file types) go into a `repo: local` hook whose
+`additional_dependencies` is this repository, so that pre-commit's python language installs it
+the same way (a virtualenv, then pip with maturin as the PEP 517 backend) from the working tree
+instead of a clone (a clone would compile the crate again in another folder). Offline: pip
+finds maturin (and setuptools, for pre-commit's placeholder package of a local hook) in the
+wheelhouse that `scripts/test-wheel --install` filled, and `MATURIN_PEP517_ARGS=--profile dev`
+with the binary's CARGO_TARGET_DIR makes maturin package the debug build cargo already made.
+Usage: python test_hook.py REPO BINARY WHEELHOUSE. Prints "pre-commit: N passed, N failed".
 """
 
+import filecmp
+import glob
 import os
 import shutil
 import subprocess
@@ -14,7 +22,9 @@ import tempfile
 
 import yaml  # pre-commit's own dependency
 
-repo, binary = sys.argv[1], os.path.abspath(sys.argv[2])
+repo, binary, wheelhouse = sys.argv[1], os.path.abspath(sys.argv[2]), os.path.abspath(sys.argv[3])
+# BINARY is CARGO_TARGET_DIR/debug/otel-lsp.
+target_dir = os.path.dirname(os.path.dirname(binary))
 fixtures = os.path.join(repo, "editors", "fixtures")
 passed = failed = 0
 
@@ -45,11 +55,24 @@ else:
     (hook,) = yaml.safe_load(open(manifest))
     entry = hook["entry"].split()
     assert entry[0] == "otel-lsp", entry
-    local = dict(hook, entry=" ".join([binary] + entry[1:]), language="system")
+    assert hook["language"] == "python", hook["language"]
+    assert glob.glob(os.path.join(wheelhouse, "maturin-*.whl")), f"no maturin wheel in {wheelhouse}"
+    local = dict(hook, additional_dependencies=[os.path.abspath(repo)])
     local.pop("minimum_pre_commit_version", None)
     work = tempfile.mkdtemp(prefix="otel-lsp-pre-commit-")
     try:
-        env = dict(os.environ, PRE_COMMIT_HOME=os.path.join(work, ".cache"), GIT_CONFIG_GLOBAL=os.devnull)
+        cache = os.path.join(work, ".cache")
+        env = dict(
+            os.environ,
+            PRE_COMMIT_HOME=cache,
+            GIT_CONFIG_GLOBAL=os.devnull,
+            PIP_NO_INDEX="1",
+            PIP_FIND_LINKS=wheelhouse,
+            PIP_DISABLE_PIP_VERSION_CHECK="1",
+            MATURIN_PEP517_ARGS="--profile dev --locked --offline",
+            CARGO_NET_OFFLINE="true",
+            CARGO_TARGET_DIR=target_dir,
+        )
         proj = os.path.join(work, "proj")
         os.makedirs(proj)
         for f in ("app.py", "deployment.yaml"):
@@ -65,6 +88,12 @@ else:
             run(cmd, proj, env)
         r = run([sys.executable, "-m", "pre_commit", "run", "--all-files", "--verbose"], proj, env)
         out = r.stdout + r.stderr
+        installed = glob.glob(os.path.join(cache, "repo*", "py_env-*", "bin", "otel-lsp"))
+        check("pre-commit installed otel-lsp into its python environment with pip, offline", len(installed) == 1,
+              out + f"\ninstalled: {installed}")
+        same = len(installed) == 1 and filecmp.cmp(installed[0], binary, shallow=False)
+        check("the installed otel-lsp is the binary cargo built (maturin packaged it, compiled nothing)", same,
+              f"installed: {installed}")
         check("the hook fails on the staged app.py and reports OTEL001", r.returncode == 1 and "OTEL001" in out, out)
         check("the hook reads the Dockerfile too and reports OTEL020", "OTEL020" in out and "Dockerfile" in out, out)
         check("the hook is given the files otel-lsp reads only", "README.md" not in out, out)

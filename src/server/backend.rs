@@ -11,7 +11,7 @@ use super::session::{self, lock, read, write, ClientInfo, Shared};
 use otel_lsp::config::{self, CONFIG_FILES};
 use otel_lsp::language::Language;
 use std::path::PathBuf;
-use std::sync::atomic::Ordering;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tower_lsp_server::jsonrpc::Result;
@@ -151,17 +151,115 @@ fn carries_settings(v: &serde_json::Value) -> bool {
     })
 }
 
-fn spawn_index(shared: &Arc<Shared>, roots: Vec<PathBuf>) {
+/// Indexes `roots` on a thread of its own; a client that shows server-initiated progress is
+/// told how far it is (see `report_progress`).
+fn spawn_index(shared: &Arc<Shared>, client: &Client, roots: Vec<PathBuf>) {
     if roots.is_empty() {
         return;
     }
+    let progress = if read(&shared.client).work_done_progress {
+        let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+        tokio::spawn(report_progress(client.clone(), shared.clone(), rx));
+        Some(tx)
+    } else {
+        None
+    };
     let shared = shared.clone();
     let spawned = std::thread::Builder::new()
         .name("otel-lsp-index".into())
-        .spawn(move || index::index_roots(shared, roots));
+        .spawn(move || index::index_roots(shared, roots, progress));
     if let Err(e) = spawned {
         tracing::error!("could not start the indexer: {e}");
     }
+}
+
+/// Tokens of our progress reports, one per indexing run.
+static PROGRESS_TOKENS: AtomicU64 = AtomicU64::new(1);
+
+/// Turns the indexer's progress into `$/progress`: once the files are counted, asks the
+/// client for a token (`window/workDoneProgress/create`), then sends `begin`, the `report`s
+/// and `end`, in order. A client that refuses the token or does not answer within
+/// `CLIENT_WAIT` sees nothing of this run; the indexing goes on regardless. An indexer
+/// that stops early (the server shut down) ends the report if the session still runs.
+async fn report_progress(
+    client: Client,
+    shared: Arc<Shared>,
+    mut rx: tokio::sync::mpsc::UnboundedReceiver<index::Progress>,
+) {
+    let Some(index::Progress::Begin { files }) = rx.recv().await else {
+        return;
+    };
+    let token = ProgressToken::String(format!(
+        "otel-lsp/index/{}",
+        PROGRESS_TOKENS.fetch_add(1, Ordering::Relaxed)
+    ));
+    match tokio::time::timeout(CLIENT_WAIT, client.create_work_done_progress(token.clone())).await {
+        Ok(Ok(())) => {}
+        Ok(Err(e)) => {
+            tracing::warn!("window/workDoneProgress/create failed: {e}; no indexing progress");
+            return;
+        }
+        Err(_) => {
+            tracing::warn!("the client did not answer window/workDoneProgress/create");
+            return;
+        }
+    }
+    let send = |value: WorkDoneProgress| {
+        client.send_notification::<notification::Progress>(ProgressParams {
+            token: token.clone(),
+            value: ProgressParamsValue::WorkDone(value),
+        })
+    };
+    send(WorkDoneProgress::Begin(WorkDoneProgressBegin {
+        title: "Indexing".into(),
+        cancellable: Some(false),
+        message: Some(format!("Indexing {files} {}", files_word(files))),
+        percentage: Some(0),
+    }))
+    .await;
+    while let Some(p) = rx.recv().await {
+        match p {
+            index::Progress::Begin { .. } => {}
+            index::Progress::Report { done, files } => {
+                send(WorkDoneProgress::Report(WorkDoneProgressReport {
+                    cancellable: Some(false),
+                    message: Some(format!("{done}/{files} files")),
+                    percentage: Some(percent(done, files)),
+                }))
+                .await;
+            }
+            index::Progress::End { files, elapsed } => {
+                send(WorkDoneProgress::End(WorkDoneProgressEnd {
+                    message: Some(format!(
+                        "Indexed {files} {} in {:.1} s",
+                        files_word(files),
+                        elapsed.as_secs_f64()
+                    )),
+                }))
+                .await;
+                return;
+            }
+        }
+    }
+    if !shared.shut_down.load(Ordering::SeqCst) {
+        send(WorkDoneProgress::End(WorkDoneProgressEnd {
+            message: Some("Indexing stopped".into()),
+        }))
+        .await;
+    }
+}
+
+fn files_word(n: usize) -> &'static str {
+    if n == 1 {
+        "file"
+    } else {
+        "files"
+    }
+}
+
+/// `done` of `total` in percent, 0 to 100.
+fn percent(done: usize, total: usize) -> u32 {
+    (done.min(total) * 100).checked_div(total).unwrap_or(100) as u32
 }
 
 impl LanguageServer for Backend {
@@ -191,6 +289,11 @@ impl LanguageServer for Backend {
                 .and_then(|d| d.dynamic_registration)
                 .unwrap_or(false),
             configuration: ws.and_then(|w| w.configuration).unwrap_or(false),
+            work_done_progress: caps
+                .window
+                .as_ref()
+                .and_then(|w| w.work_done_progress)
+                .unwrap_or(false),
         };
         let (encoding, pull) = (info.encoding, info.pull);
         *write(&self.shared.client) = info;
@@ -266,7 +369,7 @@ impl LanguageServer for Backend {
             .iter()
             .map(|r| r.0.clone())
             .collect();
-        spawn_index(&self.shared, roots);
+        spawn_index(&self.shared, &self.client, roots);
         if read(&self.shared.client).watch_files {
             self.register_watchers().await;
         }
@@ -417,7 +520,7 @@ impl LanguageServer for Backend {
                 w.add_root(p.clone());
             }
         }
-        spawn_index(&self.shared, added);
+        spawn_index(&self.shared, &self.client, added);
         self.shared.mark_all_dirty(true);
     }
 
@@ -544,6 +647,17 @@ fn insight_at(
 mod tests {
     use super::*;
     use std::path::Path;
+
+    #[test]
+    fn progress_percentages_stay_within_0_to_100() {
+        assert_eq!(percent(0, 3), 0);
+        assert_eq!(percent(1, 3), 33);
+        assert_eq!(percent(3, 3), 100);
+        assert_eq!(percent(5, 3), 100);
+        assert_eq!(percent(0, 0), 100);
+        assert_eq!(files_word(1), "file");
+        assert_eq!(files_word(2), "files");
+    }
 
     #[test]
     fn documents_take_their_language_from_the_name_then_the_id() {

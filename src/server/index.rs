@@ -22,7 +22,8 @@ use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
+use tokio::sync::mpsc::UnboundedSender;
 
 /// Files bigger than this are not indexed (generated bundles, data dumps).
 const MAX_FILE: u64 = 16 * 1024 * 1024;
@@ -168,13 +169,28 @@ fn launched(shared: &Shared, path: &Path) -> bool {
     }
 }
 
-/// Indexes every file `otel-lsp check` would read under `roots`.
-pub fn index_roots(shared: Arc<Shared>, roots: Vec<PathBuf>) {
-    let started = Instant::now();
-    let mut projects = Projects::default();
-    let mut count = 0usize;
-    let mut batch = Vec::new();
-    for root in &roots {
+/// What the indexer tells the editor (`$/progress`, sent by `backend::report_progress`).
+#[derive(Debug, Clone, PartialEq)]
+pub enum Progress {
+    /// The walk found `files` files to index.
+    Begin { files: usize },
+    /// `done` of `files` are indexed.
+    Report { done: usize, files: usize },
+    /// All `files` are indexed, in `elapsed` (walk included).
+    End { files: usize, elapsed: Duration },
+}
+
+/// Where the indexer sends its progress; `None` when the client does not show it.
+pub type ProgressSink = Option<UnboundedSender<Progress>>;
+
+/// How often, at most, the indexer reports how far it is.
+const REPORT_EVERY: Duration = Duration::from_millis(250);
+
+/// The files `otel-lsp check` would read under `roots`, in walk order; `None` when the
+/// server shut down meanwhile.
+fn files_under(shared: &Shared, roots: &[PathBuf]) -> Option<Vec<PathBuf>> {
+    let mut files = Vec::new();
+    for root in roots {
         let walker = ignore::WalkBuilder::new(root)
             .hidden(false)
             .filter_entry(|e| {
@@ -190,26 +206,64 @@ pub fn index_roots(shared: Arc<Shared>, roots: Vec<PathBuf>) {
             .build();
         for entry in walker.flatten() {
             if shared.shut_down.load(Ordering::Relaxed) {
-                return;
+                return None;
             }
             let path = entry.path();
-            if Language::from_path(path).is_none()
-                || !entry.file_type().is_some_and(|t| t.is_file())
+            if Language::from_path(path).is_some() && entry.file_type().is_some_and(|t| t.is_file())
             {
-                continue;
-            }
-            count += 1;
-            let l = launched(&shared, path);
-            if let Some(s) = summary_of(path, &mut projects, l) {
-                batch.push((path.to_path_buf(), Some(s)));
-            }
-            if batch.len() >= 256 {
-                record(&shared, std::mem::take(&mut batch), &mut projects);
+                files.push(entry.into_path());
             }
         }
     }
+    Some(files)
+}
+
+/// Indexes every file `otel-lsp check` would read under `roots`, telling `progress` how
+/// far it is: `Begin` once the files are counted, a `Report` at most every
+/// `REPORT_EVERY`, `End` when done (nothing more after a shutdown).
+pub fn index_roots(shared: Arc<Shared>, roots: Vec<PathBuf>, progress: ProgressSink) {
+    let started = Instant::now();
+    let send = |p: Progress| {
+        if let Some(tx) = &progress {
+            // The receiver is gone only when the protocol loop is: nothing to tell.
+            let _ = tx.send(p);
+        }
+    };
+    let Some(files) = files_under(&shared, &roots) else {
+        return;
+    };
+    let total = files.len();
+    tracing::debug!("indexing {total} files");
+    send(Progress::Begin { files: total });
+    let mut projects = Projects::default();
+    let mut batch = Vec::new();
+    let mut reported = Instant::now();
+    for (i, path) in files.into_iter().enumerate() {
+        if shared.shut_down.load(Ordering::Relaxed) {
+            return;
+        }
+        let l = launched(&shared, &path);
+        if let Some(s) = summary_of(&path, &mut projects, l) {
+            batch.push((path, Some(s)));
+        }
+        if batch.len() >= 256 {
+            record(&shared, std::mem::take(&mut batch), &mut projects);
+        }
+        if reported.elapsed() >= REPORT_EVERY {
+            reported = Instant::now();
+            send(Progress::Report {
+                done: i + 1,
+                files: total,
+            });
+        }
+    }
     record(&shared, batch, &mut projects);
-    tracing::info!("indexed {count} files in {:?}", started.elapsed());
+    let elapsed = started.elapsed();
+    tracing::info!("indexed {total} files in {elapsed:.2?}");
+    send(Progress::End {
+        files: total,
+        elapsed,
+    });
 }
 
 /// Re-indexes files that changed on disk (created, changed or deleted), or whose document

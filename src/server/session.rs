@@ -44,6 +44,8 @@ pub struct ClientInfo {
     pub watch_files: bool,
     /// The client answers `workspace/configuration`.
     pub configuration: bool,
+    /// The client shows server-initiated progress (`window.workDoneProgress`).
+    pub work_done_progress: bool,
 }
 
 /// Work for the linting worker.

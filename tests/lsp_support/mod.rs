@@ -25,6 +25,10 @@ pub struct Client {
     pub server_requests: Vec<(String, Value)>,
     /// What we answer to `workspace/configuration`.
     pub configuration: Value,
+    /// Server requests (by method) we answer with an error instead of a result.
+    pub refuse: Vec<String>,
+    /// The method of every request and notification the server sent, in arrival order.
+    pub seen: Vec<String>,
     next_id: i64,
     /// Everything the server wrote to stderr.
     pub stderr: Arc<Mutex<String>>,
@@ -100,6 +104,8 @@ impl Client {
             notifications: VecDeque::new(),
             server_requests: Vec::new(),
             configuration: Value::Null,
+            refuse: Vec::new(),
+            seen: Vec::new(),
             next_id: 1,
             stderr,
         }
@@ -147,9 +153,19 @@ impl Client {
                 Err(RecvTimeoutError::Timeout) => return None,
                 Err(RecvTimeoutError::Disconnected) => return None,
             };
+            if let Some(m) = msg.get("method").and_then(Value::as_str) {
+                self.seen.push(m.to_string());
+            }
             match (msg.get("id"), msg.get("method")) {
                 (Some(id), Some(method)) => {
                     let method = method.as_str().unwrap_or("").to_string();
+                    if self.refuse.contains(&method) {
+                        let id = id.clone();
+                        self.server_requests.push((method, msg["params"].clone()));
+                        self.send(&json!({"jsonrpc": "2.0", "id": id,
+                            "error": {"code": -32603, "message": "refused by the test client"}}));
+                        return Some(None);
+                    }
                     let params = msg.get("params").cloned().unwrap_or(Value::Null);
                     let result = match method.as_str() {
                         "workspace/configuration" => {
@@ -318,6 +334,24 @@ impl Client {
                 panic!("stderr never said {needle:?}:\n{err}");
             }
             std::thread::sleep(Duration::from_millis(10));
+        }
+    }
+
+    /// Like `stderr_with`, but answers the server's requests meanwhile (a log line that
+    /// follows a request the server sent us).
+    pub fn serve_until_stderr(&mut self, needle: &str) -> String {
+        let deadline = Instant::now() + TIMEOUT;
+        loop {
+            let err = self.stderr();
+            if err.contains(needle) {
+                return err;
+            }
+            if Instant::now() > deadline {
+                panic!("stderr never said {needle:?}:\n{err}");
+            }
+            if let Some(Some(resp)) = self.pump(Instant::now() + Duration::from_millis(20)) {
+                panic!("unexpected response {resp}");
+            }
         }
     }
 

@@ -3,9 +3,11 @@
 Two editor sessions against the real binary (`OTEL_LSP_BIN`, default
 `target/debug/otel-lsp`): a push-diagnostics client with VS Code 1.65's capabilities
 (UTF-16), and a pull-diagnostics client with Neovim 0.11's capabilities (UTF-8).
-pytest-lsp also checks every answer against the client's declared capabilities.
+pytest-lsp also checks every answer against the client's declared capabilities. A third
+session, VS Code's capabilities with a workspace folder, sees the indexing progress.
 """
 
+import asyncio
 import os
 import pathlib
 
@@ -138,3 +140,46 @@ async def test_pull_session_diagnostics_and_hover(neovim: LanguageClient):
         )
     )
     assert "flask-debug-reloader" in hover.contents.value
+
+
+@pytest_lsp.fixture(config=ClientServerConfig(server_command=[SERVER, "server"]))
+async def vscode_folder(lsp_client: LanguageClient, tmp_path: pathlib.Path):
+    @lsp_client.feature(types.CLIENT_REGISTER_CAPABILITY)
+    def register(params: types.RegistrationParams):
+        pass
+
+    # A workspace folder of three files otel-lsp reads (and one it does not).
+    (tmp_path / "a.py").write_text("x = 1\n")
+    (tmp_path / "b.py").write_text("y = 2\n")
+    (tmp_path / "Dockerfile").write_text('FROM python:3.12\nCMD ["python", "a.py"]\n')
+    (tmp_path / "notes.txt").write_text("not ours\n")
+    caps = client_capabilities("visual-studio-code")
+    assert caps.window.work_done_progress
+    await lsp_client.initialize_session(
+        types.InitializeParams(
+            capabilities=caps,
+            root_uri=tmp_path.as_uri(),
+            workspace_folders=[types.WorkspaceFolder(uri=tmp_path.as_uri(), name="root")],
+        )
+    )
+    yield
+    await lsp_client.shutdown_session()
+
+
+@pytest.mark.asyncio
+async def test_indexing_reports_work_done_progress(vscode_folder: LanguageClient):
+    # pytest-lsp answers window/workDoneProgress/create and fails (LspSpecificationWarning)
+    # on progress sent with a token it did not create.
+    while not any(
+        isinstance(v, types.WorkDoneProgressEnd)
+        for vs in vscode_folder.progress_reports.values()
+        for v in vs
+    ):
+        await asyncio.wait_for(vscode_folder.wait_for_notification(types.PROGRESS), 30)
+    [(token, values)] = vscode_folder.progress_reports.items()
+    assert isinstance(values[0], types.WorkDoneProgressBegin), values
+    assert values[0].title == "Indexing"
+    assert values[0].message == "Indexing 3 files"
+    assert all(isinstance(v, types.WorkDoneProgressReport) for v in values[1:-1]), values
+    assert isinstance(values[-1], types.WorkDoneProgressEnd)
+    assert values[-1].message.startswith("Indexed 3 files in "), values[-1]
