@@ -504,6 +504,9 @@ pub(crate) fn check_with(
         };
     let document_contexts: Vec<OnceCell<Context>> =
         documents.iter().map(|_| OnceCell::new()).collect();
+    // Each chunk's needle places, found in one pass when a first query needs them.
+    let needle_places: Vec<OnceCell<Vec<needles::Place>>> =
+        file.chunks().iter().map(|_| OnceCell::new()).collect();
     let mut out = Vec::new();
     // OTEL100 `unused-noqa` judges what the others reported: it runs after them.
     let mut unused_noqa = None;
@@ -556,7 +559,7 @@ pub(crate) fn check_with(
             };
             let names = query.capture_names();
             let mut cursor = QueryCursor::new();
-            for chunk in file.chunks() {
+            for (ci, chunk) in file.chunks().iter().enumerate() {
                 if mask != 0 && chunk.needles & mask == 0 {
                     continue;
                 }
@@ -580,7 +583,10 @@ pub(crate) fn check_with(
                 // the query looks only where they are.
                 let range = match mask {
                     0 => 0..src.len(),
-                    m => match needles::span_of(lang, m, src) {
+                    m => match needles::span_in(
+                        needle_places[ci].get_or_init(|| needles::places(lang, src)),
+                        m,
+                    ) {
                         Some(r) => r,
                         None => continue,
                     },
@@ -595,6 +601,7 @@ pub(crate) fn check_with(
                         offset: chunk.start,
                         captures: m.captures,
                         names,
+                        root: tree.root_node(),
                     };
                     if let Some(f) = (judge.check)(&mt) {
                         here.push(f);

@@ -149,6 +149,36 @@ pub fn span_of(lang: Language, mask: u128, text: &str) -> Option<std::ops::Range
     span
 }
 
+/// Where one needle occurs in a text: its bit, from the start of its first occurrence to
+/// the end of its last.
+pub type Place = (u128, std::ops::Range<usize>);
+
+/// Every needle's [`Place`] in `text`, from one pass: what [`span_in`] answers from for each
+/// rule's mask (instead of one [`span_of`] pass per rule).
+pub fn places(lang: Language, text: &str) -> Vec<Place> {
+    let Some(ac) = &table(lang).ac else {
+        return Vec::new();
+    };
+    let mut out: Vec<Place> = Vec::new();
+    for m in ac.find_overlapping_iter(text) {
+        let bit = 1u128 << m.pattern().as_usize();
+        match out.iter_mut().find(|p| p.0 == bit) {
+            Some(p) => p.1 = p.1.start.min(m.start())..p.1.end.max(m.end()),
+            None => out.push((bit, m.start()..m.end())),
+        }
+    }
+    out
+}
+
+/// [`span_of`] from the text's [`places`].
+pub fn span_in(places: &[Place], mask: u128) -> Option<std::ops::Range<usize>> {
+    places
+        .iter()
+        .filter(|p| p.0 & mask != 0)
+        .map(|p| p.1.clone())
+        .reduce(|a, b| a.start.min(b.start)..a.end.max(b.end))
+}
+
 /// The bit of needle `s` in `lang`'s table, if it has one.
 pub fn bit_of(lang: Language, s: &str) -> Option<u128> {
     table(lang)
@@ -264,5 +294,29 @@ mod tests {
                 assert!(!p.contains('\n'), "needles never span lines: {p:?}");
             }
         }
+    }
+
+    #[test]
+    fn spans_from_places_equal_spans_from_a_pass_per_mask() {
+        let text = "env:\n- name: OTEL_EXPORTER_OTLP_ENDPOINT\n  value: http://c:4317\ncommand: [gunicorn, -w, '4']\nargs: [--reload]\n";
+        let places = places(Language::Yaml, text);
+        assert!(places.len() > 4);
+        let bits: Vec<u128> = places.iter().map(|p| p.0).collect();
+        let masks = [
+            0b1,
+            0b110,
+            u128::MAX,
+            bits[0],
+            bits[1] | bits[3],
+            bits[2] | (1 << 127),
+        ];
+        for m in masks {
+            assert_eq!(
+                span_in(&places, m),
+                span_of(Language::Yaml, m, text),
+                "{m:b}"
+            );
+        }
+        assert_eq!(span_in(&[], u128::MAX), None);
     }
 }

@@ -444,9 +444,22 @@ pub struct Match<'a, 't> {
     pub captures: &'a [QueryCapture<'t>],
     /// Capture names of the query, indexed by capture index.
     pub names: &'a [&'a str],
+    /// The root of the chunk's tree: [`Match::ancestors`] descends from it once, where
+    /// climbing `Node::parent` (itself a descent from the root) costs a descent per step.
+    pub root: Node<'t>,
 }
 
 impl<'a, 't> Match<'a, 't> {
+    /// The nodes from the chunk's root down to `node`, both included.
+    pub fn ancestors(&self, node: Node<'t>) -> Vec<Node<'t>> {
+        crate::syntax::yaml::ancestors(self.root, node)
+    }
+
+    /// [`crate::syntax::yaml::key_path`] of `node`, from one descent.
+    pub fn key_path(&self, node: Node<'t>) -> Vec<String> {
+        crate::syntax::yaml::key_path_of(&self.ancestors(node), self.chunk)
+    }
+
     /// The first node captured as `@name`.
     pub fn get(&self, name: &str) -> Option<Node<'t>> {
         self.captures

@@ -48,11 +48,8 @@ fn run_uncaught(text: &str) -> usize {
         let mut cursor = QueryCursor::new();
         for chunk in file.chunks() {
             let src = &file.text()[chunk.start..chunk.start + chunk.len];
-            let mut matches = cursor.matches(
-                query,
-                chunk.tree().expect("parsed whole").root_node(),
-                src.as_bytes(),
-            );
+            let root = chunk.tree().expect("parsed whole").root_node();
+            let mut matches = cursor.matches(query, root, src.as_bytes());
             while let Some(m) = matches.next() {
                 let mt = Match {
                     ctx: &ctx,
@@ -60,6 +57,7 @@ fn run_uncaught(text: &str) -> usize {
                     offset: chunk.start,
                     captures: m.captures,
                     names: query.capture_names(),
+                    root,
                 };
                 if let Some(f) = (q.check)(&mt) {
                     assert!(f.span.start <= f.span.end && f.span.end <= text.len());

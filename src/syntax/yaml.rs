@@ -208,10 +208,38 @@ pub fn items(node: Node) -> Vec<Node> {
 
 /// The keys from the document root down to `node` (sequence items appear as `-`).
 pub fn key_path(node: Node, src: &str) -> Vec<String> {
-    let mut path = Vec::new();
+    let mut chain = Vec::new();
     let mut cur = Some(node);
-    let mut child: Option<Node> = None;
     while let Some(n) = cur {
+        chain.push(n);
+        cur = n.parent();
+    }
+    chain.reverse();
+    key_path_of(&chain, src)
+}
+
+/// The nodes from `root` down to `node`, both included (just `[node]` when `node` is not
+/// under `root`): one descent, where climbing with `Node::parent` descends once per step.
+pub fn ancestors<'t>(root: Node<'t>, node: Node<'t>) -> Vec<Node<'t>> {
+    let mut chain = vec![root];
+    let mut cur = root;
+    while cur != node {
+        match cur.child_with_descendant(node) {
+            Some(c) if c != cur => {
+                chain.push(c);
+                cur = c;
+            }
+            _ => return vec![node],
+        }
+    }
+    chain
+}
+
+/// [`key_path`] of the last node of `chain` (its [`ancestors`], root first).
+pub fn key_path_of(chain: &[Node], src: &str) -> Vec<String> {
+    let mut path = Vec::new();
+    let mut child: Option<Node> = None;
+    for &n in chain.iter().rev() {
         match kind(n) {
             "block_mapping_pair" | "flow_pair" => {
                 // Only count the pair when we came up through its value (or started on it).
@@ -228,7 +256,6 @@ pub fn key_path(node: Node, src: &str) -> Vec<String> {
             _ => {}
         }
         child = Some(n);
-        cur = n.parent();
     }
     path.reverse();
     path

@@ -123,7 +123,7 @@ enum Use<'t> {
     Bound,
 }
 
-fn usage<'t>(m: &Match, call: Node<'t>) -> Option<Use<'t>> {
+fn usage<'t>(m: &Match<'_, 't>, call: Node<'t>) -> Option<Use<'t>> {
     let mut p = call.parent()?;
     if p.kind() == "keyword_argument" {
         p = p.parent()?;

@@ -326,7 +326,7 @@ fn dict_names_service(m: &Match, dict: Node) -> Option<bool> {
 }
 
 /// The attributes argument: the first positional, or `attributes=`.
-fn attributes_arg<'t>(m: &Match, args: Node<'t>) -> Option<Node<'t>> {
+fn attributes_arg<'t>(m: &Match<'_, 't>, args: Node<'t>) -> Option<Node<'t>> {
     let mut c = args.walk();
     let kids: Vec<Node> = args
         .named_children(&mut c)

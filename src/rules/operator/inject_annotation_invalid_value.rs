@@ -84,7 +84,7 @@ pub(super) struct Where<'t> {
 }
 
 /// Where an inject annotation pair sits, if it is one the Operator (or the API server) reads.
-pub(super) fn locate<'t>(m: &Match, pair: Node<'t>) -> Option<Where<'t>> {
+pub(super) fn locate<'t>(m: &Match<'_, 't>, pair: Node<'t>) -> Option<Where<'t>> {
     let src = m.chunk;
     if let Some(site) = model::site(m, pair) {
         if !matches!(site.annotation, AnnotationKey::Inject(_)) {

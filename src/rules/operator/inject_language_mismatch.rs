@@ -56,7 +56,7 @@ fn runtime_name(lang: &str) -> &'static str {
 /// The containers `inject-<lang>` instruments: those its container-names lists name (in
 /// `containers` or `initContainers`), else the first of `containers`.
 pub(super) fn targets<'t>(
-    m: &Match,
+    m: &Match<'_, 't>,
     root: Node<'t>,
     site: &model::Site<'t>,
     lang: &str,

@@ -6,7 +6,7 @@ use super::model;
 use crate::diagnostic::{Edit, Finding, Fix, Severity, Span};
 use crate::language::Language;
 use crate::rules::{always, anywhere, Facts, FixKind, Match, Pre, Query, Rule, Topic};
-use crate::syntax::yaml::{get, key_path, pair, scalar};
+use crate::syntax::yaml::{get, pair, scalar};
 
 /// The rule.
 pub static RULE: Rule = Rule {
@@ -42,10 +42,10 @@ const SERVED: &str = "opentelemetry.io/v1alpha1";
 fn check(m: &Match) -> Option<Finding> {
     let src = m.chunk;
     let pair_node = m.get("pair")?;
-    if key_path(pair_node, src) != ["apiVersion"] {
+    if m.key_path(pair_node) != ["apiVersion"] {
         return None;
     }
-    let (root, clean) = model::document_of(pair_node)?;
+    let (root, clean) = model::document_in(m, pair_node)?;
     if !clean {
         return None;
     }

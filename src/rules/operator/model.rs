@@ -7,8 +7,8 @@
 use crate::rules::Match;
 use crate::source::ChunkFacts;
 use crate::syntax::yaml::{
-    self, content, get_path, key_path, pair, pair_key, pairs, pod_shape, scalar, K8sObject,
-    PodShape, OPERATOR_PREFIX,
+    self, content, get_path, pair, pair_key, pairs, pod_shape, scalar, K8sObject, PodShape,
+    OPERATOR_PREFIX,
 };
 use crate::workspace::INJECT_PYTHON;
 use std::sync::Arc;
@@ -117,6 +117,16 @@ pub struct Site<'t> {
     pub place: Place,
 }
 
+/// [`document_of`] from the match's tree root: one descent instead of a climb.
+pub fn document_in<'t>(m: &Match<'_, 't>, node: Node<'t>) -> Option<(Node<'t>, bool)> {
+    let top = m.root;
+    if top.child_with_descendant(node).is_none() && top != node {
+        return document_of(node);
+    }
+    let root = yaml::document_root(top)?;
+    Some((root, !top.has_error()))
+}
+
 /// The document root mapping above `node`, and whether the document parsed cleanly.
 pub fn document_of(node: Node) -> Option<(Node, bool)> {
     let mut top = node;
@@ -155,17 +165,17 @@ fn path_eq(path: &[String], parts: &[&[&str]]) -> bool {
 /// Reads the Operator annotation at a mapping pair, in a document that parsed cleanly (Helm
 /// templates and half-typed documents are not judged). `None` when the key is no Operator
 /// pod annotation or the document is no object that creates pods (or a Namespace).
-pub fn site<'t>(m: &Match, pair_node: Node<'t>) -> Option<Site<'t>> {
+pub fn site<'t>(m: &Match<'_, 't>, pair_node: Node<'t>) -> Option<Site<'t>> {
     let src = m.chunk;
     let key = pair_key(pair_node, src)?;
     let annotation = annotation_key(&key)?;
-    let (root, clean) = document_of(pair_node)?;
+    let (root, clean) = document_in(m, pair_node)?;
     if !clean {
         return None;
     }
     let obj = object(m, root)?;
     let shape = pod_shape(&obj.api_version, &obj.kind)?;
-    let mut parent = key_path(pair_node, src);
+    let mut parent = m.key_path(pair_node);
     parent.pop();
     let place = classify(&shape, &parent);
     Some(Site {
@@ -186,16 +196,16 @@ pub fn site<'t>(m: &Match, pair_node: Node<'t>) -> Option<Site<'t>> {
 /// (a Helm values file: charts render that map into the pod template with `toYaml`, types
 /// included). Gives the key's kind and the value node.
 pub fn values_pod_annotation<'t>(
-    m: &Match,
+    m: &Match<'_, 't>,
     pair_node: Node<'t>,
 ) -> Option<(AnnotationKey, Option<Node<'t>>)> {
     let src = m.chunk;
     let annotation = annotation_key(&pair_key(pair_node, src)?)?;
-    let (root, clean) = document_of(pair_node)?;
+    let (root, clean) = document_in(m, pair_node)?;
     if !clean || object(m, root).is_some() {
         return None;
     }
-    let path = key_path(pair_node, src);
+    let path = m.key_path(pair_node);
     let parent = path.len().checked_sub(2).and_then(|i| path.get(i))?;
     (parent == "podAnnotations").then(|| (annotation, pair_node.child_by_field_name("value")))
 }

@@ -13,7 +13,7 @@ use super::model::{self, explicit_port, language_sections, PythonEnv};
 use crate::diagnostic::{Edit, Finding, Fix, Severity, Span};
 use crate::language::Language;
 use crate::rules::{always, anywhere, Facts, FixKind, Match, Pre, Query, Rule, Topic};
-use crate::syntax::yaml::{get, get_path, key_path, pair, scalar, K8sObject, Scalar};
+use crate::syntax::yaml::{get, get_path, pair, scalar, K8sObject, Scalar};
 use tree_sitter::Node;
 
 /// The rule.
@@ -48,15 +48,14 @@ pub static RULE: Rule = Rule {
 const MESSAGE: &str = "Python auto-instrumentation injected by the Operator exports OTLP over HTTP (http/protobuf); port 4317 is the gRPC port. Use the collector's 4318 port.";
 
 fn check(m: &Match) -> Option<Finding> {
-    let src = m.chunk;
     let pair_node = m.get("pair")?;
     let value = m.get("value")?;
-    let (root, clean) = model::document_of(pair_node)?;
+    let (root, clean) = model::document_in(m, pair_node)?;
     if !clean {
         return None;
     }
     let obj = model::object(m, root)?;
-    let path = key_path(pair_node, src);
+    let path = m.key_path(pair_node);
     let path: Vec<&str> = path.iter().map(String::as_str).collect();
     if obj.is_instrumentation() {
         return instrumentation(m, root, &obj, &path, value);

@@ -6,7 +6,7 @@ use super::model;
 use crate::diagnostic::{Edit, Finding, Fix, Severity, Span};
 use crate::language::Language;
 use crate::rules::{always, anywhere, Facts, FixKind, Match, Pre, Query, Rule, Topic};
-use crate::syntax::yaml::{get, get_path, key_path, scalar, Scalar};
+use crate::syntax::yaml::{get, get_path, scalar, Scalar};
 
 /// The rule.
 pub static RULE: Rule = Rule {
@@ -78,12 +78,12 @@ fn check(m: &Match) -> Option<Finding> {
     let src = m.chunk;
     let pair_node = m.get("pair")?;
     let value = m.get("value")?;
-    let (root, clean) = model::document_of(pair_node)?;
+    let (root, clean) = model::document_in(m, pair_node)?;
     if !clean {
         return None;
     }
     let obj = model::object(m, root)?;
-    let path = key_path(pair_node, src);
+    let path = m.key_path(pair_node);
     let path: Vec<&str> = path.iter().map(String::as_str).collect();
     let env_item = pair_node.parent()?;
     let name = get(env_item, "name", src)

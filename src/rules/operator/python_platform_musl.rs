@@ -7,7 +7,7 @@ use super::model::{self, Place};
 use crate::diagnostic::{Edit, Finding, Fix, Severity, Span};
 use crate::language::Language;
 use crate::rules::{always, anywhere, Facts, FixKind, Match, Pre, Query, Rule, Topic};
-use crate::syntax::yaml::{get_path, key_path, pair, pod_shape, scalar};
+use crate::syntax::yaml::{get_path, pair, pod_shape, scalar};
 use crate::workspace::INJECT_PYTHON;
 
 /// The rule.
@@ -103,7 +103,7 @@ fn image(m: &Match, pair_node: tree_sitter::Node, value: tree_sitter::Node) -> O
     if !lower.contains("alpine") || lower.contains("glibc") || lower.contains("{{") {
         return None;
     }
-    let (root, clean) = model::document_of(pair_node)?;
+    let (root, clean) = model::document_in(m, pair_node)?;
     if !clean {
         return None;
     }
@@ -112,7 +112,7 @@ fn image(m: &Match, pair_node: tree_sitter::Node, value: tree_sitter::Node) -> O
     if shape.namespace {
         return None;
     }
-    let path = key_path(pair_node, src);
+    let path = m.key_path(pair_node);
     let pod_spec: Vec<&str> = shape.template().iter().copied().chain(["spec"]).collect();
     let n = pod_spec.len();
     if path.len() != n + 3

@@ -11,7 +11,7 @@ use crate::launch::imports::resolve_config_map;
 use crate::rules::{
     always, anywhere, Bytes, Context, Facts, FixKind, Match, Pre, Query, Rule, Topic,
 };
-use crate::syntax::yaml::{env_vars, get, items, key_path, pod_shape, scalar, K8sObject};
+use crate::syntax::yaml::{env_vars, get, items, pod_shape, scalar, K8sObject};
 use crate::workspace::INJECT_PYTHON;
 use std::sync::Arc;
 use tree_sitter::Node;
@@ -93,12 +93,12 @@ const PYTHONPATH: &str = "PYTHONPATH";
 /// The container mapping that holds `node` at `rest` below it (`env`, `-`, `name`), with its
 /// object, when the Operator injects Python into that container.
 fn injected_container<'t>(
-    m: &Match,
+    m: &Match<'_, 't>,
     node: Node<'t>,
     rest: &[&str],
 ) -> Option<(Arc<K8sObject>, Node<'t>)> {
     let src = m.chunk;
-    let (root, clean) = model::document_of(node)?;
+    let (root, clean) = model::document_in(m, node)?;
     if !clean {
         return None;
     }
@@ -107,7 +107,7 @@ fn injected_container<'t>(
     if shape.namespace {
         return None;
     }
-    let path = key_path(node, src);
+    let path = m.key_path(node);
     let pod_spec: Vec<&str> = shape.template().iter().copied().chain(["spec"]).collect();
     let n = pod_spec.len();
     if path.len() != n + 2 + rest.len()
