@@ -339,7 +339,7 @@ fn users(
     ws: &Workspace,
     read: &Reader,
 ) -> String {
-    let all = ws.users_of(path, obj);
+    let all = ws.users_of(Some(path), obj);
     let mut md = format!("**Instrumentation `{}`**\n\n", ident(obj));
     if all.is_empty() {
         md.push_str("No pod of the workspace selects it (no `instrumentation.opentelemetry.io/inject-*` annotation resolves to it).");

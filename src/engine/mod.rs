@@ -93,6 +93,9 @@ pub(crate) fn summarize_documents<'p>(
             if o.is_collector() {
                 out.collectors.push(o.clone());
             }
+            if o.is_service() {
+                out.services.push(o.clone());
+            }
             if !o.pod_annotations.is_empty() {
                 out.injectors.push(o.clone());
             }
@@ -174,6 +177,9 @@ pub fn summary_of_parts(mut parts: Vec<DocumentPart>, vendor_distro: bool) -> Fi
             if o.is_collector() {
                 out.collectors.push(o.clone());
             }
+            if o.is_service() {
+                out.services.push(o.clone());
+            }
             if !o.pod_annotations.is_empty() {
                 out.injectors.push(o.clone());
             }
@@ -208,6 +214,7 @@ pub fn summarize(file: &SourceFile) -> FileSummary {
         instrumentations: Vec::new(),
         injectors: Vec::new(),
         collectors: Vec::new(),
+        services: Vec::new(),
         kustomization: None,
         launch: crate::launch::summary::summarize(
             file.launch(),

@@ -319,6 +319,12 @@ impl K8sObject {
         self.kind == "OpenTelemetryCollector" && self.group() == "opentelemetry.io"
     }
 
+    /// Whether this is a `Service` (core, or a Knative Service, which makes a Service of its
+    /// name): a host name pods can resolve.
+    pub fn is_service(&self) -> bool {
+        self.kind == "Service" && matches!(self.group(), "" | "serving.knative.dev")
+    }
+
     /// The namespace the object's pods run in, as far as the files say: a Namespace's own
     /// name, else the explicit `metadata.namespace`.
     pub fn pod_namespace(&self) -> Option<&str> {
