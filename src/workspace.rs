@@ -390,6 +390,13 @@ impl Workspace {
             .flat_map(|f| f.instrumentations.iter().map(|o| &**o))
     }
 
+    /// Every Instrumentation of the workspace with the file it is in, in workspace order.
+    pub fn instrumentations_at(&self) -> impl Iterator<Item = (&Path, &K8sObject)> {
+        self.files
+            .iter()
+            .flat_map(|(p, f)| f.instrumentations.iter().map(move |o| (p.as_path(), &**o)))
+    }
+
     /// The Instrumentations named `name`, whatever their namespace, in workspace order.
     pub fn instrumentations_named(&self, name: &str) -> Vec<&K8sObject> {
         let ix = self.indexes();
@@ -1343,6 +1350,34 @@ impl Workspace {
             .iter()
             .filter(|(p, _)| p.file_name().is_some_and(|n| n == name))
             .map(|(p, s)| (p.as_path(), s))
+            .collect()
+    }
+
+    /// The file at `path` (compared as clean paths) with its summary.
+    pub fn file_at(&self, path: &Path) -> Option<(&Path, &FileSummary)> {
+        self.late();
+        let ix = self.indexes();
+        let fx = ix.files(self);
+        let n = *fx.by_clean.get(&clean(path))?.first()?;
+        self.entry(fx, n)
+    }
+
+    /// The files directly in the folder `dir` (clean paths compared), or anywhere under it
+    /// with `recursive`, in path order.
+    pub fn files_in(&self, dir: &Path, recursive: bool) -> Vec<(&Path, &FileSummary)> {
+        self.late();
+        let ix = self.indexes();
+        let fx = ix.files(self);
+        let dir = clean(dir);
+        (0..fx.keys.len() as u32)
+            .filter(|&n| {
+                let c = &fx.clean[n as usize];
+                match c.strip_prefix(&dir) {
+                    Ok(rest) => recursive || rest.components().count() == 1,
+                    Err(_) => false,
+                }
+            })
+            .filter_map(|n| self.entry(fx, n))
             .collect()
     }
 
