@@ -30,6 +30,17 @@ pub struct FileSummary {
     pub kustomization: Option<Arc<Kustomization>>,
 }
 
+/// Drops the facts a file contributes only when its name says what it is: a kustomization's
+/// `namespace:`/`resources:`, a Helm values file's pods (`syntax::yaml::values_pods`).
+fn keep_named_facts(path: &Path, summary: &mut FileSummary) {
+    if !is_kustomization_path(path) {
+        summary.kustomization = None;
+    }
+    if !crate::syntax::yaml::is_values_path(path) {
+        summary.injectors.retain(|o| !o.is_helm_values());
+    }
+}
+
 /// The cross-file facts of one workspace root.
 #[derive(Debug, Clone, Default)]
 pub struct Workspace {
@@ -280,9 +291,7 @@ impl Workspace {
 
     /// Records (or replaces) a file's summary. Returns whether anything changed.
     pub fn update(&mut self, path: PathBuf, mut summary: FileSummary) -> bool {
-        if !is_kustomization_path(&path) {
-            summary.kustomization = None;
-        }
+        keep_named_facts(&path, &mut summary);
         if self.files.get(&path) == Some(&summary) {
             return false;
         }
@@ -337,8 +346,8 @@ impl Workspace {
     /// away counts as workspace-wide: it can make a launcher's by-suffix target ambiguous,
     /// or a ConfigMap name unique, far from its own dependents.
     pub fn apply(&mut self, path: PathBuf, mut summary: Option<FileSummary>) -> Affected {
-        if let Some(s) = summary.as_mut().filter(|_| !is_kustomization_path(&path)) {
-            s.kustomization = None;
+        if let Some(s) = summary.as_mut() {
+            keep_named_facts(&path, s);
         }
         let old = self.files.get(&path);
         if old == summary.as_ref() {
