@@ -52,11 +52,30 @@ pub fn at(
         return None;
     }
     let root = yaml::document_root(tree.root_node())?;
-    let obj = yaml::k8s_object(root, src)?;
     let leaf = tree.root_node().descendant_for_byte_range(rel, rel)?;
     let pair = climb_to_pair(leaf)?;
     let key = yaml::pair_key(pair, src)?;
     let span = |n: Node| Span::new(start + n.start_byte(), start + n.end_byte());
+    let Some(obj) = yaml::k8s_object(root, src) else {
+        // A Helm values file's `podAnnotations:` (top-level or under a component key).
+        let Some(AnnotationKey::Inject(lang)) = model::annotation_key(&key) else {
+            return None;
+        };
+        if !path.is_some_and(yaml::is_values_path) {
+            return None;
+        }
+        let p = key_path(pair, src);
+        let component = match &p[..] {
+            [a, k] if a == "podAnnotations" && *k == key => None,
+            [c, a, k] if a == "podAnnotations" && *k == key => Some(c.clone()),
+            _ => return None,
+        };
+        let obj = yaml::values_pods(root, src)
+            .into_iter()
+            .find(|o| o.name == component)?;
+        let md = injection(root, src, &obj, &key, lang, false, base, ws, read);
+        return Some((span(pair), md));
+    };
     if let Some(AnnotationKey::Inject(lang)) = model::annotation_key(&key) {
         let shape = pod_shape(&obj.api_version, &obj.kind)?;
         let mut want: Vec<String> = shape.pod_meta.iter().map(|s| s.to_string()).collect();
@@ -302,8 +321,26 @@ fn injection(
     md
 }
 
-/// The container the Operator injects Python into (its name) and its literal `env`.
+/// The container the Operator injects Python into (its name) and its literal `env`; for a
+/// Helm values file, the env lists beside its `podAnnotations:`.
 fn python_container(root: Node, src: &str, obj: &K8sObject) -> (Option<String>, EnvList) {
+    if obj.is_helm_values() {
+        let owner = match &obj.name {
+            Some(c) => get(root, c, src),
+            None => Some(root),
+        };
+        let env = owner
+            .into_iter()
+            .flat_map(|o| {
+                model::VALUES_ENV_KEYS
+                    .iter()
+                    .filter_map(move |k| get(o, k, src))
+            })
+            .flat_map(|l| model::env_layer(Some(l), src))
+            .map(|(n, v, _)| (n, v))
+            .collect();
+        return (Some("(the chart's main container)".into()), env);
+    }
     let Some(shape) = pod_shape(&obj.api_version, &obj.kind) else {
         return (None, Vec::new());
     };
@@ -339,7 +376,7 @@ fn users(
     ws: &Workspace,
     read: &Reader,
 ) -> String {
-    let all = ws.users_of(path, obj);
+    let all = ws.users_of(Some(path), obj);
     let mut md = format!("**Instrumentation `{}`**\n\n", ident(obj));
     if all.is_empty() {
         md.push_str("No pod of the workspace selects it (no `instrumentation.opentelemetry.io/inject-*` annotation resolves to it).");
@@ -360,4 +397,45 @@ fn users(
         md.push_str(&format!("- … and {} more\n", all.len() - LIST));
     }
     md
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A chart's values file: the hover on its `podAnnotations:` inject key resolves, shows
+    /// the env beside it, and the Instrumentation lists the values' pods as its users.
+    #[test]
+    fn helm_values_pods_resolve_and_use_the_instrumentation() {
+        let values = "podAnnotations:\n  instrumentation.opentelemetry.io/inject-python: \"true\"\nenv:\n  - name: OTEL_EXPORTER_OTLP_PROTOCOL\n    value: grpc\n";
+        let inst = "apiVersion: opentelemetry.io/v1alpha1\nkind: Instrumentation\nmetadata:\n  name: python\nspec:\n  exporter:\n    endpoint: http://otel-collector:4318\n";
+        let mut ws = Workspace::new();
+        let vp = Path::new("chart/values.yaml");
+        let ip = Path::new("chart/templates/instrumentation.yaml");
+        for (p, t) in [(vp, values), (ip, inst)] {
+            let f = crate::engine::parse(Language::Yaml, t.to_string());
+            ws.update(p.to_path_buf(), crate::engine::summarize(&f));
+        }
+        let read = |p: &Path| {
+            (p == vp)
+                .then(|| values.to_string())
+                .or_else(|| (p == ip).then(|| inst.to_string()))
+        };
+        let at_key = values.find("instrumentation.opentelemetry.io").unwrap() + 3;
+        let (_, md) = at(values, at_key, Some(vp), None, &ws, &read).expect("a hover");
+        assert!(
+            md.contains("Resolves to Instrumentation **`python`**"),
+            "{md}"
+        );
+        assert!(
+            md.contains("| `OTEL_EXPORTER_OTLP_PROTOCOL` | `grpc` | container env |"),
+            "{md}"
+        );
+        let at_kind = inst.find("kind:").unwrap();
+        let (_, md) = at(inst, at_kind, Some(ip), None, &ws, &read).expect("a hover");
+        assert!(md.contains("Selected by 1 workload(s)"), "{md}");
+        // The same text under another name is no values file: no pods, no hover.
+        let other = Path::new("chart/config.yaml");
+        assert!(at(values, at_key, Some(other), None, &ws, &read).is_none());
+    }
 }

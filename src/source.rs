@@ -157,6 +157,9 @@ pub struct Chunk {
     /// A parsed YAML document read as a kustomization (`syntax::kustomize::read`): one that
     /// is no Kubernetes object, or one of kind `Kustomization`/`Component`.
     pub kustomization: Option<Arc<crate::syntax::kustomize::Kustomization>>,
+    /// A parsed YAML document that is no Kubernetes object, read as a Helm values file: the
+    /// pods its `podAnnotations:` maps describe (`syntax::yaml::values_pods`).
+    pub values_pods: Vec<Arc<crate::syntax::yaml::K8sObject>>,
 }
 
 impl Chunk {
@@ -646,8 +649,8 @@ fn meaning(chunks: &[Chunk]) -> String {
     let mut out = String::new();
     for c in chunks {
         let printed = format!(
-            "{:?}{:?}{}{:?}",
-            c.facts, c.launch, c.vendor_distro, c.kustomization
+            "{:?}{:?}{}{:?}{:?}",
+            c.facts, c.launch, c.vendor_distro, c.kustomization, c.values_pods
         );
         let mut rest = printed.as_str();
         while let Some(i) = rest.find("Span { start: ") {
@@ -781,6 +784,7 @@ fn make_chunk_with(
             },
             launch: LaunchFacts::default(),
             kustomization: None,
+            values_pods: Vec::new(),
         };
     }
     let tree = if lang == Language::Yaml && !templated && prefilter.skips_unread() {
@@ -790,6 +794,7 @@ fn make_chunk_with(
         chunk_tree(lang, src, old)
     };
     let mut kustomization = None;
+    let mut values_pods = Vec::new();
     let (facts, launch) = match lang {
         Language::Python => (
             ChunkFacts::Python(python::chunk_facts(tree.root_node(), src, start == 0)),
@@ -808,6 +813,14 @@ fn make_chunk_with(
                 })
                 .and_then(|r| crate::syntax::kustomize::read(r, src))
                 .map(Arc::new);
+            if obj.is_none() && src.contains("podAnnotations") {
+                if let Some(r) = root {
+                    values_pods = yaml::values_pods(r, src)
+                        .into_iter()
+                        .map(Arc::new)
+                        .collect();
+                }
+            }
             (ChunkFacts::Yaml(obj), launch::yaml::facts(root, src))
         }
         Language::Dockerfile => (ChunkFacts::Launch, launch::dockerfile::facts(src)),
@@ -832,6 +845,7 @@ fn make_chunk_with(
         facts,
         launch,
         kustomization,
+        values_pods,
     }
 }
 

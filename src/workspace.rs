@@ -20,6 +20,9 @@ pub struct FileSummary {
     pub injectors: Vec<std::sync::Arc<K8sObject>>,
     /// OpenTelemetry Operator `OpenTelemetryCollector` objects defined in the file.
     pub collectors: Vec<std::sync::Arc<K8sObject>>,
+    /// `Service` objects defined in the file (their names and namespaces: the hosts an OTLP
+    /// endpoint may name, OTEL039).
+    pub services: Vec<std::sync::Arc<K8sObject>>,
     /// Launchers of the file, and gunicorn/framework facts of a Python module.
     pub launch: LaunchSummary,
     /// A kustomization file's `namespace:` and `resources:` (kept for files so named only:
@@ -76,6 +79,17 @@ impl Files {
 
     fn values(&self) -> impl Iterator<Item = &FileSummary> {
         self.0.iter().map(|(_, s)| s)
+    }
+}
+
+/// Drops the facts a file contributes only when its name says what it is: a kustomization's
+/// `namespace:`/`resources:`, a Helm values file's pods (`syntax::yaml::values_pods`).
+fn keep_named_facts(path: &Path, summary: &mut FileSummary) {
+    if !is_kustomization_path(path) {
+        summary.kustomization = None;
+    }
+    if !crate::syntax::yaml::is_values_path(path) {
+        summary.injectors.retain(|o| !o.is_helm_values());
     }
 }
 
@@ -137,6 +151,7 @@ struct Indexes {
     launch: OnceLock<LaunchIndex>,
     imports: OnceLock<ImportIndex>,
     kustomize: OnceLock<KustomizeIndex>,
+    hosts: OnceLock<HostIndex>,
     /// Every file's `injected_images`, lower-case, each with whether some container runs it
     /// as built ([`Workspace::image_injected`], [`Workspace::image_injected_as_built`]).
     injected_images: OnceLock<HashMap<String, bool>>,
@@ -223,6 +238,32 @@ struct KustomizeIndex {
     builds: HashMap<u32, Vec<(u32, u32)>>,
 }
 
+/// The host names Services and OpenTelemetryCollectors give the workspace (OTEL039).
+#[derive(Default)]
+struct HostIndex {
+    /// Service name → the namespace of each Service so named (kustomize-aware; `None`:
+    /// unknown), the Services the Operator makes for collectors included.
+    services: HashMap<String, Vec<Option<String>>>,
+    /// Collector name (collectors with a Service: not in sidecar mode) → their namespaces.
+    collectors: HashMap<String, Vec<Option<String>>>,
+    /// The namespaces of the sidecar-mode collectors.
+    sidecars: Vec<Option<String>>,
+    /// Some Service or collector has no literal name (a template's).
+    unnamed: bool,
+}
+
+/// The Services the Operator makes for an OpenTelemetryCollector named `name` (operator
+/// `internal/naming`: `<name>-collector`, `-headless`, `-monitoring`, and the target
+/// allocator's).
+pub fn collector_services(name: &str) -> [String; 4] {
+    [
+        format!("{name}-collector"),
+        format!("{name}-collector-headless"),
+        format!("{name}-collector-monitoring"),
+        format!("{name}-targetallocator"),
+    ]
+}
+
 /// The files whose imports name a file (for [`Workspace::dependents`]).
 struct ImportIndex {
     /// Clean path → the files (by number, each once) whose imports name it.
@@ -302,9 +343,7 @@ impl Workspace {
 
     /// Records (or replaces) a file's summary. Returns whether anything changed.
     pub fn update(&mut self, path: PathBuf, mut summary: FileSummary) -> bool {
-        if !is_kustomization_path(&path) {
-            summary.kustomization = None;
-        }
+        keep_named_facts(&path, &mut summary);
         if self.files.get(&path) == Some(&summary) {
             return false;
         }
@@ -359,8 +398,8 @@ impl Workspace {
     /// away counts as workspace-wide: it can make a launcher's by-suffix target ambiguous,
     /// or a ConfigMap name unique, far from its own dependents.
     pub fn apply(&mut self, path: PathBuf, mut summary: Option<FileSummary>) -> Affected {
-        if let Some(s) = summary.as_mut().filter(|_| !is_kustomization_path(&path)) {
-            s.kustomization = None;
+        if let Some(s) = summary.as_mut() {
+            keep_named_facts(&path, s);
         }
         let old = self.files.get(&path);
         if old == summary.as_ref() {
@@ -375,6 +414,7 @@ impl Workspace {
                     || a.injectors != b.injectors
                     || a.kustomization != b.kustomization
                     || a.collectors != b.collectors
+                    || a.services != b.services
                     || a.launch.injected_images != b.launch.injected_images
                     || a.launch.injected_as_built != b.launch.injected_as_built
                     || config_maps(a) != config_maps(b)
@@ -409,6 +449,13 @@ impl Workspace {
         self.files
             .values()
             .flat_map(|f| f.instrumentations.iter().map(|o| &**o))
+    }
+
+    /// Every Instrumentation of the workspace with the file it is in, in workspace order.
+    pub fn instrumentations_at(&self) -> impl Iterator<Item = (&Path, &K8sObject)> {
+        self.files
+            .iter()
+            .flat_map(|(p, f)| f.instrumentations.iter().map(move |o| (p.as_path(), &**o)))
     }
 
     /// The Instrumentations named `name`, whatever their namespace, in workspace order.
@@ -568,6 +615,7 @@ impl Workspace {
             launch: OnceLock::new(),
             imports: OnceLock::new(),
             kustomize: OnceLock::new(),
+            hosts: OnceLock::new(),
             injected_images: OnceLock::new(),
         });
         *slot = Some(ix.clone());
@@ -638,9 +686,11 @@ impl Indexes {
         self.users.get_or_init(|| {
             let fx = self.files(ws);
             let mut out: HashMap<Loc, Vec<(Loc, String)>> = HashMap::new();
-            for (n, s) in ws.files.values().enumerate() {
+            for (n, (path, s)) in ws.files.iter().enumerate() {
                 for (i, o) in s.injectors.iter().enumerate() {
-                    let ns = o.pod_namespace();
+                    // Kustomize-aware, as every other look-up of a pod's namespace.
+                    let ns = ws.pod_namespace_in(self, Some(path), o);
+                    let ns = ns.as_deref();
                     let mut keys: Vec<&str> = Vec::new();
                     for (k, _) in &o.pod_annotations {
                         if k.starts_with(INJECT_PREFIX) && !keys.contains(&k.as_str()) {
@@ -664,6 +714,37 @@ impl Indexes {
                 }
             }
             out
+        })
+    }
+
+    fn hosts(&self, ws: &Workspace) -> &HostIndex {
+        self.hosts.get_or_init(|| {
+            let mut hx = HostIndex::default();
+            for (path, s) in ws.files.iter() {
+                for o in &s.services {
+                    let ns = ws.namespace_in(self, path, o.namespace.as_deref());
+                    match &o.name {
+                        Some(n) => hx.services.entry(n.clone()).or_default().push(ns),
+                        None => hx.unnamed = true,
+                    }
+                }
+                for o in &s.collectors {
+                    let ns = ws.namespace_in(self, path, o.namespace.as_deref());
+                    let Some(n) = &o.name else {
+                        hx.unnamed = true;
+                        continue;
+                    };
+                    if o.collector_mode.as_deref() == Some("sidecar") {
+                        hx.sidecars.push(ns);
+                        continue;
+                    }
+                    hx.collectors.entry(n.clone()).or_default().push(ns.clone());
+                    for svc in collector_services(n) {
+                        hx.services.entry(svc).or_default().push(ns.clone());
+                    }
+                }
+            }
+            hx
         })
     }
 
@@ -1107,6 +1188,46 @@ impl Workspace {
             .collect()
     }
 
+    /// The namespaces of the Services named `host` (`None`: unknown), the Services the
+    /// Operator makes for OpenTelemetryCollectors included; empty when the workspace holds
+    /// none.
+    pub fn service_namespaces(&self, host: &str) -> Vec<Option<String>> {
+        self.late();
+        let ix = self.indexes();
+        ix.hosts(self)
+            .services
+            .get(host)
+            .cloned()
+            .unwrap_or_default()
+    }
+
+    /// The namespaces of the OpenTelemetryCollectors named `name` that have a Service (not
+    /// in sidecar mode).
+    pub fn collector_namespaces(&self, name: &str) -> Vec<Option<String>> {
+        let ix = self.indexes();
+        ix.hosts(self)
+            .collectors
+            .get(name)
+            .cloned()
+            .unwrap_or_default()
+    }
+
+    /// The namespaces of the sidecar-mode OpenTelemetryCollectors (`None`: unknown).
+    pub fn sidecar_collector_namespaces(&self) -> Vec<Option<String>> {
+        let ix = self.indexes();
+        ix.hosts(self).sidecars.clone()
+    }
+
+    /// Whether the workspace knows its in-cluster host names: it holds at least one Service
+    /// or OpenTelemetryCollector, and every one has a literal name.
+    pub fn knows_hosts(&self) -> bool {
+        self.late();
+        let ix = self.indexes();
+        let hx = ix.hosts(self);
+        let any = !hx.services.is_empty() || !hx.sidecars.is_empty();
+        any && !hx.unnamed
+    }
+
     /// Every object whose pods (or namespace) carry Operator annotations, with its file.
     pub fn injectors_at(&self) -> impl Iterator<Item = (&Path, &K8sObject)> {
         self.late();
@@ -1296,6 +1417,34 @@ impl Workspace {
             .iter()
             .filter(|(p, _)| p.file_name().is_some_and(|n| n == name))
             .map(|(p, s)| (p.as_path(), s))
+            .collect()
+    }
+
+    /// The file at `path` (compared as clean paths) with its summary.
+    pub fn file_at(&self, path: &Path) -> Option<(&Path, &FileSummary)> {
+        self.late();
+        let ix = self.indexes();
+        let fx = ix.files(self);
+        let n = *fx.by_clean.get(&clean(path))?.first()?;
+        self.entry(fx, n)
+    }
+
+    /// The files directly in the folder `dir` (clean paths compared), or anywhere under it
+    /// with `recursive`, in path order.
+    pub fn files_in(&self, dir: &Path, recursive: bool) -> Vec<(&Path, &FileSummary)> {
+        self.late();
+        let ix = self.indexes();
+        let fx = ix.files(self);
+        let dir = clean(dir);
+        (0..fx.keys.len() as u32)
+            .filter(|&n| {
+                let c = &fx.clean[n as usize];
+                match c.strip_prefix(&dir) {
+                    Ok(rest) => recursive || rest.components().count() == 1,
+                    Err(_) => false,
+                }
+            })
+            .filter_map(|n| self.entry(fx, n))
             .collect()
     }
 
@@ -1996,6 +2145,12 @@ impl Workspace {
         explicit
     }
 
+    /// Whether some Namespace object of the workspace carries Operator annotations (its pods
+    /// may be injected without a mention in their own files). Namespaces are early facts.
+    pub fn has_namespace_injection(&self) -> bool {
+        !self.indexes().operator(self).namespaces.is_empty()
+    }
+
     /// The value of `key` on the Namespace object named `ns`, if the workspace defines one.
     pub fn namespace_annotation(&self, ns: &str, key: &str) -> Option<&str> {
         self.namespace_annotation_in(&self.indexes(), ns, key)
@@ -2140,8 +2295,15 @@ impl Workspace {
         Resolution::Elsewhere(list(&elsewhere))
     }
 
-    /// The Instrumentation defined in `path` that equals `inst`, if the workspace holds it.
-    fn loc_of(&self, fx: &FileIndex, path: &Path, inst: &K8sObject) -> Option<Loc> {
+    /// The Instrumentation defined in `path` that equals `inst`, if the workspace holds it;
+    /// without a path (a text checked on its own), the first equal one of the workspace.
+    fn loc_of(&self, fx: &FileIndex, path: Option<&Path>, inst: &K8sObject) -> Option<Loc> {
+        let Some(path) = path else {
+            return self.files.values().enumerate().find_map(|(n, s)| {
+                let i = s.instrumentations.iter().position(|o| **o == *inst)?;
+                Some((n as u32, i as u32))
+            });
+        };
         let n = fx.keys.binary_search_by(|k| k.as_path().cmp(path)).ok()?;
         let s = self.entry(fx, n as u32)?.1;
         let i = s.instrumentations.iter().position(|o| **o == *inst)?;
@@ -2150,7 +2312,8 @@ impl Workspace {
 
     /// The objects whose pods (or namespace) select the Instrumentation `inst` of `path`, each
     /// with the file it is in and the `inject-*` key that selects it, in workspace order.
-    pub fn users_of(&self, path: &Path, inst: &K8sObject) -> Vec<(Located<'_>, String)> {
+    /// Without a path, of the first Instrumentation of the workspace equal to `inst`.
+    pub fn users_of(&self, path: Option<&Path>, inst: &K8sObject) -> Vec<(Located<'_>, String)> {
         self.late();
         let ix = self.indexes();
         let fx = ix.files(self);

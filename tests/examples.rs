@@ -34,19 +34,67 @@ fn examples_show_every_core_rule_and_the_launcher_rules() {
     let got = code_set(&found);
     for want in [
         "OTEL001", "OTEL002", "OTEL003", "OTEL004", "OTEL005", "OTEL007", "OTEL008", "OTEL009",
-        "OTEL010", "OTEL011", "OTEL020", "OTEL021", "OTEL022", "OTEL041", "OTEL043", "OTEL044",
-        "OTEL051",
+        "OTEL010", "OTEL011", "OTEL020", "OTEL021", "OTEL022", "OTEL032", "OTEL038", "OTEL041",
+        "OTEL043", "OTEL044", "OTEL051",
     ] {
         assert!(
             got.contains(want),
             "{want} missing from `check examples`: {got:?}"
         );
     }
-    let (code, found) = codes(root, &["examples/shop-clean", "examples/launch-right"]);
+    let (code, found) = codes(
+        root,
+        &[
+            "examples/shop-clean",
+            "examples/launch-right",
+            "examples/operator-clean",
+        ],
+    );
     assert_eq!(
         (code, found.len()),
         (0, 0),
         "clean examples report {found:#?}"
+    );
+}
+
+/// `examples/operator`: the namespace the inject annotation is looked up in comes from the
+/// prod overlay's kustomization; checked without the overlay, the base says nothing of it.
+#[test]
+fn operator_example_depends_on_the_kustomize_namespace() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let (_, found) = codes(root, &["examples/operator"]);
+    let at = |code: &str| {
+        found
+            .iter()
+            .filter(|d| d["code"] == code)
+            .map(|d| d["path"].as_str().unwrap_or("").to_string())
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(at("OTEL032").len(), 1, "{found:#?}");
+    assert!(at("OTEL032")[0].ends_with("base/api.yaml"), "{found:#?}");
+    assert!(at("OTEL038")[0].ends_with("base/worker.yaml"), "{found:#?}");
+    let (_, base) = codes(root, &["examples/operator/base"]);
+    assert!(
+        !base.iter().any(|d| d["code"] == "OTEL032"),
+        "without the overlay the pods' namespace is unknown: {base:#?}"
+    );
+}
+
+/// The summary the README's quick start quotes is the one `check examples` prints.
+#[test]
+fn readme_quotes_the_examples_summary() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let out = Command::new(bin())
+        .current_dir(root)
+        .args(["check", "examples", "--output-format", "concise"])
+        .output()
+        .expect("run otel-lsp");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let summary = stdout.lines().last().unwrap_or("").trim().to_string();
+    let readme = std::fs::read_to_string(root.join("README.md")).unwrap();
+    assert!(
+        readme.contains(&format!("`{summary}`")),
+        "README's quick start should quote `{summary}`"
     );
 }
 

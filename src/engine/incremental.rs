@@ -156,6 +156,7 @@ impl ChunkResults {
                     hash_config_maps(&chunk.launch.config_maps, &mut h);
                     chunk.vendor_distro.hash(&mut h);
                     chunk.kustomization.hash(&mut h);
+                    chunk.values_pods.hash(&mut h);
                 }
                 // Launcher files are one chunk: any edit re-parses it and drops its results.
                 ChunkFacts::Launch => chunk.launch.hash(&mut h),

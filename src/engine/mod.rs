@@ -32,6 +32,9 @@ pub(crate) struct DocumentSummary {
     launch: crate::launch::LaunchSummary,
     /// What it says as a kustomization (the workspace reads it only from files so named).
     kustomization: Option<std::sync::Arc<crate::syntax::kustomize::Kustomization>>,
+    /// The pods it describes as a Helm values file (the workspace keeps them for files so
+    /// named only).
+    values_pods: Vec<std::sync::Arc<crate::syntax::yaml::K8sObject>>,
 }
 
 impl DocumentSummary {
@@ -39,6 +42,7 @@ impl DocumentSummary {
         DocumentSummary {
             launch: crate::launch::summary::summarize(&chunk.launch, None),
             kustomization: chunk.kustomization.clone(),
+            values_pods: chunk.values_pods.clone(),
         }
     }
 
@@ -93,6 +97,9 @@ pub(crate) fn summarize_documents<'p>(
             if o.is_collector() {
                 out.collectors.push(o.clone());
             }
+            if o.is_service() {
+                out.services.push(o.clone());
+            }
             if !o.pod_annotations.is_empty() {
                 out.injectors.push(o.clone());
             }
@@ -101,6 +108,7 @@ pub(crate) fn summarize_documents<'p>(
         if out.kustomization.is_none() {
             out.kustomization = d.kustomization.clone();
         }
+        out.injectors.extend(d.values_pods.iter().cloned());
         out.launch
             .launchers
             .extend(d.launch.launchers.iter().cloned());
@@ -174,6 +182,9 @@ pub fn summary_of_parts(mut parts: Vec<DocumentPart>, vendor_distro: bool) -> Fi
             if o.is_collector() {
                 out.collectors.push(o.clone());
             }
+            if o.is_service() {
+                out.services.push(o.clone());
+            }
             if !o.pod_annotations.is_empty() {
                 out.injectors.push(o.clone());
             }
@@ -181,6 +192,7 @@ pub fn summary_of_parts(mut parts: Vec<DocumentPart>, vendor_distro: bool) -> Fi
         if out.kustomization.is_none() {
             out.kustomization = p.summary.kustomization.clone();
         }
+        out.injectors.extend(p.summary.values_pods.iter().cloned());
         out.launch
             .launchers
             .extend(p.summary.launch.launchers.iter().cloned());
@@ -208,6 +220,7 @@ pub fn summarize(file: &SourceFile) -> FileSummary {
         instrumentations: Vec::new(),
         injectors: Vec::new(),
         collectors: Vec::new(),
+        services: Vec::new(),
         kustomization: None,
         launch: crate::launch::summary::summarize(
             file.launch(),

@@ -16,7 +16,8 @@ use std::sync::OnceLock;
 /// Strings a file's workspace summary is made from, beyond the rules' own: what chunks the
 /// summary needs parsed. YAML: the launcher and environment keys (a container, a compose
 /// service, `envFrom:`) and the Operator's objects and annotations (its Instrumentations,
-/// injected pods, ConfigMaps, Namespaces). Python summaries are made from every chunk (see
+/// injected pods, ConfigMaps, Namespaces, collectors, and the Services whose names OTLP
+/// endpoints name). Python summaries are made from every chunk (see
 /// `engine::summary_wanted`), so they list none.
 const SUMMARY_NEEDLES: &[(Language, &[&str])] = &[(
     Language::Yaml,
@@ -33,6 +34,7 @@ const SUMMARY_NEEDLES: &[(Language, &[&str])] = &[(
         "ConfigMap",
         "Namespace",
         "OpenTelemetryCollector",
+        "kind: Service",
     ],
 )];
 

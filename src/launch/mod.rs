@@ -18,6 +18,7 @@ pub mod endpoint;
 pub mod imports;
 pub mod ini;
 pub mod judge;
+pub mod kubectl;
 pub mod makefile;
 pub mod normalize;
 pub mod packaging;

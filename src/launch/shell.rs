@@ -122,6 +122,49 @@ pub fn file_facts(root: Node, text: &str) -> super::LaunchFacts {
     f
 }
 
+/// The byte ranges (relative to the parsed text) of the constructs whose commands do not
+/// simply run one after the other, in source order: function bodies, `if`/`case`
+/// statements and loops (condition included), and `||` lists. A command outside all of them
+/// runs when the script reaches it.
+pub fn conditional_ranges(root: Node) -> Vec<(usize, usize)> {
+    fn go(n: Node, out: &mut Vec<(usize, usize)>, depth: usize) {
+        if depth > 200 {
+            return;
+        }
+        let conditional = match n.kind() {
+            "function_definition"
+            | "if_statement"
+            | "case_statement"
+            | "while_statement"
+            | "for_statement"
+            | "c_style_for_statement" => true,
+            "list" => {
+                let mut c = n.walk();
+                let or = n.children(&mut c).any(|ch| ch.kind() == "||");
+                or
+            }
+            _ => false,
+        };
+        if conditional {
+            out.push((n.start_byte(), n.end_byte()));
+            return;
+        }
+        let mut c = n.walk();
+        for child in n.named_children(&mut c) {
+            go(child, out, depth + 1);
+        }
+    }
+    let mut out = Vec::new();
+    go(root, &mut out, 0);
+    out
+}
+
+/// [`conditional_ranges`] of a script text.
+pub fn conditional_ranges_of(text: &str) -> Vec<(usize, usize)> {
+    let tree = parse(Language::Shell, text, None);
+    conditional_ranges(tree.root_node())
+}
+
 fn walk(node: Node, ctx: &Ctx, out: &mut ShellScan, vars: &mut Vec<Assign>, depth: usize) {
     if depth > 200 {
         return;

@@ -542,6 +542,7 @@ pub static ALL: &[&Rule] = &[
     &operator::pythonpath_conflict::RULE,
     &operator::python_platform_musl::RULE,
     &operator::operator_container_selection::RULE,
+    &operator::collector_endpoint_host::RULE,
     &operator::instrumentation_apiversion::RULE,
     &exporter::otlp_port_protocol_mismatch::RULE,
     &exporter::otlp_http_endpoint_path::RULE,

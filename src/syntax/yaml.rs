@@ -321,6 +321,8 @@ pub struct InstrumentationSpec {
     pub language_endpoints: Vec<String>,
     /// The document is a template (`{{ … }}`) or does not parse: its spec is not all there.
     pub unsure: bool,
+    /// A Helm template wraps it in `if`/`with`/`range`: it may not be rendered at all.
+    pub conditional: bool,
 }
 
 impl InstrumentationSpec {
@@ -344,6 +346,18 @@ impl K8sObject {
     /// Whether this is an OpenTelemetry Operator `OpenTelemetryCollector`.
     pub fn is_collector(&self) -> bool {
         self.kind == "OpenTelemetryCollector" && self.group() == "opentelemetry.io"
+    }
+
+    /// Whether these are the pods of a Helm values file's `podAnnotations:` map
+    /// ([`values_pods`]).
+    pub fn is_helm_values(&self) -> bool {
+        self.api_version == HELM_VALUES_API && self.kind == HELM_VALUES_KIND
+    }
+
+    /// Whether this is a `Service` (core, or a Knative Service, which makes a Service of its
+    /// name): a host name pods can resolve.
+    pub fn is_service(&self) -> bool {
+        self.kind == "Service" && matches!(self.group(), "" | "serving.knative.dev")
     }
 
     /// The namespace the object's pods run in, as far as the files say: a Namespace's own
@@ -551,6 +565,16 @@ pub fn k8s_object(root: Node, src: &str) -> Option<K8sObject> {
                         .collect()
                 })
                 .unwrap_or_default(),
+            conditional: src.lines().any(|l| {
+                let t = l.trim_start();
+                let Some(inner) = t.strip_prefix("{{") else {
+                    return false;
+                };
+                let inner = inner.trim_start_matches('-').trim_start();
+                ["if ", "with ", "range "]
+                    .iter()
+                    .any(|k| inner.starts_with(k))
+            }),
             unsure: src.contains("{{") || {
                 let mut top = root;
                 while let Some(p) = top.parent() {
@@ -583,7 +607,95 @@ pub fn k8s_object(root: Node, src: &str) -> Option<K8sObject> {
     })
 }
 
-/// The pod annotation that asks the Operator for a sidecar collector.
+/// The `apiVersion` of the pods a Helm values file describes (not a Kubernetes object: a
+/// `podAnnotations:` map a chart renders into its pod template).
+pub const HELM_VALUES_API: &str = "helm.sh/values";
+
+/// The kind of those pods.
+pub const HELM_VALUES_KIND: &str = "PodAnnotations";
+
+/// Whether a path names a Helm values file: `values.yaml`, `values-<env>.yaml`,
+/// `values.<env>.yaml`, `<env>-values.yaml` (`.yml` too).
+pub fn is_values_path(path: &std::path::Path) -> bool {
+    let Some(name) = path.file_name().and_then(|n| n.to_str()) else {
+        return false;
+    };
+    let Some(stem) = name
+        .strip_suffix(".yaml")
+        .or_else(|| name.strip_suffix(".yml"))
+    else {
+        return false;
+    };
+    stem == "values"
+        || stem.starts_with("values-")
+        || stem.starts_with("values.")
+        || stem.ends_with("-values")
+        || stem.ends_with(".values")
+        || stem.ends_with("_values")
+}
+
+/// The keys of a Helm values component that charts render into the main container's `env:`.
+pub const VALUES_ENV_KEYS: &[&str] = &["env", "extraEnv", "extraEnvVars"];
+
+/// The `podAnnotations:` maps of a document that is no Kubernetes object (a Helm values
+/// file), top-level or one level down under a component key (`worker: {podAnnotations: …}`),
+/// that carry Operator annotations: each as the pods it describes (kind
+/// [`HELM_VALUES_KIND`], named by its component; namespace unknown — the release's).
+pub fn values_pods(root: Node, src: &str) -> Vec<K8sObject> {
+    let mut out = Vec::new();
+    let mut read = |owner: Node, component: Option<String>| {
+        let Some(ann) = get(owner, "podAnnotations", src) else {
+            return;
+        };
+        let mut pod_annotations = Vec::new();
+        for p in pairs(ann) {
+            let Some(key) = pair_key(p, src).filter(|k| k.starts_with(OPERATOR_PREFIX)) else {
+                continue;
+            };
+            let value = p
+                .child_by_field_name("value")
+                .and_then(|v| scalar(v, src))
+                .map(|s| s.value)
+                .unwrap_or_default();
+            pod_annotations.push((key, value));
+        }
+        if pod_annotations.is_empty() {
+            return;
+        }
+        let sidecar = get(ann, SIDECAR_INJECT, src)
+            .and_then(|v| scalar(v, src))
+            .is_some_and(|s| {
+                let v = s.value.trim();
+                !v.is_empty() && !v.eq_ignore_ascii_case("false")
+            });
+        // The env beside it (the main container's) sets the endpoint.
+        let own_endpoint = VALUES_ENV_KEYS.iter().any(|k| {
+            env_facts(get(owner, k, src), src)
+                .iter()
+                .any(|(n, _)| ENDPOINT_VARS.contains(&n.as_str()))
+        });
+        out.push(K8sObject {
+            api_version: HELM_VALUES_API.to_string(),
+            kind: HELM_VALUES_KIND.to_string(),
+            name: component,
+            pod_annotations,
+            sidecar,
+            own_endpoint,
+            ..Default::default()
+        });
+    };
+    read(root, None);
+    for p in pairs(root) {
+        if let (Some(k), Some(v)) = (pair_key(p, src), value_of(p)) {
+            if matches!(kind(content(v)), "block_mapping" | "flow_mapping") {
+                read(v, Some(k));
+            }
+        }
+    }
+    out
+}
+
+/// The pod annotation that asks the Operator for a sidecar collector./// The pod annotation that asks the Operator for a sidecar collector.
 pub const SIDECAR_INJECT: &str = "sidecar.opentelemetry.io/inject";
 
 /// The variables that set where OTLP traces go.
@@ -661,7 +773,27 @@ pub fn line_after(src: &str, pos: usize) -> usize {
 /// Byte offset just past the last line of `node`: tree-sitter-yaml sometimes ends a block
 /// node after the final line break, sometimes before it.
 pub fn line_after_node(src: &str, node: Node) -> usize {
-    let end = node.end_byte().max(node.start_byte() + 1).min(src.len());
+    let start = node.start_byte();
+    let mut end = node.end_byte().max(start + 1).min(src.len());
+    // Comment lines at its end (the tree puts them in the last mapping) belong to what
+    // follows: text added after the node goes above them.
+    while end > 0 {
+        let ls = line_start(src, end - 1);
+        if ls <= start {
+            break;
+        }
+        let line = &src[ls..end];
+        let t = line.trim_start();
+        let hash = ls + (line.len() - t.len());
+        let is_comment = t.starts_with('#')
+            && node
+                .descendant_for_byte_range(hash, hash + 1)
+                .is_some_and(|n| kind(n) == "comment");
+        if !(t.trim().is_empty() || is_comment) {
+            break;
+        }
+        end = ls;
+    }
     line_after(src, end.saturating_sub(1))
 }
 

@@ -103,7 +103,8 @@ Flags an `instrumentation.opentelemetry.io/inject-<lang>` value `"true"` or `"<n
 pod (or a Namespace) whose namespace is explicit, when the workspace has the Instrumentation
 it means — for `"true"`, any Instrumentation — only in other explicit namespaces.
 
-Not flagged: pods or Instrumentations whose namespace is unknown (no `metadata.namespace`),
+Not flagged: pods or Instrumentations whose namespace is unknown (no `metadata.namespace`;
+a Helm values file's `podAnnotations:`, whose pods run in the release's namespace),
 because they may be applied anywhere; an Instrumentation of that name (or, for `"true"`, any)
 in the pod's namespace; `"<namespace>/<name>"` values (OTEL004 judges those); templated values.
 A name that only Instrumentations of other namespaces have is reported here, not as OTEL004's

@@ -8,7 +8,9 @@ use super::model::{self, Place, Site, Wrong};
 use crate::diagnostic::{Finding, Fix, Severity};
 use crate::language::Language;
 use crate::rules::{always, anywhere, Facts, FixKind, Match, Pre, Query, Rule, Topic};
-use crate::syntax::yaml::{get_path, pair, OPERATOR_PREFIX};
+use crate::syntax::yaml::{
+    get_path, is_values_path, key_path, pair, pair_key, scalar, OPERATOR_PREFIX,
+};
 
 /// The rule.
 pub static RULE: Rule = Rule {
@@ -42,7 +44,9 @@ pub static RULE: Rule = Rule {
 
 fn check(m: &Match) -> Option<Finding> {
     let src = m.chunk;
-    let site = model::site(m, m.get("pair")?)?;
+    let Some(site) = model::site(m, m.get("pair")?) else {
+        return values_labels(m);
+    };
     if !site.is_misplaced(src) {
         return None;
     }
@@ -119,6 +123,70 @@ fn fix(site: &Site, src: &str) -> Option<Fix> {
     Some(Fix::safe(format!("Move to `{}`", target.join(".")), edits))
 }
 
+/// A Helm values file's `podLabels:` (top-level or under a component key) holding an
+/// Operator annotation: charts render it into the pods' labels, which the Operator never
+/// reads. The fix moves it to the `podAnnotations:` beside it.
+fn values_labels(m: &Match) -> Option<Finding> {
+    let src = m.chunk;
+    if !m.ctx.path.is_some_and(is_values_path) {
+        return None;
+    }
+    let pair_node = m.get("pair")?;
+    let key = pair_key(pair_node, src)?;
+    let annotation = model::annotation_key(&key)?;
+    let (root, clean) = model::document_of(pair_node)?;
+    if !clean || model::object(m, root).is_some() {
+        return None;
+    }
+    let path = key_path(pair_node, src);
+    let n = path.len();
+    if !(2..=3).contains(&n) || path[n - 2] != "podLabels" || path.contains(&"-".to_string()) {
+        return None;
+    }
+    let value = pair_node
+        .child_by_field_name("value")
+        .and_then(|v| scalar(v, src));
+    if matches!(annotation, model::AnnotationKey::Inject(_))
+        && !model::is_truthy(value.as_ref().map(|v| v.value.as_str()))
+    {
+        return None;
+    }
+    let mut target: Vec<&str> = path[..n - 2].iter().map(String::as_str).collect();
+    target.push("podAnnotations");
+    if get_path(root, &target, src).is_some_and(|a| pair(a, &key, src).is_some()) {
+        return None;
+    }
+    let shown = target.join(".");
+    let finding = Finding::new(
+        m.span(pair_node.child_by_field_name("key")?),
+        format!(
+            "Charts render `podLabels` into the pods' labels, and the Operator reads annotations only: this key is ignored. Move it to `{shown}`."
+        ),
+    );
+    let fix = (|| {
+        let removal = edit::remove_pair_line(pair_node, src, &target)?;
+        let add = edit::add_under(
+            root,
+            src,
+            &target,
+            Leaf::Mapping,
+            std::slice::from_ref(&removal.text),
+        )?;
+        let edits = edit::move_edits(&removal, add)?;
+        let old: Vec<&str> = path[..n - 1].iter().map(String::as_str).collect();
+        edit::verified(src, &edits, |root, out| {
+            let has =
+                |p: &[&str]| get_path(root, p, out).is_some_and(|a| pair(a, &key, out).is_some());
+            has(&target) && !has(&old)
+        })?;
+        Some(Fix::safe(format!("Move to `{shown}`"), edits))
+    })();
+    Some(match fix {
+        Some(f) => finding.with_fix(f.shifted(m.offset)),
+        None => finding,
+    })
+}
+
 /// Whether a selector of the workload (`spec.selector[.matchLabels]`) names the key.
 fn selected_on(site: &Site, src: &str) -> bool {
     site.shape.template_holders.iter().any(|h| {
@@ -147,7 +215,11 @@ apache-httpd, nginx, php, ruby) or a companion key (`container-names`,
 - `spec.metadata.annotations` (not a field of these kinds);
 - a CronJob's `spec.jobTemplate.metadata.annotations` (that is the Job's metadata);
 - `spec.template.annotations` (missing `metadata:`) or `spec.template.spec.annotations`;
-- under `labels` instead of `annotations` (also on a Pod or a Namespace).
+- under `labels` instead of `annotations` (also on a Pod or a Namespace);
+- in a Helm values file (`values.yaml`, `values-<env>.yaml`, …), under `podLabels:` (top-level
+  or under a component key) instead of the `podAnnotations:` beside it: charts render
+  `podLabels` into the pods' labels. Other maps of a values file are chart-specific and never
+  judged.
 
 Kubernetes objects are recognised by `apiVersion` and `kind`. Not flagged: the pod template's
 annotations (`spec.template.metadata.annotations`, a CronJob's

@@ -1,4 +1,4 @@
-; A pair of an `annotations:` or `labels:` mapping whose key is an
+; A pair of an `annotations:`, `labels:` or Helm values `podLabels:` mapping whose key is an
 ; `instrumentation.opentelemetry.io/…` annotation; Rust decides which object and which place it
 ; sits in, and whether the Operator reads it there.
 (block_mapping_pair
@@ -7,7 +7,7 @@
     (block_mapping
       (block_mapping_pair
         key: (_) @_key) @pair))
-  (#any-of? @_map "annotations" "labels" "\"annotations\"" "\"labels\"" "'annotations'" "'labels'")
+  (#any-of? @_map "annotations" "labels" "podLabels" "\"annotations\"" "\"labels\"" "'annotations'" "'labels'")
   (#match? @_key "instrumentation\\.opentelemetry\\.io/"))
 ([(block_mapping_pair
     key: (_) @_map
@@ -21,5 +21,5 @@
       (flow_mapping
         (flow_pair
           key: (_) @_key) @pair)))]
-  (#any-of? @_map "annotations" "labels" "\"annotations\"" "\"labels\"" "'annotations'" "'labels'")
+  (#any-of? @_map "annotations" "labels" "podLabels" "\"annotations\"" "\"labels\"" "'annotations'" "'labels'")
   (#match? @_key "instrumentation\\.opentelemetry\\.io/"))

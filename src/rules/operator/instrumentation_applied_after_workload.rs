@@ -20,41 +20,66 @@ pub static RULE: Rule = Rule {
     name: "instrumentation-applied-after-workload",
     topic: Topic::Operator,
     language: Language::Yaml,
-    also: &[],
+    also: &[Language::Shell, Language::Makefile],
     severity: Severity::Warning,
     summary: "Workload applied before the Instrumentation its inject annotation resolves to: its first pods start uninstrumented",
     docs: DOCS,
     url: "https://opentelemetry.io/docs/platforms/kubernetes/operator/troubleshooting/automatic/#check-deployment-order",
     fix: FixKind::Sometimes,
     query: None,
-    pre: &[Pre {
-        langs: &[Language::Yaml],
-        needles: &[],
-        facts: Facts::All,
-        file: &["Instrumentation", "instrumentation.opentelemetry.io"],
-        relevant,
-    }],
+    pre: &[
+        Pre {
+            langs: &[Language::Yaml],
+            needles: &[],
+            facts: Facts::All,
+            file: &["Instrumentation", "instrumentation.opentelemetry.io", "kubectl"],
+            relevant,
+        },
+        Pre {
+            langs: &[Language::Shell, Language::Makefile],
+            needles: &["kubectl", "oc apply", "oc create"],
+            facts: Facts::All,
+            file: &[],
+            relevant: relevant_script,
+        },
+    ],
     gate: always,
     scan: Some(scan),
     scan_per_document: false,
 };
 
-/// A kustomization (what it builds is in other files), or a stream with both an
-/// Instrumentation and an inject annotation.
+/// A kustomization (what it builds is in other files), a stream with both an
+/// Instrumentation and an inject annotation, or a CI file that runs kubectl in a workspace
+/// with Instrumentations.
 fn relevant(b: &Bytes) -> bool {
     b.path.is_some_and(is_kustomization_path)
         || (b.has("Instrumentation") && b.has("instrumentation.opentelemetry.io"))
+        || (b.has("kubectl") && has_instrumentations(b))
+}
+
+/// A script or Makefile that applies manifests, in a workspace with Instrumentations.
+fn relevant_script(b: &Bytes) -> bool {
+    has_instrumentations(b)
+}
+
+fn has_instrumentations(b: &Bytes) -> bool {
+    b.workspace.instrumentations().next().is_some()
 }
 
 fn scan(ctx: &Context) -> Vec<Finding> {
     match ctx.path {
         Some(p) if is_kustomization_path(p) => kustomization(ctx, p),
-        _ => stream(ctx),
+        _ if ctx.file.language() != Language::Yaml => super::apply_order::scripts(ctx),
+        _ => {
+            let mut out = stream(ctx);
+            out.extend(super::apply_order::scripts(ctx));
+            out
+        }
     }
 }
 
 /// The first truthy `inject-*` annotation of an object's pods: `(key, value)`.
-fn inject_values(o: &K8sObject) -> impl Iterator<Item = (&str, &str)> {
+pub(super) fn inject_values(o: &K8sObject) -> impl Iterator<Item = (&str, &str)> {
     o.pod_annotations
         .iter()
         .filter(|(k, _)| matches!(annotation_key(k), Some(AnnotationKey::Inject(_))))
@@ -63,13 +88,13 @@ fn inject_values(o: &K8sObject) -> impl Iterator<Item = (&str, &str)> {
 }
 
 /// A workload: an object that creates pods (not a Namespace).
-fn is_workload(o: &K8sObject) -> bool {
+pub(super) fn is_workload(o: &K8sObject) -> bool {
     pod_shape(&o.api_version, &o.kind).is_some_and(|s| !s.namespace)
 }
 
 /// Whether an inject value could select an Instrumentation named `name` in namespace
 /// `inst_ns`, for a pod in `pod_ns` (unknown namespaces could be any one).
-fn could_select(
+pub(super) fn could_select(
     value: &str,
     pod_ns: Option<&str>,
     name: Option<&str>,
@@ -371,10 +396,25 @@ Instrumentation its value resolves to:
 
 - in one multi-document YAML file, the workload's document comes first (reported on the
   inject annotation);
+- a shell script, a Makefile recipe or a CI job (GitHub Actions `run:` steps, GitLab CI
+  `script:`) runs `kubectl apply -f` / `kubectl create -f` / `kubectl apply -k` of the
+  workload's file (or a folder holding it, or a kustomization building it) before the one
+  of the Instrumentation's (reported on the workload's command). Paths are taken from the
+  script's or Makefile's folder (for a GitHub workflow, the repository root above
+  `.github/`; for `.gitlab-ci.yml`, its folder); `-n` gives the objects without a
+  namespace theirs;
 - a kustomization builds both (reported on the Instrumentation's entry under `resources:`):
   kustomize's default (legacy) order applies Deployments, StatefulSets and CronJobs — and
   kinds whose `group_version_kind` sorts before `opentelemetry.io_v1alpha1_Instrumentation`,
   such as DaemonSets and Jobs — before Instrumentations.
+
+Not flagged in scripts: the Instrumentation applied first; commands whose order is not the
+file's — in functions, `if`/`case`, loops and `||` lists, in different Makefile targets or
+`ifeq` blocks, in different CI jobs (they run in parallel); order unknown — a path built from
+variables, `-f -`, a URL, a path naming no file or folder of the workspace, or any of those
+before the workload's command; commands after a `cd`, or in a step with a
+`working-directory`; `--dry-run`; both in one command (kubectl's own order, milliseconds
+apart); chainsaw tests (their `apply` steps are no kubectl commands).
 
 Not flagged: the Instrumentation document first; files a kustomization builds or Helm
 `templates/` (their order is not the file's); kustomizations with `sortOptions: {order: fifo}`;
@@ -424,7 +464,11 @@ With kustomize, apply the Instrumentation in a step of its own (or
 In a multi-document file the fix moves the Instrumentation document (with its `---`) above
 the first workload document, only when the result still parses; it is safe unless a Namespace
 document lies between the two (the Instrumentation may need it first). Kustomizations get no
-fix.
+fix. In a script the fix moves the Instrumentation's command line above the workload's, when
+each command has a line of its own, both are indented alike, and at most five lines (of the
+same block) lie between; it is unsafe: what runs between — a `kubectl wait` for the
+Operator's webhook, the Namespace the workload's file creates — may be what the
+Instrumentation needs first.
 
 ## Source
 - https://opentelemetry.io/docs/platforms/kubernetes/operator/troubleshooting/automatic/#check-deployment-order

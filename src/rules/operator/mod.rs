@@ -7,6 +7,8 @@
 
 pub mod ambiguous_instrumentation_true;
 pub mod annotation_namespace_mismatch;
+pub mod apply_order;
+pub mod collector_endpoint_host;
 pub mod edit;
 pub mod inject_annotation_invalid_value;
 pub mod inject_annotation_wrong_location;

@@ -550,7 +550,53 @@ pub fn python_container<'t>(
     })
 }
 
-/// The mapping above `node` that has `key` (the container of an env item).
+pub use crate::syntax::yaml::VALUES_ENV_KEYS;
+
+/// An env list of a Helm values file whose component's `podAnnotations:` asks for Python
+/// injection (the chart's main container, the first, is the one the Operator instruments).
+pub struct ValuesEnv<'t> {
+    /// The env list (`env:`, `extraEnv:`, `extraEnvVars:`).
+    pub env_list: Node<'t>,
+    /// The `inject-python` value.
+    pub inject: String,
+}
+
+/// See [`ValuesEnv`]: `path` is the key path of an env item's `value:` in a values file
+/// (`env.-.value`, or `<component>.env.-.value`).
+pub fn values_python_env<'t>(
+    m: &Match<'_, 't>,
+    root: Node<'t>,
+    path: &[&str],
+) -> Option<ValuesEnv<'t>> {
+    let src = m.chunk;
+    if !m.ctx.path.is_some_and(yaml::is_values_path) || object(m, root).is_some() {
+        return None;
+    }
+    let n = path.len();
+    if !(3..=4).contains(&n) || path[n - 2..] != ["-", "value"] {
+        return None;
+    }
+    let key = path[n - 3];
+    if !VALUES_ENV_KEYS.contains(&key) {
+        return None;
+    }
+    let owner = if n == 4 {
+        yaml::get(root, path[0], src)?
+    } else {
+        root
+    };
+    let ann = yaml::get(owner, "podAnnotations", src)?;
+    let inject = scalar(yaml::get(ann, INJECT_PYTHON, src)?, src)?.value;
+    if !is_truthy(Some(&inject)) || inject.contains("{{") {
+        return None;
+    }
+    Some(ValuesEnv {
+        env_list: yaml::get(owner, key, src)?,
+        inject,
+    })
+}
+
+/// The mapping above `node` that has `key` (the container of an env item)./// The mapping above `node` that has `key` (the container of an env item).
 pub fn climb_to_mapping_with<'t>(node: Node<'t>, key: &str, src: &str) -> Option<Node<'t>> {
     let mut cur = node.parent();
     while let Some(n) = cur {

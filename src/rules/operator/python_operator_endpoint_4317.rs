@@ -54,9 +54,13 @@ fn check(m: &Match) -> Option<Finding> {
     if !clean {
         return None;
     }
-    let obj = model::object(m, root)?;
     let path = m.key_path(pair_node);
     let path: Vec<&str> = path.iter().map(String::as_str).collect();
+    let Some(obj) = model::object(m, root) else {
+        // A Helm values file: the env of the chart's injected container.
+        let v = model::values_python_env(m, root, &path)?;
+        return judge_env(m, v.env_list, &v.inject, None, value);
+    };
     if obj.is_instrumentation() {
         return instrumentation(m, root, &obj, &path, value);
     }
@@ -199,7 +203,6 @@ fn container(
     value: Node,
 ) -> Option<Finding> {
     let src = m.chunk;
-    let ws = m.ctx.workspace;
     // The container: env item mapping → env list → container mapping.
     let env_item = pair_node.parent()?;
     let model::PythonContainer {
@@ -207,9 +210,21 @@ fn container(
         inject,
         pod_ns,
     } = model::python_container(m, obj, path, env_item)?;
-    let pod_ns = pod_ns.as_deref();
-    let inject = inject.as_str();
     let env_list = get(container_map, "env", src)?;
+    judge_env(m, env_list, &inject, pod_ns.as_deref(), value)
+}
+
+/// Whether the env entry `value` of an injected container's env list (`env_list`) is the
+/// effective endpoint, with port 4317, of the Python process the Operator instruments.
+fn judge_env(
+    m: &Match,
+    env_list: Node,
+    inject: &str,
+    pod_ns: Option<&str>,
+    value: Node,
+) -> Option<Finding> {
+    let src = m.chunk;
+    let ws = m.ctx.workspace;
     let own: Vec<EnvEntry> = model::env_layer(Some(env_list), src);
     let inst = ws
         .resolve(inject, pod_ns)
@@ -259,7 +274,10 @@ Python process would use while exporting over HTTP:
   per-signal `OTEL_EXPORTER_OTLP_{TRACES,METRICS,LOGS}_ENDPOINT`;
 - (b) in the `env` of a container the Operator injects Python into (the pod's
   `python-container-names`/`container-names`, else its first container) that sets the
-  endpoint itself.
+  endpoint itself — and in a Helm values file (`values.yaml`, `values-<env>.yaml`, …), in
+  the `env:`/`extraEnv:`/`extraEnvVars:` list beside a `podAnnotations:` with
+  `inject-python` (top-level or under a component key): charts render it into the main
+  container's env.
 
 Not flagged: a 4317 exporter endpoint overridden by `spec.python.env` with 4318 (the operator
 e2e `instrumentation-python-specenv` pattern); Instrumentations only Java, .NET or `inject-sdk`

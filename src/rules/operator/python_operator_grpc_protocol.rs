@@ -82,7 +82,7 @@ fn check(m: &Match) -> Option<Finding> {
     if !clean {
         return None;
     }
-    let obj = model::object(m, root)?;
+    let obj = model::object(m, root);
     let path = m.key_path(pair_node);
     let path: Vec<&str> = path.iter().map(String::as_str).collect();
     let env_item = pair_node.parent()?;
@@ -92,6 +92,11 @@ fn check(m: &Match) -> Option<Finding> {
     let s = scalar(value, src)?;
     let setting = grpc_setting(&name, &s.value)?;
     let mut severity = None;
+    let Some(obj) = obj else {
+        // A Helm values file: the env of the chart's injected container.
+        model::values_python_env(m, root, &path)?;
+        return Some(finding(m, &name, &s, &setting, None));
+    };
     if obj.is_instrumentation() {
         let spec = get(root, "spec", src)?;
         match path[..] {
@@ -116,6 +121,16 @@ fn check(m: &Match) -> Option<Finding> {
     } else {
         model::python_container(m, &obj, &path, env_item)?;
     }
+    Some(finding(m, &name, &s, &setting, severity))
+}
+
+fn finding(
+    m: &Match,
+    name: &str,
+    s: &Scalar,
+    setting: &Grpc,
+    severity: Option<Severity>,
+) -> Finding {
     let message = match setting {
         Grpc::Protocol => format!(
             "`{name}=grpc`: the Operator's Python auto-instrumentation ships only the OTLP/HTTP exporter, so the SDK cannot load a gRPC exporter and auto-instrumentation is disabled. Use `http/protobuf` (port 4318)."
@@ -126,7 +141,7 @@ fn check(m: &Match) -> Option<Finding> {
     };
     let mut finding = Finding::new(m.abs(s.span), message);
     finding.severity = severity;
-    Some(finding.with_fix(fix(m, &s, &setting)))
+    finding.with_fix(fix(m, s, setting))
 }
 
 fn fix(m: &Match, s: &Scalar, setting: &Grpc) -> Fix {
@@ -161,6 +176,9 @@ Flags a gRPC setting an OpenTelemetry Operator-injected Python process would use
   section or an `inject-python` annotation of the workspace resolves to it;
 - in the `env` of a container the Operator injects Python into (the pod's
   `python-container-names`/`container-names`, else its first container).
+- in a Helm values file (`values.yaml`, `values-<env>.yaml`, …), in the `env:`/`extraEnv:`/
+  `extraEnvVars:` list beside a `podAnnotations:` with `inject-python` (top-level or under a
+  component key), which charts render into the main container's env.
 
 Not flagged: gRPC settings in `spec.java.env`, `spec.dotnet.env` and the other language
 sections, or in `spec.env` when `spec.python.env` overrides them; Instrumentations only other
