@@ -60,7 +60,7 @@ fn content_length(headers: &[u8]) -> Option<usize> {
 }
 
 /// Splits complete frames off the front of `buf`, judging each; returns what to forward.
-fn drain(buf: &mut Vec<u8>) -> Vec<Vec<u8>> {
+pub fn drain(buf: &mut Vec<u8>) -> Vec<Vec<u8>> {
     let mut out = Vec::new();
     // Everything before `pos` is consumed; the buffer is shifted once, at the end.
     let mut pos = 0;
