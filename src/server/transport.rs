@@ -59,6 +59,24 @@ fn content_length(headers: &[u8]) -> Option<usize> {
     })
 }
 
+/// The header a frame starts with, where the filter resynchronises after garbage.
+const HEADER: &[u8] = b"Content-Length";
+
+/// Where to resume in `rest` after bytes that are no message, searching from `from`: at the
+/// next header; without one, at the end but for a tail that may be a header's beginning
+/// (the next read may complete it: the frames must not depend on how the input was split
+/// into reads).
+fn resync(rest: &[u8], from: usize) -> usize {
+    if let Some(n) = memchr::memmem::find(&rest[from..], HEADER) {
+        return from + n;
+    }
+    let keep = (1..HEADER.len())
+        .rev()
+        .find(|&k| k <= rest.len() - from && rest.ends_with(&HEADER[..k]))
+        .unwrap_or(0);
+    rest.len() - keep
+}
+
 /// Splits complete frames off the front of `buf`, judging each; returns what to forward.
 pub fn drain(buf: &mut Vec<u8>) -> Vec<Vec<u8>> {
     let mut out = Vec::new();
@@ -69,7 +87,7 @@ pub fn drain(buf: &mut Vec<u8>) -> Vec<Vec<u8>> {
         let Some(hdr_end) = memchr::memmem::find(rest, b"\r\n\r\n") else {
             // No complete header block yet; do not hoard garbage without one.
             if rest.len() > 64 * 1024 {
-                pos += memchr::memmem::rfind(rest, b"Content-Length").unwrap_or(rest.len());
+                pos += memchr::memmem::rfind(rest, HEADER).unwrap_or_else(|| resync(rest, 0));
             }
             break;
         };
@@ -78,8 +96,7 @@ pub fn drain(buf: &mut Vec<u8>) -> Vec<Vec<u8>> {
         let Some(len) = len else {
             tracing::error!("dropped a message without a valid Content-Length header");
             // Resynchronise on the next header, as the codec would.
-            pos += memchr::memmem::find(&rest[body_start..], b"Content-Length")
-                .map_or(rest.len(), |n| body_start + n);
+            pos += resync(rest, body_start);
             continue;
         };
         if rest.len() < body_start + len {
@@ -160,6 +177,20 @@ mod tests {
         assert_eq!(bodies[2], note);
         // The partial frame waits for the rest.
         assert_eq!(buf.len(), 10);
+    }
+
+    /// A header cut by a read boundary right after garbage is found once the rest arrives.
+    #[test]
+    fn garbage_then_a_split_header_keeps_the_message() {
+        let mut whole = b"garbage\r\n\r\n".to_vec();
+        whole.extend(frame(r#"{"jsonrpc":"2.0","id":1,"method":"shutdown"}"#));
+        let cut = b"garbage\r\n\r\nCont".len();
+        let mut buf = whole[..cut].to_vec();
+        assert!(drain(&mut buf).is_empty());
+        assert_eq!(buf, b"Cont");
+        buf.extend_from_slice(&whole[cut..]);
+        assert_eq!(drain(&mut buf).len(), 1);
+        assert!(buf.is_empty());
     }
 
     #[test]
