@@ -25,7 +25,7 @@ mod worker;
 
 /// The stdin filter's framing, for the fuzz harness.
 #[doc(hidden)]
-pub use transport::drain;
+pub use transport::Framer;
 
 use session::Shared;
 use std::process::ExitCode;
