@@ -5,7 +5,6 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 mod cli;
-mod server;
 
 /// mimalloc, for Rust and (see `main`) for tree-sitter, with its default options: measured
 /// side by side with the system allocator (and with mimalloc purging freed memory at once),
@@ -183,7 +182,7 @@ fn main() -> ExitCode {
     let args = Args::parse();
     match args.command {
         Command::Check(a) => cli::check(a),
-        Command::Server(a) => server::run(a),
+        Command::Server(a) => otel_lsp::server::run(a.log_level.as_deref()),
         Command::Rules { format } => cli::rules(format),
         Command::Explain { rule } => cli::explain(&rule),
     }

@@ -513,6 +513,15 @@ impl SourceFile {
         let mut lo = idx_of(start.saturating_sub(1));
         if self.lang == Language::Python {
             lo = lo.saturating_sub(1);
+        } else if self.lang == Language::Yaml && lo > 0 {
+            // An edit on a document's `---` line may unmake the marker (`--` is no
+            // boundary): re-lex from the document before.
+            let c = &self.chunks[lo];
+            let marker_end = memchr::memchr(b'\n', &self.text.as_bytes()[c.start..])
+                .map_or(self.text.len(), |n| c.start + n);
+            if start <= marker_end {
+                lo -= 1;
+            }
         }
         let hi = idx_of(old_end);
 
@@ -964,6 +973,25 @@ mod tests {
         y.edit(5, 5, "c: 3\n");
         assert_same_as_fresh(&y);
         y.edit(0, 0, "z: 0\n");
+        assert_same_as_fresh(&y);
+    }
+
+    /// An edit inside a `---` line that unmakes it joins the two documents (found by the
+    /// fuzzer: the chunk boundary stayed, and the documents' facts with it).
+    #[test]
+    fn unmaking_a_document_marker_joins_the_documents() {
+        let mut y = new(Language::Yaml, "a: 1\n---\nb: 2\n---\nc: 3\n".into());
+        assert_eq!(y.chunks.len(), 3);
+        y.edit(6, 7, "");
+        assert_eq!(y.text(), "a: 1\n--\nb: 2\n---\nc: 3\n");
+        assert_eq!(y.chunks.len(), 2);
+        assert_same_as_fresh(&y);
+        y.edit(16, 16, "x");
+        assert_eq!(y.text(), "a: 1\n--\nb: 2\n---x\nc: 3\n");
+        assert_eq!(y.chunks.len(), 1);
+        assert_same_as_fresh(&y);
+        y.edit(16, 17, "");
+        assert_eq!(y.chunks.len(), 2);
         assert_same_as_fresh(&y);
     }
 

@@ -25,7 +25,7 @@
 mod fix;
 mod output;
 mod stdin;
-pub(crate) mod walk;
+pub(crate) use otel_lsp::walk;
 
 use crate::{CheckArgs, Color, Format, RulesFormat};
 use anyhow::Context as _;

@@ -59,7 +59,7 @@ impl Scope {
     /// Whether a named path or a folder above it is excluded (for `--force-exclude`). Folder
     /// names are looked for only in the path as shown (below the working directory), so a
     /// project that itself lives under some `venv/` is not excluded wholesale.
-    pub(crate) fn excludes_named(&self, abs: &Path, shown: &Path) -> bool {
+    pub fn excludes_named(&self, abs: &Path, shown: &Path) -> bool {
         let by_name = shown.components().any(|c| match c {
             Component::Normal(n) => n.to_str().is_some_and(|n| DEFAULT_EXCLUDES.contains(&n)),
             _ => false,

@@ -277,6 +277,12 @@ pub fn yaml_summary_mask() -> u128 {
     })
 }
 
+/// Every needle of `lang`'s table, in bit order: the rules' and the summary's strings (the
+/// fuzz dictionary, `fuzz/otel.dict`, is checked to hold them all).
+pub fn patterns(lang: Language) -> &'static [&'static str] {
+    &table(lang).patterns
+}
+
 /// The rule table's needles for one rule and kind, for tests and `otel-lsp rules`.
 pub fn needles_of(rule: &Rule, lang: Language) -> &'static [&'static str] {
     rule.pre_for(lang).map_or(&[], |p| p.needles)

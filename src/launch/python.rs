@@ -44,33 +44,13 @@ pub const SETTINGS: &[&str] = &[
 
 /// Whether `text` may assign gunicorn settings the way a config module does — at least two
 /// of [`SETTINGS`], one of them `bind`, `workers` or `worker_class` — as its bytes tell,
-/// before any parse: each name must appear where a module-level assignment could start it
-/// (at column 0, or after a `;`) and be followed by `=` or `:`.
-/// Never says no where [`chunk_facts`] would find two such settings.
+/// before any parse: each name must appear where [`assigns_at`] says a setting's
+/// assignment can. Never says no where [`chunk_facts`] would find two such settings (it
+/// records only those).
 pub fn may_assign_settings(text: &str) -> bool {
-    let b = text.as_bytes();
     let assigned = |name: &str| {
-        memchr::memmem::find_iter(b, name.as_bytes()).any(|at| {
-            // A module-level statement starts at column 0 (after a byte-order mark, for the
-            // first one), or after a `;` on a line that holds one.
-            let line = text[..at].rfind(['\n', '\r']).map_or(0, |n| n + 1);
-            let before = text[line..at].trim_start_matches('\u{feff}');
-            let starts =
-                before.is_empty() || before.trim_end_matches([' ', '\t', '\x0c']).ends_with(';');
-            if b.get(at + name.len()).is_some_and(|c| is_ident(*c)) {
-                return false;
-            }
-            let mut j = at + name.len();
-            while matches!(b.get(j), Some(b' ' | b'\t' | b'\x0c')) {
-                j += 1;
-            }
-            starts
-                && match b.get(j) {
-                    Some(b':') => true,
-                    Some(b'=') => b.get(j + 1) != Some(&b'='),
-                    _ => false,
-                }
-        })
+        memchr::memmem::find_iter(text.as_bytes(), name.as_bytes())
+            .any(|at| assigns_at(text, at, name))
     };
     if !["bind", "workers", "worker_class"]
         .iter()
@@ -79,6 +59,37 @@ pub fn may_assign_settings(text: &str) -> bool {
         return false;
     }
     SETTINGS.iter().filter(|n| assigned(n)).take(2).count() >= 2
+}
+
+/// Whether `name`, at byte `at` of `text`, starts a module-level assignment to it as a
+/// config module writes one: at column 0 (after a byte-order mark, for the first line) or
+/// after a `;`, followed by `=` (not `==`) or `:` (an annotation), with only blanks and line
+/// continuations between. (A parse that recovers from an error may see an assignment where
+/// other bytes stand between: `workers$ = 2`. That is no setting.)
+fn assigns_at(text: &str, at: usize, name: &str) -> bool {
+    let b = text.as_bytes();
+    let line = text[..at].rfind(['\n', '\r']).map_or(0, |n| n + 1);
+    let before = text[line..at].trim_start_matches('\u{feff}');
+    let starts = before.is_empty() || before.trim_end_matches([' ', '\t', '\x0c']).ends_with(';');
+    if !starts || b.get(at + name.len()).is_some_and(|c| is_ident(*c)) {
+        return false;
+    }
+    let mut j = at + name.len();
+    loop {
+        match b.get(j) {
+            Some(b' ' | b'\t' | b'\x0c') => j += 1,
+            Some(b'\\') if b.get(j + 1) == Some(&b'\n') => j += 2,
+            Some(b'\\') if b.get(j + 1) == Some(&b'\r') => {
+                j += if b.get(j + 2) == Some(&b'\n') { 3 } else { 2 }
+            }
+            _ => break,
+        }
+    }
+    match b.get(j) {
+        Some(b':') => true,
+        Some(b'=') => b.get(j + 1) != Some(&b'='),
+        _ => false,
+    }
 }
 
 fn is_ident(c: u8) -> bool {
@@ -209,7 +220,10 @@ pub fn chunk_facts(root: Node, src: &str) -> GunicornFacts {
                     continue;
                 };
                 let name = text(l, src);
-                if l.kind() != "identifier" || !SETTINGS.contains(&name) {
+                if l.kind() != "identifier"
+                    || !SETTINGS.contains(&name)
+                    || !assigns_at(src, l.start_byte(), name)
+                {
                     continue;
                 }
                 let rt = text(r, src);
@@ -354,7 +368,34 @@ mod tests {
             "def f():\n    bind = 1\n    timeout = 2\n"
         ));
         assert!(!may_assign_settings("workers == 4\ntimeout = 1\n"));
+        assert!(may_assign_settings("workers \\\n  = 4\ntimeout = 1\n"));
         assert!(!may_assign_settings("workers_max = 4\nsubtimeout = 1\n"));
         assert!(!may_assign_settings("timeout = 1\nuser = 2\n"));
+    }
+
+    /// The facts record only the assignments the bytes tell (found by the fuzzer: a parse
+    /// recovering from `workers\u{fffd} = 2` saw an assignment to `workers`, so the full
+    /// check judged a gunicorn config that the pre-filter had ruled out).
+    #[test]
+    fn settings_are_the_assignments_the_bytes_tell() {
+        let names = |src: &str| -> Vec<String> {
+            let tree = crate::syntax::parse(crate::language::Language::Python, src, None);
+            chunk_facts(tree.root_node(), src)
+                .settings
+                .into_iter()
+                .map(|s| s.name)
+                .collect()
+        };
+        for src in [
+            "bind = 'x'\nworkers\u{fffd}\u{fffd} = 2\n",
+            "bind = 'x'\nworkers$ = 2\n",
+            "bind = 'x'\nx $ workers = 2\n",
+        ] {
+            assert_eq!(names(src), ["bind"], "{src:?}");
+            assert!(!may_assign_settings(src), "{src:?}");
+        }
+        let src = "bind = 'x'\nworkers \\\n  = 2\n";
+        assert_eq!(names(src), ["bind", "workers"]);
+        assert!(may_assign_settings(src));
     }
 }

@@ -14,7 +14,7 @@
 
 use super::project::Projects;
 use super::session::{lock, write, Shared};
-use crate::cli::walk;
+use crate::walk;
 use otel_lsp::engine;
 use otel_lsp::language::Language;
 use otel_lsp::workspace::{Affected, FileSummary};

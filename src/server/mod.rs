@@ -23,7 +23,10 @@ mod session;
 mod transport;
 mod worker;
 
-use crate::ServerArgs;
+/// The stdin filter's framing, for the fuzz harness.
+#[doc(hidden)]
+pub use transport::Framer;
+
 use session::Shared;
 use std::process::ExitCode;
 use std::sync::atomic::Ordering;
@@ -76,33 +79,45 @@ async fn forward(client: Client, mut rx: UnboundedReceiver<Outgoing>) {
     }
 }
 
-/// `otel-lsp server`.
-pub fn run(args: crate::ServerArgs) -> ExitCode {
-    let ServerArgs {
-        stdio: _,
-        log_level,
-    } = args;
-    init_logging(log_level.as_deref());
-    let runtime = match tokio::runtime::Builder::new_current_thread()
+/// `otel-lsp server`: logging to stderr at `log_level` (else `OTEL_LSP_LOG`, else `info`),
+/// then one session over stdin and stdout.
+pub fn run(log_level: Option<&str>) -> ExitCode {
+    init_logging(log_level);
+    match serve(tokio::io::stdin(), tokio::io::stdout()) {
+        Ok(true) => ExitCode::SUCCESS,
+        Ok(false) => {
+            tracing::info!("exit without shutdown");
+            ExitCode::from(1)
+        }
+        Err(e) => {
+            eprintln!("otel-lsp: {e}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+/// One session: JSON-RPC read from `input` (through `transport::filter`), written to
+/// `output`, until `exit` or the end of `input`. Whether the client shut down first; `Err`
+/// when the runtime or the worker thread cannot start. Blocks the calling thread, which
+/// must not be inside a tokio runtime (the session runs on a current-thread runtime of its
+/// own). `run` serves stdio; the fuzz harness serves in-memory pipes.
+#[doc(hidden)]
+pub fn serve<I, O>(input: I, output: O) -> Result<bool, String>
+where
+    I: tokio::io::AsyncRead + Unpin + Send + 'static,
+    O: tokio::io::AsyncWrite + Unpin,
+{
+    let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
-    {
-        Ok(rt) => rt,
-        Err(e) => {
-            eprintln!("otel-lsp: cannot start the async runtime: {e}");
-            return ExitCode::from(2);
-        }
-    };
+        .map_err(|e| format!("cannot start the async runtime: {e}"))?;
     let shared = Arc::new(Shared::new());
     let (out_tx, out_rx) = tokio::sync::mpsc::unbounded_channel();
     let worker = Worker::new(shared.clone(), out_tx);
-    let worker_thread = std::thread::Builder::new()
+    std::thread::Builder::new()
         .name("otel-lsp-worker".into())
-        .spawn(move || worker.run());
-    if let Err(e) = worker_thread {
-        eprintln!("otel-lsp: cannot start the worker thread: {e}");
-        return ExitCode::from(2);
-    }
+        .spawn(move || worker.run())
+        .map_err(|e| format!("cannot start the worker thread: {e}"))?;
 
     let state = shared.clone();
     runtime.block_on(async move {
@@ -116,19 +131,14 @@ pub fn run(args: crate::ServerArgs) -> ExitCode {
         )
         .finish();
         // Malformed input must not end the session: see `transport`.
-        let (input, filtered) = tokio::io::duplex(1 << 20);
-        tokio::spawn(transport::filter(tokio::io::stdin(), filtered));
-        Server::new(input, tokio::io::stdout(), socket)
+        let (filtered_input, filtered) = tokio::io::duplex(1 << 20);
+        tokio::spawn(transport::filter(input, filtered));
+        Server::new(filtered_input, output, socket)
             .serve(service)
             .await;
     });
     shared.stop_worker();
     // Do not wait for the indexer or a blocked stdin reader: the protocol is over.
     runtime.shutdown_background();
-    if shared.shut_down.load(Ordering::SeqCst) {
-        ExitCode::SUCCESS
-    } else {
-        tracing::info!("exit without shutdown");
-        ExitCode::from(1)
-    }
+    Ok(shared.shut_down.load(Ordering::SeqCst))
 }

@@ -59,65 +59,115 @@ fn content_length(headers: &[u8]) -> Option<usize> {
     })
 }
 
-/// Splits complete frames off the front of `buf`, judging each; returns what to forward.
-fn drain(buf: &mut Vec<u8>) -> Vec<Vec<u8>> {
-    let mut out = Vec::new();
-    // Everything before `pos` is consumed; the buffer is shifted once, at the end.
-    let mut pos = 0;
-    loop {
-        let rest = &buf[pos..];
-        let Some(hdr_end) = memchr::memmem::find(rest, b"\r\n\r\n") else {
-            // No complete header block yet; do not hoard garbage without one.
-            if rest.len() > 64 * 1024 {
-                pos += memchr::memmem::rfind(rest, b"Content-Length").unwrap_or(rest.len());
-            }
-            break;
-        };
-        let body_start = hdr_end + 4;
-        let len = content_length(&rest[..hdr_end]).filter(|&n| n <= MAX_MESSAGE);
-        let Some(len) = len else {
-            tracing::error!("dropped a message without a valid Content-Length header");
-            // Resynchronise on the next header, as the codec would.
-            pos += memchr::memmem::find(&rest[body_start..], b"Content-Length")
-                .map_or(rest.len(), |n| body_start + n);
-            continue;
-        };
-        if rest.len() < body_start + len {
-            break;
-        }
-        let body = &rest[body_start..body_start + len];
-        pos += body_start + len;
-        let body = match judge(body) {
-            Verdict::Pass => body.to_vec(),
-            Verdict::Replace(b) => {
-                tracing::error!("malformed request answered with an error");
-                b
-            }
-            Verdict::Drop(why) => {
-                tracing::error!("dropped a malformed message: {why}");
-                continue;
-            }
-        };
-        let mut framed = format!("Content-Length: {}\r\n\r\n", body.len()).into_bytes();
-        framed.extend_from_slice(&body);
-        out.push(framed);
+/// The header a frame starts with, where the filter resynchronises after garbage.
+const HEADER: &[u8] = b"Content-Length";
+
+/// How many bytes at the end of `rest` may be the beginning of a header (the next read may
+/// complete it).
+fn header_prefix(rest: &[u8]) -> usize {
+    (1..HEADER.len())
+        .rev()
+        .find(|&k| rest.ends_with(&HEADER[..k]))
+        .unwrap_or(0)
+}
+
+/// The filter's framing: the bytes read and not framed yet, and whether it is skipping
+/// garbage up to the next header. The frames do not depend on how the input is split into
+/// reads (the fuzz harness holds `push` of the whole input equal to `push`es of its pieces).
+#[derive(Debug, Default)]
+pub struct Framer {
+    buf: Vec<u8>,
+    /// After a header block without a valid `Content-Length`: everything up to the next
+    /// `Content-Length` is garbage, however many reads it takes to arrive.
+    skipping: bool,
+}
+
+impl Framer {
+    /// Takes in what was read; returns the complete frames to forward, judged.
+    pub fn push(&mut self, bytes: &[u8]) -> Vec<Vec<u8>> {
+        self.buf.extend_from_slice(bytes);
+        self.drain()
     }
-    buf.drain(..pos);
-    out
+
+    /// What was read and not framed yet.
+    pub fn pending(&self) -> &[u8] {
+        &self.buf
+    }
+
+    /// Splits complete frames off the front of the buffer, judging each.
+    fn drain(&mut self) -> Vec<Vec<u8>> {
+        let buf = &mut self.buf;
+        let mut out = Vec::new();
+        // Everything before `pos` is consumed; the buffer is shifted once, at the end.
+        let mut pos = 0;
+        loop {
+            let rest = &buf[pos..];
+            if self.skipping {
+                // Resynchronise on the next header, as the codec would.
+                match memchr::memmem::find(rest, HEADER) {
+                    Some(n) => {
+                        pos += n;
+                        self.skipping = false;
+                        continue;
+                    }
+                    None => {
+                        pos += rest.len() - header_prefix(rest);
+                        break;
+                    }
+                }
+            }
+            let Some(hdr_end) = memchr::memmem::find(rest, b"\r\n\r\n") else {
+                // No complete header block yet; do not hoard garbage without one.
+                if rest.len() > 64 * 1024 {
+                    pos += memchr::memmem::rfind(rest, HEADER)
+                        .unwrap_or(rest.len() - header_prefix(rest));
+                }
+                break;
+            };
+            let body_start = hdr_end + 4;
+            let len = content_length(&rest[..hdr_end]).filter(|&n| n <= MAX_MESSAGE);
+            let Some(len) = len else {
+                tracing::error!("dropped a message without a valid Content-Length header");
+                pos += body_start;
+                self.skipping = true;
+                continue;
+            };
+            if rest.len() < body_start + len {
+                break;
+            }
+            let body = &rest[body_start..body_start + len];
+            pos += body_start + len;
+            let body = match judge(body) {
+                Verdict::Pass => body.to_vec(),
+                Verdict::Replace(b) => {
+                    tracing::error!("malformed request answered with an error");
+                    b
+                }
+                Verdict::Drop(why) => {
+                    tracing::error!("dropped a malformed message: {why}");
+                    continue;
+                }
+            };
+            let mut framed = format!("Content-Length: {}\r\n\r\n", body.len()).into_bytes();
+            framed.extend_from_slice(&body);
+            out.push(framed);
+        }
+        buf.drain(..pos);
+        out
+    }
 }
 
 /// Copies `input` to `output`, frame by frame, leaving out what tower-lsp-server could not
 /// decode. Ends (closing `output`) at the end of `input`.
 pub async fn filter(mut input: impl AsyncRead + Unpin, mut output: DuplexStream) {
-    let mut buf = Vec::with_capacity(64 * 1024);
+    let mut framer = Framer::default();
     let mut chunk = vec![0u8; 64 * 1024];
     loop {
         let n = match input.read(&mut chunk).await {
             Ok(0) | Err(_) => break,
             Ok(n) => n,
         };
-        buf.extend_from_slice(&chunk[..n]);
-        for frame in drain(&mut buf) {
+        for frame in framer.push(&chunk[..n]) {
             if output.write_all(&frame).await.is_err() {
                 return;
             }
@@ -146,7 +196,8 @@ mod tests {
         buf.extend(frame("[1,2]"));
         buf.extend(frame(note));
         buf.extend(&frame(good)[..10]);
-        let out = drain(&mut buf);
+        let mut framer = Framer::default();
+        let out = framer.push(&buf);
         let bodies: Vec<String> = out
             .iter()
             .map(|f| {
@@ -159,7 +210,35 @@ mod tests {
         assert!(bodies[1].contains(INVALID_REQUEST) && bodies[1].contains("\"id\":7"));
         assert_eq!(bodies[2], note);
         // The partial frame waits for the rest.
-        assert_eq!(buf.len(), 10);
+        assert_eq!(framer.pending().len(), 10);
+    }
+
+    /// A header cut by a read boundary right after garbage is found once the rest arrives.
+    #[test]
+    fn garbage_then_a_split_header_keeps_the_message() {
+        let mut whole = b"garbage\r\n\r\n".to_vec();
+        whole.extend(frame(r#"{"jsonrpc":"2.0","id":1,"method":"shutdown"}"#));
+        let cut = b"garbage\r\n\r\nCont".len();
+        let mut framer = Framer::default();
+        assert!(framer.push(&whole[..cut]).is_empty());
+        assert_eq!(framer.pending(), b"Cont");
+        assert_eq!(framer.push(&whole[cut..]).len(), 1);
+        assert!(framer.pending().is_empty());
+    }
+
+    /// Garbage after a bad header is skipped up to the next header however many reads it
+    /// spans (found by the fuzzer: the next read's garbage was taken for the start of a
+    /// header block, and the message after it was lost).
+    #[test]
+    fn garbage_over_several_reads_is_skipped_to_the_next_header() {
+        let mut whole = b"junk\r\n\r\nfoo: bar".to_vec();
+        whole.extend(frame(r#"{"jsonrpc":"2.0","id":1,"method":"shutdown"}"#));
+        let cut = b"junk\r\n\r\nfoo: b".len();
+        let mut framer = Framer::default();
+        assert!(framer.push(&whole[..cut]).is_empty());
+        assert_eq!(framer.push(&whole[cut..]).len(), 1);
+        assert!(framer.pending().is_empty());
+        assert_eq!(Framer::default().push(&whole).len(), 1);
     }
 
     #[test]

@@ -106,24 +106,33 @@ fn scan(ctx: &Context) -> Vec<Finding> {
         let a = l.args();
         match l.program().as_deref() {
             Some("uvicorn") => {
+                // `UVICORN_RELOAD=true` set in this file (a literal we can edit).
+                let reload_env = f
+                    .lookup(l.scope, "UVICORN_RELOAD")
+                    .and_then(|v| v.value.as_ref())
+                    .filter(|v| {
+                        !v.dynamic
+                            && judge::is_here(v)
+                            && matches!(
+                                v.text.trim().to_ascii_lowercase().as_str(),
+                                "true" | "1" | "yes"
+                            )
+                    });
                 if let Some((_, tok)) = args::flag(a, &["--reload"]) {
                     if !judge::is_here(&tok) {
                         continue;
                     }
-                    out.push(Finding::new(tok.span, MESSAGE).with_fix(Fix::safe(
-                        "Remove `--reload`",
-                        vec![judge::delete_word(ctx.text, &tok)],
-                    )));
-                } else if let Some(v) = f
-                    .lookup(l.scope, "UVICORN_RELOAD")
-                    .and_then(|v| v.value.as_ref())
-                {
-                    if !v.dynamic
-                        && judge::is_here(v)
-                        && matches!(
-                            v.text.trim().to_ascii_lowercase().as_str(),
-                            "true" | "1" | "yes"
-                        )
+                    // With `UVICORN_RELOAD=true` here too, the reloader stays on without the
+                    // flag: the fix turns both off.
+                    let mut edits = vec![judge::delete_word(ctx.text, &tok)];
+                    edits.extend(reload_env.and_then(|v| judge::replace_value(v, "false")));
+                    let title = if edits.len() > 1 {
+                        "Remove `--reload` and set `UVICORN_RELOAD=false`"
+                    } else {
+                        "Remove `--reload`"
+                    };
+                    out.push(Finding::new(tok.span, MESSAGE).with_fix(Fix::safe(title, edits)));
+                } else if let Some(v) = reload_env {
                     {
                         let mut finding = Finding::new(v.best_span(), MESSAGE);
                         if let Some(e) = judge::replace_value(v, "false") {
@@ -177,7 +186,9 @@ opentelemetry-instrument uvicorn main:app
 
 ## Fix safety
 Removing `--reload` (or `reload=True` → `reload=False`, `UVICORN_RELOAD=false`) is safe: the
-server serves the same app, only automatic reloading on code changes stops. `fastapi dev` →
+server serves the same app, only automatic reloading on code changes stops. When the same
+launcher also sets `UVICORN_RELOAD=true` in this file, the fix removes the flag and sets the
+variable to `false`, since either alone keeps the reloader on. `fastapi dev` →
 `fastapi run` is unsafe: `run` also listens on all interfaces and uses production defaults.
 
 ## Source
