@@ -136,17 +136,7 @@ pub const KINDS: &[&str] = &[
 
 /// The file kinds `check_other` picks from: those without a target of their own, and
 /// YAML and Python files whose names mean something.
-const OTHER: &[&str] = &[
-    "Procfile",
-    "Makefile",
-    ".env",
-    "kustomization.yaml",
-    "docker-compose.yml",
-    "gunicorn.conf.py",
-    "config/app.env",
-    "build/rules.mk",
-    "Procfile.dev",
-];
+const OTHER: &[&str] = KINDS.split_at(5).1;
 
 fn path_of(name: &str) -> PathBuf {
     Path::new(ROOT).join(name)

@@ -946,18 +946,11 @@ mod tests {
         }
     }
 
-    fn comment_texts(src: &str, starts: &[usize]) -> Vec<String> {
-        starts
-            .iter()
-            .map(|&s| src[s..].lines().next().unwrap_or("").to_string())
-            .collect()
-    }
-
     #[test]
     fn comments_of_shell_instructions_and_comment_lines() {
         let src = "# syntax=docker/dockerfile:1\nFROM python\nRUN a '#q' \\\n  # c1\n  b  # c2\nRUN <<EOF\n# body\nEOF\nENV A=\"#x\" B=1 # env\nCMD [\"a\", \"#b\"]  # c3\nLABEL x=\"# y\"\n";
         assert_eq!(
-            comment_texts(src, &comments(src)),
+            crate::syntax::comments::texts(src, &comments(src)),
             ["# syntax=docker/dockerfile:1", "# c1", "# c2", "# c3"]
         );
     }

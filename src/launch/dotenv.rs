@@ -253,18 +253,11 @@ mod tests {
         }
     }
 
-    fn comment_texts(src: &str, starts: &[usize]) -> Vec<String> {
-        starts
-            .iter()
-            .map(|&s| src[s..].lines().next().unwrap_or("").to_string())
-            .collect()
-    }
-
     #[test]
     fn comments_of_env_lines() {
         let src = "# top\nA=x # c1\nB=x#y\nC=\"a\n# in the value\" # c2\nD='#' # c3\n";
         assert_eq!(
-            comment_texts(src, &comments(src)),
+            crate::syntax::comments::texts(src, &comments(src)),
             ["# top", "# c1", "# c2", "# c3"]
         );
     }

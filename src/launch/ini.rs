@@ -441,18 +441,11 @@ mod tests {
         assert_eq!(f.env[0].known(), Some("api"));
     }
 
-    fn comment_texts(src: &str, starts: &[usize]) -> Vec<String> {
-        starts
-            .iter()
-            .map(|&s| src[s..].lines().next().unwrap_or("").to_string())
-            .collect()
-    }
-
     #[test]
     fn comments_of_ini_lines() {
         let src = "; top\n[uwsgi]  # c1\nmodule = app:app ; c2\nsocket = a#b\n";
         assert_eq!(
-            comment_texts(src, &comments(src)),
+            crate::syntax::comments::texts(src, &comments(src)),
             ["; top", "# c1", "; c2"]
         );
     }

@@ -379,18 +379,11 @@ mod tests {
         }
     }
 
-    fn comment_texts(src: &str, starts: &[usize]) -> Vec<String> {
-        starts
-            .iter()
-            .map(|&s| src[s..].lines().next().unwrap_or("").to_string())
-            .collect()
-    }
-
     #[test]
     fn comments_of_make_and_of_recipes() {
         let src = "# top\nX = a \\# b # c1\nY = $(shell echo '#') # c2\nrun: ; echo '#' # c3\n\techo \"#\" # c4\ndefine D\n# body\nendef\n";
         assert_eq!(
-            comment_texts(src, &comments(src)),
+            crate::syntax::comments::texts(src, &comments(src)),
             ["# top", "# c1", "# c2", "# c3", "# c4"]
         );
     }

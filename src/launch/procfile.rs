@@ -86,16 +86,12 @@ mod tests {
         assert!(f.launchers[0].instrumented());
     }
 
-    fn comment_texts(src: &str, starts: &[usize]) -> Vec<String> {
-        starts
-            .iter()
-            .map(|&s| src[s..].lines().next().unwrap_or("").to_string())
-            .collect()
-    }
-
     #[test]
     fn comments_of_lines_and_commands() {
         let src = "# top\nweb: gunicorn '#x' app:app  # c1\n";
-        assert_eq!(comment_texts(src, &comments(src)), ["# top", "# c1"]);
+        assert_eq!(
+            crate::syntax::comments::texts(src, &comments(src)),
+            ["# top", "# c1"]
+        );
     }
 }

@@ -90,6 +90,15 @@ pub fn bash(src: &str) -> Vec<usize> {
     in_tree(&crate::syntax::parse(Language::Shell, src, None))
 }
 
+/// The text of each comment, from its start to the end of its line (for tests).
+#[cfg(test)]
+pub(crate) fn texts(src: &str, starts: &[usize]) -> Vec<String> {
+    starts
+        .iter()
+        .map(|&s| src[s..].lines().next().unwrap_or("").to_string())
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
