@@ -15,6 +15,10 @@ use std::sync::{Arc, Mutex, OnceLock};
 pub struct FileSummary {
     /// OpenTelemetry Operator `Instrumentation` objects defined in the file.
     pub instrumentations: Vec<std::sync::Arc<K8sObject>>,
+    /// A YAML stream's Instrumentation and Namespace documents where they start: what a
+    /// check of the stream that has not parsed them knows of them (the command line parses
+    /// a stream's Instrumentations apart from its workloads; OTEL034 reads their order).
+    pub stream_documents: Vec<StreamDocument>,
     /// Workloads, Pods and Namespaces whose pod-level annotations include
     /// `instrumentation.opentelemetry.io/*` keys.
     pub injectors: Vec<std::sync::Arc<K8sObject>>,
@@ -28,6 +32,24 @@ pub struct FileSummary {
     /// A kustomization file's `namespace:` and `resources:` (kept for files so named only:
     /// see [`crate::syntax::kustomize`]).
     pub kustomization: Option<Arc<Kustomization>>,
+}
+
+/// A document of a YAML stream, as [`FileSummary::stream_documents`] keeps it.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct StreamDocument {
+    /// The document's start in the stream.
+    pub start: usize,
+    /// Its object.
+    pub object: Arc<K8sObject>,
+    /// It parses without an error.
+    pub parses: bool,
+}
+
+impl StreamDocument {
+    /// Whether a stream's summary keeps `o`'s document.
+    pub fn kept(o: &K8sObject) -> bool {
+        o.is_instrumentation() || o.kind == "Namespace" && o.group().is_empty()
+    }
 }
 
 /// The files' summaries in path order, numbered by position: the indexes refer to a file by
@@ -456,6 +478,20 @@ impl Workspace {
         self.files
             .iter()
             .flat_map(|(p, f)| f.instrumentations.iter().map(move |o| (p.as_path(), &**o)))
+    }
+
+    /// Whether the workspace holds a summary of `path`.
+    pub fn holds(&self, path: &Path) -> bool {
+        self.files.get(path).is_some()
+    }
+
+    /// The document of the stream `path` that starts at byte `start`, if its summary keeps
+    /// it (an Instrumentation or a Namespace).
+    pub fn stream_document_at(&self, path: &Path, start: usize) -> Option<&StreamDocument> {
+        let docs = &self.files.get(path)?.stream_documents;
+        docs.binary_search_by_key(&start, |d| d.start)
+            .ok()
+            .map(|i| &docs[i])
     }
 
     /// The Instrumentations named `name`, whatever their namespace, in workspace order.

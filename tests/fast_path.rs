@@ -114,6 +114,32 @@ fn generated_manifest_stream() {
     assert!(status.success());
     let found = same(dir.path(), Path::new("."), &[]);
     assert!(found > 20, "the generated stream has pitfalls: {found}");
+
+    // Each stream is parsed once for its check: the speculative pass's answer stands, also for
+    // OTEL034, which reads the order of a stream's Instrumentations from its summary instead
+    // of parsing them again (once that was a fifth of the streams, checked twice).
+    let out = Command::new(env!("CARGO_BIN_EXE_otel-lsp"))
+        .current_dir(dir.path())
+        .args(["check", "--exit-zero", "--stats", "--format", "json", "."])
+        .output()
+        .expect("the binary runs");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let line = stderr
+        .lines()
+        .find(|l| l.contains("checked early"))
+        .unwrap_or_else(|| panic!("no stats line in {stderr}"));
+    // "…; N checked early, M of them again"
+    let tail = line.rsplit("; ").next().unwrap();
+    let numbers: Vec<usize> = tail
+        .split(|c: char| !c.is_ascii_digit())
+        .filter(|s| !s.is_empty())
+        .map(|s| s.parse().unwrap())
+        .collect();
+    let [early, again] = numbers[..] else {
+        panic!("unexpected stats line: {line}");
+    };
+    assert!(early > 200, "most streams are checked early: {line}");
+    assert!(again * 50 <= early, "streams checked twice: {line}");
 }
 
 /// Python modules of the standard library that use the rules' needles as ordinary words

@@ -94,6 +94,13 @@ pub(crate) fn summarize_documents<'p>(
             if o.is_instrumentation() {
                 out.instrumentations.push(o.clone());
             }
+            if crate::workspace::StreamDocument::kept(o) {
+                out.stream_documents.push(crate::workspace::StreamDocument {
+                    start: c.start,
+                    object: o.clone(),
+                    parses: c.tree().is_some_and(|t| !t.root_node().has_error()),
+                });
+            }
             if o.is_collector() {
                 out.collectors.push(o.clone());
             }
@@ -137,6 +144,8 @@ pub struct DocumentPart {
     pub start: usize,
     /// Its needle bits.
     pub bits: u128,
+    /// It parses without an error.
+    parses: bool,
     object: Option<std::sync::Arc<crate::syntax::yaml::K8sObject>>,
     summary: DocumentSummary,
 }
@@ -158,6 +167,7 @@ pub fn document_parts(file: &SourceFile) -> Vec<DocumentPart> {
         .map(|c| DocumentPart {
             start: c.start,
             bits: c.needles,
+            parses: c.tree().is_some_and(|t| !t.root_node().has_error()),
             object: match &c.facts {
                 ChunkFacts::Yaml(o) => o.clone(),
                 _ => None,
@@ -178,6 +188,13 @@ pub fn summary_of_parts(mut parts: Vec<DocumentPart>, vendor_distro: bool) -> Fi
         if let Some(o) = &p.object {
             if o.is_instrumentation() {
                 out.instrumentations.push(o.clone());
+            }
+            if crate::workspace::StreamDocument::kept(o) {
+                out.stream_documents.push(crate::workspace::StreamDocument {
+                    start: p.start,
+                    object: o.clone(),
+                    parses: p.parses,
+                });
             }
             if o.is_collector() {
                 out.collectors.push(o.clone());
@@ -218,6 +235,7 @@ pub fn summarize(file: &SourceFile) -> FileSummary {
     // Kubernetes objects come from YAML only.
     FileSummary {
         instrumentations: Vec::new(),
+        stream_documents: Vec::new(),
         injectors: Vec::new(),
         collectors: Vec::new(),
         services: Vec::new(),

@@ -130,19 +130,27 @@ fn stream(ctx: &Context) -> Vec<Finding> {
             return Vec::new();
         }
     }
+    // A document this check has not parsed (the command line parses a stream's
+    // Instrumentations apart from its workloads) is known by the stream's summary; only a
+    // stream the workspace does not hold must be read whole.
     let chunks = ctx.file.chunks();
-    if chunks.iter().any(|c| !c.is_parsed()) {
-        // Its Instrumentation documents may be among those not parsed.
-        ws.whole_stream();
+    let mut docs: Vec<(usize, &std::sync::Arc<K8sObject>)> = Vec::new();
+    // The documents known from the summary, and whether each parses.
+    let mut summarised: Vec<(usize, bool)> = Vec::new();
+    for (i, c) in chunks.iter().enumerate() {
+        match &c.facts {
+            ChunkFacts::Yaml(Some(o)) => docs.push((i, o)),
+            _ if c.is_parsed() => {}
+            _ => match path.and_then(|p| ws.stream_document_at(p, c.start)) {
+                Some(d) => {
+                    docs.push((i, &d.object));
+                    summarised.push((i, d.parses));
+                }
+                None if path.is_none_or(|p| !ws.holds(p)) => ws.whole_stream(),
+                None => {}
+            },
+        }
     }
-    let docs: Vec<(usize, &std::sync::Arc<K8sObject>)> = chunks
-        .iter()
-        .enumerate()
-        .filter_map(|(i, c)| match &c.facts {
-            ChunkFacts::Yaml(Some(o)) => Some((i, o)),
-            _ => None,
-        })
-        .collect();
     let insts: Vec<(usize, &K8sObject)> = docs
         .iter()
         .filter(|(_, o)| o.is_instrumentation())
@@ -182,7 +190,13 @@ fn stream(ctx: &Context) -> Vec<Finding> {
                 "This workload is applied before Instrumentation `{name}` further down the file: when its first pods are created the Operator's webhook finds no Instrumentation and admits them uninstrumented (they need a restart). Put the Instrumentation document first."
             );
             let mut f = Finding::new(anchor, message);
-            if let Some(fix) = move_up(ctx, &docs, ii) {
+            let parses = match summarised.iter().find(|(i, _)| *i == ii) {
+                Some(&(_, parses)) => parses,
+                None => ctx.file.chunks()[ii]
+                    .tree()
+                    .is_some_and(|t| !t.root_node().has_error()),
+            };
+            if let Some(fix) = move_up(ctx, &docs, ii, parses) {
                 f = f.with_fix(fix);
             }
             out.push(f);
@@ -207,7 +221,12 @@ fn annotation_span(ctx: &Context, i: usize, o: &K8sObject, key: &str) -> Option<
 
 /// Moves the Instrumentation document (chunk `ii`, with its `---`) above the first workload
 /// document, when that document parses.
-fn move_up(ctx: &Context, docs: &[(usize, &std::sync::Arc<K8sObject>)], ii: usize) -> Option<Fix> {
+fn move_up(
+    ctx: &Context,
+    docs: &[(usize, &std::sync::Arc<K8sObject>)],
+    ii: usize,
+    parses: bool,
+) -> Option<Fix> {
     let chunks = ctx.file.chunks();
     let &(first, _) = docs.iter().find(|(i, o)| *i < ii && is_workload(o))?;
     let text = ctx.text;
@@ -256,7 +275,6 @@ fn move_up(ctx: &Context, docs: &[(usize, &std::sync::Arc<K8sObject>)], ii: usiz
     };
     // Documents are parsed on their own: the stream re-parses when the moved one does (an
     // edit inside it overlaps the fix, so a cached finding never outlives its text).
-    let parses = ic.tree().is_some_and(|t| !t.root_node().has_error());
     parses.then(|| fix(edits))
 }
 
