@@ -159,19 +159,39 @@ fn pair_key_str<'s>(pair: Node, src: &'s str) -> Option<&'s str> {
 }
 
 /// The pair with key `key` in the mapping at `node`: the first, as in [`pairs`] order.
-/// Called for every key of every object, so it walks the children with one cursor and
-/// compares keys in place.
+/// Called for every key of every object, so it walks the children with one cursor, turns a
+/// plain key away by its first bytes, and compares the others in place.
 pub fn pair<'t>(node: Node<'t>, key: &str, src: &str) -> Option<Node<'t>> {
     let m = content(node);
     if !matches!(kind(m), "block_mapping" | "flow_mapping") {
         return None;
     }
+    let bytes = src.as_bytes();
     let mut c = m.walk();
-    let found = m
-        .named_children(&mut c)
-        .filter(|p| matches!(kind(p), "block_mapping_pair" | "flow_pair"))
-        .find(|p| pair_key_str(*p, src) == Some(key));
-    found
+    if !c.goto_first_child() {
+        return None;
+    }
+    loop {
+        let p = c.node();
+        if matches!(kind(p), "block_mapping_pair" | "flow_pair") {
+            // A pair that starts with a word starts with its plain key: when the bytes there
+            // are not `key`'s, the key is another one.
+            let at = p.start_byte();
+            let plain = bytes
+                .get(at)
+                .is_some_and(|b| b.is_ascii_alphanumeric() || *b == b'_');
+            let other = plain
+                && !bytes
+                    .get(at..)
+                    .is_some_and(|t| t.starts_with(key.as_bytes()));
+            if !other && pair_key_str(p, src) == Some(key) {
+                return Some(p);
+            }
+        }
+        if !c.goto_next_sibling() {
+            return None;
+        }
+    }
 }
 
 /// The value node under `key` in the mapping at `node`.
