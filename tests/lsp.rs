@@ -2,7 +2,7 @@
 
 mod lsp_support;
 
-use lsp_support::{apply_edits, file_uri, range, Client};
+use lsp_support::{apply_edits, file_uri, folder, range, Client};
 use serde_json::{json, Value};
 use std::time::Duration;
 
@@ -192,12 +192,7 @@ fn applying_a_quick_fix_clears_the_diagnostic() {
 
 #[test]
 fn project_files_configure_the_server() {
-    let dir = tempfile::tempdir().unwrap();
-    std::fs::write(
-        dir.path().join("pyproject.toml"),
-        "[tool.otel-lsp]\nignore = ['OTEL001']\n",
-    )
-    .unwrap();
+    let dir = folder(&[("pyproject.toml", "[tool.otel-lsp]\nignore = ['OTEL001']\n")]);
     let mut c = Client::spawn();
     c.initialize(push_caps(), Value::Null, Some(dir.path()));
     let uri = file_uri(&dir.path().join("app.py"));
@@ -565,9 +560,8 @@ fn pull_clients_are_asked_to_refresh_and_settings_are_fetched() {
 
 #[test]
 fn a_broken_config_file_is_reported_and_linting_goes_on() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = folder(&[("otel-lsp.toml", "# settings\nselect = [\"NOPE9\"]\n")]);
     let cfg = dir.path().join("otel-lsp.toml");
-    std::fs::write(&cfg, "# settings\nselect = [\"NOPE9\"]\n").unwrap();
     let mut c = Client::spawn();
     c.initialize(
         json!({"workspace": {"didChangeWatchedFiles": {"dynamicRegistration": true}}}),
@@ -705,16 +699,14 @@ fn log_level_flag_and_environment() {
 
 #[test]
 fn workspace_folders_are_indexed_in_the_background() {
-    let dir = tempfile::tempdir().unwrap();
-    std::fs::create_dir_all(dir.path().join("k8s")).unwrap();
-    std::fs::write(
-        dir.path().join("k8s/instrumentation.yaml"),
-        "apiVersion: opentelemetry.io/v1alpha1\nkind: Instrumentation\nmetadata:\n  name: python\n",
-    )
-    .unwrap();
-    std::fs::write(dir.path().join("main.py"), "print('hi')\n").unwrap();
-    let other = tempfile::tempdir().unwrap();
-    std::fs::write(other.path().join("lib.py"), "x = 1\n").unwrap();
+    let dir = folder(&[
+        (
+            "k8s/instrumentation.yaml",
+            "apiVersion: opentelemetry.io/v1alpha1\nkind: Instrumentation\nmetadata:\n  name: python\n",
+        ),
+        ("main.py", "print('hi')\n"),
+    ]);
+    let other = folder(&[("lib.py", "x = 1\n")]);
     let mut c = Client::spawn();
     c.initialize(
         json!({"workspace": {"workspaceFolders": true}}),
@@ -742,12 +734,12 @@ fn workspace_folders_are_indexed_in_the_background() {
 
 /// A folder of three files the indexer reads (and one it does not).
 fn three_files() -> tempfile::TempDir {
-    let dir = tempfile::tempdir().unwrap();
-    std::fs::write(dir.path().join("a.py"), "x = 1\n").unwrap();
-    std::fs::write(dir.path().join("b.py"), "y = 2\n").unwrap();
-    std::fs::write(dir.path().join("Dockerfile"), DOCKERFILE).unwrap();
-    std::fs::write(dir.path().join("notes.txt"), "not ours\n").unwrap();
-    dir
+    folder(&[
+        ("a.py", "x = 1\n"),
+        ("b.py", "y = 2\n"),
+        ("Dockerfile", DOCKERFILE),
+        ("notes.txt", "not ours\n"),
+    ])
 }
 
 fn progress_caps() -> Value {
@@ -813,8 +805,7 @@ fn indexing_reports_progress_to_clients_that_show_it() {
     assert!(err.contains("INFO"), "{err}");
 
     // A folder added later is indexed under a token of its own.
-    let other = tempfile::tempdir().unwrap();
-    std::fs::write(other.path().join("lib.py"), "z = 3\n").unwrap();
+    let other = folder(&[("lib.py", "z = 3\n")]);
     c.notify(
         "workspace/didChangeWorkspaceFolders",
         json!({"event": {"added": [{"uri": file_uri(other.path()), "name": "other"}], "removed": []}}),
@@ -887,9 +878,8 @@ fn clients_without_work_done_progress_get_no_progress() {
 #[test]
 fn first_diagnostics_count_the_documents_own_workspace_facts() {
     let text = "apiVersion: opentelemetry.io/v1alpha1\nkind: Instrumentation\nmetadata:\n  name: python-inst\n  namespace: shop\nspec:\n  exporter:\n    endpoint: http://collector.observability:4318\n---\napiVersion: v1\nkind: Pod\nmetadata:\n  name: api\n  namespace: shop\n  annotations:\n    instrumentation.opentelemetry.io/inject-python: \"pyhton-inst\"\nspec:\n  containers:\n    - name: api\n      image: example/api:1\n";
-    let dir = tempfile::tempdir().unwrap();
+    let dir = folder(&[("pods.yaml", text)]);
     let path = dir.path().join("pods.yaml");
-    std::fs::write(&path, text).unwrap();
     let cli = std::process::Command::new(env!("CARGO_BIN_EXE_otel-lsp"))
         .args(["check", "--format", "json"])
         .arg(&path)
@@ -931,10 +921,7 @@ fn has_otel001(p: &Value) -> bool {
 
 /// A workspace folder with app.py and a Dockerfile that runs it, on disk.
 fn flask_and_dockerfile() -> tempfile::TempDir {
-    let dir = tempfile::tempdir().unwrap();
-    std::fs::write(dir.path().join("app.py"), FLASK_APP).unwrap();
-    std::fs::write(dir.path().join("Dockerfile"), DOCKERFILE).unwrap();
-    dir
+    folder(&[("app.py", FLASK_APP), ("Dockerfile", DOCKERFILE)])
 }
 
 #[test]
@@ -1115,12 +1102,7 @@ fn a_dockerfile_gets_otel020_on_the_worker_count_with_unsafe_fixes() {
 
 #[test]
 fn shell_scripts_compose_files_and_procfiles_get_their_launcher_findings() {
-    let dir = tempfile::tempdir().unwrap();
-    std::fs::write(
-        dir.path().join("app.py"),
-        "from flask import Flask\napp = Flask(__name__)\n",
-    )
-    .unwrap();
+    let dir = folder(&[("app.py", "from flask import Flask\napp = Flask(__name__)\n")]);
     let mut c = Client::spawn();
     c.initialize(push_caps(), Value::Null, Some(dir.path()));
     let run = "opentelemetry-instrument gunicorn -w 4 app:app";
@@ -1183,13 +1165,12 @@ const HOVER_DEPLOYMENT: &str = "apiVersion: apps/v1\nkind: Deployment\nmetadata:
 
 #[test]
 fn hover_shows_the_effective_injection_and_the_users_of_an_instrumentation() {
-    let dir = tempfile::tempdir().unwrap();
-    std::fs::create_dir_all(dir.path().join("otel")).unwrap();
-    std::fs::create_dir_all(dir.path().join("app")).unwrap();
+    let dir = folder(&[
+        ("otel/instrumentation.yaml", HOVER_INSTRUMENTATION),
+        ("app/deploy.yaml", HOVER_DEPLOYMENT),
+    ]);
     let inst = dir.path().join("otel/instrumentation.yaml");
     let deploy = dir.path().join("app/deploy.yaml");
-    std::fs::write(&inst, HOVER_INSTRUMENTATION).unwrap();
-    std::fs::write(&deploy, HOVER_DEPLOYMENT).unwrap();
     let mut c = Client::spawn();
     c.initialize(utf8_caps(), Value::Null, Some(dir.path()));
     let deadline = std::time::Instant::now() + Duration::from_secs(30);

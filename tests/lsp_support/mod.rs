@@ -416,3 +416,17 @@ pub fn apply_edits(text: &str, edits: &[Value], utf8: bool) -> String {
     }
     out
 }
+
+/// A temporary folder holding `files` (a path relative to it, with its folders made, and the
+/// text): the workspace a test opens the server on.
+pub fn folder(files: &[(&str, &str)]) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    for (name, text) in files {
+        let path = dir.path().join(name);
+        if let Some(parent) = path.parent() {
+            std::fs::create_dir_all(parent).unwrap();
+        }
+        std::fs::write(path, text).unwrap();
+    }
+    dir
+}
