@@ -12,7 +12,7 @@
 use crate::diagnostic::Span;
 use crate::language::Language;
 use crate::launch::{self, LaunchFacts};
-use crate::syntax::chunk::{self, MIN_CHUNK};
+use crate::syntax::chunk;
 use crate::syntax::python::PyFacts;
 use crate::syntax::yaml::K8sObject;
 use crate::syntax::{parse, python, yaml};
@@ -553,7 +553,16 @@ impl SourceFile {
             .skip(hi + 1)
             .map(|(i, &p)| (i, map_old(p).unwrap_or(usize::MAX)))
             .collect();
+        // Where a statement starts a chunk depends on its text and the statement before only
+        // (`chunk::starts_chunk`), so the cuts are a fresh read's and the first old one
+        // past the edit that is cut again is where the rest is as before.
+        let mut prev = region_start;
         chunk::candidates(self.lang, text, region_start, |pos| {
+            let cut = !group || chunk::starts_chunk(text.as_bytes(), prev, pos);
+            prev = pos;
+            if !cut {
+                return true;
+            }
             if pos >= new_end {
                 if let Ok(k) = old_after.binary_search_by_key(&pos, |&(_, p)| p) {
                     sync = Some(old_after[k].0);
@@ -561,11 +570,7 @@ impl SourceFile {
                 }
                 // Past every old boundary: nothing left to sync with.
             }
-            let last = *new_starts.last().unwrap_or(&0);
-            let is_old_boundary = pos <= start && old_positions.binary_search(&pos).is_ok();
-            if !group || pos - last >= MIN_CHUNK || is_old_boundary {
-                new_starts.push(pos);
-            }
+            new_starts.push(pos);
             true
         });
         let region_end = match sync {
@@ -879,13 +884,17 @@ mod tests {
         let fresh = SourceFile::new(f.lang, f.text.clone(), &Words, f.wanted);
         let a: Vec<(usize, usize)> = f.chunks.iter().map(|c| (c.start, c.len)).collect();
         let b: Vec<(usize, usize)> = fresh.chunks.iter().map(|c| (c.start, c.len)).collect();
-        // Chunking may differ (sync cuts), but the trees must describe the same text.
+        // Cut where a fresh read cuts (`chunk::starts_chunk` is what makes that hold after
+        // any history of edits), and contiguous.
+        assert_eq!(
+            a, b,
+            "the edited file is cut where a fresh read of its text is"
+        );
         assert_eq!(a.iter().map(|x| x.1).sum::<usize>(), f.text.len());
         assert_eq!(a.first().map(|x| x.0), Some(0));
         for w in a.windows(2) {
             assert_eq!(w[0].0 + w[0].1, w[1].0, "chunks are contiguous");
         }
-        let _ = b;
         for c in &f.chunks {
             let t = crate::syntax::parse_chunk(f.lang, &f.text[c.start..c.start + c.len], None);
             if let Some(tree) = c.tree() {
@@ -935,6 +944,62 @@ mod tests {
         f.edit(0, f.text.len(), "");
         assert_same_as_fresh(&f);
         f.edit(0, 0, "a = 1\n");
+        assert_same_as_fresh(&f);
+    }
+
+    /// Many small edits anywhere, in statements of all sizes: after each, the cuts are a
+    /// fresh read's (greedy grouping to a minimum size made them depend on the history).
+    #[test]
+    fn cuts_do_not_depend_on_the_edit_history() {
+        let mut s = String::from("import os\n");
+        for i in 0..1000 {
+            match i % 5 {
+                0 => s.push_str(&format!("x{i} = {i}\n")),
+                1 => s.push_str(&format!("def f{i}(a):\n    return a + {i}\n\n")),
+                2 => s.push_str(&format!(
+                    "@dec\nclass C{i}:\n    y = [\n        {i},\n    ]\n"
+                )),
+                3 => s.push_str(&format!("if x{i}:\n    pass\nelse:\n    z = {i}\n")),
+                _ => s.push_str(&format!("s{i} = '''\n{}\n'''\n", "word ".repeat(i % 97))),
+            }
+        }
+        let mut f = new(Language::Python, s);
+        let mut seed: u64 = 7;
+        let mut next = |n: usize| {
+            seed = seed
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            ((seed >> 33) as usize) % n.max(1)
+        };
+        assert!(f.chunks.len() > 5, "{} chunks", f.chunks.len());
+        // Unbalanced brackets and quotes come and go, so some states are one chunk.
+        let mut several = 0;
+        let inserts = [
+            "x",
+            "\n",
+            "\ny = (",
+            ")\n",
+            "'''",
+            "# c\n",
+            "else:\n",
+            "    ",
+            "def g():\n",
+        ];
+        for _ in 0..150 {
+            let len = f.text.len();
+            let at = next(len + 1);
+            if next(3) == 0 && at < len {
+                let end = (at + 1 + next(40)).min(len);
+                f.edit(at, end, "");
+            } else {
+                let t = inserts[next(inserts.len())];
+                f.edit(at, at, t);
+            }
+            let cuts: Vec<usize> = f.chunks.iter().map(|c| c.start).collect();
+            assert_eq!(cuts, chunk::boundaries(Language::Python, &f.text));
+            several += usize::from(cuts.len() > 5);
+        }
+        assert!(several > 30, "only {several} states with several chunks");
         assert_same_as_fresh(&f);
     }
 

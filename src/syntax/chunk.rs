@@ -12,9 +12,43 @@
 
 use crate::language::Language;
 
-/// Chunks grow to at least this many bytes before a new one starts, so that a big module
-/// is a few thousand parses, not one per statement.
+/// Python chunks are about this many bytes on average, so that a big module is a few
+/// thousand parses, not one per statement.
 pub const MIN_CHUNK: usize = 4096;
+
+/// Whether the Python statement at candidate `pos` starts a chunk, `prev` being the
+/// candidate before it (or the start of the text).
+///
+/// The answer depends on the statement's own first line and the size of the one before it
+/// only, never on where the chunk before began: so a file edited any number of times is cut
+/// exactly where a fresh read of its text is, and an edit moves at most the boundary after
+/// it. (Grouping greedily to a minimum size would not: the edited file's chunks would
+/// depend on its history, and in broken code, where a parse's error recovery reaches across
+/// statements, so would its trees.) A statement of `n` bytes ends its chunk with
+/// probability `n / MIN_CHUNK`, decided by a hash of the next one's first line, so chunks
+/// hold about `MIN_CHUNK` bytes; one after a statement of `MIN_CHUNK` bytes or more always
+/// starts a chunk.
+pub fn starts_chunk(text: &[u8], prev: usize, pos: usize) -> bool {
+    let gap = pos.saturating_sub(prev);
+    if gap >= MIN_CHUNK {
+        return true;
+    }
+    let rest = text.get(pos..).unwrap_or_default();
+    let line_end = memchr::memchr(b'\n', rest).unwrap_or(rest.len()).min(64);
+    // FNV-1a over the first line (at most 64 bytes), then MurmurHash3's finalizer: FNV alone
+    // spreads lines that differ in a digit or two (`def f1():`, `def f2():`) poorly.
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for &b in &rest[..line_end] {
+        h ^= u64::from(b);
+        h = h.wrapping_mul(0x0100_0000_01b3);
+    }
+    h ^= h >> 33;
+    h = h.wrapping_mul(0xff51_afd7_ed55_8ccd);
+    h ^= h >> 33;
+    h = h.wrapping_mul(0xc4ce_b9fe_1a85_ec53);
+    h ^= h >> 33;
+    (h % MIN_CHUNK as u64) < gap as u64
+}
 
 /// Candidate chunk starts of `text[from..to]` plus whatever follows up to the next
 /// statement start, as absolute offsets. `from` must itself be a candidate (or 0).
@@ -32,15 +66,18 @@ pub fn candidates(lang: Language, text: &str, from: usize, mut sink: impl FnMut(
     }
 }
 
-/// All chunk starts of a whole file (the first is always 0), grouped to `MIN_CHUNK`.
+/// All chunk starts of a whole file (the first is always 0); Python statements grouped by
+/// [`starts_chunk`].
 /// YAML documents are never grouped: each is its own Kubernetes object.
 pub fn boundaries(lang: Language, text: &str) -> Vec<usize> {
     let mut out = vec![0];
     let group = lang == Language::Python;
+    let mut prev = 0;
     candidates(lang, text, 0, |pos| {
-        if pos > 0 && (!group || pos - out.last().copied().unwrap_or(0) >= MIN_CHUNK) {
+        if pos > 0 && (!group || starts_chunk(text.as_bytes(), prev, pos)) {
             out.push(pos);
         }
+        prev = pos;
         true
     });
     out

@@ -267,7 +267,8 @@ mod tests {
         let mut src = String::from(
             "import logging\nfrom opentelemetry.sdk._logs import LoggingHandler\n\nlogging.getLogger().addHandler(LoggingHandler())\n",
         );
-        for i in 0..300 {
+        // Enough statements for several chunks (about one cut per 4 KB).
+        for i in 0..2000 {
             src.push_str(&format!("\n\ndef f{i}():\n    return {i}\n"));
         }
         src.push_str("\n\ndef main():\n    logging.getLogger().setLevel(logging.INFO)\n");
