@@ -778,10 +778,16 @@ enum Incoming {
 }
 
 fn decode(body: &[u8]) -> Incoming {
-    if let Ok(r) = serde_json::from_slice::<Response>(body) {
+    // The server's codec reads a body as UTF-8 first, and answers one that is not with a
+    // parse error (id null) — though `from_slice` would take it for a request: it does not
+    // check the UTF-8 of the fields it skips, and a request's `method` may be missing.
+    let Ok(text) = std::str::from_utf8(body) else {
+        return Incoming::Other;
+    };
+    if let Ok(r) = serde_json::from_str::<Response>(text) {
         return Incoming::Response(r);
     }
-    match serde_json::from_slice::<Request>(body) {
+    match serde_json::from_str::<Request>(text) {
         Ok(r) => Incoming::Request(r),
         Err(_) => Incoming::Other,
     }

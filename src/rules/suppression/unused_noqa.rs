@@ -219,7 +219,7 @@ fn judge(
     let fix = if whole {
         Fix::safe(
             "Remove the unused `noqa` directive",
-            vec![remove_directive(text, ls, le, d, lang)],
+            remove_directive(text, ls, le, d, lang),
         )
     } else {
         let list: Vec<&str> = keep.iter().map(|&i| &line[d.codes[i].1.clone()]).collect();
@@ -235,29 +235,50 @@ fn judge(
     Some(Finding::new(span, message).with_fix(fix))
 }
 
-/// The edit that removes a whole directive from its line `ls..le`: up to the next comment
+/// The edits that remove a whole directive from its line `ls..le`: up to the next comment
 /// when one follows (`# noqa: OTEL001  # why` keeps `# why`); else with its explanation and
 /// the white space before it; a line that held nothing else goes entirely — but after a
 /// line ending in a backslash, whose continuation it is, only its text goes (outside a
 /// Dockerfile, which drops such comment lines itself), so that the lines still join as
-/// before.
-fn remove_directive(text: &str, ls: usize, le: usize, d: &Directive, lang: Language) -> Edit {
+/// before. A later `# noqa` in the comments kept would become the line's directive once
+/// this one is gone (only the first one counts): those go too, so that the line silences
+/// nothing, as before.
+fn remove_directive(text: &str, ls: usize, le: usize, d: &Directive, lang: Language) -> Vec<Edit> {
     let start = ls + d.range.start;
     let end = ls + d.range.end;
     let rest = text[end..le].trim_start_matches([' ', '\t']);
     if rest.starts_with('#') {
-        return Edit::delete(Span::new(start, le - rest.len()));
+        let mut edits = vec![Edit::delete(Span::new(start, le - rest.len()))];
+        let mut from = le - rest.len();
+        while let Some(later) = directive(&text[from..le]) {
+            let (s, e) = (from + later.range.start, from + later.range.end);
+            let after = text[e..le].trim_start_matches([' ', '\t']);
+            let span = if after.starts_with('#') {
+                Span::new(s, le - after.len())
+            } else {
+                // The last comment of the line: with the white space before it.
+                Span::new(from + text[from..s].trim_end_matches([' ', '\t']).len(), le)
+            };
+            edits.push(Edit::delete(span));
+            from = span.end;
+        }
+        let all_gone = edits.last().is_some_and(|e| e.span.end == le)
+            && edits.windows(2).all(|w| w[0].span.end == w[1].span.start);
+        if !all_gone {
+            return edits;
+        }
+        // Every comment after it was a `noqa` too: as if the directive ran to the line's end.
     }
     let code_end = ls + text[ls..start].trim_end_matches([' ', '\t']).len();
     if code_end > ls {
-        return Edit::delete(Span::new(code_end, le));
+        return vec![Edit::delete(Span::new(code_end, le))];
     }
     let continued = ls > 0 && {
         let prev = &text[line_start(text, ls - 1)..line_end(text, ls - 1)];
         prev.trim_end().ends_with('\\')
     };
     if continued && lang != Language::Dockerfile {
-        return Edit::delete(Span::new(ls, le));
+        return vec![Edit::delete(Span::new(ls, le))];
     }
     let after = &text[le..];
     let next = if after.starts_with("\r\n") {
@@ -268,7 +289,7 @@ fn remove_directive(text: &str, ls: usize, le: usize, d: &Directive, lang: Langu
         le
     };
     if next > le {
-        return Edit::delete(Span::new(ls, next));
+        return vec![Edit::delete(Span::new(ls, next))];
     }
     // The last line, without a line break: the one before it goes with it.
     let before = if text[..ls].ends_with("\r\n") {
@@ -276,7 +297,7 @@ fn remove_directive(text: &str, ls: usize, le: usize, d: &Directive, lang: Langu
     } else {
         ls.saturating_sub(1)
     };
-    Edit::delete(Span::new(before, le))
+    vec![Edit::delete(Span::new(before, le))]
 }
 
 const DOCS: &str = r#"## What it does
@@ -326,7 +347,9 @@ And with other tools' codes in the same comment, only the otel-lsp code goes:
 ## Fix safety
 Safe: the fix only edits a comment. When every code of the directive goes, it removes the
 directive with the white space before it and its trailing explanation (`# noqa: OTEL001
-reason`), keeps a comment that follows it (`# noqa: OTEL001  # why` leaves `# why`), and
+reason`), keeps a comment that follows it (`# noqa: OTEL001  # why` leaves `# why`) —
+except a later `# noqa` among those comments, which goes too: only a line's first `noqa`
+comment is a directive, and the later one would become it — and
 removes a line that held nothing else (in a shell script, a Procfile or a Makefile, a comment
 line continuing the line above keeps its line break, so the lines still join as before);
 otherwise it removes only those codes from the list and keeps the others and the
@@ -374,6 +397,19 @@ mod tests {
         let (lines, fixed) = run(Language::Python, &text, &Settings::default());
         assert_eq!(lines, [4, 6, 8]);
         assert_eq!(fixed, format!("{HEAD}x = 1\r\ny = 2"));
+    }
+
+    /// Only a line's first `# noqa` counts; removing it must not make a later one count.
+    #[test]
+    fn a_later_noqa_goes_with_the_directive() {
+        let text = format!(
+            "{HEAD}x = 1  # noqa: OTEL001  # why # noqa: OTEL001  # more\ny = 2  # noqa: OTEL001  # NOQA: OTEL002\n"
+        );
+        let (lines, fixed) = run(Language::Python, &text, &Settings::default());
+        assert_eq!(lines, [4, 5]);
+        assert_eq!(fixed, format!("{HEAD}x = 1  # why # more\ny = 2\n"));
+        let (again, _) = run(Language::Python, &fixed, &Settings::default());
+        assert!(again.is_empty(), "{again:?}");
     }
 
     #[test]
