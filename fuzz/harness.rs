@@ -454,7 +454,8 @@ pub fn edits_equal_fresh(name: &str, text: String, ops: &[EditOp]) -> Outcome {
     let mut lazy_checker = Checker::new();
     for (step, op) in ops.iter().enumerate() {
         let (s, e, t) = edit_of(op, whole.text(), lang);
-        let at = |what: &str| format!("edit {step} ({s}..{e} {t:?}): {what}");
+        let before = whole.text().to_string();
+        let at = |what: &str| format!("edit {step} ({s}..{e} {t:?}) of {before:?}: {what}");
         whole.edit(s, e, &t);
         lazy.edit(s, e, &t);
         if whole.text() != lazy.text() {
@@ -743,7 +744,11 @@ pub fn framing_holds(stream: &[u8], chunk: usize) -> Result<Vec<Vec<u8>>, String
 fn sanitized(frame_bytes: &[u8]) -> Vec<u8> {
     fn walk(v: &mut Value) {
         match v {
-            Value::String(s) if s.len() >= 5 && s[..5].eq_ignore_ascii_case("file:") => {
+            Value::String(s)
+                if s.as_bytes()
+                    .get(..5)
+                    .is_some_and(|p| p.eq_ignore_ascii_case(b"file:")) =>
+            {
                 let name: String = s
                     .rsplit('/')
                     .next()

@@ -529,6 +529,12 @@ impl SourceFile {
         let edit_chunk = idx_of(start);
         let edit_chunk_range = self.chunks[edit_chunk].span();
 
+        // Where the edit ended in the old text, as the edited chunk's tree counts rows and
+        // columns (the YAML scanner reads indentation from them).
+        let old_end_position = point_at(
+            &self.text[edit_chunk_range.start..],
+            old_end - edit_chunk_range.start,
+        );
         self.text.replace_range(start..end, new_text);
         let text = &self.text;
         let map_old = |p: usize| -> Option<usize> {
@@ -627,7 +633,7 @@ impl SourceFile {
                         old_end_byte: rel(old_end),
                         new_end_byte: rel(new_end),
                         start_position: point_at(&text[s..], rel(start)),
-                        old_end_position: Point::new(0, 0),
+                        old_end_position,
                         new_end_position: point_at(&text[s..], rel(new_end)),
                     });
                     t

@@ -11,7 +11,8 @@
 //! recomputed each time), since an edit elsewhere could move what it points at.
 //!
 //! Whole-file `scan` findings are kept while the file's meaning (its semantic revision) and
-//! the context stay the same, and moved through the edits. In a YAML stream, the scans that
+//! the context stay the same, and moved through the edits that stay off their lines (an
+//! edit beside a span may give it another role and change no fact). In a YAML stream, the scans that
 //! judge each document on its own (`Rule::scan_per_document`) are kept per document like
 //! query findings, so an edit that changes one document's meaning re-runs them there only.
 
@@ -75,6 +76,10 @@ pub struct ChunkResults {
     /// Whole-file `scan` findings by rule index, valid while the file's meaning (its
     /// semantic revision) and the context stay the same; moved through each edit.
     scans: IdMap<usize, Vec<Finding>>,
+    /// The lines the stored scan findings and their fix edits are on, each with the line
+    /// break before it: an edit there may give a span another role without changing any
+    /// fact (`spec:` made `spec:v:` hands the key to a later `spec:`), so it re-runs them.
+    scan_guards: Vec<Span>,
     facts: IdMap<u64, Stamped<u64>>,
     /// The current check.
     stamp: u32,
@@ -175,26 +180,56 @@ impl ChunkResults {
         self.scans.get(&idx)
     }
 
-    /// Stores the findings of scan rule `idx`.
-    pub(crate) fn put_scan(&mut self, idx: usize, found: &[Finding]) {
+    /// Stores the findings of scan rule `idx` on `text`.
+    pub(crate) fn put_scan(&mut self, idx: usize, found: &[Finding], text: &str) {
+        let bytes = text.as_bytes();
+        let lines = |s: Span| {
+            let start = memchr::memrchr(b'\n', &bytes[..s.start.min(bytes.len())]).unwrap_or(0);
+            let end = memchr::memchr(b'\n', &bytes[s.end.min(bytes.len())..])
+                .map_or(bytes.len(), |n| s.end + n + 1);
+            Span::new(start, end)
+        };
+        for f in found {
+            self.scan_guards.push(lines(f.span));
+            for x in &f.fixes {
+                self.scan_guards
+                    .extend(x.edits.iter().map(|e| lines(e.span)));
+            }
+        }
         self.scans.insert(idx, found.to_vec());
+    }
+
+    fn clear_scans(&mut self) {
+        self.scans.clear();
+        self.scan_guards.clear();
     }
 
     /// Moves the stored scan findings through `edits` (oldest first). Fails (and forgets
     /// them) when an edit touches a finding's span or one of its fix edits.
     fn move_scans(&mut self, edits: &[(usize, usize, usize)]) -> bool {
+        for g in &mut self.scan_guards {
+            for &(start, old_end, new_end) in edits {
+                match move_span(*g, start, old_end, new_end) {
+                    Some(moved) => *g = moved,
+                    None => {
+                        self.clear_scans();
+                        return false;
+                    }
+                }
+            }
+        }
         for list in self.scans.values_mut() {
             for f in list.iter_mut() {
                 for &(start, old_end, new_end) in edits {
                     let Some(span) = move_span(f.span, start, old_end, new_end) else {
-                        self.scans.clear();
+                        self.clear_scans();
                         return false;
                     };
                     f.span = span;
                     for fix in &mut f.fixes {
                         for e in &mut fix.edits {
                             let Some(span) = move_span(e.span, start, old_end, new_end) else {
-                                self.scans.clear();
+                                self.clear_scans();
                                 return false;
                             };
                             e.span = span;
@@ -290,7 +325,7 @@ impl Checker {
         if self.context != Some(context) {
             // Keep the facts hashes: they depend on the chunk alone.
             self.results.findings.clear();
-            self.results.scans.clear();
+            self.results.clear_scans();
             self.context = Some(context);
         }
         // Scan findings survive edits that change no meaning: move them along.
@@ -301,7 +336,7 @@ impl Checker {
             _ => false,
         };
         if !movable {
-            self.results.scans.clear();
+            self.results.clear_scans();
         }
         self.scans_at = Some((file.semantic_revision(), file.revision()));
         let out = check_with(
@@ -658,6 +693,42 @@ mod tests {
         assert_eq!(
             codes(&checker.check(&file, None, &settings, &ws)),
             ["OTEL041"]
+        );
+    }
+
+    /// Turning `spec:` into `spec:v:` changes no fact of the Instrumentation (neither
+    /// `spec:` sets an endpoint) but hands its key to the later `spec:`, where OTEL030 is
+    /// now reported: an edit on a stored scan finding's line re-runs the scans (found by
+    /// the incremental_edits fuzzer).
+    #[test]
+    fn an_edit_beside_a_scan_finding_reruns_the_scans() {
+        let settings = Settings::default();
+        let ws = Workspace::new();
+        let text = "apiVersion: opentelemetry.io/v1alpha1\nkind: Instrumentation\nmetadata:\n  name: sdk-only\nspec:\n  env:\n    - ame: sdk-only\nspec:\n  env:\n";
+        let mut file = crate::engine::parse(Language::Yaml, text.to_string());
+        let mut checker = Checker::new();
+        let spans = |d: &[Diagnostic]| d.iter().map(|d| (d.code, d.span.start)).collect::<Vec<_>>();
+        let first = text.find("spec:").unwrap();
+        assert_eq!(
+            spans(&checker.check(&file, None, &settings, &ws)),
+            [("OTEL030", first)]
+        );
+        // Typing elsewhere keeps them (and moves them).
+        file.edit(text.len(), text.len(), "# end\n");
+        assert_eq!(
+            spans(&checker.check(&file, None, &settings, &ws)),
+            [("OTEL030", first)]
+        );
+        let at = first + "spec:".len();
+        file.edit(at, at + "\n  en".len(), "");
+        let second = file.text().rfind("spec:").unwrap();
+        assert_eq!(
+            spans(&check(&file, None, &settings, &ws)),
+            [("OTEL030", second)]
+        );
+        assert_eq!(
+            spans(&checker.check(&file, None, &settings, &ws)),
+            [("OTEL030", second)]
         );
     }
 

@@ -45,6 +45,14 @@ pub fn parse_skipping(
     old: Option<&Tree>,
     skip: &[std::ops::Range<usize>],
 ) -> Tree {
+    // The YAML scanner takes a NUL byte for the end of the input: the rest of the document
+    // would silently vanish from the tree, with no error (a value after it unseen, a fix
+    // added again and again). YAML allows no NUL anyway (`kubectl` refuses the file); read
+    // as a space, the tree keeps every node in its place and sees the whole document.
+    if lang == Language::Yaml && memchr::memchr(0, text.as_bytes()).is_some() {
+        let spaced = text.replace('\0', " ");
+        return parse_skipping(lang, &spaced, old, skip);
+    }
     PARSERS.with(|cell| {
         let mut parsers = cell.borrow_mut();
         let idx = match parsers.iter().position(|(l, _)| *l == lang) {

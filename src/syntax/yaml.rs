@@ -854,6 +854,25 @@ mod tests {
         assert_eq!(kind(parse("a: b\n").root_node()), "stream");
     }
 
+    /// The grammar's scanner stops at a NUL byte as at the end of the input;
+    /// `syntax::parse` reads it as a space, so what follows stays in the tree.
+    #[test]
+    fn a_nul_byte_hides_nothing_after_it() {
+        let src = "env:\n  - name: A\n    value: \0\0 x\n  - name: DJANGO_SETTINGS_MODULE\n";
+        assert!(
+            parse(src).root_node().end_byte() < src.len(),
+            "the grammar stops there"
+        );
+        let tree = crate::syntax::parse(crate::language::Language::Yaml, src, None);
+        assert_eq!(tree.root_node().end_byte(), src.len());
+        let root = document_root(tree.root_node()).unwrap();
+        let names: Vec<String> = env_vars(get(root, "env", src).unwrap(), src)
+            .iter()
+            .map(|v| v.name.clone())
+            .collect();
+        assert_eq!(names, ["A", "DJANGO_SETTINGS_MODULE"]);
+    }
+
     #[test]
     fn object_and_paths() {
         let src = "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: web\n  annotations:\n    \"instrumentation.opentelemetry.io/inject-python\": 'true'\nspec:\n  template:\n    spec:\n      containers:\n        - name: app\n          image: x\n";
