@@ -114,9 +114,14 @@ where
     let shared = Arc::new(Shared::new());
     let (out_tx, out_rx) = tokio::sync::mpsc::unbounded_channel();
     let worker = Worker::new(shared.clone(), out_tx);
-    std::thread::Builder::new()
+    // The worker drops `done` when it returns (or unwinds): `serve` waits for that, boundedly.
+    let (done, worker_done) = std::sync::mpsc::channel::<()>();
+    let worker = std::thread::Builder::new()
         .name("otel-lsp-worker".into())
-        .spawn(move || worker.run())
+        .spawn(move || {
+            let _done = done;
+            worker.run()
+        })
         .map_err(|e| format!("cannot start the worker thread: {e}"))?;
 
     let state = shared.clone();
@@ -138,7 +143,14 @@ where
             .await;
     });
     shared.stop_worker();
-    // Do not wait for the indexer or a blocked stdin reader: the protocol is over.
+    // The worker stops after the check it is in: wait for it (a session that ends leaves no
+    // thread behind), but not longer than a second. Do not wait for the indexer or a
+    // blocked stdin reader: the protocol is over.
+    if let Err(std::sync::mpsc::RecvTimeoutError::Disconnected) =
+        worker_done.recv_timeout(std::time::Duration::from_secs(1))
+    {
+        let _ = worker.join();
+    }
     runtime.shutdown_background();
     Ok(shared.shut_down.load(Ordering::SeqCst))
 }

@@ -63,7 +63,8 @@ fn check(m: &Match) -> Option<Finding> {
     );
     let span = m.abs(s.span);
     let mut f = Finding::new(span, message);
-    for n in names.iter().take(8) {
+    // Only names the API server accepts (a templated or broken one is no value to write).
+    for n in names.iter().filter(|n| model::is_dns_subdomain(n)).take(8) {
         f = f.with_fix(Fix::unsafe_(
             format!("Use `{n}`"),
             vec![Edit::replace(span, quoted(&s, n))],
@@ -117,7 +118,8 @@ fn chart_values(m: &Match) -> Option<Finding> {
     );
     let span = m.abs(s.span);
     let mut f = Finding::new(span, message);
-    for n in names.iter().take(8) {
+    // Only names the API server accepts (a templated or broken one is no value to write).
+    for n in names.iter().filter(|n| model::is_dns_subdomain(n)).take(8) {
         f = f.with_fix(Fix::unsafe_(
             format!("Use `{n}`"),
             vec![Edit::replace(span, quoted(&s, n))],
@@ -161,7 +163,8 @@ without instrumentation.
 
 ## Fix safety
 Each fix names one of the namespace's Instrumentations; unsafe, since which one is meant is
-your decision.
+your decision. Only names the API server accepts (DNS-1123 subdomains) are offered: a
+templated name (`{{ .Release.Name }}-python`) is no value a values file or manifest can hold.
 
 ## Source
 - Operator `internal/webhook/podmutator.go` (`errMultipleInstancesPossible`).

@@ -12,6 +12,7 @@
 //! namespace to resolve names in).
 
 use super::model::{self, is_dns_label, is_dns_subdomain, yaml11_bool, AnnotationKey, Place};
+use super::namespaces::quoted;
 use crate::diagnostic::{Edit, Finding, Fix, Severity, Span};
 use crate::language::Language;
 use crate::rules::{always, anywhere, Facts, FixKind, Match, Pre, Query, Rule, Topic};
@@ -178,14 +179,6 @@ fn empty_value(m: &Match, span: Span, s: Option<&Scalar>) -> Finding {
         ));
     }
     f
-}
-
-/// The replacement text for a scalar, in its own quoting (double quotes for a plain one).
-fn quoted(s: &Scalar, v: &str) -> String {
-    match s.quote {
-        Some('\'') => format!("'{v}'"),
-        _ => format!("\"{v}\""),
-    }
 }
 
 fn named(ws: &Workspace, name: &str) -> bool {

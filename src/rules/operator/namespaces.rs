@@ -36,10 +36,38 @@ pub fn judged(m: &Match, accept: impl Fn(&str) -> bool) -> Option<(Scalar, Strin
     Some((s, ns))
 }
 
-/// The replacement text for a scalar, in its own quoting (double quotes for a plain one).
+/// The replacement text for a scalar, in its own quoting (double quotes for a plain one),
+/// escaped as that quoting needs.
 pub fn quoted(s: &Scalar, v: &str) -> String {
     match s.quote {
-        Some('\'') => format!("'{v}'"),
-        _ => format!("\"{v}\""),
+        Some('\'') => format!("'{}'", v.replace('\'', "''")),
+        _ => format!("\"{}\"", v.replace('\\', "\\\\").replace('"', "\\\"")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::diagnostic::Span;
+
+    /// A replacement with a quote or backslash in it stays one scalar of its own style
+    /// (the fix fuzzer wrote `"y"]"` for an Instrumentation named `y"]`).
+    #[test]
+    fn quoted_escapes_what_its_style_needs() {
+        let style = |quote| Scalar {
+            value: String::new(),
+            quote,
+            span: Span::new(0, 0),
+        };
+        assert_eq!(quoted(&style(None), "otel"), "\"otel\"");
+        assert_eq!(quoted(&style(Some('"')), r#"y"]\"#), r#""y\"]\\""#);
+        assert_eq!(quoted(&style(Some('\'')), "it's"), "'it''s'");
+        for v in [r#"y"]"#, r"a\b", "it's"] {
+            for q in [None, Some('"'), Some('\'')] {
+                let doc = format!("k: {}\n", quoted(&style(q), v));
+                let tree = crate::syntax::parse(crate::language::Language::Yaml, &doc, None);
+                assert!(!tree.root_node().has_error(), "{doc}");
+            }
+        }
     }
 }
