@@ -11,8 +11,9 @@
 //! recomputed each time), since an edit elsewhere could move what it points at.
 //!
 //! Whole-file `scan` findings are kept while the file's meaning (its semantic revision) and
-//! the context stay the same, and moved through the edits that stay off their lines (an
-//! edit beside a span may give it another role and change no fact). In a YAML stream, the scans that
+//! the context stay the same, and moved through the edits that stay off their lines (and, in
+//! YAML, off their documents: an edit there may give a span another role and change no
+//! fact). In a YAML stream, the scans that
 //! judge each document on its own (`Rule::scan_per_document`) are kept per document like
 //! query findings, so an edit that changes one document's meaning re-runs them there only.
 
@@ -76,9 +77,10 @@ pub struct ChunkResults {
     /// Whole-file `scan` findings by rule index, valid while the file's meaning (its
     /// semantic revision) and the context stay the same; moved through each edit.
     scans: IdMap<usize, Vec<Finding>>,
-    /// The lines the stored scan findings and their fix edits are on, each with the line
-    /// break before it: an edit there may give a span another role without changing any
-    /// fact (`spec:` made `spec:v:` hands the key to a later `spec:`), so it re-runs them.
+    /// Where an edit re-runs the stored scans although it changes no fact: the lines their
+    /// findings and fix edits are on (with the line break before), and in a YAML stream
+    /// their whole documents. An edit there may give a span another role (`spec:` made
+    /// `spec:v:`, or a second `spec:` typed into the document, takes over the key).
     scan_guards: Vec<Span>,
     facts: IdMap<u64, Stamped<u64>>,
     /// The current check.
@@ -181,12 +183,23 @@ impl ChunkResults {
     }
 
     /// Stores the findings of scan rule `idx` on `text`.
-    pub(crate) fn put_scan(&mut self, idx: usize, found: &[Finding], text: &str) {
-        let bytes = text.as_bytes();
+    pub(crate) fn put_scan(&mut self, idx: usize, found: &[Finding], file: &SourceFile) {
+        let bytes = file.text().as_bytes();
+        let chunks = file.chunks();
+        let yaml = file.language() == Language::Yaml;
         let lines = |s: Span| {
-            let start = memchr::memrchr(b'\n', &bytes[..s.start.min(bytes.len())]).unwrap_or(0);
-            let end = memchr::memchr(b'\n', &bytes[s.end.min(bytes.len())..])
+            let mut start = memchr::memrchr(b'\n', &bytes[..s.start.min(bytes.len())]).unwrap_or(0);
+            let mut end = memchr::memchr(b'\n', &bytes[s.end.min(bytes.len())..])
                 .map_or(bytes.len(), |n| s.end + n + 1);
+            if yaml {
+                let at = |p: usize| chunks.partition_point(|c| c.start <= p).saturating_sub(1);
+                if let Some(c) = chunks.get(at(s.start)) {
+                    start = start.min(c.start);
+                }
+                if let Some(c) = chunks.get(at(s.end)) {
+                    end = end.max(c.start + c.len);
+                }
+            }
             Span::new(start, end)
         };
         for f in found {
@@ -713,8 +726,13 @@ mod tests {
             spans(&checker.check(&file, None, &settings, &ws)),
             [("OTEL030", first)]
         );
-        // Typing elsewhere keeps them (and moves them).
-        file.edit(text.len(), text.len(), "# end\n");
+        // A document added before it moves them.
+        file.edit(0, 0, "kind: ConfigMap\n---\n");
+        let first = first + "kind: ConfigMap\n---\n".len();
+        assert_eq!(
+            spans(&checker.check(&file, None, &settings, &ws)),
+            [("OTEL030", first)]
+        );
         assert_eq!(
             spans(&checker.check(&file, None, &settings, &ws)),
             [("OTEL030", first)]
@@ -729,6 +747,25 @@ mod tests {
         assert_eq!(
             spans(&checker.check(&file, None, &settings, &ws)),
             [("OTEL030", second)]
+        );
+        // Without `spec:` the finding is on `kind:`; a `spec:` typed a line below it, in
+        // the same document, takes it over (the fuzzer again).
+        let text = "apiVersion: opentelemetry.io/v1alpha1\nkind: Instrumentation\nmetadata:\n  name: sdk-only\n";
+        let mut file = crate::engine::parse(Language::Yaml, text.to_string());
+        let mut checker = Checker::new();
+        assert_eq!(
+            spans(&checker.check(&file, None, &settings, &ws)),
+            [("OTEL030", text.find("kind").unwrap())]
+        );
+        let at = text.find("metadata").unwrap();
+        file.edit(at, at, "spec:\n  env: []\n");
+        assert_eq!(
+            spans(&check(&file, None, &settings, &ws)),
+            [("OTEL030", at)]
+        );
+        assert_eq!(
+            spans(&checker.check(&file, None, &settings, &ws)),
+            [("OTEL030", at)]
         );
     }
 

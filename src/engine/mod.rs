@@ -574,7 +574,7 @@ pub(crate) fn check_with(
                     None => {
                         let f = scan(&ctx);
                         if let Some(c) = cache.as_deref_mut() {
-                            c.put_scan(idx, &f, file.text());
+                            c.put_scan(idx, &f, file);
                         }
                         f
                     }
