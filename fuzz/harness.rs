@@ -783,9 +783,10 @@ enum Incoming {
 }
 
 fn decode(body: &[u8]) -> Incoming {
-    // The server's codec reads a body as UTF-8 first, and answers one that is not with a
-    // parse error (id null) — though `from_slice` would take it for a request: it does not
-    // check the UTF-8 of the fields it skips, and a request's `method` may be missing.
+    // The server's codec reads a body as UTF-8 first, and ends its stream on one that is
+    // not — though `from_slice` would take it for a request: it does not check the UTF-8 of
+    // the fields it skips. The server's filter passes on only UTF-8 (`transport::judge`
+    // reads the bad bytes as U+FFFD), so a frame that is not UTF-8 expects no answer.
     let Ok(text) = std::str::from_utf8(body) else {
         return Incoming::Other;
     };

@@ -4,8 +4,9 @@
 //! the first message it cannot decode: one malformed message from a client would end the
 //! session. This filter re-frames the input itself and lets through only messages that decode
 //! as JSON-RPC. A malformed request that still carries an `id` is replaced by a call to
-//! `INVALID_REQUEST`, which answers that id with an "Invalid Request" error; anything else
-//! undecodable is logged and dropped.
+//! `INVALID_REQUEST`, which answers that id with an "Invalid Request" error; a body that is
+//! not UTF-8 is read with its bad bytes as U+FFFD; anything else undecodable is logged and
+//! dropped.
 
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWriteExt, DuplexStream};
 use tower_lsp_server::jsonrpc::{Request, Response};
@@ -28,6 +29,18 @@ enum Verdict {
 }
 
 fn judge(body: &[u8]) -> Verdict {
+    // The codec reads a body as UTF-8 first and ends the stream on one that is not, though
+    // serde would take it (it skips unknown fields without checking them): a client's stray
+    // byte would end the session. Read with the bad bytes as U+FFFD, the message still says
+    // what it meant, and a request is answered.
+    if std::str::from_utf8(body).is_err() {
+        let text = String::from_utf8_lossy(body).into_owned().into_bytes();
+        tracing::error!("a message that is not UTF-8: its invalid bytes read as U+FFFD");
+        return match judge(&text) {
+            Verdict::Pass => Verdict::Replace(text),
+            other => other,
+        };
+    }
     if serde_json::from_slice::<Request>(body).is_ok()
         || serde_json::from_slice::<Response>(body).is_ok()
     {
@@ -40,6 +53,7 @@ fn judge(body: &[u8]) -> Verdict {
     match value.get("id") {
         Some(id @ (serde_json::Value::Number(_) | serde_json::Value::String(_))) => {
             let msg = serde_json::json!({"jsonrpc": "2.0", "id": id, "method": INVALID_REQUEST});
+            tracing::error!("malformed request answered with an error");
             Verdict::Replace(msg.to_string().into_bytes())
         }
         _ => Verdict::Drop("not a JSON-RPC message".into()),
@@ -139,10 +153,7 @@ impl Framer {
             pos += body_start + len;
             let body = match judge(body) {
                 Verdict::Pass => body.to_vec(),
-                Verdict::Replace(b) => {
-                    tracing::error!("malformed request answered with an error");
-                    b
-                }
+                Verdict::Replace(b) => b,
                 Verdict::Drop(why) => {
                     tracing::error!("dropped a malformed message: {why}");
                     continue;
@@ -211,6 +222,32 @@ mod tests {
         assert_eq!(bodies[2], note);
         // The partial frame waits for the rest.
         assert_eq!(framer.pending().len(), 10);
+    }
+
+    /// A stray byte that is not UTF-8 (here in a field the request does not know) would end
+    /// the codec's stream: the message goes on with U+FFFD in its place (the transport
+    /// fuzzer: the request after it was never answered).
+    #[test]
+    fn a_body_that_is_not_utf8_goes_on_read_lossily() {
+        let mut bad =
+            br#"{"jsonrpc":"2.0","id":1,"method":"initialize","param3":{"capabili"#.to_vec();
+        bad.push(0xd0);
+        bad.extend(br#"ies":{}}}"#);
+        let mut buf = format!("Content-Length: {}\r\n\r\n", bad.len()).into_bytes();
+        buf.extend(&bad);
+        buf.extend(frame(r#"{"jsonrpc":"2.0","id":3,"method":"shutdown"}"#));
+        let out = Framer::default().push(&buf);
+        let bodies: Vec<String> = out
+            .iter()
+            .map(|f| {
+                let s = String::from_utf8(f.clone()).expect("passed on as UTF-8");
+                s.split_once("\r\n\r\n").unwrap().1.to_string()
+            })
+            .collect();
+        assert_eq!(bodies.len(), 2, "{bodies:?}");
+        assert!(bodies[0].contains("capabili\u{fffd}ies"), "{}", bodies[0]);
+        assert!(serde_json::from_str::<Request>(&bodies[0]).is_ok());
+        assert!(bodies[1].contains("\"id\":3"));
     }
 
     /// A header cut by a read boundary right after garbage is found once the rest arrives.

@@ -47,9 +47,13 @@ pub fn parse_skipping(
 ) -> Tree {
     // The YAML scanner takes a NUL byte for the end of the input: the rest of the document
     // would silently vanish from the tree, with no error (a value after it unseen, a fix
-    // added again and again). YAML allows no NUL anyway (`kubectl` refuses the file); read
-    // as a space, the tree keeps every node in its place and sees the whole document.
-    if lang == Language::Yaml && memchr::memchr(0, text.as_bytes()).is_some() {
+    // added again and again). Python's makes it an error whose recovery an incremental
+    // re-parse does not repeat (the editor's facts then differ from a fresh read's). Neither
+    // language allows a NUL (`kubectl` and CPython refuse the file); read as a space, the
+    // tree keeps every node in its place and sees the whole text.
+    if matches!(lang, Language::Yaml | Language::Python)
+        && memchr::memchr(0, text.as_bytes()).is_some()
+    {
         let spaced = text.replace('\0', " ");
         return parse_skipping(lang, &spaced, old, skip);
     }
