@@ -47,13 +47,9 @@ pub fn parse_skipping(
 ) -> Tree {
     // The YAML scanner takes a NUL byte for the end of the input: the rest of the document
     // would silently vanish from the tree, with no error (a value after it unseen, a fix
-    // added again and again). Python's makes it an error whose recovery an incremental
-    // re-parse does not repeat (the editor's facts then differ from a fresh read's). Neither
-    // language allows a NUL (`kubectl` and CPython refuse the file); read as a space, the
-    // tree keeps every node in its place and sees the whole text.
-    if matches!(lang, Language::Yaml | Language::Python)
-        && memchr::memchr(0, text.as_bytes()).is_some()
-    {
+    // added again and again). YAML allows no NUL (`kubectl` refuses the file); read as a
+    // space, the tree keeps every node in its place and sees the whole text.
+    if lang == Language::Yaml && memchr::memchr(0, text.as_bytes()).is_some() {
         let spaced = text.replace('\0', " ");
         return parse_skipping(lang, &spaced, old, skip);
     }
@@ -80,13 +76,25 @@ pub fn parse_skipping(
         if parser.set_included_ranges(&ranges).is_err() {
             let _ = parser.set_included_ranges(&[]);
         }
+        // Error recovery is not incremental: re-parsing broken code from an edited tree can
+        // recover differently from a fresh parse (an unclosed string in a shell script gave
+        // an ERROR node in one and a MISSING quote in the other), and then the editor's facts
+        // and findings differ from `check`'s. So a tree with an error comes from a fresh
+        // parse: an old tree that had one is not reused, and an incremental result that has
+        // one is parsed again. Code without errors keeps the incremental speed.
+        let old = old.filter(|t| !t.root_node().has_error());
         // Without a timeout or cancellation flag, parse only returns None when no language is
         // set; retry without the old tree to be safe, then give up on an empty tree.
-        let tree = parser
+        let mut tree = parser
             .parse(text, old)
             .or_else(|| parser.parse(text, None))
             .or_else(|| parser.parse("", None))
             .expect("tree-sitter parses the empty string");
+        if old.is_some() && tree.root_node().has_error() {
+            if let Some(fresh) = parser.parse(text, None) {
+                tree = fresh;
+            }
+        }
         if !ranges.is_empty() {
             let _ = parser.set_included_ranges(&[]);
         }
