@@ -179,6 +179,9 @@ struct Indexes {
     injected_images: OnceLock<HashMap<String, bool>>,
 }
 
+/// Objects with the namespaces they are applied in.
+pub type Applied = Arc<[(Arc<K8sObject>, Option<String>)]>;
+
 /// The files by path. Files are numbered in path order (the map's), which the other parts
 /// use, so that sorting numbers restores the order the linear scans had.
 struct FileIndex {
@@ -215,6 +218,8 @@ struct OperatorIndex {
     explicit_namespaces: bool,
     /// Every Instrumentation, in workspace order.
     all: Vec<Loc>,
+    /// The same, each with the namespace it is applied in.
+    applied: Applied,
     /// Instrumentations by explicit namespace.
     by_namespace: HashMap<String, Vec<Loc>>,
     /// Instrumentations by explicit namespace, then name.
@@ -270,6 +275,8 @@ struct HostIndex {
     collectors: HashMap<String, Vec<Option<String>>>,
     /// The namespaces of the sidecar-mode collectors.
     sidecars: Vec<Option<String>>,
+    /// The pod namespaces of the objects whose pods ask for a collector sidecar.
+    sidecar_pods: Vec<Option<String>>,
     /// Some Service or collector has no literal name (a template's).
     unnamed: bool,
 }
@@ -779,6 +786,10 @@ impl Indexes {
                         hx.services.entry(svc).or_default().push(ns.clone());
                     }
                 }
+                for o in s.injectors.iter().filter(|o| o.sidecar) {
+                    hx.sidecar_pods
+                        .push(ws.pod_namespace_in(self, Some(path), o));
+                }
             }
             hx
         })
@@ -925,6 +936,7 @@ impl OperatorIndex {
         let mut op = OperatorIndex {
             explicit_namespaces: false,
             all: Vec::new(),
+            applied: Arc::new([]),
             by_namespace: HashMap::new(),
             by_name: HashMap::new(),
             by_any_name: HashMap::new(),
@@ -933,11 +945,13 @@ impl OperatorIndex {
             instrumentation_namespaces: false,
             unnamed_instrumentation: false,
         };
+        let mut applied = Vec::new();
         for (n, (path, s)) in ws.files.iter().enumerate() {
             let n = n as u32;
             for (i, o) in s.instrumentations.iter().enumerate() {
                 let loc = (n, i as u32);
                 let namespace = ws.namespace_in(ix, path, o.namespace.as_deref());
+                applied.push((o.clone(), namespace.clone()));
                 op.explicit_namespaces |= namespace.is_some();
                 op.instrumentation_namespaces |= namespace.is_some();
                 op.unnamed_instrumentation |= o.name.is_none();
@@ -972,6 +986,7 @@ impl OperatorIndex {
                 }
             }
         }
+        op.applied = applied.into();
         op
     }
 }
@@ -1205,13 +1220,9 @@ impl Workspace {
 
     /// Every Instrumentation of the workspace with the namespace it is applied in, in
     /// workspace order.
-    pub fn instrumentations_with_namespace(&self) -> Vec<(&K8sObject, Option<String>)> {
-        let ix = self.indexes();
-        self.files
-            .iter()
-            .flat_map(|(p, f)| f.instrumentations.iter().map(move |o| (p, &**o)))
-            .map(|(p, o)| (o, self.namespace_in(&ix, p, o.namespace.as_deref())))
-            .collect()
+    /// Computed once per generation of the workspace: rules ask for it per annotation.
+    pub fn instrumentations_with_namespace(&self) -> Applied {
+        self.indexes().operator(self).applied.clone()
     }
 
     /// Every OpenTelemetryCollector of the workspace with the namespace it is applied in.
@@ -1252,6 +1263,17 @@ impl Workspace {
     pub fn sidecar_collector_namespaces(&self) -> Vec<Option<String>> {
         let ix = self.indexes();
         ix.hosts(self).sidecars.clone()
+    }
+
+    /// Whether some object's pods ask for a collector sidecar in namespace `ns` (or in a
+    /// namespace unknown; `ns` unknown: in any).
+    pub fn sidecar_pods_in(&self, ns: Option<&str>) -> bool {
+        self.late();
+        let ix = self.indexes();
+        ix.hosts(self)
+            .sidecar_pods
+            .iter()
+            .any(|p| p.is_none() || ns.is_none() || p.as_deref() == ns)
     }
 
     /// Whether the workspace knows its in-cluster host names: it holds at least one Service
@@ -2988,11 +3010,11 @@ mod index_tests {
         for (p, o) in ws.injectors_at() {
             namespaces.extend(ws.pod_namespace(Some(p), o));
         }
-        for (o, ns) in ws.instrumentations_with_namespace() {
+        for (o, ns) in ws.instrumentations_with_namespace().iter() {
             if let (Some(ns), Some(name)) = (&ns, &o.name) {
                 values.push(format!("{ns}/{name}"));
             }
-            namespaces.extend(ns);
+            namespaces.extend(ns.clone());
         }
         namespaces.sort();
         namespaces.dedup();

@@ -58,7 +58,7 @@ fn check(m: &Match) -> Option<Finding> {
         return None;
     }
     let mut cands: Vec<String> = Vec::new();
-    for (i, ns) in ws.instrumentations_with_namespace() {
+    for (i, ns) in ws.instrumentations_with_namespace().iter() {
         // A templated name could be anything.
         let name = i.name.as_deref()?;
         if !any && name != v {

@@ -316,12 +316,7 @@ fn instrumentation_users(
     // or one of its namespace (or of unknown namespace) whose value the files cannot resolve.
     let sidecar = users.iter().any(|(u, _)| u.object.sidecar)
         || sidecar_collector_near(ws, home.as_deref())
-        || ws.injectors_at().any(|(p, o)| {
-            o.sidecar && {
-                let ns = ws.pod_namespace(Some(p), o);
-                ns.is_none() || home.is_none() || ns == home
-            }
-        });
+        || ws.sidecar_pods_in(home.as_deref());
     Some(Users {
         pod_namespaces: dedup(pod_namespaces),
         home,

@@ -266,7 +266,7 @@ fn normalized_candidates(ws: &Workspace, v: &str) -> Vec<String> {
     let norm = |x: &str| x.to_ascii_lowercase().replace('_', "-");
     let want = norm(v);
     let mut out: Vec<String> = Vec::new();
-    for (i, ns) in ws.instrumentations_with_namespace() {
+    for (i, ns) in ws.instrumentations_with_namespace().iter() {
         let Some(name) = i.name.as_deref() else {
             continue;
         };
@@ -312,7 +312,7 @@ fn unknown_reference(
     // The first references, as many as the message and the fixes show (and one more, to
     // know there are more).
     let mut refs: Vec<String> = Vec::new();
-    for (i, ins) in ws.instrumentations_with_namespace() {
+    for (i, ins) in ws.instrumentations_with_namespace().iter() {
         if refs.len() > 8 {
             break;
         }
