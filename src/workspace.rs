@@ -1672,7 +1672,7 @@ impl Workspace {
     /// An image whose packages are all listed explicitly without a distro has none.
     pub fn auto_configures(&self, file: &Path, l: &LaunchRef) -> bool {
         use crate::launch::imports::{pick_image, resolve_path, Source};
-        use crate::launch::packaging::{distro_installed, AUTO_CONFIG_VARS};
+        use crate::launch::packaging::AUTO_CONFIG_VARS;
         if l.operator_injected || (l.runtime && self.image_injected(file)) {
             return true;
         }
@@ -1683,7 +1683,7 @@ impl Workspace {
                 };
                 let f = self.launch_facts(&resolve_path(file, dockerfile))?;
                 pick_image(f, target.as_deref())?;
-                distro_installed(f)
+                f.distro_installed()
             })
         };
         match l.distro.or_else(image) {

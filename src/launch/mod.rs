@@ -384,10 +384,13 @@ pub struct EnvIndex(std::sync::Mutex<Option<std::sync::Arc<IndexData>>>);
 struct IndexData {
     env_len: usize,
     scopes_len: usize,
+    launchers_len: usize,
     /// `(scope, name)` → index in `env` of the last such setting.
     last: std::collections::HashMap<(usize, String), usize>,
     /// scope → the scopes nested in it (itself included), ascending.
     nested: Vec<Vec<usize>>,
+    /// [`packaging::distro_installed`] of these facts, on first use.
+    distro: std::sync::OnceLock<Option<bool>>,
 }
 
 impl Clone for EnvIndex {
@@ -415,10 +418,24 @@ impl std::fmt::Debug for EnvIndex {
 }
 
 impl LaunchFacts {
+    /// Whether these commands install an OpenTelemetry distro
+    /// ([`packaging::distro_installed`]), computed once: every launcher's summary asks, and a
+    /// script of a thousand commands made that quadratic (a 9 KB input took 20 s in the
+    /// incremental_edits fuzzer).
+    pub fn distro_installed(&self) -> Option<bool> {
+        *self
+            .index()
+            .distro
+            .get_or_init(|| packaging::distro_installed(self))
+    }
+
     fn index(&self) -> std::sync::Arc<IndexData> {
         let mut slot = self.index.0.lock().unwrap_or_else(|e| e.into_inner());
         if let Some(d) = slot.as_ref() {
-            if d.env_len == self.env.len() && d.scopes_len == self.scopes.len() {
+            if d.env_len == self.env.len()
+                && d.scopes_len == self.scopes.len()
+                && d.launchers_len == self.launchers.len()
+            {
                 return d.clone();
             }
         }
@@ -444,8 +461,10 @@ impl LaunchFacts {
         let d = std::sync::Arc::new(IndexData {
             env_len: self.env.len(),
             scopes_len: self.scopes.len(),
+            launchers_len: self.launchers.len(),
             last,
             nested,
+            distro: std::sync::OnceLock::new(),
         });
         *slot = Some(d.clone());
         d
@@ -614,5 +633,29 @@ mod tests {
             let fresh = crate::engine::parse(lang, f.text().to_string());
             assert_eq!(f.launch(), fresh.launch(), "{lang:?}");
         }
+    }
+
+    /// The cached distro answer follows the launchers: facts that gain a `pip install` of a
+    /// distro after the first question answer anew.
+    #[test]
+    fn distro_answer_follows_added_launchers() {
+        let facts = |text: &str| {
+            crate::engine::parse(Language::Shell, text.to_string())
+                .launch()
+                .clone()
+        };
+        let mut f = facts(
+            "pip install flask
+opentelemetry-instrument flask run
+",
+        );
+        assert_eq!(f.distro_installed(), Some(false));
+        let more = facts(
+            "pip install opentelemetry-distro
+",
+        );
+        f.launchers.extend(more.launchers);
+        assert_eq!(f.distro_installed(), Some(true));
+        assert_eq!(f.distro_installed(), super::packaging::distro_installed(&f));
     }
 }

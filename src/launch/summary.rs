@@ -457,7 +457,7 @@ pub fn launch_ref(l: &Launcher, facts: &LaunchFacts) -> Option<LaunchRef> {
         namespace: imports.iter().find_map(|i| i.namespace.clone()),
         entrypoint_set: imports.iter().any(|i| i.entrypoint_set),
         operator_injected: facts.operator_injected(l.scope),
-        distro: super::packaging::distro_installed(facts),
+        distro: facts.distro_installed(),
         auto_config_env: super::packaging::AUTO_CONFIG_VARS
             .iter()
             .any(|v| facts.lookup(l.scope, v).is_some()),

@@ -38,7 +38,7 @@ const MESSAGE: &str = "No OpenTelemetry distro is installed (every `pip install`
 
 fn scan(ctx: &Context) -> Vec<Finding> {
     let f = ctx.launch();
-    if packaging::distro_installed(f) != Some(false) {
+    if f.distro_installed() != Some(false) {
         return Vec::new();
     }
     let installs: Vec<_> = f
