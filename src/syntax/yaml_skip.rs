@@ -40,6 +40,7 @@ pub const UNREAD: &[&str] = &[
     "lifecycle",
     "livenessProbe",
     "nodeSelector",
+    "ports",
     "readinessProbe",
     "resources",
     "rollingUpdate",
