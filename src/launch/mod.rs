@@ -644,16 +644,9 @@ mod tests {
                 .launch()
                 .clone()
         };
-        let mut f = facts(
-            "pip install flask
-opentelemetry-instrument flask run
-",
-        );
+        let mut f = facts("pip install flask\nopentelemetry-instrument flask run\n");
         assert_eq!(f.distro_installed(), Some(false));
-        let more = facts(
-            "pip install opentelemetry-distro
-",
-        );
+        let more = facts("pip install opentelemetry-distro\n");
         f.launchers.extend(more.launchers);
         assert_eq!(f.distro_installed(), Some(true));
         assert_eq!(f.distro_installed(), super::packaging::distro_installed(&f));

@@ -72,7 +72,9 @@ pub fn is_project_or_requirements(t: &Token) -> bool {
 /// explicit `pip install <pkg…>` lists and none is a distro (no requirements, lock files,
 /// project installs or other package managers: OTEL052's case); `None` when it cannot tell
 /// (nothing installed here, or packages come from files whose contents are not seen).
-pub fn distro_installed(facts: &LaunchFacts) -> Option<bool> {
+///
+/// Walks every launcher: ask [`LaunchFacts::distro_installed`], which answers once per file.
+pub(super) fn distro_installed(facts: &LaunchFacts) -> Option<bool> {
     let installs: Vec<&[Token]> = facts
         .launchers
         .iter()

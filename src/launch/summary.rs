@@ -85,7 +85,7 @@ pub struct LaunchRef {
     /// A container of a pod injected by the OpenTelemetry Operator.
     pub operator_injected: bool,
     /// Whether its file installs an OpenTelemetry distro
-    /// ([`super::packaging::distro_installed`]).
+    /// ([`super::LaunchFacts::distro_installed`]).
     pub distro: Option<bool>,
     /// One of [`super::packaging::AUTO_CONFIG_VARS`] is set in its scope (flags included).
     pub auto_config_env: bool,

@@ -167,7 +167,7 @@ fn stream(ctx: &Context) -> Vec<Finding> {
     {
         let pod_ns = ws.pod_namespace(path, w);
         for (key, value) in inject_values(w) {
-            let cands: Vec<&(std::sync::Arc<K8sObject>, Option<String>)> = all
+            let cands: Vec<_> = all
                 .iter()
                 .filter(|(i, ns)| {
                     could_select(value, pod_ns.as_deref(), i.name.as_deref(), ns.as_deref())
