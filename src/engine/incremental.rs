@@ -54,26 +54,40 @@ impl Hasher for IdHasher {
         self.write_u64(n as u64);
     }
 
+    /// The multiply leaves the low bits, which pick the bucket, depending on the low bits
+    /// of the keys only (chunk ids of one file share them): fold the high bits in.
     fn finish(&self) -> u64 {
-        self.0
+        let h = self.0;
+        (h ^ (h >> 33)).wrapping_mul(0xff51_afd7_ed55_8ccd) ^ (h >> 29)
     }
 }
 
 type IdMap<K, V> = HashMap<K, V, BuildHasherDefault<IdHasher>>;
 
-/// A cached value and the check that last used it.
-struct Stamped<T> {
+/// What is kept of one chunk: its offset-free facts hash and its findings per rule.
+struct Slot {
+    id: u64,
+    /// The check that last used it.
     stamp: u32,
-    value: T,
+    facts: Option<u64>,
+    /// By key (rule index × 2, plus 1 for a per-document scan's findings), relative to the
+    /// chunk's start; a few dozen entries at most, so a linear search beats hashing.
+    findings: Vec<(u32, Box<[Finding]>)>,
 }
 
 /// Findings per (chunk id, rule index), relative to the chunk's start, plus each chunk's
-/// offset-free facts hash. Entries of chunks that no longer exist are pruned from time to
-/// time (chunk ids are never reused, so a stale entry is never hit).
+/// offset-free facts hash. A chunk's entries sit together in one slot, found once per
+/// check: a keystroke in a 3,000-document stream asks for some 55,000 chunk-rule results,
+/// and a hash-table probe for each cost more than the rest of the check. Slots of chunks
+/// that no longer exist are freed from time to time (chunk ids are never reused, so a
+/// stale slot is never hit).
 #[derive(Default)]
 pub struct ChunkResults {
-    /// Keyed by (chunk id, rule index, whether these are a per-document scan's findings).
-    findings: IdMap<(u64, usize, bool), Stamped<Vec<Finding>>>,
+    slots: Vec<Slot>,
+    by_id: IdMap<u64, usize>,
+    free: Vec<usize>,
+    /// The slot of each chunk of the file being checked, by chunk index.
+    current: Vec<usize>,
     /// Whole-file `scan` findings by rule index, valid while the file's meaning (its
     /// semantic revision) and the context stay the same; moved through each edit.
     scans: IdMap<usize, Vec<Finding>>,
@@ -82,47 +96,64 @@ pub struct ChunkResults {
     /// their whole documents. An edit there may give a span another role (`spec:` made
     /// `spec:v:`, or a second `spec:` typed into the document, takes over the key).
     scan_guards: Vec<Span>,
-    facts: IdMap<u64, Stamped<u64>>,
     /// The current check.
     stamp: u32,
-    /// Entries used by the current check.
-    live: usize,
     /// Chunk-rule pairs answered from the cache in the last check (for tests and logs).
     reused: usize,
 }
 
 impl ChunkResults {
-    /// The stored query findings of `chunk` for rule `idx`, moved to the chunk's current
-    /// offset.
-    pub(crate) fn get(&mut self, chunk: &Chunk, idx: usize) -> Option<Vec<Finding>> {
-        self.get_as(chunk, idx, false)
+    /// Adds the stored query findings of chunk `ci` for rule `idx`, moved to the chunk's
+    /// current offset, to `out`; false when nothing is stored.
+    pub(crate) fn get(
+        &mut self,
+        ci: usize,
+        chunk: &Chunk,
+        idx: usize,
+        out: &mut Vec<Finding>,
+    ) -> bool {
+        self.get_as(ci, chunk, 2 * idx as u32, out)
     }
 
-    /// Stores the query findings of `chunk` for rule `idx`, if they stay inside the chunk.
-    pub(crate) fn put(&mut self, chunk: &Chunk, idx: usize, found: &[Finding]) {
-        self.put_as(chunk, idx, false, found)
+    /// Stores the query findings of chunk `ci` for rule `idx`, if they stay inside it.
+    pub(crate) fn put(&mut self, ci: usize, chunk: &Chunk, idx: usize, found: &[Finding]) {
+        self.put_as(ci, chunk, 2 * idx as u32, found)
     }
 
-    /// The stored findings of per-document scan `idx` on the document `chunk`.
-    pub(crate) fn get_scan(&mut self, chunk: &Chunk, idx: usize) -> Option<Vec<Finding>> {
-        self.get_as(chunk, idx, true)
+    /// Like [`ChunkResults::get`], for per-document scan `idx` on the document `chunk`.
+    pub(crate) fn get_scan(
+        &mut self,
+        ci: usize,
+        chunk: &Chunk,
+        idx: usize,
+        out: &mut Vec<Finding>,
+    ) -> bool {
+        self.get_as(ci, chunk, 2 * idx as u32 + 1, out)
     }
 
     /// Stores the findings of per-document scan `idx` on the document `chunk`, if they stay
     /// inside it.
-    pub(crate) fn put_scan_of(&mut self, chunk: &Chunk, idx: usize, found: &[Finding]) {
-        self.put_as(chunk, idx, true, found)
+    pub(crate) fn put_scan_of(&mut self, ci: usize, chunk: &Chunk, idx: usize, found: &[Finding]) {
+        self.put_as(ci, chunk, 2 * idx as u32 + 1, found)
     }
 
-    fn get_as(&mut self, chunk: &Chunk, idx: usize, scan: bool) -> Option<Vec<Finding>> {
-        let e = self.findings.get_mut(&(chunk.id, idx, scan))?;
-        e.stamp = self.stamp;
-        self.live += 1;
+    fn slot(&mut self, ci: usize, chunk: &Chunk) -> &mut Slot {
+        let slot = &mut self.slots[self.current[ci]];
+        debug_assert_eq!(slot.id, chunk.id, "chunk {ci} has another slot");
+        slot
+    }
+
+    fn get_as(&mut self, ci: usize, chunk: &Chunk, key: u32, out: &mut Vec<Finding>) -> bool {
+        let slot = self.slot(ci, chunk);
+        let Some((_, stored)) = slot.findings.iter().find(|(k, _)| *k == key) else {
+            return false;
+        };
+        out.extend(stored.iter().map(|f| shifted(f, chunk.start)));
         self.reused += 1;
-        Some(e.value.iter().map(|f| shifted(f, chunk.start)).collect())
+        true
     }
 
-    fn put_as(&mut self, chunk: &Chunk, idx: usize, scan: bool, found: &[Finding]) {
+    fn put_as(&mut self, ci: usize, chunk: &Chunk, key: u32, found: &[Finding]) {
         let inside = |s: Span| chunk.start <= s.start && s.end <= chunk.start + chunk.len;
         let local = found.iter().all(|f| {
             inside(f.span)
@@ -132,21 +163,16 @@ impl ChunkResults {
         });
         if local {
             let value = found.iter().map(|f| unshifted(f, chunk.start)).collect();
-            self.findings.insert(
-                (chunk.id, idx, scan),
-                Stamped {
-                    stamp: self.stamp,
-                    value,
-                },
-            );
-            self.live += 1;
+            let slot = self.slot(ci, chunk);
+            slot.findings.retain(|(k, _)| *k != key);
+            slot.findings.push((key, value));
         }
     }
 
-    /// The offset-free hash of a chunk's facts, computed once per chunk.
-    fn facts_hash(&mut self, chunk: &Chunk) -> u64 {
-        let stamp = self.stamp;
-        let e = self.facts.entry(chunk.id).or_insert_with(|| {
+    /// The offset-free hash of chunk `ci`'s facts, computed once per chunk.
+    fn facts_hash(&mut self, ci: usize, chunk: &Chunk) -> u64 {
+        let slot = self.slot(ci, chunk);
+        *slot.facts.get_or_insert_with(|| {
             let mut h = DefaultHasher::new();
             match &chunk.facts {
                 ChunkFacts::Python(p) => {
@@ -168,13 +194,16 @@ impl ChunkResults {
                 // Launcher files are one chunk: any edit re-parses it and drops its results.
                 ChunkFacts::Launch => chunk.launch.hash(&mut h),
             }
-            Stamped {
-                stamp,
-                value: h.finish(),
-            }
-        });
-        e.stamp = stamp;
-        e.value
+            h.finish()
+        })
+    }
+
+    /// Forgets every chunk's findings (the context changed); the facts hashes stay, as they
+    /// depend on the chunk alone.
+    fn clear_findings(&mut self) {
+        for s in &mut self.slots {
+            s.findings.clear();
+        }
     }
 
     /// The stored findings of scan rule `idx`.
@@ -254,19 +283,54 @@ impl ChunkResults {
         true
     }
 
-    fn start(&mut self) {
+    /// Begins a check of `chunks`: finds (or makes) each chunk's slot.
+    fn start(&mut self, chunks: &[Chunk]) {
         self.stamp = self.stamp.wrapping_add(1);
-        self.live = 0;
         self.reused = 0;
+        let stamp = self.stamp;
+        self.current.clear();
+        for c in chunks {
+            let at = match self.by_id.get(&c.id) {
+                Some(&at) => at,
+                None => {
+                    let slot = Slot {
+                        id: c.id,
+                        stamp,
+                        facts: None,
+                        findings: Vec::new(),
+                    };
+                    let at = match self.free.pop() {
+                        Some(at) => {
+                            self.slots[at] = slot;
+                            at
+                        }
+                        None => {
+                            self.slots.push(slot);
+                            self.slots.len() - 1
+                        }
+                    };
+                    self.by_id.insert(c.id, at);
+                    at
+                }
+            };
+            self.slots[at].stamp = stamp;
+            self.current.push(at);
+        }
     }
 
-    fn finish(&mut self, chunks: usize) {
+    /// Frees the slots of chunks gone since (when they have piled up).
+    fn finish(&mut self) {
         let stamp = self.stamp;
-        if self.findings.len() > 2 * self.live + 1024 {
-            self.findings.retain(|_, e| e.stamp == stamp);
-        }
-        if self.facts.len() > 2 * chunks + 1024 {
-            self.facts.retain(|_, e| e.stamp == stamp);
+        if self.by_id.len() > 2 * self.current.len() + 1024 {
+            let (slots, free) = (&mut self.slots, &mut self.free);
+            self.by_id.retain(|_, &mut at| {
+                let live = slots[at].stamp == stamp;
+                if !live {
+                    slots[at].findings = Vec::new();
+                    free.push(at);
+                }
+                live
+            });
         }
     }
 }
@@ -333,11 +397,10 @@ impl Checker {
         settings: &Settings,
         workspace: &Workspace,
     ) -> Vec<Diagnostic> {
-        self.results.start();
+        self.results.start(file.chunks());
         let context = context_key(&mut self.results, file, path, workspace);
         if self.context != Some(context) {
-            // Keep the facts hashes: they depend on the chunk alone.
-            self.results.findings.clear();
+            self.results.clear_findings();
             self.results.clear_scans();
             self.context = Some(context);
         }
@@ -360,7 +423,7 @@ impl Checker {
             false,
             Some(&mut self.results),
         );
-        self.results.finish(file.chunks().len());
+        self.results.finish();
         out
     }
 
@@ -426,8 +489,8 @@ fn context_key(
     // it is derived from the file's own facts, hashed below without offsets, so a keystroke
     // that only moves offsets keeps every untouched chunk's results.
     workspace.generation_without(path).hash(&mut h);
-    for c in file.chunks() {
-        results.facts_hash(c).hash(&mut h);
+    for (ci, c) in file.chunks().iter().enumerate() {
+        results.facts_hash(ci, c).hash(&mut h);
     }
     h.finish()
 }

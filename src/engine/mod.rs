@@ -605,9 +605,10 @@ pub(crate) fn check_with(
                     );
                     continue;
                 };
-                if let Some(hit) = cache.as_deref_mut().and_then(|c| c.get(chunk, idx)) {
-                    found.extend(hit);
-                    continue;
+                if let Some(c) = cache.as_deref_mut() {
+                    if c.get(ci, chunk, idx, &mut found) {
+                        continue;
+                    }
                 }
                 let src = &file.text()[chunk.start..chunk.start + chunk.len];
                 // Every match a rule reports on contains one of its needles (`Pre::needles`):
@@ -639,7 +640,7 @@ pub(crate) fn check_with(
                     }
                 }
                 if let Some(c) = cache.as_deref_mut() {
-                    c.put(chunk, idx, &here);
+                    c.put(ci, chunk, idx, &here);
                 }
                 found.extend(here);
             }
@@ -747,8 +748,7 @@ fn scan_documents<'a>(
 ) -> Vec<crate::diagnostic::Finding> {
     let mut found = Vec::new();
     for (i, chunk) in file.chunks().iter().enumerate() {
-        if let Some(hit) = cache.get_scan(chunk, idx) {
-            found.extend(hit);
+        if cache.get_scan(i, chunk, idx, &mut found) {
             continue;
         }
         // One context per document, shared by every rule of this check (its `effective`
@@ -762,7 +762,7 @@ fn scan_documents<'a>(
             Context::for_document(file, path, workspace, facts)
         });
         let here = scan(ctx);
-        cache.put_scan_of(chunk, idx, &here);
+        cache.put_scan_of(i, chunk, idx, &here);
         found.extend(here);
     }
     found
