@@ -120,6 +120,83 @@ pub fn span(rope: &Rope, range: Range, enc: Encoding) -> Span {
     Span::new(start, end)
 }
 
+/// Positions of many byte offsets of one text, found by walking the text from the last
+/// offset asked for instead of searching the rope each time: the diagnostics of a check come
+/// sorted, so converting all of them reads the text about once. Gives exactly what
+/// [`position`] gives on a rope of the same text.
+pub struct Positions<'a> {
+    text: &'a [u8],
+    /// An offset and the number of line breaks that end before it.
+    at: usize,
+    line: usize,
+}
+
+impl<'a> Positions<'a> {
+    pub fn new(text: &'a str) -> Self {
+        Positions {
+            text: text.as_bytes(),
+            at: 0,
+            line: 0,
+        }
+    }
+
+    /// Whether a line break ends at `i` (a `\n`, or a `\r` not followed by one).
+    fn ends_line(&self, i: usize) -> bool {
+        self.text[i] == b'\n' || self.text.get(i + 1) != Some(&b'\n')
+    }
+
+    fn breaks_in(&self, from: usize, to: usize) -> usize {
+        let s = &self.text[from..to];
+        // Counted in blocks with a byte-wide sum, which vectorises (a plain filtered count
+        // is five times slower on a 5 MB file); `\r` is rare, and ends a line only alone.
+        let newlines: usize = s
+            .chunks(128)
+            .map(|c| usize::from(c.iter().map(|&b| u8::from(b == b'\n')).sum::<u8>()))
+            .sum();
+        let lone_cr = memchr::memchr_iter(b'\r', s)
+            .filter(|&i| self.text.get(from + i + 1) != Some(&b'\n'))
+            .count();
+        newlines + lone_cr
+    }
+
+    /// The LSP position of `byte` (clamped into the text, rounded down to a character).
+    pub fn position(&mut self, byte: usize, enc: Encoding) -> Position {
+        let text = self.text;
+        let mut byte = byte.min(text.len());
+        // Not a character's first byte: a UTF-8 continuation byte (10xxxxxx).
+        while byte > 0 && byte < text.len() && text[byte] & 0xC0 == 0x80 {
+            byte -= 1;
+        }
+        if byte >= self.at {
+            self.line += self.breaks_in(self.at, byte);
+        } else {
+            self.line -= self.breaks_in(byte, self.at);
+        }
+        self.at = byte;
+        let start = memchr::memrchr2_iter(b'\n', b'\r', &text[..byte])
+            .find(|&i| self.ends_line(i))
+            .map_or(0, |i| i + 1);
+        let col = match enc {
+            Encoding::Utf8 => byte - start,
+            Encoding::Utf16 => {
+                // Valid UTF-8 between two character starts: count its UTF-16 units.
+                let units = |b: &u8| match *b {
+                    0x80..=0xBF => 0,
+                    0xF0..=0xFF => 2,
+                    _ => 1,
+                };
+                text[start..byte].iter().map(units).sum()
+            }
+        };
+        Position::new(to_u32(self.line), to_u32(col))
+    }
+
+    /// The LSP range of a byte span.
+    pub fn range(&mut self, span: Span, enc: Encoding) -> Range {
+        Range::new(self.position(span.start, enc), self.position(span.end, enc))
+    }
+}
+
 fn to_u32(n: usize) -> u32 {
     u32::try_from(n).unwrap_or(u32::MAX)
 }
@@ -206,6 +283,39 @@ mod tests {
         assert_eq!(position(&empty, 7, Encoding::Utf8), p(0, 0));
         let r = span(&rope, Range::new(p(1, 3), p(0, 1)), Encoding::Utf16);
         assert_eq!(r, Span::new(10, 10));
+    }
+
+    /// The walking converter agrees with the rope on every offset (boundaries or not), in
+    /// any order, across CRLF, lone CR, multi-byte characters and the ends of the text.
+    #[test]
+    fn positions_walk_agrees_with_the_rope() {
+        let texts = [
+            "",
+            "a",
+            "\n\n",
+            "ab\r\ncd\re\nf",
+            "\r\r\n\r",
+            "é\r\n\r\n🎉\r\n",
+            "x = '🎉日本'; app.run(debug=True)\nnext\r\n日本語\n🎉🎉\n\nend",
+        ];
+        for text in texts {
+            let rope = Rope::from_str(text);
+            let n = text.len();
+            // Forward, backward, and jumping about.
+            let mut order: Vec<usize> = (0..=n + 2).collect();
+            order.extend((0..=n + 2).rev());
+            order.extend((0..=n).map(|i| (i * 7 + 3) % (n + 1)));
+            for enc in [Encoding::Utf8, Encoding::Utf16] {
+                let mut walk = Positions::new(text);
+                for &b in &order {
+                    assert_eq!(
+                        walk.position(b, enc),
+                        position(&rope, b, enc),
+                        "{text:?} at {b} {enc:?}"
+                    );
+                }
+            }
+        }
     }
 
     #[test]

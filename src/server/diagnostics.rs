@@ -6,8 +6,9 @@ use otel_lsp::diagnostic::{Diagnostic, Severity};
 use otel_lsp::engine::suppress;
 use otel_lsp::engine::SourceFile;
 use otel_lsp::rules::{self, Rule};
-use ropey::Rope;
+use std::collections::HashMap;
 use std::hash::{Hash, Hasher};
+use std::sync::OnceLock;
 use tower_lsp_server::ls_types::{self as lsp, Uri};
 
 /// The `source` of every diagnostic we publish.
@@ -38,14 +39,28 @@ fn severity(s: Severity) -> lsp::DiagnosticSeverity {
     }
 }
 
-/// One engine diagnostic in LSP terms.
-pub fn to_lsp(d: &Diagnostic, rope: &Rope, enc: Encoding) -> lsp::Diagnostic {
-    let href = rules::by_code(d.code).and_then(rule_href);
+/// The documentation link of each rule, parsed once.
+fn href_of(code: &str) -> Option<Uri> {
+    static HREFS: OnceLock<HashMap<&'static str, Uri>> = OnceLock::new();
+    HREFS
+        .get_or_init(|| {
+            rules::ALL
+                .iter()
+                .filter_map(|r| Some((r.code, rule_href(r)?)))
+                .collect()
+        })
+        .get(code)
+        .cloned()
+}
+
+/// One engine diagnostic in LSP terms, its positions found by `at` (a walk over the text
+/// the diagnostic's span is in).
+pub fn to_lsp(d: &Diagnostic, at: &mut convert::Positions, enc: Encoding) -> lsp::Diagnostic {
     lsp::Diagnostic {
-        range: convert::range(rope, d.span, enc),
+        range: at.range(d.span, enc),
         severity: Some(severity(d.severity)),
         code: Some(lsp::NumberOrString::String(d.code.to_string())),
-        code_description: href.map(|href| lsp::CodeDescription { href }),
+        code_description: href_of(d.code).map(|href| lsp::CodeDescription { href }),
         source: Some(SOURCE.to_string()),
         message: d.message.clone(),
         related_information: None,
@@ -54,12 +69,41 @@ pub fn to_lsp(d: &Diagnostic, rope: &Rope, enc: Encoding) -> lsp::Diagnostic {
     }
 }
 
-/// A result id that changes exactly when the published diagnostics change.
+/// A result id that changes exactly when the published diagnostics change. Every field is
+/// hashed as it is; a field this server never sets (related information, data) is hashed
+/// through its JSON.
 pub fn result_id(session: u64, diags: &[lsp::Diagnostic]) -> String {
     let mut h = std::collections::hash_map::DefaultHasher::new();
-    serde_json::to_string(diags)
-        .unwrap_or_default()
-        .hash(&mut h);
+    diags.len().hash(&mut h);
+    for d in diags {
+        let lsp::Diagnostic {
+            range,
+            severity,
+            code,
+            code_description,
+            source,
+            message,
+            related_information,
+            tags,
+            data,
+        } = d;
+        range.hash(&mut h);
+        severity.map(|s| format!("{s:?}")).hash(&mut h);
+        code.hash(&mut h);
+        code_description
+            .as_ref()
+            .map(|c| c.href.as_str())
+            .hash(&mut h);
+        (source, message).hash(&mut h);
+        tags.as_ref()
+            .map(|t| t.iter().map(|t| format!("{t:?}")).collect::<Vec<_>>())
+            .hash(&mut h);
+        if related_information.is_some() || data.is_some() {
+            serde_json::to_string(&(related_information, data))
+                .unwrap_or_default()
+                .hash(&mut h);
+        }
+    }
     format!("{session:x}-{:x}", h.finish())
 }
 
@@ -121,7 +165,7 @@ mod tests {
 
     #[test]
     fn lsp_diagnostic_carries_code_source_and_link() {
-        let rope = Rope::from_str("🎉 app.run(debug=True)\n");
+        let text = "🎉 app.run(debug=True)\n";
         let d = Diagnostic {
             code: "OTEL001",
             name: "flask-debug-reloader",
@@ -130,7 +174,7 @@ mod tests {
             message: "m".into(),
             fixes: vec![],
         };
-        let l = to_lsp(&d, &rope, Encoding::Utf16);
+        let l = to_lsp(&d, &mut convert::Positions::new(text), Encoding::Utf16);
         assert_eq!(l.range.start, lsp::Position::new(0, 3));
         assert_eq!(l.source.as_deref(), Some("otel-lsp"));
         assert_eq!(l.severity, Some(lsp::DiagnosticSeverity::WARNING));
@@ -142,7 +186,35 @@ mod tests {
             .as_str()
             .starts_with("https://opentelemetry.io/"));
         let id = result_id(1, std::slice::from_ref(&l));
-        assert_eq!(id, result_id(1, &[l]));
+        assert_eq!(id, result_id(1, std::slice::from_ref(&l)));
         assert_ne!(id, result_id(1, &[]));
+        assert_ne!(id, result_id(2, std::slice::from_ref(&l)));
+        // Any field that reaches the client changes the id.
+        let changed = [
+            lsp::Diagnostic {
+                message: "n".into(),
+                ..l.clone()
+            },
+            lsp::Diagnostic {
+                range: lsp::Range::new(l.range.start, lsp::Position::new(0, 9)),
+                ..l.clone()
+            },
+            lsp::Diagnostic {
+                severity: Some(lsp::DiagnosticSeverity::ERROR),
+                ..l.clone()
+            },
+            lsp::Diagnostic {
+                code: Some(lsp::NumberOrString::String("OTEL002".into())),
+                ..l.clone()
+            },
+            lsp::Diagnostic {
+                data: Some(serde_json::json!({"fix": 1})),
+                ..l.clone()
+            },
+        ];
+        for c in changed {
+            assert_ne!(id, result_id(1, std::slice::from_ref(&c)), "{c:?}");
+        }
+        assert_ne!(id, result_id(1, &[l.clone(), l]));
     }
 }

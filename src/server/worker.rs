@@ -9,6 +9,7 @@
 //! meanwhile (else the newer version is already queued), so what is cached and published is
 //! always correct for the version it names.
 
+use super::convert;
 use super::diagnostics::{self, noqa_allowed};
 use super::document::{Linted, Pending};
 use super::project::{self, Projects};
@@ -317,9 +318,10 @@ impl Worker {
                 return false;
             }
             debug_assert_eq!(doc.rope.len_bytes(), file.text().len());
+            let mut at = convert::Positions::new(file.text());
             let lsp: Vec<lsp::Diagnostic> = found
                 .iter()
-                .map(|d| diagnostics::to_lsp(d, &doc.rope, enc))
+                .map(|d| diagnostics::to_lsp(d, &mut at, enc))
                 .collect();
             let result_id = diagnostics::result_id(self.shared.session_id, &lsp);
             let same_version = doc.linted.as_ref().filter(|l| l.version == version);
@@ -334,6 +336,12 @@ impl Worker {
             }));
             (!pull && !unchanged).then_some(lsp)
         };
+        tracing::debug!(
+            uri = uri.as_str(),
+            version,
+            "converted in {:?}",
+            started.elapsed()
+        );
         if let Some(diagnostics) = publish {
             let _ = self.out.send(Outgoing::Publish {
                 uri: uri.clone(),
