@@ -130,6 +130,13 @@ pub struct Workspace {
     generation_sum: u64,
     /// Look-up indexes over the files (a cache, rebuilt per generation).
     index: Index,
+    /// The generation that last added or removed a file, and the one that last changed
+    /// what the launch index reads (the file set, or some file's launchers' targets and
+    /// folders): a newer generation's indexes take those parts over from an older one's
+    /// when neither changed since. A keystroke in a big manifest stream changes its summary
+    /// every time, and its launchers' byte offsets, but seldom what they start.
+    files_at: u64,
+    launch_at: u64,
     /// The workspace holds the early facts only (see [`Workspace::set_partial`]).
     partial: bool,
 }
@@ -161,7 +168,7 @@ struct Index(Mutex<Option<Arc<Indexes>>>);
 /// single-file check builds next to nothing); parts may read other parts, never their own.
 struct Indexes {
     generation: u64,
-    files: OnceLock<FileIndex>,
+    files: OnceLock<Arc<FileIndex>>,
     shared: OnceLock<SharedIndexData>,
     operator: OnceLock<OperatorIndex>,
     /// The Instrumentations some pod's or Namespace's effective `inject-python` value
@@ -170,13 +177,17 @@ struct Indexes {
     /// Instrumentation → the injectors (and the `inject-*` keys) whose effective values
     /// resolve to it ([`Workspace::users_of`]).
     users: OnceLock<HashMap<Loc, Vec<(Loc, String)>>>,
-    launch: OnceLock<LaunchIndex>,
+    launch: OnceLock<Arc<LaunchIndex>>,
     imports: OnceLock<ImportIndex>,
     kustomize: OnceLock<KustomizeIndex>,
     hosts: OnceLock<HostIndex>,
     /// Every file's `injected_images`, lower-case, each with whether some container runs it
     /// as built ([`Workspace::image_injected`], [`Workspace::image_injected_as_built`]).
     injected_images: OnceLock<HashMap<String, bool>>,
+    /// [`Workspace::dependents`] as answered in this generation. The editor asks it twice
+    /// per change of a file's summary, before and after: the "before" was the last change's
+    /// "after".
+    dependents: Mutex<HashMap<PathBuf, Vec<PathBuf>>>,
 }
 
 /// Objects with the namespaces they are applied in.
@@ -249,6 +260,9 @@ struct LaunchIndex {
     /// the last component of the named path, with the launcher's directory and that path:
     /// they also name files outside the workspace.
     loose: HashMap<std::ffi::OsString, Vec<(u32, PathBuf, PathBuf)>>,
+    /// By target: the files it names, by number, in order (what
+    /// [`Workspace::named_files`] says).
+    named: Vec<Vec<u32>>,
 }
 
 /// What the kustomizations of the workspace say of the files they list (rules.md §0.3).
@@ -383,6 +397,14 @@ impl Workspace {
     /// Records a file's summary, known to differ from the one recorded.
     fn replace(&mut self, path: PathBuf, summary: FileSummary) {
         self.generation = next_generation();
+        match self.files.get(&path) {
+            None => {
+                self.files_at = self.generation;
+                self.launch_at = self.generation;
+            }
+            Some(old) if !same_launch_shape(old, &summary) => self.launch_at = self.generation,
+            Some(_) => {}
+        }
         let old = self
             .file_generations
             .insert(path.clone(), self.generation)
@@ -399,6 +421,8 @@ impl Workspace {
         let removed = self.files.remove(path).is_some();
         if removed {
             self.generation = next_generation();
+            self.files_at = self.generation;
+            self.launch_at = self.generation;
             let old = self.file_generations.remove(path).unwrap_or(0);
             self.generation_sum = self.generation_sum.wrapping_sub(old);
         }
@@ -648,18 +672,35 @@ impl Workspace {
         if let Some(ix) = slot.as_ref().filter(|ix| ix.generation == self.generation) {
             return ix.clone();
         }
+        // Parts that read nothing changed since the last indexes were built carry over.
+        let carried = |at: u64, part: Option<&Indexes>| {
+            part.filter(|old| at <= old.generation && old.generation < self.generation)
+                .is_some()
+        };
+        let old = slot.as_deref();
+        let files = match old.and_then(|o| o.files.get()) {
+            Some(f) if carried(self.files_at, old) => OnceLock::from(f.clone()),
+            _ => OnceLock::new(),
+        };
+        let launch = match old.and_then(|o| o.launch.get()) {
+            Some(l) if carried(self.launch_at, old) && files.get().is_some() => {
+                OnceLock::from(l.clone())
+            }
+            _ => OnceLock::new(),
+        };
         let ix = Arc::new(Indexes {
             generation: self.generation,
-            files: OnceLock::new(),
+            files,
             shared: OnceLock::new(),
             operator: OnceLock::new(),
             python_targets: OnceLock::new(),
             users: OnceLock::new(),
-            launch: OnceLock::new(),
+            launch,
             imports: OnceLock::new(),
             kustomize: OnceLock::new(),
             hosts: OnceLock::new(),
             injected_images: OnceLock::new(),
+            dependents: Mutex::default(),
         });
         *slot = Some(ix.clone());
         ix
@@ -682,7 +723,7 @@ impl Workspace {
 
 impl Indexes {
     fn files(&self, ws: &Workspace) -> &FileIndex {
-        self.files.get_or_init(|| FileIndex::build(ws))
+        self.files.get_or_init(|| Arc::new(FileIndex::build(ws)))
     }
 
     fn shared(&self, ws: &Workspace) -> &SharedIndexData {
@@ -797,7 +838,7 @@ impl Indexes {
 
     fn launch(&self, ws: &Workspace) -> &LaunchIndex {
         self.launch
-            .get_or_init(|| LaunchIndex::build(ws, self.files(ws)))
+            .get_or_init(|| Arc::new(LaunchIndex::build(ws, self.files(ws))))
     }
 
     fn imports(&self, ws: &Workspace) -> &ImportIndex {
@@ -1130,6 +1171,7 @@ impl LaunchIndex {
             targets: Vec::new(),
             by_path: HashMap::new(),
             loose: HashMap::new(),
+            named: Vec::new(),
         };
         for (n, (file, s)) in ws.files.iter().enumerate() {
             if s.launch.launchers.is_empty() {
@@ -1140,16 +1182,26 @@ impl LaunchIndex {
                 for (ti, t) in l.targets.iter().enumerate() {
                     let id = lx.targets.len() as u32;
                     lx.targets.push((n as u32, li as u32, ti as u32));
+                    let mut named = Vec::new();
                     for rel in candidate_paths(t, l) {
                         let rel = clean(&rel);
+                        let exact = dir.join(&rel);
+                        let fallback = fx.fallback(&dir, &rel);
+                        if !rel.as_os_str().is_empty() {
+                            if let Some(files) = fx.by_clean.get(&exact) {
+                                named.extend(files);
+                            } else if let Some(Some(one)) = fallback {
+                                named.push(one);
+                            }
+                        }
                         let Some(last) = rel.components().next_back() else {
                             continue;
                         };
                         let last = last.as_os_str().to_os_string();
                         // Exactly, whether or not a file is there (the path asked about may
                         // be outside the workspace).
-                        lx.by_path.entry(dir.join(&rel)).or_default().push(id);
-                        let Some(one) = fx.fallback(&dir, &rel) else {
+                        lx.by_path.entry(exact).or_default().push(id);
+                        let Some(one) = fallback else {
                             continue;
                         };
                         if let Some(f) = one {
@@ -1161,6 +1213,9 @@ impl LaunchIndex {
                             .or_default()
                             .push((id, dir.clone(), rel));
                     }
+                    named.sort_unstable();
+                    named.dedup();
+                    lx.named.push(named);
                 }
             }
         }
@@ -1385,7 +1440,25 @@ pub fn clean(p: &Path) -> PathBuf {
     out
 }
 
-/// The relative paths a target may name, in the launcher's directory.
+/// Whether two summaries' launchers start the same targets from the same folders, in the
+/// same order: all the launch index reads of a file (see [`candidate_paths`]).
+fn same_launch_shape(a: &FileSummary, b: &FileSummary) -> bool {
+    fn shape(
+        l: &LaunchRef,
+    ) -> (
+        &Vec<Target>,
+        &Option<String>,
+        &Option<String>,
+        &Option<String>,
+    ) {
+        (&l.targets, &l.chdir, &l.workdir, &l.context_root)
+    }
+    let (a, b) = (&a.launch.launchers, &b.launch.launchers);
+    a.len() == b.len() && a.iter().zip(b).all(|(x, y)| shape(x) == shape(y))
+}
+
+/// The relative paths a target may name, in the launcher's directory. Reads only the
+/// launcher's `chdir`, `workdir` and `context_root` (`Workspace::dependents` relies on it).
 fn candidate_paths(target: &Target, l: &LaunchRef) -> Vec<PathBuf> {
     let to_context = container_relative(l);
     // `--chdir`/`--app-dir` is where relative targets are looked up.
@@ -1828,14 +1901,72 @@ impl Workspace {
     /// start, and the files whose launchers start it. Call it before and after
     /// [`Workspace::update`] and re-check the union (a launcher may have dropped a target).
     pub fn dependents(&self, path: &Path) -> Vec<PathBuf> {
+        // A partial workspace may answer differently once it is whole: not kept.
+        if self.partial {
+            return self.dependents_now(path);
+        }
+        let ix = self.indexes();
+        let kept = |m: &Mutex<HashMap<PathBuf, Vec<PathBuf>>>| {
+            let m = m.lock().unwrap_or_else(|e| e.into_inner());
+            m.get(path).cloned()
+        };
+        if let Some(d) = kept(&ix.dependents) {
+            return d;
+        }
+        let d = self.dependents_now(path);
+        ix.dependents
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(path.to_path_buf(), d.clone());
+        d
+    }
+
+    fn dependents_now(&self, path: &Path) -> Vec<PathBuf> {
         let mut out: Vec<PathBuf> = Vec::new();
-        if let Some(s) = self.summary(path) {
-            for l in &s.launch.launchers {
+        let ix = self.indexes();
+        let fx = ix.files(self);
+        // The file `summary` answers with: this path, else the first with its clean path.
+        let n = match self.files.find(path) {
+            Ok(n) => Some(n as u32),
+            Err(_) => fx
+                .by_clean
+                .get(&clean(path))
+                .and_then(|n| n.first().copied()),
+        };
+        let folder = |p: &Path| clean(p.parent().unwrap_or(Path::new("")));
+        let indexed = n.filter(|&n| {
+            fx.keys
+                .get(n as usize)
+                .is_some_and(|k| folder(k) == folder(path))
+        });
+        if let (None, Some(s)) = (indexed, n.and_then(|n| self.entry(fx, n))) {
+            // Written from another folder (`a/b/..`): its targets resolve from there.
+            for l in &s.1.launch.launchers {
                 for t in &l.targets {
                     for (p, _) in self.named(path, l, t) {
                         if p != path && !out.iter().any(|o| o == p) {
                             out.push(p.to_path_buf());
                         }
+                    }
+                }
+            }
+        }
+        if let Some(n) = indexed {
+            // What its launchers' targets name, as the launch index resolved them.
+            let lx = ix.launch(self);
+            let from = lx.targets.partition_point(|t| t.0 < n);
+            let to = lx.targets.partition_point(|t| t.0 <= n);
+            for named in &lx.named[from..to] {
+                if self.partial
+                    && named
+                        .iter()
+                        .any(|&m| fx.keys.get(m as usize).is_some_and(|k| !self.complete(k)))
+                {
+                    self.late();
+                }
+                for (p, _) in named.iter().filter_map(|&m| self.entry(fx, m)) {
+                    if p != path && !out.iter().any(|o| o == p) {
+                        out.push(p.to_path_buf());
                     }
                 }
             }
@@ -3483,6 +3614,65 @@ mod index_tests {
         assert!(ws.image_injected(Path::new("orders/Dockerfile")));
         assert!(ws.image_injected(Path::new("svc/catalog.Dockerfile")));
         assert!(!ws.image_injected(Path::new("svc/Dockerfile")));
+    }
+
+    #[test]
+    fn launch_index_carries_over_only_while_the_launchers_start_the_same() {
+        let mut ws = workspace(&launch_files());
+        let answers = |ws: &Workspace| -> Vec<_> {
+            let keys: Vec<PathBuf> = ws.files.keys().cloned().collect();
+            let fast = keys
+                .iter()
+                .map(|k| (by(ws.launched_by(k)), ws.dependents(k)))
+                .collect::<Vec<_>>();
+            let slow = keys
+                .iter()
+                .map(|k| (by(linear::launched_by(ws, k)), linear::dependents(ws, k)))
+                .collect::<Vec<_>>();
+            assert_eq!(fast, slow);
+            fast
+        };
+        let launch = |ws: &Workspace| ws.indexes().launch.get().cloned().expect("built");
+        let files = |ws: &Workspace| ws.indexes().files.get().cloned().expect("built");
+        let parse = |p: &str, text: &str| {
+            let lang = Language::from_path(Path::new(p)).unwrap();
+            summarize(&crate::engine::parse(lang, text.to_string()))
+        };
+        answers(&ws);
+        let (l0, f0) = (launch(&ws), files(&ws));
+        // Another env and other offsets, the same targets: both parts carried over.
+        let dockerfile = "svc/Dockerfile";
+        let same = "FROM python:3.12\nWORKDIR /app\nENV OTEL_SERVICE_NAME=svc\nCMD [\"opentelemetry-instrument\", \"python\", \"/app/src/app.py\"]\n";
+        assert!(ws.update(dockerfile.into(), parse(dockerfile, same)));
+        let carried = answers(&ws);
+        assert!(Arc::ptr_eq(&l0, &launch(&ws)) && Arc::ptr_eq(&f0, &files(&ws)));
+        // Another target: the launch index is built again, the file index kept.
+        let procfile = "api/Procfile";
+        let other = "web: opentelemetry-instrument gunicorn -c conf/gunicorn.conf.py pkg.api:app\n";
+        assert!(ws.update(procfile.into(), parse(procfile, other)));
+        let moved = answers(&ws);
+        assert!(!Arc::ptr_eq(&l0, &launch(&ws)) && Arc::ptr_eq(&f0, &files(&ws)));
+        assert_ne!(carried, moved);
+        // A new file: both built again, and the new module is found.
+        let (l1, f1) = (launch(&ws), files(&ws));
+        ws.update(
+            "api/src/pkg/api.py".into(),
+            parse("api/src/pkg/api.py", FLASK),
+        );
+        answers(&ws);
+        assert!(!Arc::ptr_eq(&l1, &launch(&ws)) && !Arc::ptr_eq(&f1, &files(&ws)));
+        assert_eq!(
+            ws.dependents(Path::new(procfile)),
+            vec![
+                PathBuf::from("api/src/pkg/api.py"),
+                PathBuf::from("api/conf/gunicorn.conf.py")
+            ]
+        );
+        // A file removed: built again.
+        let l2 = launch(&ws);
+        ws.remove(Path::new("api/src/pkg/api.py"));
+        answers(&ws);
+        assert!(!Arc::ptr_eq(&l2, &launch(&ws)));
     }
 
     #[test]
