@@ -12,6 +12,7 @@ use crate::source::ChunkFacts;
 use crate::syntax::kustomize::{self, is_kustomization_path};
 use crate::syntax::yaml::{self, get_path, pair, pod_shape, K8sObject};
 use crate::workspace::clean;
+use std::collections::HashMap;
 use std::path::Path;
 
 /// The rule.
@@ -160,6 +161,10 @@ fn stream(ctx: &Context) -> Vec<Finding> {
         return Vec::new();
     };
     let all = ws.instrumentations_with_namespace();
+    // The Instrumentation of this stream an inject value in a namespace can only mean, by
+    // value and namespace: a stream repeats a few of them over thousands of workloads.
+    type Meant<'a> = HashMap<(&'a str, Option<String>), Option<(usize, &'a K8sObject)>>;
+    let mut meant: Meant = HashMap::new();
     let mut out = Vec::new();
     for &(wi, w) in docs
         .iter()
@@ -167,16 +172,16 @@ fn stream(ctx: &Context) -> Vec<Finding> {
     {
         let pod_ns = ws.pod_namespace(path, w);
         for (key, value) in inject_values(w) {
-            let cands: Vec<_> = all
-                .iter()
-                .filter(|(i, ns)| {
+            let found = *meant.entry((value, pod_ns.clone())).or_insert_with(|| {
+                let mut cands = all.iter().filter(|(i, ns)| {
                     could_select(value, pod_ns.as_deref(), i.name.as_deref(), ns.as_deref())
-                })
-                .collect();
-            let [(target, _)] = cands[..] else {
-                continue;
-            };
-            let Some(&(ii, inst)) = insts.iter().find(|(_, o)| **o == **target) else {
+                });
+                let (Some((target, _)), None) = (cands.next(), cands.next()) else {
+                    return None;
+                };
+                insts.iter().find(|(_, o)| **o == **target).copied()
+            });
+            let Some((ii, inst)) = found else {
                 continue;
             };
             if ii < wi {
