@@ -7,7 +7,9 @@
 //! `bench/make_big_py.py`, with an OpenTelemetry + Flask header so that the rules do run)
 //! and a 5 MB Kubernetes YAML stream (`bench/gen_k8s_yaml.py`). The corpus is generated once
 //! into Cargo's target tmp dir. `OTEL_LSP_BENCH_PY_SRC` names another Python source tree;
-//! `OTEL_LSP_BENCH_EDITS` sets the number of measured edits per case (default 200).
+//! `OTEL_LSP_BENCH_EDITS` sets the number of measured edits per case (default 200);
+//! `OTEL_LSP_BENCH_LOG=F` runs the server at debug level and writes each case's stderr to
+//! `F.<case>` (the server's timing of every check).
 
 #[path = "../tests/lsp_support/mod.rs"]
 mod lsp_support;
@@ -166,7 +168,11 @@ fn ms(d: Duration) -> String {
 }
 
 fn run_case(name: &str, language: &str, ext: &str, text: &str, edits: usize) -> Stats {
-    let mut c = Client::spawn();
+    let log = std::env::var("OTEL_LSP_BENCH_LOG").ok();
+    let mut c = match log {
+        Some(_) => Client::spawn_with(&["--log-level", "otel_lsp=debug"], &[]),
+        None => Client::spawn(),
+    };
     c.initialize(json!({}), Value::Null, None);
     let uri = format!("file:///bench/{name}.{ext}");
     let t = Instant::now();
@@ -202,6 +208,10 @@ fn run_case(name: &str, language: &str, ext: &str, text: &str, edits: usize) -> 
             samples.push(took);
         }
     }
+    if let Some(log) = log {
+        // The server's own timing of each check (it logs at debug level).
+        std::fs::write(format!("{log}.{name}"), c.stderr()).expect("write the server log");
+    }
     assert!(c.shutdown().success());
     Stats {
         name: name.to_string(),
@@ -234,8 +244,15 @@ fn main() {
         "{:<12} {:>10} {:>12} {:>10} {:>10} {:>10} {:>10}",
         "case", "bytes", "open", "median", "p90", "p99", "max"
     );
-    for (name, language, ext, make) in cases {
-        if filter.as_deref().is_some_and(|f| !name.contains(f)) {
+    for &(name, language, ext, make) in &cases {
+        // A case's whole name selects it alone; a part of a name, every case that has it.
+        let exact = filter
+            .as_deref()
+            .is_some_and(|f| cases.iter().any(|c| c.0 == f));
+        if filter
+            .as_deref()
+            .is_some_and(|f| if exact { name != f } else { !name.contains(f) })
+        {
             continue;
         }
         let text = make();

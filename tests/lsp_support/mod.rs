@@ -235,7 +235,7 @@ impl Client {
                 .iter()
                 .position(|n| n["method"] == method && pred(&n["params"]))
             {
-                return self.notifications.remove(i).map(|n| n["params"].clone());
+                return self.notifications.remove(i).map(|mut n| n["params"].take());
             }
             match self.pump(deadline) {
                 None => return None,
@@ -250,7 +250,13 @@ impl Client {
         let p = self.wait_for("textDocument/publishDiagnostics", |p| {
             p["uri"] == uri && p["version"] == json!(version)
         });
-        p["diagnostics"].as_array().cloned().unwrap_or_default()
+        match p {
+            Value::Object(mut p) => match p.remove("diagnostics") {
+                Some(Value::Array(d)) => d,
+                _ => Vec::new(),
+            },
+            _ => Vec::new(),
+        }
     }
 
     /// `initialize` + `initialized` with the given client capabilities and options.
