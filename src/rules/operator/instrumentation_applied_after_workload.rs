@@ -114,6 +114,70 @@ pub(super) fn could_select(
     }
 }
 
+/// The workspace's Instrumentations by name and by namespace, to find the ones an inject
+/// value could select without asking each of them.
+struct Candidates<'a> {
+    all: &'a [(std::sync::Arc<K8sObject>, Option<String>)],
+    by_name: HashMap<&'a str, Vec<usize>>,
+    /// How many are in each known namespace, and in none known.
+    in_ns: HashMap<&'a str, Vec<usize>>,
+    unknown_ns: Vec<usize>,
+}
+
+impl<'a> Candidates<'a> {
+    fn of(all: &'a [(std::sync::Arc<K8sObject>, Option<String>)]) -> Self {
+        let mut c = Candidates {
+            all,
+            by_name: HashMap::new(),
+            in_ns: HashMap::new(),
+            unknown_ns: Vec::new(),
+        };
+        for (n, (i, ns)) in all.iter().enumerate() {
+            if let Some(name) = i.name.as_deref() {
+                c.by_name.entry(name).or_default().push(n);
+            }
+            match ns.as_deref() {
+                Some(ns) => c.in_ns.entry(ns).or_default().push(n),
+                None => c.unknown_ns.push(n),
+            }
+        }
+        c
+    }
+}
+
+/// The one Instrumentation `value` could select for a pod in `pod_ns` ([`could_select`]),
+/// if exactly one could.
+fn only_candidate<'a>(
+    c: &Candidates<'a>,
+    value: &str,
+    pod_ns: Option<&str>,
+) -> Option<&'a K8sObject> {
+    let pick = |n: usize| Some(&*c.all[n].0);
+    if value.eq_ignore_ascii_case("true") {
+        // Every one in the pod's namespace or in an unknown one (all, when the pod's is
+        // unknown).
+        return match pod_ns {
+            None => (c.all.len() == 1).then(|| pick(0)).flatten(),
+            Some(ns) => {
+                let known = c.in_ns.get(ns).map_or(&[][..], Vec::as_slice);
+                match (known, c.unknown_ns.as_slice()) {
+                    ([one], []) | ([], [one]) => pick(*one),
+                    _ => None,
+                }
+            }
+        };
+    }
+    let name = value.split_once('/').map_or(value, |(_, n)| n);
+    let mut cands = c.by_name.get(name).into_iter().flatten().filter(|&&n| {
+        let (i, ns) = &c.all[n];
+        could_select(value, pod_ns, i.name.as_deref(), ns.as_deref())
+    });
+    match (cands.next(), cands.next()) {
+        (Some(&one), None) => pick(one),
+        _ => None,
+    }
+}
+
 /// (a) A multi-document stream: a workload whose inject value can only mean an
 /// Instrumentation further down the same stream.
 fn stream(ctx: &Context) -> Vec<Finding> {
@@ -165,6 +229,7 @@ fn stream(ctx: &Context) -> Vec<Finding> {
     // value and namespace: a stream repeats a few of them over thousands of workloads.
     type Meant<'a> = HashMap<(&'a str, Option<String>), Option<(usize, &'a K8sObject)>>;
     let mut meant: Meant = HashMap::new();
+    let by = Candidates::of(&all);
     let mut out = Vec::new();
     for &(wi, w) in docs
         .iter()
@@ -173,13 +238,8 @@ fn stream(ctx: &Context) -> Vec<Finding> {
         let pod_ns = ws.pod_namespace(path, w);
         for (key, value) in inject_values(w) {
             let found = *meant.entry((value, pod_ns.clone())).or_insert_with(|| {
-                let mut cands = all.iter().filter(|(i, ns)| {
-                    could_select(value, pod_ns.as_deref(), i.name.as_deref(), ns.as_deref())
-                });
-                let (Some((target, _)), None) = (cands.next(), cands.next()) else {
-                    return None;
-                };
-                insts.iter().find(|(_, o)| **o == **target).copied()
+                let target = only_candidate(&by, value, pod_ns.as_deref())?;
+                insts.iter().find(|(_, o)| **o == *target).copied()
             });
             let Some((ii, inst)) = found else {
                 continue;
@@ -497,3 +557,59 @@ Instrumentation needs first.
 - https://opentelemetry.io/docs/platforms/kubernetes/operator/troubleshooting/automatic/#check-deployment-order
 - open-telemetry/opentelemetry-operator#1329, #553; kustomize `api/resource` legacy order.
 "#;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::Arc;
+
+    /// The indexed look-up answers as asking every Instrumentation would.
+    #[test]
+    fn only_candidate_is_what_could_select_leaves_alone() {
+        let inst = |name: Option<&str>| {
+            Arc::new(K8sObject {
+                kind: "Instrumentation".into(),
+                name: name.map(str::to_string),
+                ..Default::default()
+            })
+        };
+        let sets: Vec<Vec<(Option<&str>, Option<&str>)>> = vec![
+            vec![],
+            vec![(Some("a"), Some("x"))],
+            vec![(Some("a"), None)],
+            vec![(Some("a"), Some("x")), (Some("a"), Some("y"))],
+            vec![(Some("a"), Some("x")), (Some("b"), Some("x")), (None, None)],
+            vec![
+                (Some("a"), None),
+                (Some("a"), Some("x")),
+                (Some("b"), Some("y")),
+            ],
+        ];
+        let values = [
+            "true", "TRUE", "a", "b", "x/a", "y/a", "x/b", "z/a", "c", "x/",
+        ];
+        for set in sets {
+            let all: Vec<(Arc<K8sObject>, Option<String>)> = set
+                .iter()
+                .map(|(n, ns)| (inst(*n), ns.map(str::to_string)))
+                .collect();
+            let by = Candidates::of(&all);
+            for value in values {
+                for pod_ns in [None, Some("x"), Some("y"), Some("z")] {
+                    let linear: Vec<usize> = (0..all.len())
+                        .filter(|&n| {
+                            let (i, ns) = &all[n];
+                            could_select(value, pod_ns, i.name.as_deref(), ns.as_deref())
+                        })
+                        .collect();
+                    let want = match linear[..] {
+                        [one] => Some(&*all[one].0 as *const K8sObject),
+                        _ => None,
+                    };
+                    let got = only_candidate(&by, value, pod_ns).map(|o| o as *const K8sObject);
+                    assert_eq!(got, want, "{set:?} {value} {pod_ns:?}");
+                }
+            }
+        }
+    }
+}
