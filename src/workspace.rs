@@ -1906,22 +1906,20 @@ impl Workspace {
             return self.dependents_now(path);
         }
         let ix = self.indexes();
-        let kept = |m: &Mutex<HashMap<PathBuf, Vec<PathBuf>>>| {
-            let m = m.lock().unwrap_or_else(|e| e.into_inner());
-            m.get(path).cloned()
-        };
-        if let Some(d) = kept(&ix.dependents) {
-            return d;
+        let kept = || ix.dependents.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(d) = kept().get(path) {
+            return d.clone();
         }
         let d = self.dependents_now(path);
-        ix.dependents
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .insert(path.to_path_buf(), d.clone());
+        kept().insert(path.to_path_buf(), d.clone());
         d
     }
 
     fn dependents_now(&self, path: &Path) -> Vec<PathBuf> {
+        // Reads the file's summary, as `summary` would (which says so when it may lack).
+        if !self.complete(path) {
+            self.late();
+        }
         let mut out: Vec<PathBuf> = Vec::new();
         let ix = self.indexes();
         let fx = ix.files(self);

@@ -64,14 +64,30 @@ impl Hasher for IdHasher {
 
 type IdMap<K, V> = HashMap<K, V, BuildHasherDefault<IdHasher>>;
 
+/// Whose findings on a chunk are kept: a rule's query matches, or a per-document scan's
+/// (by rule index).
+#[derive(Clone, Copy)]
+pub(crate) enum Kept {
+    Query(usize),
+    Scan(usize),
+}
+
+impl Kept {
+    fn key(self) -> u32 {
+        match self {
+            Kept::Query(idx) => 2 * idx as u32,
+            Kept::Scan(idx) => 2 * idx as u32 + 1,
+        }
+    }
+}
+
 /// What is kept of one chunk: its offset-free facts hash and its findings per rule.
 struct Slot {
     id: u64,
     /// The check that last used it.
     stamp: u32,
     facts: Option<u64>,
-    /// By key (rule index × 2, plus 1 for a per-document scan's findings), relative to the
-    /// chunk's start; a few dozen entries at most, so a linear search beats hashing.
+    /// By [`Kept::key`], relative to the chunk's start; a few dozen entries at most, so a linear search beats hashing.
     findings: Vec<(u32, Box<[Finding]>)>,
 }
 
@@ -103,47 +119,16 @@ pub struct ChunkResults {
 }
 
 impl ChunkResults {
-    /// Adds the stored query findings of chunk `ci` for rule `idx`, moved to the chunk's
-    /// current offset, to `out`; false when nothing is stored.
+    /// Adds the stored findings of `what` on chunk `ci`, moved to the chunk's current
+    /// offset, to `out`; false when nothing is stored.
     pub(crate) fn get(
         &mut self,
         ci: usize,
         chunk: &Chunk,
-        idx: usize,
+        what: Kept,
         out: &mut Vec<Finding>,
     ) -> bool {
-        self.get_as(ci, chunk, 2 * idx as u32, out)
-    }
-
-    /// Stores the query findings of chunk `ci` for rule `idx`, if they stay inside it.
-    pub(crate) fn put(&mut self, ci: usize, chunk: &Chunk, idx: usize, found: &[Finding]) {
-        self.put_as(ci, chunk, 2 * idx as u32, found)
-    }
-
-    /// Like [`ChunkResults::get`], for per-document scan `idx` on the document `chunk`.
-    pub(crate) fn get_scan(
-        &mut self,
-        ci: usize,
-        chunk: &Chunk,
-        idx: usize,
-        out: &mut Vec<Finding>,
-    ) -> bool {
-        self.get_as(ci, chunk, 2 * idx as u32 + 1, out)
-    }
-
-    /// Stores the findings of per-document scan `idx` on the document `chunk`, if they stay
-    /// inside it.
-    pub(crate) fn put_scan_of(&mut self, ci: usize, chunk: &Chunk, idx: usize, found: &[Finding]) {
-        self.put_as(ci, chunk, 2 * idx as u32 + 1, found)
-    }
-
-    fn slot(&mut self, ci: usize, chunk: &Chunk) -> &mut Slot {
-        let slot = &mut self.slots[self.current[ci]];
-        debug_assert_eq!(slot.id, chunk.id, "chunk {ci} has another slot");
-        slot
-    }
-
-    fn get_as(&mut self, ci: usize, chunk: &Chunk, key: u32, out: &mut Vec<Finding>) -> bool {
+        let key = what.key();
         let slot = self.slot(ci, chunk);
         let Some((_, stored)) = slot.findings.iter().find(|(k, _)| *k == key) else {
             return false;
@@ -153,7 +138,8 @@ impl ChunkResults {
         true
     }
 
-    fn put_as(&mut self, ci: usize, chunk: &Chunk, key: u32, found: &[Finding]) {
+    /// Stores the findings of `what` on chunk `ci`, if they stay inside it.
+    pub(crate) fn put(&mut self, ci: usize, chunk: &Chunk, what: Kept, found: &[Finding]) {
         let inside = |s: Span| chunk.start <= s.start && s.end <= chunk.start + chunk.len;
         let local = found.iter().all(|f| {
             inside(f.span)
@@ -162,11 +148,18 @@ impl ChunkResults {
                     .all(|x| x.edits.iter().all(|e| inside(e.span)))
         });
         if local {
+            let key = what.key();
             let value = found.iter().map(|f| unshifted(f, chunk.start)).collect();
             let slot = self.slot(ci, chunk);
             slot.findings.retain(|(k, _)| *k != key);
             slot.findings.push((key, value));
         }
+    }
+
+    fn slot(&mut self, ci: usize, chunk: &Chunk) -> &mut Slot {
+        let slot = &mut self.slots[self.current[ci]];
+        debug_assert_eq!(slot.id, chunk.id, "chunk {ci} has another slot");
+        slot
     }
 
     /// The offset-free hash of chunk `ci`'s facts, computed once per chunk.

@@ -16,6 +16,7 @@ use crate::source::{Chunk, ChunkFacts, Wanted};
 pub use crate::source::{FileFacts, SourceFile};
 use crate::workspace::{FileSummary, Workspace};
 pub use incremental::Checker;
+use incremental::Kept;
 use std::cell::OnceCell;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::Path;
@@ -606,7 +607,7 @@ pub(crate) fn check_with(
                     continue;
                 };
                 if let Some(c) = cache.as_deref_mut() {
-                    if c.get(ci, chunk, idx, &mut found) {
+                    if c.get(ci, chunk, Kept::Query(idx), &mut found) {
                         continue;
                     }
                 }
@@ -640,7 +641,7 @@ pub(crate) fn check_with(
                     }
                 }
                 if let Some(c) = cache.as_deref_mut() {
-                    c.put(ci, chunk, idx, &here);
+                    c.put(ci, chunk, Kept::Query(idx), &here);
                 }
                 found.extend(here);
             }
@@ -748,7 +749,7 @@ fn scan_documents<'a>(
 ) -> Vec<crate::diagnostic::Finding> {
     let mut found = Vec::new();
     for (i, chunk) in file.chunks().iter().enumerate() {
-        if cache.get_scan(i, chunk, idx, &mut found) {
+        if cache.get(i, chunk, Kept::Scan(idx), &mut found) {
             continue;
         }
         // One context per document, shared by every rule of this check (its `effective`
@@ -762,7 +763,7 @@ fn scan_documents<'a>(
             Context::for_document(file, path, workspace, facts)
         });
         let here = scan(ctx);
-        cache.put_scan_of(i, chunk, idx, &here);
+        cache.put(i, chunk, Kept::Scan(idx), &here);
         found.extend(here);
     }
     found

@@ -88,7 +88,14 @@ pub fn result_id(session: u64, diags: &[lsp::Diagnostic]) -> String {
             data,
         } = d;
         range.hash(&mut h);
-        severity.map(|s| format!("{s:?}")).hash(&mut h);
+        let rank = |s: lsp::DiagnosticSeverity| match s {
+            lsp::DiagnosticSeverity::ERROR => 1u8,
+            lsp::DiagnosticSeverity::WARNING => 2,
+            lsp::DiagnosticSeverity::INFORMATION => 3,
+            lsp::DiagnosticSeverity::HINT => 4,
+            _ => 0,
+        };
+        severity.map(rank).hash(&mut h);
         code.hash(&mut h);
         code_description
             .as_ref()
