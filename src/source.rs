@@ -108,7 +108,7 @@ impl FileFacts {
     /// Merges the parsed chunks' facts in order.
     pub fn merge(lang: Language, chunks: &[Chunk]) -> Self {
         let mut out = FileFacts::empty(lang);
-        for c in chunks.iter().filter(|c| c.is_parsed()) {
+        for c in chunks.iter().filter(|c| c.has_facts()) {
             match (&mut out, &c.facts) {
                 (FileFacts::Python(all), ChunkFacts::Python(p)) => all.extend_from(p, c.start),
                 (FileFacts::Yaml(all), ChunkFacts::Yaml(o)) => all.push((c.start, o.clone())),
@@ -160,6 +160,31 @@ pub struct Chunk {
     /// A parsed YAML document that is no Kubernetes object, read as a Helm values file: the
     /// pods its `podAnnotations:` maps describe (`syntax::yaml::values_pods`).
     pub values_pods: Vec<Arc<crate::syntax::yaml::K8sObject>>,
+    /// Its facts were read from its lines (`launch::yaml::light_facts`), without a tree.
+    light: bool,
+}
+
+/// What a reader of a file needs of one chunk ([`SourceFile::from_layout`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Need {
+    /// Nothing: it is neither parsed nor summarised.
+    Nothing,
+    /// Its facts only (a workspace summary): a YAML document of a kind that runs nothing is
+    /// read from its lines when it is plain enough (`launch::yaml::light_facts`); anything
+    /// else is parsed.
+    Facts,
+    /// Its tree and facts (a check).
+    Tree,
+}
+
+impl From<bool> for Need {
+    fn from(tree: bool) -> Self {
+        if tree {
+            Need::Tree
+        } else {
+            Need::Nothing
+        }
+    }
 }
 
 impl Chunk {
@@ -171,6 +196,11 @@ impl Chunk {
     /// Whether the chunk was parsed (it has a tree and facts).
     pub fn is_parsed(&self) -> bool {
         self.tree.is_some()
+    }
+
+    /// Whether the chunk's facts are known: it was parsed, or read from its lines.
+    pub fn has_facts(&self) -> bool {
+        self.tree.is_some() || self.light
     }
 
     /// Byte ranges (relative) of the string and scalar nodes that span lines: a `# noqa`
@@ -239,7 +269,9 @@ impl SourceFile {
         wanted: Wanted,
     ) -> Self {
         let layout = layout(lang, &text, prefilter);
-        let mut f = Self::from_layout(lang, text, prefilter, &layout, &|_, b| wanted.wants(b));
+        let mut f = Self::from_layout(lang, text, prefilter, &layout, &|_, b| {
+            wanted.wants(b).into()
+        });
         f.wanted = wanted;
         f
     }
@@ -250,7 +282,7 @@ impl SourceFile {
         lang: Language,
         text: String,
         prefilter: &'static dyn Prefilter,
-        wanted: &dyn Fn(usize, u128) -> bool,
+        wanted: &dyn Fn(usize, u128) -> Need,
     ) -> Self {
         let layout = layout(lang, &text, prefilter);
         Self::from_layout(lang, text, prefilter, &layout, wanted)
@@ -264,7 +296,7 @@ impl SourceFile {
         text: String,
         prefilter: &'static dyn Prefilter,
         layout: &[(usize, u128)],
-        wanted: &dyn Fn(usize, u128) -> bool,
+        wanted: &dyn Fn(usize, u128) -> Need,
     ) -> Self {
         let fits = layout.first().is_some_and(|c| c.0 == 0)
             && layout
@@ -280,10 +312,17 @@ impl SourceFile {
         let mut chunks = Vec::with_capacity(layout.len());
         for (i, &(s, bits)) in layout.iter().enumerate() {
             let e = layout.get(i + 1).map_or(text.len(), |n| n.0);
-            let w = if wanted(s, bits) {
-                Wanted::All
-            } else {
+            let need = wanted(s, bits);
+            if need == Need::Facts && lang == Language::Yaml {
+                if let Some(c) = light_chunk(&text, s..e, bits) {
+                    chunks.push(c);
+                    continue;
+                }
+            }
+            let w = if need == Need::Nothing {
                 Wanted::Bits(0)
+            } else {
+                Wanted::All
             };
             chunks.push(make_chunk_with(lang, &text, s..e, None, bits, w, prefilter));
         }
@@ -443,7 +482,7 @@ impl SourceFile {
     pub fn launch(&self) -> &LaunchFacts {
         self.launch.get_or_init(|| {
             let mut launch = LaunchFacts::default();
-            for c in self.chunks.iter().filter(|c| c.is_parsed()) {
+            for c in self.chunks.iter().filter(|c| c.has_facts()) {
                 launch.extend_from(&c.launch, c.start);
             }
             launch
@@ -772,6 +811,37 @@ fn make_chunk(
 }
 
 /// [`make_chunk`] with the chunk's needle bits already known.
+/// Bytes of documents read from their lines so far in this process (`check --stats`).
+static LIGHT_BYTES: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+
+/// How many bytes of YAML documents were read from their lines, not parsed, so far.
+pub fn light_bytes() -> usize {
+    LIGHT_BYTES.load(Ordering::Relaxed)
+}
+
+/// A YAML document's chunk with the facts [`launch::yaml::light_facts`] reads from its
+/// lines, and no tree; `None` when it cannot read them.
+fn light_chunk(text: &str, span: std::ops::Range<usize>, needles: u128) -> Option<Chunk> {
+    let src = &text[span.clone()];
+    let (object, launch) = launch::yaml::light_facts(src)?;
+    LIGHT_BYTES.fetch_add(src.len(), Ordering::Relaxed);
+    Some(Chunk {
+        id: next_chunk_id(),
+        start: span.start,
+        len: src.len(),
+        needles,
+        vendor_distro: launch.vendor_distro,
+        templated: false,
+        multiline: OnceLock::new(),
+        tree: None,
+        facts: ChunkFacts::Yaml(Some(Arc::new(object))),
+        launch,
+        kustomization: None,
+        values_pods: Vec::new(),
+        light: true,
+    })
+}
+
 fn make_chunk_with(
     lang: Language,
     text: &str,
@@ -783,8 +853,7 @@ fn make_chunk_with(
 ) -> Chunk {
     let (start, end) = (span.start, span.end);
     let src = &text[start..end];
-    static NEXT_ID: AtomicU64 = AtomicU64::new(1);
-    let id = NEXT_ID.fetch_add(1, Ordering::Relaxed);
+    let id = next_chunk_id();
     let vendor_distro = launch::packaging::mentions_vendor_distro(src);
     let templated = lang == Language::Yaml && crate::syntax::helm::has_template(src);
     if !wanted.wants(needles) {
@@ -805,6 +874,7 @@ fn make_chunk_with(
             launch: LaunchFacts::default(),
             kustomization: None,
             values_pods: Vec::new(),
+            light: false,
         };
     }
     let tree = if lang == Language::Yaml && !templated && prefilter.skips_unread() {
@@ -866,7 +936,14 @@ fn make_chunk_with(
         launch,
         kustomization,
         values_pods,
+        light: false,
     }
+}
+
+/// A chunk id not given before (see [`Chunk::id`]).
+fn next_chunk_id() -> u64 {
+    static NEXT_ID: AtomicU64 = AtomicU64::new(1);
+    NEXT_ID.fetch_add(1, Ordering::Relaxed)
 }
 
 #[cfg(test)]

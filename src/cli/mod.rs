@@ -31,7 +31,7 @@ use crate::{CheckArgs, Color, Format, RulesFormat};
 use anyhow::Context as _;
 use otel_lsp::config::{self, Settings};
 use otel_lsp::diagnostic::{Applicability, Diagnostic};
-use otel_lsp::engine::{self, SourceFile};
+use otel_lsp::engine::{self, Need, SourceFile};
 use otel_lsp::language::Language;
 use otel_lsp::rules;
 use otel_lsp::source::Wanted;
@@ -315,7 +315,11 @@ fn run_check(args: &CheckArgs) -> anyhow::Result<ExitCode> {
                     let file = if layout.is_empty() {
                         engine::read(t.lang, text, w)
                     } else {
-                        engine::read_layout(t.lang, text, &layout, &|_, b| w.wants(b))
+                        // A summary: documents that run nothing are read from their lines.
+                        engine::read_layout(t.lang, text, &layout, &|_, b| match w.wants(b) {
+                            true => Need::Facts,
+                            false => Need::Nothing,
+                        })
                     };
                     stats.parsed(&file);
                     if t.lang == Language::Yaml && !full {
@@ -371,13 +375,20 @@ fn run_check(args: &CheckArgs) -> anyhow::Result<ExitCode> {
                 return;
             };
             let check_wanted =
-                engine::check_wanted(t.lang, &text, s.bits, Some(&t.path), settings, early);
-            let wanted = [summary_wanted, check_wanted]
-                .into_iter()
-                .flatten()
-                .fold(Wanted::Bits(0), Wanted::or)
-                .except(provider);
-            let file = engine::read_layout(t.lang, text, &s.layout, &|_, b| wanted.wants(b));
+                engine::check_trees(t.lang, &text, s.bits, Some(&t.path), settings, early);
+            // A check parses what a rule looks at; a document only the summary reads is read
+            // from its lines where it can be.
+            let tree = check_wanted.map(|w| w.except(provider));
+            let facts = summary_wanted.map(|w| w.except(provider));
+            let file = engine::read_layout(t.lang, text, &s.layout, &|_, b| {
+                if tree.is_some_and(|w| w.wants(b)) {
+                    Need::Tree
+                } else if facts.is_some_and(|w| w.wants(b)) {
+                    Need::Facts
+                } else {
+                    Need::Nothing
+                }
+            });
             stats.parsed(&file);
             s.late = engine::document_parts(&file);
             if check_wanted.is_some() {
@@ -503,7 +514,7 @@ fn run_check(args: &CheckArgs) -> anyhow::Result<ExitCode> {
                 let mut file = match wanted {
                     Wanted::Bits(p) if speculated.is_some() && p != 0 => {
                         engine::read_layout(t.lang, text, &s.layout, &|start, bits| {
-                            bits & p != 0 && skip.binary_search(&start).is_err()
+                            (bits & p != 0 && skip.binary_search(&start).is_err()).into()
                         })
                     }
                     w => engine::read(t.lang, text, w),
@@ -592,12 +603,13 @@ fn run_check(args: &CheckArgs) -> anyhow::Result<ExitCode> {
             .collect();
         eprintln!("stats: phases: {}", phases.join(", "));
         eprintln!(
-            "stats: {files_read} files, {} bytes read; {} summarised, {} checked; {} bytes parsed ({} of them left out as unread); {} checked early, {} of them again",
+            "stats: {files_read} files, {} bytes read; {} summarised, {} checked; {} bytes parsed ({} of them left out as unread), {} read from lines; {} checked early, {} of them again",
             stats.read_bytes.load(Relaxed),
             stats.summarised_files.load(Relaxed),
             stats.checked_files.load(Relaxed),
             stats.parsed_bytes.load(Relaxed),
             otel_lsp::syntax::yaml_skip::skipped_bytes(),
+            otel_lsp::source::light_bytes(),
             stats.speculated.load(Relaxed),
             stats.stale.load(Relaxed),
         );

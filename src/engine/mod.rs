@@ -13,7 +13,7 @@ use crate::language::Language;
 use crate::launch::LaunchFacts;
 use crate::rules::{self, Bytes, Context, Match};
 use crate::source::{Chunk, ChunkFacts, Wanted};
-pub use crate::source::{FileFacts, SourceFile};
+pub use crate::source::{FileFacts, Need, SourceFile};
 use crate::workspace::{FileSummary, Workspace};
 pub use incremental::Checker;
 use incremental::Kept;
@@ -99,7 +99,7 @@ pub(crate) fn summarize_documents<'p>(
                 out.stream_documents.push(crate::workspace::StreamDocument {
                     start: c.start,
                     object: o.clone(),
-                    parses: c.tree().is_some_and(|t| !t.root_node().has_error()),
+                    parses: c.tree().is_none_or(|t| !t.root_node().has_error()),
                 });
             }
             if o.is_collector() {
@@ -164,11 +164,12 @@ impl DocumentPart {
 pub fn document_parts(file: &SourceFile) -> Vec<DocumentPart> {
     file.chunks()
         .iter()
-        .filter(|c| c.is_parsed())
+        .filter(|c| c.has_facts())
         .map(|c| DocumentPart {
             start: c.start,
             bits: c.needles,
-            parses: c.tree().is_some_and(|t| !t.root_node().has_error()),
+            // A document read from its lines is in a subset that parses.
+            parses: c.tree().is_none_or(|t| !t.root_node().has_error()),
             object: match &c.facts {
                 ChunkFacts::Yaml(o) => o.clone(),
                 _ => None,
@@ -323,6 +324,26 @@ pub fn check_wanted(
     settings: &Settings,
     workspace: &Workspace,
 ) -> Option<Wanted> {
+    let mut wanted = check_trees(lang, text, bits, path, settings, workspace)?;
+    if lang == Language::Yaml {
+        // A document's facts are its Kubernetes identity, which every YAML rule reads: the
+        // stream is parsed as for its summary.
+        wanted = wanted.or(Wanted::Bits(needles::yaml_summary_mask()));
+    }
+    Some(wanted)
+}
+
+/// The part of [`check_wanted`] whose trees the relevant rules look at; in a YAML stream the
+/// other documents of its summary need only their facts (the command line reads the plain
+/// ones from their lines, `source::Need::Facts`).
+pub fn check_trees(
+    lang: Language,
+    text: &str,
+    bits: u128,
+    path: Option<&Path>,
+    settings: &Settings,
+    workspace: &Workspace,
+) -> Option<Wanted> {
     let relevant = relevant_rules(lang, text, bits, path, settings, workspace);
     if relevant.is_empty() {
         return None;
@@ -330,15 +351,11 @@ pub fn check_wanted(
     if lang.is_launcher_kind() {
         return Some(Wanted::All);
     }
-    let mut wanted = relevant
-        .iter()
-        .fold(Wanted::Bits(0), |w, &i| w.or(needles::rule_wanted(i, lang)));
-    if lang == Language::Yaml {
-        // A document's facts are its Kubernetes identity, which every YAML rule reads: the
-        // stream is parsed as for its summary.
-        wanted = wanted.or(Wanted::Bits(needles::yaml_summary_mask()));
-    }
-    Some(wanted)
+    Some(
+        relevant
+            .iter()
+            .fold(Wanted::Bits(0), |w, &i| w.or(needles::rule_wanted(i, lang))),
+    )
 }
 
 /// Parses, beyond what [`check_wanted`] asked, the chunks that mention names the relevant
@@ -419,7 +436,7 @@ pub fn query_mask(lang: Language, settings: &Settings) -> u128 {
 pub fn read_where(
     lang: Language,
     text: String,
-    wanted: &dyn Fn(usize, u128) -> bool,
+    wanted: &dyn Fn(usize, u128) -> Need,
 ) -> SourceFile {
     SourceFile::new_where(lang, text, &needles::PREFILTER, wanted)
 }
@@ -470,7 +487,7 @@ pub fn read_layout(
     lang: Language,
     text: String,
     layout: &[(usize, u128)],
-    wanted: &dyn Fn(usize, u128) -> bool,
+    wanted: &dyn Fn(usize, u128) -> Need,
 ) -> SourceFile {
     SourceFile::from_layout(lang, text, &needles::PREFILTER, layout, wanted)
 }

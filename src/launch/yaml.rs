@@ -612,6 +612,123 @@ fn k8s(f: &mut LaunchFacts, root: Node, src: &str) {
     }
 }
 
+/// The kinds of object whose facts [`light_facts`] reads: they create no pods and launch
+/// nothing, so a document of one is its identity, and a ConfigMap's also its `data:`.
+const LIGHT_KINDS: &[&str] = &[
+    "ConfigMap",
+    "Service",
+    "ServiceAccount",
+    "Secret",
+    "HorizontalPodAutoscaler",
+    "Ingress",
+    "IngressClass",
+    "PodDisruptionBudget",
+    "NetworkPolicy",
+    "Role",
+    "RoleBinding",
+    "ClusterRole",
+    "ClusterRoleBinding",
+    "PersistentVolumeClaim",
+    "PriorityClass",
+    "StorageClass",
+    "LimitRange",
+    "ResourceQuota",
+    "ServiceMonitor",
+    "PodMonitor",
+    "VerticalPodAutoscaler",
+];
+
+/// The object and launch facts of a document, read from its lines
+/// ([`crate::syntax::yaml_lines`]) without a tree, when the document is a plain one of
+/// [`LIGHT_KINDS`]: what `syntax::yaml::k8s_object` and [`facts`] read from its tree (held
+/// by `tests/light_facts.rs` over the corpora). `None` for anything else, which is parsed.
+pub fn light_facts(src: &str) -> Option<(y::K8sObject, LaunchFacts)> {
+    use crate::syntax::yaml_lines::{self as l, Kind};
+    let doc = l::read(src)?;
+    let root = doc.root();
+    // What [`facts`] reads before a Kubernetes object: compose services, CI jobs.
+    let has = |n: &l::Node, key: &str| {
+        doc.children(n)
+            .any(|c| c.key.is_some_and(|k| doc.text(k) == key))
+    };
+    if has(root, "services") || has(root, "jobs") || doc.children(root).any(|c| has(c, "script")) {
+        return None;
+    }
+    let api_version = doc.scalar(doc.get(root, "apiVersion")?)?;
+    let kind = doc.scalar(doc.get(root, "kind")?)?;
+    // (A Knative `Service` has a pod template: [`k8s`] reads one wherever it is.)
+    if !LIGHT_KINDS.contains(&kind)
+        || y::pod_shape(api_version, kind).is_some()
+        || y::is_instrumentation(api_version, kind)
+        || pod_spec_path(kind).is_some_and(|p| doc.get_path(p).is_some())
+    {
+        return None;
+    }
+    let meta = |k: &str| {
+        doc.get_path(&["metadata", k])
+            .and_then(|v| doc.scalar(v))
+            .filter(|v| !v.is_empty())
+            .map(str::to_string)
+    };
+    let object = y::K8sObject {
+        api_version: api_version.to_string(),
+        kind: kind.to_string(),
+        name: meta("name"),
+        namespace: meta("namespace"),
+        ..Default::default()
+    };
+    let mut f = LaunchFacts {
+        vendor_distro: super::packaging::mentions_vendor_distro(src),
+        ..LaunchFacts::default()
+    };
+    if let (true, Some(name)) = (kind == "ConfigMap", meta("name")) {
+        let token = |n: &l::Node| {
+            let text = doc.text(n.span);
+            let (text, raw) = match n.kind {
+                Kind::Plain => (text, n.span.start),
+                Kind::Quoted => (&text[1..text.len() - 1], n.span.start + 1),
+                Kind::Block => {
+                    let nl = text.find('\n')?;
+                    (&text[nl + 1..], n.span.start + nl + 1)
+                }
+                _ => return None,
+            };
+            Some(Token {
+                text: text.to_string(),
+                span: n.span,
+                raw: Some(raw),
+                dynamic: text.contains('$'),
+            })
+        };
+        let mut data = Vec::new();
+        if let Some(d) = doc.get(root, "data") {
+            for v in doc.children(d) {
+                let Some(k) = v.key else { continue };
+                // A mapping or list as a value is no ConfigMap's: where such a node ends in
+                // the tree is not worth matching.
+                if matches!(v.kind, Kind::Map | Kind::Seq) && !v.empty {
+                    return None;
+                }
+                let name = doc.text(k);
+                data.push(EnvVar {
+                    name: name.to_string(),
+                    name_span: k,
+                    value: if v.empty { None } else { token(v) },
+                    span: Span::new(k.start, v.span.end.max(k.end + 1)),
+                    scope: 0,
+                    origin: EnvOrigin::Scope,
+                });
+            }
+        }
+        f.config_maps.push(ConfigMap {
+            name,
+            namespace: meta("namespace"),
+            data,
+        });
+    }
+    Some((object, f))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -7,6 +7,7 @@ pub mod helm;
 pub mod kustomize;
 pub mod python;
 pub mod yaml;
+pub mod yaml_lines;
 pub mod yaml_skip;
 
 use crate::language::Language;

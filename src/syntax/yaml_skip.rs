@@ -56,15 +56,16 @@ pub const UNREAD: &[&str] = &[
 /// Blocks below this size are parsed: leaving them out would not pay for the ranges.
 const MIN_BLOCK: usize = 48;
 
-struct Line<'t> {
-    start: usize,
+#[derive(Clone, Copy)]
+pub(super) struct Line<'t> {
+    pub(super) start: usize,
     /// Indentation in spaces; `None` for a blank line.
-    indent: Option<usize>,
+    pub(super) indent: Option<usize>,
     /// The text after the indentation, without the line break.
-    body: &'t str,
+    pub(super) body: &'t str,
 }
 
-fn lines(text: &str) -> Vec<Line<'_>> {
+pub(super) fn lines(text: &str) -> Vec<Line<'_>> {
     let mut out = Vec::new();
     let mut start = 0;
     for raw in text.split_inclusive('\n') {
@@ -166,7 +167,7 @@ fn split_key(body: &str) -> Option<(&str, &str)> {
     }
 }
 
-fn plain_word(s: &str) -> bool {
+pub(super) fn plain_word(s: &str) -> bool {
     let b = s.as_bytes();
     !b.is_empty()
         && !matches!(
@@ -216,7 +217,7 @@ fn plain_word(s: &str) -> bool {
         && !s.starts_with(' ')
 }
 
-fn quoted(s: &str) -> bool {
+pub(super) fn quoted(s: &str) -> bool {
     let dq = s.len() >= 2
         && s.starts_with('"')
         && s.ends_with('"')
@@ -229,7 +230,7 @@ fn quoted(s: &str) -> bool {
 }
 
 /// A one-line scalar or an empty or simple flow collection.
-fn simple_value(v: &str) -> bool {
+pub(super) fn simple_value(v: &str) -> bool {
     if v == "{}" || v == "[]" {
         return true;
     }

@@ -205,7 +205,7 @@ fn stream(ctx: &Context) -> Vec<Finding> {
     for (i, c) in chunks.iter().enumerate() {
         match &c.facts {
             ChunkFacts::Yaml(Some(o)) => docs.push((i, o)),
-            _ if c.is_parsed() => {}
+            _ if c.has_facts() => {}
             _ => match path.and_then(|p| ws.stream_document_at(p, c.start)) {
                 Some(d) => {
                     docs.push((i, &d.object));
