@@ -38,6 +38,7 @@ pub const TARGETS: &[&str] = &[
     "incremental_edits",
     "fix",
     "transport",
+    "light_yaml",
 ];
 
 /// Runs target `name` on one input.
@@ -52,6 +53,7 @@ pub fn run(name: &str, data: &[u8]) -> Outcome {
         "incremental_edits" => incremental(data),
         "fix" => fix(data),
         "transport" => transport(data),
+        "light_yaml" => light_yaml(data),
         _ => return Err(format!("no target {name}")),
     };
     out
@@ -192,6 +194,49 @@ pub fn check_python(data: &[u8]) -> Outcome {
 
 pub fn check_yaml(data: &[u8]) -> Outcome {
     check_bundle("deploy/app.yaml", data)
+}
+
+/// The line reader of YAML documents (`launch::yaml::light_facts`, which the command line
+/// uses instead of a parse for documents only a summary reads) agrees with tree-sitter on
+/// every document it accepts: the tree has no error, and the object and launch facts are
+/// those of the tree.
+pub fn light_yaml(data: &[u8]) -> Outcome {
+    let text = text_of(data);
+    let layout = engine::layout(Language::Yaml, &text);
+    for (i, &(s, _)) in layout.iter().enumerate() {
+        let e = layout.get(i + 1).map_or(text.len(), |n| n.0);
+        no_panic("light_facts", || light_agrees(&text[s..e]))?;
+    }
+    Ok(())
+}
+
+/// [`light_yaml`]'s property on one document; `Ok(true)` when the line reader read it.
+pub fn light_agrees(src: &str) -> Result<bool, String> {
+    use otel_lsp::launch::yaml::{facts, light_facts};
+    use otel_lsp::syntax::{self, yaml};
+    let Some((object, launch)) = light_facts(src) else {
+        return Ok(false);
+    };
+    let tree = syntax::parse(Language::Yaml, src, None);
+    if tree.root_node().has_error() {
+        return Err(format!(
+            "read from lines, but its tree has an error:\n{src}"
+        ));
+    }
+    let root = yaml::document_root(tree.root_node());
+    let tree_object = root.and_then(|r| yaml::k8s_object(r, src));
+    if tree_object.as_ref() != Some(&object) {
+        return Err(format!(
+            "objects differ:\nlines {object:?}\ntree  {tree_object:?}\n{src}"
+        ));
+    }
+    let tree_launch = facts(root, src);
+    if tree_launch != launch {
+        return Err(format!(
+            "launch facts differ:\nlines {launch:?}\ntree  {tree_launch:?}\n{src}"
+        ));
+    }
+    Ok(true)
 }
 
 pub fn check_dockerfile(data: &[u8]) -> Outcome {

@@ -117,6 +117,11 @@ fn fix_regressions() {
 }
 
 #[test]
+fn light_yaml_regressions() {
+    replay("light_yaml");
+}
+
+#[test]
 fn transport_regressions() {
     replay("transport");
 }

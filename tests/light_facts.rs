@@ -2,12 +2,15 @@
 //! tree-sitter-yaml reads: for every document of the fixtures, `examples/`, `tests/corpus/`
 //! and a generated manifest stream that it accepts — and for thousands of mutations of
 //! them — the document parses without error and its object and launch facts equal those of
-//! its tree.
+//! its tree. The fuzz target `light_yaml` checks the same property on what libFuzzer makes.
+
+#[allow(dead_code)]
+#[path = "../fuzz/harness.rs"]
+mod harness;
 
 use otel_lsp::engine;
 use otel_lsp::language::Language;
-use otel_lsp::launch::yaml::{facts, light_facts};
-use otel_lsp::syntax::{self, yaml};
+use otel_lsp::launch::yaml::light_facts;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -39,29 +42,9 @@ fn documents(text: &str) -> Vec<&str> {
         .collect()
 }
 
-/// Whether the line reader agrees with the tree on `src`; `Some(true)` when it read it.
+/// The property, as the fuzz target `light_yaml` checks it (`fuzz/harness.rs`).
 fn agrees(src: &str) -> Result<bool, String> {
-    let Some((object, launch)) = light_facts(src) else {
-        return Ok(false);
-    };
-    let tree = syntax::parse(Language::Yaml, src, None);
-    if tree.root_node().has_error() {
-        return Err(format!("read, but the tree has an error:\n{src}"));
-    }
-    let root = yaml::document_root(tree.root_node());
-    let tree_object = root.and_then(|r| yaml::k8s_object(r, src));
-    if tree_object.as_ref() != Some(&object) {
-        return Err(format!(
-            "objects differ:\nlines {object:?}\ntree  {tree_object:?}\n{src}"
-        ));
-    }
-    let tree_launch = facts(root, src);
-    if tree_launch != launch {
-        return Err(format!(
-            "launch facts differ:\nlines {launch:?}\ntree  {tree_launch:?}\n{src}"
-        ));
-    }
-    Ok(true)
+    harness::light_agrees(src)
 }
 
 fn generated() -> tempfile::TempDir {

@@ -17,7 +17,8 @@
 //! - comment lines and blank lines (not before a block scalar's first line), a leading
 //!   `---` line.
 //!
-//! Not read: tabs, carriage returns, control characters, a byte-order mark, Helm templates,
+//! Not read: tabs, carriage returns, control characters (C1 ones too), Unicode line
+//! separators, byte-order marks and non-characters, Helm templates,
 //! anchors, aliases, tags, directives, flow collections beyond the above, multi-line plain or
 //! quoted scalars, comments after a value, complex keys, `- - x`, empty block scalars.
 
@@ -114,14 +115,23 @@ impl<'s> Doc<'s> {
     }
 }
 
+/// Characters YAML does not allow in a stream, or reads as line breaks or a byte-order mark:
+/// C1 controls (NEL among them), the line and paragraph separators, U+FEFF, U+FFFE, U+FFFF.
+fn unprintable(c: char) -> bool {
+    matches!(
+        c,
+        '\u{80}'..='\u{9f}' | '\u{2028}' | '\u{2029}' | '\u{feff}' | '\u{fffe}' | '\u{ffff}'
+    )
+}
+
 /// The block scalar indicators read.
 const BLOCK_HEADERS: &[&str] = &["|", "|-", "|+", ">", ">-", ">+"];
 
 /// Reads a document (one chunk of a YAML stream); `None` when it is not in the subset.
 pub fn read(src: &str) -> Option<Doc<'_>> {
-    if src.starts_with('\u{feff}')
-        || src.contains("{{")
+    if src.contains("{{")
         || src.bytes().any(|b| (b < b' ' && b != b'\n') || b == 0x7f)
+        || (!src.is_ascii() && src.chars().any(unprintable))
     {
         return None;
     }
@@ -439,6 +449,9 @@ mod tests {
             "%YAML 1.2\n---\na: b\n",
             "a: b\r\n",
             "a:\n  b: c\n d: e\n",
+            "a: |\n  x\u{90}y\n",
+            "a: b\u{2028}\n",
+            "\u{feff}a: b\n",
         ] {
             assert!(read(src).is_none(), "{src:?}");
         }
