@@ -22,7 +22,7 @@
 //! anchors, aliases, tags, directives, flow collections beyond the above, multi-line plain or
 //! quoted scalars, comments after a value, complex keys, `- - x`, empty block scalars.
 
-use super::yaml_skip::{lines, plain_word, quoted, simple_value, Line};
+use super::yaml_skip::{lines, plain_key, plain_word, quoted, simple_value, Line};
 use crate::diagnostic::Span;
 
 /// What a node is.
@@ -176,14 +176,7 @@ struct Reader<'s, 'l> {
 fn split_key(body: &str) -> Option<(&str, &str, usize)> {
     let colon = body.find(':')?;
     let (key, rest) = (&body[..colon], &body[colon + 1..]);
-    let key_ok = key
-        .bytes()
-        .next()
-        .is_some_and(|b| b.is_ascii_alphanumeric())
-        && key
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.' | b'/'));
-    if !key_ok {
+    if !plain_key(key) {
         return None;
     }
     if rest.is_empty() {
@@ -213,15 +206,27 @@ impl<'s> Reader<'s, '_> {
         (self.nodes.len() - 1) as u32
     }
 
-    /// The block mapping whose keys are at indentation `ind`, from the next line.
-    fn map(&mut self, ind: usize) -> Option<u32> {
-        let me = self.push(Node {
-            kind: Kind::Map,
+    /// A mapping or sequence whose span and children [`Self::close`] sets when read.
+    fn open(&mut self, kind: Kind) -> u32 {
+        self.push(Node {
+            kind,
             span: Span::new(0, 0),
             key: None,
             empty: false,
             children: Vec::new(),
-        });
+        })
+    }
+
+    fn close(&mut self, me: u32, span: Span, children: Vec<u32>) -> Option<u32> {
+        let node = &mut self.nodes[me as usize];
+        node.span = span;
+        node.children = children;
+        Some(me)
+    }
+
+    /// The block mapping whose keys are at indentation `ind`, from the next line.
+    fn map(&mut self, ind: usize) -> Option<u32> {
+        let me = self.open(Kind::Map);
         let mut children = Vec::new();
         let (mut start, mut end) = (None, 0);
         while let Some(i) = self.next_significant() {
@@ -275,22 +280,12 @@ impl<'s> Reader<'s, '_> {
             end = node.span.end.max(key_span.end + 1);
             children.push(value);
         }
-        let start = start?;
-        let node = &mut self.nodes[me as usize];
-        node.span = Span::new(start, end);
-        node.children = children;
-        Some(me)
+        self.close(me, Span::new(start?, end), children)
     }
 
     /// The block sequence whose `- ` items are at indentation `ind`, from the next line.
     fn seq(&mut self, ind: usize) -> Option<u32> {
-        let me = self.push(Node {
-            kind: Kind::Seq,
-            span: Span::new(0, 0),
-            key: None,
-            empty: false,
-            children: Vec::new(),
-        });
+        let me = self.open(Kind::Seq);
         let mut children = Vec::new();
         let (mut start, mut end) = (None, 0);
         while let Some(i) = self.next_significant() {
@@ -324,11 +319,7 @@ impl<'s> Reader<'s, '_> {
             end = self.nodes[value as usize].span.end;
             children.push(value);
         }
-        let start = start?;
-        let node = &mut self.nodes[me as usize];
-        node.span = Span::new(start, end);
-        node.children = children;
-        Some(me)
+        self.close(me, Span::new(start?, end), children)
     }
 
     /// A one-line value at offset `at`.

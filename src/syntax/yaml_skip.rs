@@ -146,18 +146,21 @@ fn is_key_line(body: &str) -> bool {
     split_key(body).is_some()
 }
 
-/// A plain key and what follows its colon (`""` for none).
-fn split_key(body: &str) -> Option<(&str, &str)> {
-    let colon = body.find(':')?;
-    let (key, rest) = (&body[..colon], &body[colon + 1..]);
-    let key_ok = key
-        .bytes()
+/// Whether `key` is a plain key of the safe alphabet (`[A-Za-z0-9][A-Za-z0-9_./-]*`).
+pub(super) fn plain_key(key: &str) -> bool {
+    key.bytes()
         .next()
         .is_some_and(|b| b.is_ascii_alphanumeric())
         && key
             .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.' | b'/'));
-    if !key_ok {
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.' | b'/'))
+}
+
+/// A plain key and what follows its colon (`""` for none).
+fn split_key(body: &str) -> Option<(&str, &str)> {
+    let colon = body.find(':')?;
+    let (key, rest) = (&body[..colon], &body[colon + 1..]);
+    if !plain_key(key) {
         return None;
     }
     match rest.strip_prefix(' ') {
