@@ -3,8 +3,8 @@
 //! Service) without building its tree-sitter tree.
 //!
 //! It reads only a strict subset, and says `None` for anything else, so that what it reads
-//! is exactly what tree-sitter-yaml reads (`tests` and `launch::yaml::light_facts`' test hold
-//! the two equal over the corpora):
+//! is exactly what tree-sitter-yaml reads (`tests/light_facts.rs` and the fuzz target
+//! `light_yaml` hold the two equal, through `launch::yaml::light_facts`):
 //!
 //! - a top-level block mapping; nested block mappings and sequences, indented as YAML's
 //!   block structure requires (a sequence may sit at its key's own indentation);
@@ -36,7 +36,9 @@ pub enum Kind {
     Plain,
     /// A quoted scalar (its span includes the quotes; no escapes inside).
     Quoted,
-    /// A block scalar: its span runs from the indicator to the end of its last content line.
+    /// A block scalar: its span runs from the indicator to the end of its last content line
+    /// (trailing spaces left out), or to the end of the text when nothing but blank lines
+    /// follows it — as tree-sitter-yaml's node does.
     Block,
     /// `{}`, `[]` or `[a, b]`: a flow collection, not looked into.
     Flow,
@@ -50,8 +52,8 @@ pub struct Node {
     pub span: Span,
     /// For a mapping's value, its key's bytes (a plain scalar).
     pub key: Option<Span>,
-    /// For a mapping's entry without a value (`key:`), the entry's end (after the colon);
-    /// such an entry is kept as a child with an empty span.
+    /// The entry of a mapping has no value (`key:` and nothing below): kept as a child with
+    /// an empty span just after the colon, where the tree's pair ends.
     pub empty: bool,
     /// Indexes of the children in [`Doc::nodes`], in order.
     pub children: Vec<u32>,
