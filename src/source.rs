@@ -105,7 +105,7 @@ impl FileFacts {
         }
     }
 
-    /// Merges the parsed chunks' facts in order.
+    /// Merges the facts of the chunks that have them (parsed, or read from lines), in order.
     pub fn merge(lang: Language, chunks: &[Chunk]) -> Self {
         let mut out = FileFacts::empty(lang);
         for c in chunks.iter().filter(|c| c.has_facts()) {
@@ -141,10 +141,10 @@ pub struct Chunk {
     tree: Option<Tree>,
     /// Bit `i` set when the language's needle `i` occurs in the chunk.
     pub needles: u128,
-    /// Facts of the chunk (relative offsets); empty when it is not parsed.
+    /// Facts of the chunk (relative offsets); empty unless it [has facts](Chunk::has_facts).
     pub facts: ChunkFacts,
     /// Launchers, environment settings and gunicorn config facts of the chunk (relative);
-    /// empty when it is not parsed.
+    /// empty unless it [has facts](Chunk::has_facts).
     pub launch: LaunchFacts,
     /// See [`Chunk::multiline_literals`]; found on first use (only the editor asks).
     multiline: OnceLock<Vec<(usize, usize)>>,
@@ -177,6 +177,8 @@ pub enum Need {
     Tree,
 }
 
+/// `true` is [`Need::Tree`], `false` [`Need::Nothing`] (a caller that never asks for facts
+/// alone).
 impl From<bool> for Need {
     fn from(tree: bool) -> Self {
         if tree {
@@ -810,7 +812,6 @@ fn make_chunk(
     make_chunk_with(lang, text, start..end, old, needles, wanted, prefilter)
 }
 
-/// [`make_chunk`] with the chunk's needle bits already known.
 /// Bytes of documents read from their lines so far in this process (`check --stats`).
 static LIGHT_BYTES: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
 
@@ -842,6 +843,7 @@ fn light_chunk(text: &str, span: std::ops::Range<usize>, needles: u128) -> Optio
     })
 }
 
+/// [`make_chunk`] with the chunk's needle bits already known.
 fn make_chunk_with(
     lang: Language,
     text: &str,

@@ -143,6 +143,7 @@ pub fn read(src: &str) -> Option<Doc<'_>> {
         lines: &mut ls,
         at: 0,
         nodes: Vec::new(),
+        depth: 0,
     };
     // A `---` line may open the document (the chunk starts at it), after comments.
     let first = r.next_significant()?;
@@ -171,7 +172,13 @@ struct Reader<'s, 'l> {
     /// The next line to read.
     at: usize,
     nodes: Vec<Node>,
+    /// How many mappings and sequences are open (bounded by [`MAX_DEPTH`]).
+    depth: usize,
 }
+
+/// Nesting deeper than this is not read (a document indented one more space per line would
+/// otherwise recurse once per line); real manifests stay far below it.
+const MAX_DEPTH: usize = 64;
 
 /// A plain key, what follows its colon (trimmed of spaces) and where that starts in `body`,
 /// if the line is `key:` or `key: value`.
@@ -208,18 +215,24 @@ impl<'s> Reader<'s, '_> {
         (self.nodes.len() - 1) as u32
     }
 
-    /// A mapping or sequence whose span and children [`Self::close`] sets when read.
-    fn open(&mut self, kind: Kind) -> u32 {
-        self.push(Node {
+    /// A mapping or sequence whose span and children [`Self::close`] sets when read; `None`
+    /// past [`MAX_DEPTH`].
+    fn open(&mut self, kind: Kind) -> Option<u32> {
+        self.depth += 1;
+        if self.depth > MAX_DEPTH {
+            return None;
+        }
+        Some(self.push(Node {
             kind,
             span: Span::new(0, 0),
             key: None,
             empty: false,
             children: Vec::new(),
-        })
+        }))
     }
 
     fn close(&mut self, me: u32, span: Span, children: Vec<u32>) -> Option<u32> {
+        self.depth -= 1;
         let node = &mut self.nodes[me as usize];
         node.span = span;
         node.children = children;
@@ -228,7 +241,7 @@ impl<'s> Reader<'s, '_> {
 
     /// The block mapping whose keys are at indentation `ind`, from the next line.
     fn map(&mut self, ind: usize) -> Option<u32> {
-        let me = self.open(Kind::Map);
+        let me = self.open(Kind::Map)?;
         let mut children = Vec::new();
         let (mut start, mut end) = (None, 0);
         while let Some(i) = self.next_significant() {
@@ -287,7 +300,7 @@ impl<'s> Reader<'s, '_> {
 
     /// The block sequence whose `- ` items are at indentation `ind`, from the next line.
     fn seq(&mut self, ind: usize) -> Option<u32> {
-        let me = self.open(Kind::Seq);
+        let me = self.open(Kind::Seq)?;
         let mut children = Vec::new();
         let (mut start, mut end) = (None, 0);
         while let Some(i) = self.next_significant() {
@@ -418,6 +431,18 @@ mod tests {
         let list = d.get(d.root(), "list").unwrap();
         assert_eq!(list.kind, Kind::Seq);
         assert_eq!(list.children.len(), 2);
+    }
+
+    #[test]
+    fn deep_nesting_is_turned_away_not_recursed_into() {
+        let deep: String = (0..5_000)
+            .map(|i| format!("{}k{i}:\n", " ".repeat(i)))
+            .collect();
+        assert!(read(&deep).is_none());
+        let shallow: String = (0..40)
+            .map(|i| format!("{}k{i}:\n", " ".repeat(i)))
+            .collect();
+        assert!(read(&format!("{shallow}{}v: 1\n", " ".repeat(40))).is_some());
     }
 
     #[test]
