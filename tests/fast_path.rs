@@ -93,6 +93,12 @@ fn fixtures_examples_and_corpus() {
         &["--ignore", "OTEL001,OTEL020"],
     );
     same(&r, Path::new("examples"), &["--select", "OTEL02"]);
+    // The real manifests of the shared bench data, where this checkout has them (CI's
+    // clone does not; `tests/corpus/k8s-real` above is its sample of them).
+    let real = r.join("../shared/bench-data/k8s-real");
+    if real.is_dir() {
+        same(&r, &real, &[]);
+    }
 }
 
 #[test]

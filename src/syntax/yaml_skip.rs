@@ -1,20 +1,25 @@
 //! The parts of a YAML document no rule and no summary reads, found from its lines before
 //! any tree exists, so the parser can leave them out (`tree_sitter::Parser::set_included_ranges`).
 //!
-//! A workload's `resources:`, probes, `securityContext:`, `volumes:` and the like are 40 % of
-//! a typical manifest's bytes and more of its tokens; nothing in otel-lsp looks inside them
-//! ([`UNREAD`], held by a test over the sources). A block is left out only when leaving it
-//! out cannot change what the tree says about the rest, nor whether the document parses:
+//! A workload's `resources:`, probes, `securityContext:`, `volumes:`, labels and selectors
+//! are a third of a typical manifest's bytes and more of its tokens; nothing in otel-lsp
+//! looks inside them ([`UNREAD`], held by a test over the sources), or only for the
+//! Operator's keys, which are needles ([`NEEDLE_READ`]). A block is left out only when
+//! leaving it out cannot change what the tree says about the rest, nor whether the document
+//! parses:
 //!
-//! - its key is one of [`UNREAD`], nested (never a top-level key), as `key:` alone on its
-//!   line (not a `- key:` item, not a flow or block scalar value);
-//! - it is followed by a sibling key at the same indentation, so the mapping that holds it
-//!   keeps its extent (an edit placed "at the end of the mapping" lands where it would);
+//! - its key is one of those, nested (never a top-level key), as `key:` alone on its line
+//!   (not a `- key:` item, not a flow or block scalar value);
 //! - every line of it is a plain block-mapping or block-sequence line with a simple scalar
 //!   (checked by [`simple_block`]: indentation consistent, no flow collections beyond `{}`,
 //!   `[]` and `[a, b]`, no anchors, aliases, tags, block scalars, multi-line scalars, tabs or
 //!   comments after a value), so that the full parse of it has no error either;
-//! - its text holds no needle of any rule or of the summary (`may_matter`).
+//! - its text holds no needle of any rule or of the summary (`may_matter`);
+//! - the mapping that holds it keeps its extent, so that an edit placed "at the end of the
+//!   mapping" lands where it would: when a sibling key follows, the whole block goes, key
+//!   line included; when it is the mapping's last key, its key line and its last line stay
+//!   (`key:` with that one deeper line under it is still a block value, and ends where the
+//!   whole block ends), and the lines between go.
 //!
 //! The full path (`engine::parse`, `check --full`) parses everything, and the tests hold that
 //! both report the same.
@@ -53,6 +58,11 @@ pub const UNREAD: &[&str] = &[
     "volumes",
 ];
 
+/// Keys whose subtrees are read only for the Operator's annotation keys (an inject key
+/// misplaced under `labels:`, a selector that names one), which are needles: a block of
+/// them without a needle is one no rule looks into.
+pub const NEEDLE_READ: &[&str] = &["labels", "selector"];
+
 /// Blocks below this size are parsed: leaving them out would not pay for the ranges.
 const MIN_BLOCK: usize = 48;
 
@@ -85,7 +95,8 @@ pub(super) fn lines(text: &str) -> Vec<Line<'_>> {
 /// The byte ranges of `text` (one YAML document, or a document's part of a stream) that the
 /// parser may leave out; `may_matter` says whether a block's text holds a needle.
 pub fn unread(text: &str, may_matter: &dyn Fn(&str) -> bool) -> Vec<Range<usize>> {
-    if !UNREAD.iter().any(|k| text.contains(k)) || text.contains('\t') {
+    let keys = || UNREAD.iter().chain(NEEDLE_READ);
+    if !keys().any(|k| text.contains(k)) || text.contains('\t') {
         return Vec::new();
     }
     let ls = lines(text);
@@ -101,7 +112,7 @@ pub fn unread(text: &str, may_matter: &dyn Fn(&str) -> bool) -> Vec<Range<usize>
             i += 1;
             continue;
         };
-        if !UNREAD.contains(&key) {
+        if !keys().any(|k| *k == key) {
             i += 1;
             continue;
         }
@@ -126,12 +137,21 @@ pub fn unread(text: &str, may_matter: &dyn Fn(&str) -> bool) -> Vec<Range<usize>
         let sibling = ls
             .get(j)
             .is_some_and(|n| n.indent == Some(ind) && is_key_line(n.body));
-        let range = l.start..ls.get(end).map_or(text.len(), |n| n.start);
-        if end > i + 1
-            && sibling
-            && range.len() >= MIN_BLOCK
+        // The mapping's last key: what follows is shallower, or nothing.
+        let last = ls.get(j).is_none_or(|n| n.indent.is_some_and(|k| k < ind));
+        if end <= i + 1 || !(sibling || last) {
+            i = j;
+            continue;
+        }
+        let range = if sibling {
+            l.start..ls.get(end).map_or(text.len(), |n| n.start)
+        } else {
+            // Its key line and its last line stay.
+            ls[i + 1].start..ls[end - 1].start
+        };
+        if range.len() >= MIN_BLOCK
             && simple_block(ind, &ls[i + 1..end])
-            && !may_matter(&text[range.clone()])
+            && !may_matter(&text[l.start..ls.get(end).map_or(text.len(), |n| n.start)])
         {
             SKIPPED.fetch_add(range.len(), Relaxed);
             out.push(range);
@@ -373,11 +393,40 @@ mod tests {
     }
 
     #[test]
-    fn the_last_key_of_a_mapping_and_top_level_keys_stay() {
-        let last = "spec:\n  containers:\n  - name: a\n    resources:\n      limits:\n        memory: 256Mi\n        cpu: 1000m\n";
-        assert!(skipped(last).is_empty());
+    fn the_last_key_of_a_mapping_keeps_its_first_and_last_lines_and_top_level_keys_stay() {
+        let last = "spec:\n  containers:\n  - name: a\n    resources:\n      limits:\n        memory: 256Mi\n        cpu: 1000m\n        gpu: 1\n";
+        assert_eq!(
+            skipped(last),
+            ["      limits:\n        memory: 256Mi\n        cpu: 1000m\n"]
+        );
+        // Before a dedent: the next container.
+        let next = last.replace("gpu: 1\n", "gpu: 1\n  - name: b\n    image: b\n");
+        assert_eq!(skipped(&next).len(), 1);
+        // A line at the key's own indentation that is not a key: kept whole.
+        let odd = last.replace("gpu: 1\n", "gpu: 1\n    # a note\n");
+        assert!(skipped(&odd).is_empty());
         let top = "resources:\n  limits:\n    memory: 256Mi\n    cpu: 1000m\n    x: yyyyyyyyy\nkind: Pod\n";
         assert!(skipped(top).is_empty());
+        // A key on the last line, with or without a line break.
+        for end in [
+            "spec:\n  labels:",
+            "spec:\n  labels:\n",
+            "spec:\n  labels:\n\n",
+        ] {
+            assert!(skipped(end).is_empty());
+        }
+    }
+
+    #[test]
+    fn labels_and_selectors_without_an_operator_key_are_left_out() {
+        let text = "spec:\n  selector:\n    matchLabels:\n      app.kubernetes.io/name: billing\n  template:\n    metadata:\n      labels:\n        app.kubernetes.io/name: billing\n        app.kubernetes.io/part-of: identity\n      annotations:\n        a: b\n";
+        assert_eq!(skipped(text).len(), 2, "{:?}", skipped(text));
+        let needle = |t: &str| t.contains("instrumentation.opentelemetry.io/");
+        let misplaced = text.replace(
+            "part-of: identity",
+            "part-of: identity\n        instrumentation.opentelemetry.io/inject-python: \"true\"",
+        );
+        assert_eq!(unread(&misplaced, &needle).len(), 1);
     }
 
     #[test]
@@ -402,33 +451,65 @@ mod tests {
 
     #[test]
     fn every_left_out_block_parses_cleanly_and_the_rest_parses_the_same() {
+        let tail =
+            "    lifecycle:\n      preStop:\n        exec:\n          command: [sleep, '5']\n";
+        let pod = POD.replace("  restartPolicy: Always\n", "") + tail;
+        for text in [POD, pod.as_str()] {
+            same_rest(text);
+        }
+    }
+
+    fn same_rest(text: &str) {
         use crate::language::Language;
-        let tree = crate::syntax::parse(Language::Yaml, POD, None);
+        let tree = crate::syntax::parse(Language::Yaml, text, None);
         assert!(!tree.root_node().has_error());
-        let ranges = unread(POD, &|_| false);
-        let masked = crate::syntax::parse_skipping(Language::Yaml, POD, None, &ranges);
+        let ranges = unread(text, &|_| false);
+        assert!(!ranges.is_empty());
+        let masked = crate::syntax::parse_skipping(Language::Yaml, text, None, &ranges);
         assert!(!masked.root_node().has_error());
         assert_eq!(masked.root_node().end_byte(), tree.root_node().end_byte());
         // Without the left-out text the tree is the one of the text without those lines.
         let mut cut = String::new();
         let mut at = 0;
         for r in &ranges {
-            cut.push_str(&POD[at..r.start]);
+            cut.push_str(&text[at..r.start]);
             at = r.end;
         }
-        cut.push_str(&POD[at..]);
+        cut.push_str(&text[at..]);
         let plain = crate::syntax::parse(Language::Yaml, &cut, None);
-        let shape = |t: &tree_sitter::Tree| {
-            let mut kinds = Vec::new();
+        let nodes = |t: &tree_sitter::Tree| {
+            let mut all = Vec::new();
             let mut c = t.walk();
             let mut stack = vec![t.root_node()];
             while let Some(n) = stack.pop() {
-                kinds.push(n.kind());
+                all.push((n.kind(), n.start_byte(), n.end_byte()));
                 stack.extend(n.children(&mut c));
             }
-            kinds
+            all
         };
+        let shape = |t: &tree_sitter::Tree| nodes(t).into_iter().map(|n| n.0).collect::<Vec<_>>();
         assert_eq!(shape(&masked), shape(&plain));
+        // Every node that starts outside a left-out block (from the line before it to the
+        // end of the line after it) is in both trees, with the same extent.
+        let line_start = |at: usize| {
+            text[..at.saturating_sub(1)]
+                .rfind('\n')
+                .map_or(0, |i| i + 1)
+        };
+        let line_end = |at: usize| text[at..].find('\n').map_or(text.len(), |i| at + i);
+        let regions: Vec<Range<usize>> = ranges
+            .iter()
+            .map(|r| line_start(r.start)..line_end(r.end))
+            .collect();
+        let outside = |t: &tree_sitter::Tree| {
+            let mut v: Vec<_> = nodes(t)
+                .into_iter()
+                .filter(|n| !regions.iter().any(|r| r.contains(&n.1)))
+                .collect();
+            v.sort();
+            v
+        };
+        assert_eq!(outside(&masked), outside(&tree));
     }
 
     /// The promise of [`UNREAD`]: no source names one of its keys as a string or a query

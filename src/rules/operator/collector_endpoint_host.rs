@@ -14,9 +14,7 @@ use crate::diagnostic::{Edit, Finding, Fix, Severity, Span};
 use crate::language::Language;
 use crate::launch::endpoint;
 use crate::rules::{always, Bytes, Facts, FixKind, Match, Pre, Query, Rule, Topic};
-use crate::syntax::yaml::{
-    self, get, get_path, key_path, scalar, K8sObject, INSTRUMENTATION_LANGUAGES,
-};
+use crate::syntax::yaml::{self, get, get_path, scalar, K8sObject, INSTRUMENTATION_LANGUAGES};
 use crate::workspace::Workspace;
 use tree_sitter::Node;
 
@@ -173,12 +171,12 @@ fn check(m: &Match) -> Option<Finding> {
     if model::is_test_assertion(m.ctx.path) {
         return None;
     }
-    let (root, clean) = model::document_of(pair_node)?;
+    let (root, clean) = model::document_in(m, pair_node)?;
     if !clean {
         return None;
     }
     let obj = model::object(m, root)?;
-    let path = key_path(pair_node, src);
+    let path = m.key_path(pair_node);
     let path: Vec<&str> = path.iter().map(String::as_str).collect();
     let s = scalar(value, src)?;
     let users = if obj.is_instrumentation() {

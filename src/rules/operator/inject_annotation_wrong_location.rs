@@ -8,9 +8,7 @@ use super::model::{self, Place, Site, Wrong};
 use crate::diagnostic::{Finding, Fix, Severity};
 use crate::language::Language;
 use crate::rules::{always, anywhere, Facts, FixKind, Match, Pre, Query, Rule, Topic};
-use crate::syntax::yaml::{
-    get_path, is_values_path, key_path, pair, pair_key, scalar, OPERATOR_PREFIX,
-};
+use crate::syntax::yaml::{get_path, is_values_path, pair, pair_key, scalar, OPERATOR_PREFIX};
 
 /// The rule.
 pub static RULE: Rule = Rule {
@@ -134,11 +132,11 @@ fn values_labels(m: &Match) -> Option<Finding> {
     let pair_node = m.get("pair")?;
     let key = pair_key(pair_node, src)?;
     let annotation = model::annotation_key(&key)?;
-    let (root, clean) = model::document_of(pair_node)?;
+    let (root, clean) = model::document_in(m, pair_node)?;
     if !clean || model::object(m, root).is_some() {
         return None;
     }
-    let path = key_path(pair_node, src);
+    let path = m.key_path(pair_node);
     let n = path.len();
     if !(2..=3).contains(&n) || path[n - 2] != "podLabels" || path.contains(&"-".to_string()) {
         return None;

@@ -596,7 +596,7 @@ pub fn values_python_env<'t>(
     })
 }
 
-/// The mapping above `node` that has `key` (the container of an env item)./// The mapping above `node` that has `key` (the container of an env item).
+/// The mapping above `node` that has `key` (the container of an env item).
 pub fn climb_to_mapping_with<'t>(node: Node<'t>, key: &str, src: &str) -> Option<Node<'t>> {
     let mut cur = node.parent();
     while let Some(n) = cur {
