@@ -260,7 +260,9 @@ fn run_check(args: &CheckArgs) -> anyhow::Result<ExitCode> {
     } else {
         &args.paths[..]
     };
+    let walked = std::time::Instant::now();
     let found = walk::collect(paths, &cwd, &scopes, args.force_exclude);
+    let walked = walked.elapsed();
     for w in &found.warnings {
         eprintln!("warning: {w}");
     }
@@ -273,7 +275,7 @@ fn run_check(args: &CheckArgs) -> anyhow::Result<ExitCode> {
 
     let full = args.full;
     let stats = Stats::default();
-    let mut timings: Vec<(&str, std::time::Duration)> = Vec::new();
+    let mut timings: Vec<(&str, std::time::Duration)> = vec![("walk", walked)];
     let mut clock = std::time::Instant::now();
     let mut lap = |name: &'static str, timings: &mut Vec<(&str, std::time::Duration)>| {
         timings.push((name, clock.elapsed()));
