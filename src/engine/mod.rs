@@ -523,11 +523,6 @@ pub fn check_full(
 
 /// `check`, reusing the per-chunk results of `cache` where a chunk is unchanged (see
 /// `incremental::Checker`, the editor's entry point).
-/// Needle occurrences closer than this share one query run (`needles::clusters_in`): a
-/// run descends from the document root, so occurrences a few lines apart are cheaper
-/// together than apart.
-const CLUSTER_GAP: usize = 256;
-
 pub(crate) fn check_with(
     file: &SourceFile,
     path: Option<&Path>,
@@ -640,43 +635,31 @@ pub(crate) fn check_with(
                 }
                 let src = &file.text()[chunk.start..chunk.start + chunk.len];
                 // Every match a rule reports on contains one of its needles (`Pre::needles`):
-                // the query looks only where they are, cluster by cluster. A match found in
-                // two clusters (its nodes reach into both) is judged once.
-                let ranges = match mask {
-                    0 => std::iter::once(0..src.len()).collect(),
-                    m => needles::clusters_in(
+                // the query looks only where they are.
+                let range = match mask {
+                    0 => 0..src.len(),
+                    m => match needles::span_in(
                         needle_places[ci].get_or_init(|| needles::places(lang, src)),
                         m,
-                        CLUSTER_GAP,
-                    ),
+                    ) {
+                        Some(r) => r,
+                        None => continue,
+                    },
                 };
+                cursor.set_byte_range(range);
+                let mut matches = cursor.matches(query, tree.root_node(), src.as_bytes());
                 let mut here = Vec::new();
-                let mut seen: Vec<(usize, Vec<(u32, usize)>)> = Vec::new();
-                for range in ranges.iter().cloned() {
-                    cursor.set_byte_range(range);
-                    let mut matches = cursor.matches(query, tree.root_node(), src.as_bytes());
-                    while let Some(m) = matches.next() {
-                        if ranges.len() > 1 {
-                            let id = (
-                                m.pattern_index,
-                                m.captures.iter().map(|c| (c.index, c.node.id())).collect(),
-                            );
-                            if seen.contains(&id) {
-                                continue;
-                            }
-                            seen.push(id);
-                        }
-                        let mt = Match {
-                            ctx: &ctx,
-                            chunk: src,
-                            offset: chunk.start,
-                            captures: m.captures,
-                            names,
-                            root: tree.root_node(),
-                        };
-                        if let Some(f) = (judge.check)(&mt) {
-                            here.push(f);
-                        }
+                while let Some(m) = matches.next() {
+                    let mt = Match {
+                        ctx: &ctx,
+                        chunk: src,
+                        offset: chunk.start,
+                        captures: m.captures,
+                        names,
+                        root: tree.root_node(),
+                    };
+                    if let Some(f) = (judge.check)(&mt) {
+                        here.push(f);
                     }
                 }
                 if let Some(c) = cache.as_deref_mut() {

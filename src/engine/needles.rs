@@ -151,19 +151,25 @@ pub fn span_of(lang: Language, mask: u128, text: &str) -> Option<std::ops::Range
     span
 }
 
-/// One occurrence of a needle in a text: its bit and its bytes.
+/// Where one needle occurs in a text: its bit, from the start of its first occurrence to
+/// the end of its last.
 pub type Place = (u128, std::ops::Range<usize>);
 
-/// Every needle occurrence in `text`, in order of their ends, from one pass: what
-/// [`span_in`] and [`clusters_in`] answer from for each rule's mask (instead of one
-/// [`span_of`] pass per rule).
+/// Every needle's [`Place`] in `text`, from one pass: what [`span_in`] answers from for each
+/// rule's mask (instead of one [`span_of`] pass per rule).
 pub fn places(lang: Language, text: &str) -> Vec<Place> {
     let Some(ac) = &table(lang).ac else {
         return Vec::new();
     };
-    ac.find_overlapping_iter(text)
-        .map(|m| (1u128 << m.pattern().as_usize(), m.start()..m.end()))
-        .collect()
+    let mut out: Vec<Place> = Vec::new();
+    for m in ac.find_overlapping_iter(text) {
+        let bit = 1u128 << m.pattern().as_usize();
+        match out.iter_mut().find(|p| p.0 == bit) {
+            Some(p) => p.1 = p.1.start.min(m.start())..p.1.end.max(m.end()),
+            None => out.push((bit, m.start()..m.end())),
+        }
+    }
+    out
 }
 
 /// [`span_of`] from the text's [`places`].
@@ -173,28 +179,6 @@ pub fn span_in(places: &[Place], mask: u128) -> Option<std::ops::Range<usize>> {
         .filter(|p| p.0 & mask != 0)
         .map(|p| p.1.clone())
         .reduce(|a, b| a.start.min(b.start)..a.end.max(b.end))
-}
-
-/// The occurrences of `mask`'s needles grouped into ranges, in order: occurrences less than
-/// `gap` bytes apart share one. Their union covers every occurrence; together they cover
-/// no more than [`span_in`].
-pub fn clusters_in(places: &[Place], mask: u128, gap: usize) -> Vec<std::ops::Range<usize>> {
-    let mut found: Vec<std::ops::Range<usize>> = places
-        .iter()
-        .filter(|p| p.0 & mask != 0)
-        .map(|p| p.1.clone())
-        .collect();
-    found.sort_unstable_by_key(|r| r.start);
-    let mut out: Vec<std::ops::Range<usize>> = Vec::with_capacity(found.len());
-    for r in found {
-        match out.last_mut() {
-            Some(last) if r.start <= last.end.saturating_add(gap) => {
-                last.end = last.end.max(r.end);
-            }
-            _ => out.push(r),
-        }
-    }
-    out
 }
 
 /// The bit of needle `s` in `lang`'s table, if it has one.
@@ -342,27 +326,5 @@ mod tests {
             );
         }
         assert_eq!(span_in(&[], u128::MAX), None);
-    }
-
-    #[test]
-    fn clusters_cover_every_occurrence_within_the_span() {
-        let text = "env:\n- name: OTEL_EXPORTER_OTLP_ENDPOINT\n  value: http://c:4317\ncommand: [gunicorn, -w, '4']\nargs: [--reload]\nx: 4317\n";
-        let places = places(Language::Yaml, text);
-        for gap in [0, 8, 64, 10_000] {
-            for m in [u128::MAX, places[0].0, places[1].0 | places[2].0] {
-                let c = clusters_in(&places, m, gap);
-                for p in places.iter().filter(|p| p.0 & m != 0) {
-                    assert!(c.iter().any(|r| r.start <= p.1.start && p.1.end <= r.end));
-                }
-                assert!(c.windows(2).all(|w| w[0].end + gap < w[1].start), "{c:?}");
-                let span = span_in(&places, m).unwrap();
-                assert_eq!(c.first().unwrap().start, span.start);
-                assert_eq!(c.last().unwrap().end, span.end);
-            }
-        }
-        let four = bit_of(Language::Yaml, "4317").unwrap();
-        assert_eq!(clusters_in(&places, four, 0).len(), 2);
-        assert_eq!(clusters_in(&places, four, 10_000).len(), 1);
-        assert!(clusters_in(&[], u128::MAX, 0).is_empty());
     }
 }
