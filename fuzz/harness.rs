@@ -292,9 +292,52 @@ fn check_bundle(first: &str, data: &[u8]) -> Outcome {
             };
             same("check of the lazily read file", &lazy, "check", &diags)
                 .map_err(|e| format!("{}: {e}", at()))?;
+            if *lang == Language::Yaml {
+                declared_trees(text, path, &settings, &ws, &full)
+                    .map_err(|e| format!("{}: {e}", at()))?;
+            }
         }
         Ok(())
     })
+}
+
+/// Each rule that declares which YAML trees it reads (`rules::Rule::trees`) reports on the
+/// full path with only those trees (the other documents read from their lines where the
+/// reader can) what it reports with every tree (`full`).
+fn declared_trees(
+    text: &str,
+    path: &Path,
+    settings: &Settings,
+    ws: &Workspace,
+    full: &[Diagnostic],
+) -> Outcome {
+    use otel_lsp::source::Need;
+    use otel_lsp::syntax::yaml::Classes;
+    let rules: Vec<_> = otel_lsp::rules::ALL
+        .iter()
+        .filter(|r| r.pre_for(Language::Yaml).is_some() && r.trees != Classes::ALL)
+        .collect();
+    let mut classes: Vec<Classes> = rules.iter().map(|r| r.trees).collect();
+    classes.sort_by_key(|c| c.0);
+    classes.dedup();
+    let layout = engine::layout(Language::Yaml, text);
+    for c in classes {
+        let need = Need::trees_of(c);
+        let file = engine::read_layout(Language::Yaml, text.to_string(), &layout, &|_, _| need);
+        let declared = engine::check_full(&file, Some(path), settings, ws);
+        for r in rules.iter().filter(|r| r.trees == c) {
+            let pick = |d: &[Diagnostic]| -> Vec<Diagnostic> {
+                d.iter().filter(|d| d.code == r.code).cloned().collect()
+            };
+            same(
+                "every tree",
+                &pick(full),
+                &format!("the trees {} declares ({c:?})", r.code),
+                &pick(&declared),
+            )?;
+        }
+    }
+    Ok(())
 }
 
 fn fits(text: &str, s: Span) -> bool {

@@ -175,6 +175,23 @@ pub enum Need {
     Facts,
     /// Its tree and facts (a check).
     Tree,
+    /// Its tree and facts when it holds an object of these classes (the rules that look at
+    /// it read those trees only, `rules::Rule::trees`), else its facts as [`Need::Facts`]
+    /// reads them; a document the line reader cannot read is parsed.
+    TreeOf(crate::syntax::yaml::Classes),
+}
+
+impl Need {
+    /// What a document needs when its readers read the trees of objects of these classes:
+    /// every tree ([`Need::Tree`]), none (its facts, [`Need::Facts`]), or those.
+    pub fn trees_of(classes: crate::syntax::yaml::Classes) -> Need {
+        use crate::syntax::yaml::Classes;
+        match classes {
+            Classes::ALL => Need::Tree,
+            Classes::NONE => Need::Facts,
+            c => Need::TreeOf(c),
+        }
+    }
 }
 
 /// `true` is [`Need::Tree`], `false` [`Need::Nothing`] (a caller that never asks for facts
@@ -315,10 +332,25 @@ impl SourceFile {
         for (i, &(s, bits)) in layout.iter().enumerate() {
             let e = layout.get(i + 1).map_or(text.len(), |n| n.0);
             let need = wanted(s, bits);
-            if need == Need::Facts && lang == Language::Yaml {
+            // A document whose first lines say it holds an object the rules read trees of is
+            // parsed without reading its lines first.
+            let sniffed = match need {
+                Need::TreeOf(classes) => sniff_class(&text[s..e]).is_some_and(|c| c.meets(classes)),
+                _ => false,
+            };
+            if matches!(need, Need::Facts | Need::TreeOf(_)) && lang == Language::Yaml && !sniffed {
                 if let Some(c) = light_chunk(&text, s..e, bits) {
-                    chunks.push(c);
-                    continue;
+                    let tree_wanted = match (need, &c.facts) {
+                        (Need::TreeOf(classes), ChunkFacts::Yaml(Some(o))) => {
+                            o.class().meets(classes)
+                        }
+                        _ => false,
+                    };
+                    if !tree_wanted {
+                        LIGHT_BYTES.fetch_add(c.len, Ordering::Relaxed);
+                        chunks.push(c);
+                        continue;
+                    }
                 }
             }
             let w = if need == Need::Nothing {
@@ -820,12 +852,39 @@ pub fn light_bytes() -> usize {
     LIGHT_BYTES.load(Ordering::Relaxed)
 }
 
+/// The class of the object a YAML document holds, from its top-level `apiVersion:` and
+/// `kind:` lines, when both are plain one-line values; a guess only used to parse a document
+/// sooner (the line reader decides what it is otherwise).
+fn sniff_class(doc: &str) -> Option<crate::syntax::yaml::Classes> {
+    let mut api_version = None;
+    let mut kind = None;
+    for line in doc.lines() {
+        let value = |rest: &str| {
+            let v = rest.trim().trim_matches(|c| c == '"' || c == '\'');
+            (!v.is_empty() && !v.contains([' ', '#', '{'])).then(|| v.to_string())
+        };
+        if let Some(rest) = line.strip_prefix("apiVersion:") {
+            api_version = api_version.or_else(|| value(rest));
+        } else if let Some(rest) = line.strip_prefix("kind:") {
+            kind = kind.or_else(|| value(rest));
+        }
+        if api_version.is_some() && kind.is_some() {
+            break;
+        }
+    }
+    let object = crate::syntax::yaml::K8sObject {
+        api_version: api_version?,
+        kind: kind?,
+        ..Default::default()
+    };
+    Some(object.class())
+}
+
 /// A YAML document's chunk with the facts [`launch::yaml::light_facts`] reads from its
 /// lines, and no tree; `None` when it cannot read them.
 fn light_chunk(text: &str, span: std::ops::Range<usize>, needles: u128) -> Option<Chunk> {
     let src = &text[span.clone()];
     let (object, launch) = launch::yaml::light_facts(src)?;
-    LIGHT_BYTES.fetch_add(src.len(), Ordering::Relaxed);
     Some(Chunk {
         id: next_chunk_id(),
         start: span.start,

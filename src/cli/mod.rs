@@ -36,6 +36,7 @@ use otel_lsp::language::Language;
 use otel_lsp::rules;
 use otel_lsp::source::Wanted;
 use otel_lsp::syntax::kustomize::is_kustomization_path;
+use otel_lsp::syntax::yaml::Classes;
 use otel_lsp::workspace::FileSummary;
 use otel_lsp::workspace::{self, Workspace};
 use output::{FileReport, Summary};
@@ -376,24 +377,24 @@ fn run_check(args: &CheckArgs) -> anyhow::Result<ExitCode> {
             let Ok(text) = read_text(t) else {
                 return;
             };
-            let check_wanted =
-                engine::check_trees(t.lang, &text, s.bits, Some(&t.path), settings, early);
-            // A check parses what a rule looks at; a document only the summary reads is read
-            // from its lines where it can be.
-            let tree = check_wanted.map(|w| w.except(provider));
+            let check = engine::check_docs(t.lang, &text, s.bits, Some(&t.path), settings, early);
+            // A check parses what a rule looks at: the documents its needles are in, when they
+            // hold objects whose trees it reads. A document only the summary reads, or only
+            // rules that read facts, is read from its lines where it can be. The provider
+            // documents are left to phase 5.
             let facts = summary_wanted.map(|w| w.except(provider));
             let file = engine::read_layout(t.lang, text, &s.layout, &|_, b| {
-                if tree.is_some_and(|w| w.wants(b)) {
-                    Need::Tree
-                } else if facts.is_some_and(|w| w.wants(b)) {
-                    Need::Facts
-                } else {
-                    Need::Nothing
+                if b & provider != 0 {
+                    return Need::Nothing;
+                }
+                match check.as_ref().map_or(Need::Nothing, |c| c.need(b)) {
+                    Need::Nothing if facts.is_some_and(|w| w.wants(b)) => Need::Facts,
+                    need => need,
                 }
             });
             stats.parsed(&file);
             s.late = engine::document_parts(&file);
-            if check_wanted.is_some() {
+            if check.is_some() {
                 let (diags, stale) =
                     workspace::speculate(|| engine::check(&file, Some(&t.path), settings, early));
                 stats.speculated.fetch_add(1, Relaxed);
@@ -515,8 +516,24 @@ fn run_check(args: &CheckArgs) -> anyhow::Result<ExitCode> {
                 let checked = rest.is_none();
                 let mut file = match wanted {
                     Wanted::Bits(p) if speculated.is_some() && p != 0 => {
+                        // The provider documents, with the trees of the objects the relevant
+                        // rules read trees of (whichever document their needles are in).
+                        let classes = engine::check_docs(
+                            t.lang,
+                            &text,
+                            s.bits,
+                            Some(&t.path),
+                            settings,
+                            &workspace,
+                        )
+                        .map_or(Classes::ALL, |d| d.classes());
+                        let need = Need::trees_of(classes);
                         engine::read_layout(t.lang, text, &s.layout, &|start, bits| {
-                            (bits & p != 0 && skip.binary_search(&start).is_err()).into()
+                            if bits & p != 0 && skip.binary_search(&start).is_err() {
+                                need
+                            } else {
+                                Need::Nothing
+                            }
                         })
                     }
                     w => engine::read(t.lang, text, w),

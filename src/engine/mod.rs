@@ -14,6 +14,7 @@ use crate::launch::LaunchFacts;
 use crate::rules::{self, Bytes, Context, Match};
 use crate::source::{Chunk, ChunkFacts, Wanted};
 pub use crate::source::{FileFacts, Need, SourceFile};
+use crate::syntax::yaml::Classes;
 use crate::workspace::{FileSummary, Workspace};
 pub use incremental::Checker;
 use incremental::Kept;
@@ -344,18 +345,78 @@ pub fn check_trees(
     settings: &Settings,
     workspace: &Workspace,
 ) -> Option<Wanted> {
+    check_docs(lang, text, bits, path, settings, workspace).map(|d| d.wanted())
+}
+
+/// What checking a file needs of each chunk: per relevant rule, the chunks it wants (its
+/// needles') and, in a YAML stream, the objects whose trees it reads there
+/// ([`rules::Rule::trees`]). `None` when no enabled rule can report in the file.
+pub fn check_docs(
+    lang: Language,
+    text: &str,
+    bits: u128,
+    path: Option<&Path>,
+    settings: &Settings,
+    workspace: &Workspace,
+) -> Option<DocWish> {
     let relevant = relevant_rules(lang, text, bits, path, settings, workspace);
     if relevant.is_empty() {
         return None;
     }
     if lang.is_launcher_kind() {
-        return Some(Wanted::All);
+        return Some(DocWish {
+            parts: vec![(Wanted::All, Classes::ALL)],
+        });
     }
-    Some(
-        relevant
-            .iter()
-            .fold(Wanted::Bits(0), |w, &i| w.or(needles::rule_wanted(i, lang))),
-    )
+    let mut parts: Vec<(Wanted, Classes)> = Vec::new();
+    for i in relevant {
+        let trees = match lang {
+            Language::Yaml => rules::ALL[i].trees,
+            _ => Classes::ALL,
+        };
+        let w = needles::rule_wanted(i, lang);
+        match parts.iter_mut().find(|p| p.1 == trees) {
+            Some(p) => p.0 = p.0.or(w),
+            None => parts.push((w, trees)),
+        }
+    }
+    Some(DocWish { parts })
+}
+
+/// Per chunk, what a check needs of it ([`check_docs`]).
+#[derive(Debug, Clone)]
+pub struct DocWish {
+    /// The chunks some rules want, and the objects whose trees those rules read.
+    parts: Vec<(Wanted, Classes)>,
+}
+
+impl DocWish {
+    /// Every chunk some rule wants, tree or facts: what [`check_trees`] answers.
+    pub fn wanted(&self) -> Wanted {
+        self.parts.iter().fold(Wanted::Bits(0), |w, p| w.or(p.0))
+    }
+
+    /// What the check needs of a chunk with these needle bits: the classes of the rules that
+    /// want it, as a [`Need`] (`Need::Facts` when those rules read no tree).
+    pub fn need(&self, bits: u128) -> Need {
+        let mut wanted = false;
+        let mut classes = Classes::NONE;
+        for (w, c) in &self.parts {
+            if w.wants(bits) {
+                wanted = true;
+                classes = classes.or(*c);
+            }
+        }
+        match wanted {
+            false => Need::Nothing,
+            true => Need::trees_of(classes),
+        }
+    }
+
+    /// The classes every relevant rule reads trees of, whatever a chunk's needles.
+    pub fn classes(&self) -> Classes {
+        self.parts.iter().fold(Classes::NONE, |c, p| c.or(p.1))
+    }
 }
 
 /// Parses, beyond what [`check_wanted`] asked, the chunks that mention names the relevant

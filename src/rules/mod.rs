@@ -72,6 +72,13 @@ pub struct Rule {
     /// re-runs it on the edited documents only (`engine::Checker`); `engine::check` runs it
     /// on the whole file, and the tests hold the two equal.
     pub scan_per_document: bool,
+    /// The YAML documents whose trees it reads (its query's matches, its scan's walks), by
+    /// the object they hold. A document its needles are in that holds an object of another
+    /// class needs only its facts, which the command line reads from the document's lines
+    /// where it can (`source::Need::TreeOf`). `Classes::NONE` for a rule that reads the
+    /// facts of YAML documents only, or no YAML; `tests/yaml_trees.rs` holds that each rule
+    /// reports with only the trees it declares what it reports with every tree.
+    pub trees: crate::syntax::yaml::Classes,
 }
 
 impl Rule {

@@ -397,6 +397,50 @@ impl K8sObject {
             .find(|(k, _)| k == key)
             .map(|(_, v)| v.as_str())
     }
+
+    /// What the object is to the rules that read documents' trees ([`Classes`]).
+    pub fn class(&self) -> Classes {
+        match pod_shape(&self.api_version, &self.kind) {
+            Some(shape) if shape.namespace => Classes::NAMESPACE,
+            Some(_) => Classes::PODS,
+            None if self.is_instrumentation() => Classes::INSTRUMENTATION,
+            None if self.is_collector() => Classes::COLLECTOR,
+            None => Classes::OTHER,
+        }
+    }
+}
+
+/// Sets of object classes: which YAML documents' trees a rule reads (`rules::Rule::trees`),
+/// by the object the document holds. A document that holds no object the line reader
+/// reads (a compose file, a Helm values file, one it cannot read) is every rule's.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Classes(pub u8);
+
+impl Classes {
+    /// None: a rule that reads documents' facts only (launchers, environment, objects).
+    pub const NONE: Classes = Classes(0);
+    /// Objects that make pods ([`pod_shape`]: workloads, Pods, PodTemplates).
+    pub const PODS: Classes = Classes(1);
+    /// Namespaces (their annotations are the namespace-wide injection default).
+    pub const NAMESPACE: Classes = Classes(2);
+    /// The Operator's `Instrumentation`s.
+    pub const INSTRUMENTATION: Classes = Classes(4);
+    /// The Operator's `OpenTelemetryCollector`s.
+    pub const COLLECTOR: Classes = Classes(8);
+    /// Every other object: ConfigMaps, Services, Ingresses, RBAC, …
+    pub const OTHER: Classes = Classes(16);
+    /// Every document.
+    pub const ALL: Classes = Classes(31);
+
+    /// Both sets.
+    pub const fn or(self, other: Classes) -> Classes {
+        Classes(self.0 | other.0)
+    }
+
+    /// Whether the two sets share a class.
+    pub fn meets(self, other: Classes) -> bool {
+        self.0 & other.0 != 0
+    }
 }
 
 /// Whether `apiVersion` + `kind` name an OpenTelemetry Operator `Instrumentation` (not the

@@ -53,6 +53,7 @@ pub static RULE: Rule = Rule {
     gate: always,
     scan: Some(scan),
     scan_per_document: true,
+    trees: crate::syntax::yaml::Classes::NONE,
 };
 
 /// Calls whose last name ends so take an exporter: span/log processors, metric readers.

@@ -56,6 +56,7 @@ pub static RULE: Rule = Rule {
     gate: always,
     scan: Some(scan),
     scan_per_document: true,
+    trees: crate::syntax::yaml::Classes::NONE,
 };
 
 const MESSAGE: &str = "The OpenTelemetry Operator injects Python auto-instrumentation into this container (`inject-python`), and it is also started with `opentelemetry-instrument`: two copies of the SDK and instrumentations on `PYTHONPATH`, configured twice. Keep one: remove `opentelemetry-instrument`, or the annotation.";

@@ -59,6 +59,7 @@ pub static RULE: Rule = Rule {
     gate: always,
     scan: Some(scan),
     scan_per_document: true,
+    trees: crate::syntax::yaml::Classes::NONE,
 };
 
 /// A Python file in OpenTelemetry context that names the SDK's `resources` module.

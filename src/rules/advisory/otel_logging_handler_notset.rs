@@ -35,6 +35,7 @@ pub static RULE: Rule = Rule {
     gate: always,
     scan: None,
     scan_per_document: false,
+    trees: crate::syntax::yaml::Classes::NONE,
 };
 
 /// What the module's facts must hold: the imports that name the handler, and every call

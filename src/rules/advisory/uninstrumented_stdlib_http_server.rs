@@ -44,6 +44,7 @@ pub static RULE: Rule = Rule {
     gate: always,
     scan: None,
     scan_per_document: false,
+    trees: crate::syntax::yaml::Classes::NONE,
 };
 
 const AUTO: &str = "opentelemetry.instrumentation.auto_instrumentation";

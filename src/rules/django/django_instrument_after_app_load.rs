@@ -40,6 +40,7 @@ pub static RULE: Rule = Rule {
     gate: always,
     scan: Some(scan),
     scan_per_document: false,
+    trees: crate::syntax::yaml::Classes::NONE,
 };
 
 const MESSAGE: &str = "DjangoInstrumentor must run before the Django handler loads middleware.";

@@ -45,6 +45,7 @@ pub static RULE: Rule = Rule {
     gate: always,
     scan: Some(scan),
     scan_per_document: true,
+    trees: crate::syntax::yaml::Classes::NONE,
 };
 
 const MESSAGE: &str =

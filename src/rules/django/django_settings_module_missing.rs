@@ -39,6 +39,7 @@ pub static RULE: Rule = Rule {
     gate: always,
     scan: Some(scan),
     scan_per_document: true,
+    trees: crate::syntax::yaml::Classes::NONE,
 };
 
 const MESSAGE: &str = "Django zero-code instrumentation needs DJANGO_SETTINGS_MODULE in the environment before Python starts.";

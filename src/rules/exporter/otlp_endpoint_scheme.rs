@@ -46,6 +46,7 @@ pub static RULE: Rule = Rule {
     gate: always,
     scan: Some(scan),
     scan_per_document: true,
+    trees: crate::syntax::yaml::Classes::NONE,
 };
 
 const HTTP_MESSAGE: &str = "OTLP/HTTP endpoints need a scheme: without `http://` the exporter fails (\"No connection adapters were found\"). Prefix `http://`.";

@@ -47,6 +47,7 @@ pub static RULE: Rule = Rule {
     gate: always,
     scan: Some(scan),
     scan_per_document: true,
+    trees: crate::syntax::yaml::Classes::NONE,
 };
 
 const SIGNAL_PATHS: &[&str] = &["/v1/traces", "/v1/metrics", "/v1/logs"];

@@ -44,6 +44,7 @@ pub static RULE: Rule = Rule {
     gate: always,
     scan: Some(scan),
     scan_per_document: true,
+    trees: crate::syntax::yaml::Classes::NONE,
 };
 
 /// What a Python file must name for an OTLP exporter call to be judged: the class (its name

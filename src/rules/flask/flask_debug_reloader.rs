@@ -34,6 +34,7 @@ pub static RULE: Rule = Rule {
     gate,
     scan: None,
     scan_per_document: false,
+    trees: crate::syntax::yaml::Classes::NONE,
     also: &[],
 };
 

@@ -63,6 +63,7 @@ pub static RULE: Rule = Rule {
     gate: crate::rules::always,
     scan: Some(scan),
     scan_per_document: true,
+    trees: crate::syntax::yaml::Classes::NONE,
 };
 
 /// OTEL001's fact needles (the Flask constructor, its imports and the other frameworks'),

@@ -51,6 +51,7 @@ pub static RULE: Rule = Rule {
     gate: always,
     scan: None,
     scan_per_document: false,
+    trees: crate::syntax::yaml::Classes::NONE,
 };
 
 /// The setters: the function, its module, and the module's name in `opentelemetry`.

@@ -42,6 +42,7 @@ pub static RULE: Rule = Rule {
     gate: always,
     scan: None,
     scan_per_document: false,
+    trees: crate::syntax::yaml::Classes::NONE,
 };
 
 /// An instrumentor and the framework class it patches.

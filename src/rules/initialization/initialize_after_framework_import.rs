@@ -43,6 +43,7 @@ pub static RULE: Rule = Rule {
     gate: always,
     scan: None,
     scan_per_document: false,
+    trees: crate::syntax::yaml::Classes::NONE,
 };
 
 /// The module whose `initialize()` runs programmatic auto-instrumentation.

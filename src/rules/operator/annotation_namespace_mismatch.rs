@@ -34,6 +34,7 @@ pub static RULE: Rule = Rule {
     gate: always,
     scan: None,
     scan_per_document: false,
+    trees: crate::syntax::yaml::Classes::PODS.or(crate::syntax::yaml::Classes::NAMESPACE),
 };
 
 fn check(m: &Match) -> Option<Finding> {

@@ -44,6 +44,7 @@ pub static RULE: Rule = Rule {
     gate: always,
     scan: None,
     scan_per_document: false,
+    trees: crate::syntax::yaml::Classes::PODS.or(crate::syntax::yaml::Classes::INSTRUMENTATION),
 };
 
 /// An Instrumentation, or a pod annotated for the Operator (itself or through its Namespace).

@@ -36,6 +36,7 @@ pub static RULE: Rule = Rule {
     gate: always,
     scan: None,
     scan_per_document: false,
+    trees: crate::syntax::yaml::Classes::PODS.or(crate::syntax::yaml::Classes::NAMESPACE),
 };
 
 /// The languages whose injection into a Python container is judged (case A).

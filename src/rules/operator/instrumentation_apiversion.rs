@@ -34,6 +34,7 @@ pub static RULE: Rule = Rule {
     gate: always,
     scan: None,
     scan_per_document: false,
+    trees: crate::syntax::yaml::Classes::INSTRUMENTATION,
 };
 
 /// The one version the released CRD serves.

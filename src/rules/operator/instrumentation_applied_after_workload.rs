@@ -47,6 +47,7 @@ pub static RULE: Rule = Rule {
     gate: always,
     scan: Some(scan),
     scan_per_document: false,
+    trees: crate::syntax::yaml::Classes::PODS.or(crate::syntax::yaml::Classes::INSTRUMENTATION).or(crate::syntax::yaml::Classes::NAMESPACE),
 };
 
 /// A kustomization (what it builds is in other files), a stream with both an

@@ -32,6 +32,7 @@ pub static RULE: Rule = Rule {
     gate: always,
     scan: Some(scan),
     scan_per_document: false,
+    trees: crate::syntax::yaml::Classes::INSTRUMENTATION,
 };
 
 /// Whether an Instrumentation sets an endpoint for the SDKs it configures: `spec.exporter

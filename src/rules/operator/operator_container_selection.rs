@@ -37,6 +37,7 @@ pub static RULE: Rule = Rule {
     gate: always,
     scan: None,
     scan_per_document: false,
+    trees: crate::syntax::yaml::Classes::PODS.or(crate::syntax::yaml::Classes::NAMESPACE),
 };
 
 const PYTHON_NAMES: &str = "instrumentation.opentelemetry.io/python-container-names";

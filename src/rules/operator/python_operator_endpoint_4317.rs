@@ -43,6 +43,7 @@ pub static RULE: Rule = Rule {
     gate: always,
     scan: None,
     scan_per_document: false,
+    trees: crate::syntax::yaml::Classes::PODS.or(crate::syntax::yaml::Classes::INSTRUMENTATION),
 };
 
 const MESSAGE: &str = "Python auto-instrumentation injected by the Operator exports OTLP over HTTP (http/protobuf); port 4317 is the gRPC port. Use the collector's 4318 port.";

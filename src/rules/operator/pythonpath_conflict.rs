@@ -52,6 +52,7 @@ pub static RULE: Rule = Rule {
     scan: Some(scan),
     // YAML is judged by the query; the scan reads Dockerfiles only.
     scan_per_document: true,
+    trees: crate::syntax::yaml::Classes::PODS.or(crate::syntax::yaml::Classes::INSTRUMENTATION),
 };
 
 /// A Dockerfile whose image a pod injected with Python runs (by the workspace's image name

@@ -30,6 +30,7 @@ pub static RULE: Rule = Rule {
     gate: always,
     scan: Some(scan),
     scan_per_document: false,
+    trees: crate::syntax::yaml::Classes::NONE,
 };
 
 const MESSAGE: &str = "`opentelemetry-bootstrap -a install` only installs instrumentations for libraries already installed; it runs before the application's dependencies are installed in this stage. Run it after them.";

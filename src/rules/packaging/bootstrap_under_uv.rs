@@ -34,6 +34,7 @@ pub static RULE: Rule = Rule {
     gate: always,
     scan: Some(scan),
     scan_per_document: false,
+    trees: crate::syntax::yaml::Classes::NONE,
 };
 
 const MESSAGE: &str = "`opentelemetry-bootstrap -a install` installs with pip behind uv's back (dependency errors or a broken environment). Generate the requirements and install them with uv: `uv run opentelemetry-bootstrap -a requirements | uv pip install --requirement -`.";

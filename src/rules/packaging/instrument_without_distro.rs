@@ -32,6 +32,7 @@ pub static RULE: Rule = Rule {
     gate: always,
     scan: Some(scan),
     scan_per_document: false,
+    trees: crate::syntax::yaml::Classes::NONE,
 };
 
 const MESSAGE: &str = "No OpenTelemetry distro is installed (every `pip install` here lists packages explicitly and none is `opentelemetry-distro` or a vendor distro): `opentelemetry-instrument` finds no configurator and exports nothing. Install `opentelemetry-distro`.";

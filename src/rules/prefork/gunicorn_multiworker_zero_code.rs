@@ -53,6 +53,7 @@ pub static RULE: Rule = Rule {
     gate: always,
     scan: Some(scan),
     scan_per_document: true,
+    trees: crate::syntax::yaml::Classes::NONE,
 };
 
 const MESSAGE: &str = "Multiple pre-fork gunicorn workers under opentelemetry-instrument break metrics (PeriodicExportingMetricReader threads/locks do not survive fork). Use UvicornWorker (ASGI), initialize OTel in post_fork instead of opentelemetry-instrument, or run a single worker.";

@@ -35,6 +35,7 @@ pub static RULE: Rule = Rule {
     gate,
     scan: Some(scan),
     scan_per_document: false,
+    trees: crate::syntax::yaml::Classes::NONE,
 };
 
 /// A gunicorn config module: named `gunicorn*.py`, given to an instrumented or plain gunicorn

@@ -47,6 +47,7 @@ pub static RULE: Rule = Rule {
     gate: always,
     scan: Some(scan),
     scan_per_document: true,
+    trees: crate::syntax::yaml::Classes::NONE,
 };
 
 const MESSAGE: &str = "With several pre-fork workers every worker gets its own Prometheus registry and tries to bind the same port: scrapes see one worker at a time. Push OTLP metrics (PeriodicExportingMetricReader) or run one worker.";

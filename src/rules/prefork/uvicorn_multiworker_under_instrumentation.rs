@@ -57,6 +57,7 @@ pub static RULE: Rule = Rule {
     gate: always,
     scan: Some(scan),
     scan_per_document: true,
+    trees: crate::syntax::yaml::Classes::NONE,
 };
 
 const MESSAGE: &str = "uvicorn's worker processes under opentelemetry-instrument lose metrics (and are fragile with the SDK's background threads). Use gunicorn with UvicornWorker, or one worker.";

@@ -55,6 +55,7 @@ pub static RULE: Rule = Rule {
     gate: always,
     scan: Some(scan),
     scan_per_document: true,
+    trees: crate::syntax::yaml::Classes::NONE,
 };
 
 const MESSAGE: &str = "uvicorn's reloader runs the app in a child process; OpenTelemetry auto-instrumentation does not work with `--reload`.";

@@ -65,6 +65,7 @@ pub static RULE: Rule = Rule {
     gate: always,
     scan: Some(scan),
     scan_per_document: true,
+    trees: crate::syntax::yaml::Classes::NONE,
 };
 
 const PREFORK_MESSAGE: &str = "uWSGI forks {n} workers from a master that already imported the app, and the app sets up OpenTelemetry at import time: the workers inherit dead export threads. Set it up in a `@postfork` function, or use `lazy-apps = true`.";

@@ -45,6 +45,7 @@ pub static RULE: Rule = Rule {
     gate: always,
     scan: Some(scan),
     scan_per_document: false,
+    trees: crate::syntax::yaml::Classes::ALL,
 };
 
 fn has_noqa(b: &Bytes) -> bool {
