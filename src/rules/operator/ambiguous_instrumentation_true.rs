@@ -40,6 +40,9 @@ pub static RULE: Rule = Rule {
 };
 
 fn check(m: &Match) -> Option<Finding> {
+    if !model::holder_is(m, &["podAnnotations"]) {
+        return None;
+    }
     let Some((s, pod_ns)) = judged(m, |v| v.eq_ignore_ascii_case("true")) else {
         return chart_values(m);
     };

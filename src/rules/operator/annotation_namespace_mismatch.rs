@@ -38,6 +38,9 @@ pub static RULE: Rule = Rule {
 };
 
 fn check(m: &Match) -> Option<Finding> {
+    if !super::model::holder_is(m, &["podAnnotations"]) {
+        return None;
+    }
     let ws = m.ctx.workspace;
     // An Instrumentation that may be applied into any namespace could be the pod's.
     if ws.has_instrumentation_without_namespace() {

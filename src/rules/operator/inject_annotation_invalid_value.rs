@@ -116,6 +116,9 @@ pub(super) fn locate<'t>(m: &Match<'_, 't>, pair: Node<'t>) -> Option<Where<'t>>
 }
 
 fn check(m: &Match) -> Option<Finding> {
+    if !model::holder_is(m, &["podAnnotations"]) {
+        return None;
+    }
     let src = m.chunk;
     let at = locate(m, m.get("pair")?)?;
     let Some(vnode) = at.value_node else {

@@ -42,6 +42,9 @@ pub static RULE: Rule = Rule {
 };
 
 fn check(m: &Match) -> Option<Finding> {
+    if !model::holder_is(m, &["podLabels"]) {
+        return None;
+    }
     let src = m.chunk;
     let Some(site) = model::site(m, m.get("pair")?) else {
         return values_labels(m);

@@ -82,6 +82,9 @@ pub(super) fn targets<'t>(
 }
 
 fn check(m: &Match) -> Option<Finding> {
+    if !model::holder_is(m, &[]) {
+        return None;
+    }
     let src = m.chunk;
     let site = model::site(m, m.get("pair")?)?;
     let AnnotationKey::Inject(lang) = site.annotation else {

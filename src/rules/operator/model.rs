@@ -137,6 +137,21 @@ pub fn document_of(node: Node) -> Option<(Node, bool)> {
     Some((root, !top.has_error()))
 }
 
+/// Whether the mapping an Operator annotation query matched under (`@_map`) is one a rule
+/// reads: `annotations:` or `labels:` (plain or quoted), or one of `extra` (plain: the Helm
+/// values maps `podAnnotations:`, `podLabels:`). The annotation rules share one query over
+/// all of them, so that one pass serves them all; each keeps its own here.
+pub fn holder_is(m: &Match, extra: &[&str]) -> bool {
+    let Some(map) = m.get("_map") else {
+        return false;
+    };
+    let text = m.text(map);
+    matches!(
+        text,
+        "annotations" | "labels" | "\"annotations\"" | "\"labels\"" | "'annotations'" | "'labels'"
+    ) || extra.contains(&text)
+}
+
 /// The Kubernetes identity of the match's document: from the chunk facts the engine already
 /// computed, else read again.
 pub fn object(m: &Match, root: Node) -> Option<Arc<K8sObject>> {

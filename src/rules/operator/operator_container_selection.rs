@@ -47,6 +47,9 @@ fn short(key: &str) -> &str {
 }
 
 fn check(m: &Match) -> Option<Finding> {
+    if !model::holder_is(m, &[]) {
+        return None;
+    }
     let src = m.chunk;
     let site = model::site(m, m.get("pair")?)?;
     if site.annotation != AnnotationKey::Inject("python")
