@@ -181,19 +181,28 @@ pub fn uv_managed(facts: &LaunchFacts) -> bool {
 }
 
 /// Whether a text mentions a vendor OpenTelemetry distro whose configurator may default to
-/// another OTLP protocol than opentelemetry-distro's `grpc`.
+/// another OTLP protocol than opentelemetry-distro's `grpc`. Asked of every file and
+/// document read: the searchers are built once.
 pub fn mentions_vendor_distro(text: &str) -> bool {
-    [
-        "aws-opentelemetry-distro",
-        "hyperdx",
-        "splunk-opentelemetry",
-        "elastic-opentelemetry",
-        "azure-monitor-opentelemetry",
-        "honeycomb",
-        "lumigo",
-        "uptrace",
-        "logfire",
-    ]
-    .iter()
-    .any(|d| text.contains(d))
+    static FINDERS: std::sync::OnceLock<Vec<memchr::memmem::Finder<'static>>> =
+        std::sync::OnceLock::new();
+    FINDERS
+        .get_or_init(|| {
+            [
+                "aws-opentelemetry-distro",
+                "hyperdx",
+                "splunk-opentelemetry",
+                "elastic-opentelemetry",
+                "azure-monitor-opentelemetry",
+                "honeycomb",
+                "lumigo",
+                "uptrace",
+                "logfire",
+            ]
+            .iter()
+            .map(|d| memchr::memmem::Finder::new(d.as_bytes()))
+            .collect()
+        })
+        .iter()
+        .any(|f| f.find(text.as_bytes()).is_some())
 }
