@@ -8,40 +8,51 @@ use super::normalize::{push_command, Origin};
 use super::shell::{self, Place, RawCommand};
 use super::{EnvOrigin, EnvVar, LaunchFacts, LaunchKind, ScopeKind, Token};
 use crate::diagnostic::Span;
-use crate::syntax::yaml::{self as y, content, get, get_path, items, pairs, scalar};
+use crate::syntax::yaml::{self as y, content, get, items, pairs};
+use crate::syntax::yaml_view::{Leaf, TreeView, View};
 use tree_sitter::Node;
 
 /// A YAML scalar (plain, quoted or block) as a token.
 pub fn token(node: Node, src: &str) -> Option<Token> {
-    let n = content(node);
-    if y::kind(n) == "block_scalar" {
-        let t = src.get(n.byte_range())?;
-        let nl = t.find('\n')?;
-        let body = &t[nl + 1..];
-        let start = n.start_byte() + nl + 1;
-        return Some(Token {
-            text: body.to_string(),
-            span: Span::new(n.start_byte(), n.end_byte()),
-            raw: Some(start),
-            dynamic: body.contains('$'),
-        });
-    }
-    let s = scalar(n, src)?;
-    let raw = match s.quote {
-        None => Some(s.span.start),
-        Some('"') if !s.value.contains('\\') => Some(s.span.start + 1),
-        Some('\'') if !s.value.contains("''") => Some(s.span.start + 1),
+    token_in(TreeView::new(src), node)
+}
+
+/// [`token`] through either reader of the document (`syntax::yaml_view`).
+pub fn token_in<'s, V: View<'s>>(v: V, node: V::Node) -> Option<Token> {
+    leaf_token(v.src(), v.leaf(node)?)
+}
+
+/// The token of a scalar of `src`.
+fn leaf_token(src: &str, leaf: Leaf) -> Option<Token> {
+    let (value, quote, span) = match leaf {
+        Leaf::Block { span } => {
+            let t = src.get(span.start..span.end)?;
+            let nl = t.find('\n')?;
+            let body = &t[nl + 1..];
+            return Some(Token {
+                text: body.to_string(),
+                span,
+                raw: Some(span.start + nl + 1),
+                dynamic: body.contains('$'),
+            });
+        }
+        Leaf::Scalar { value, quote, span } => (value, quote, span),
+    };
+    let raw = match quote {
+        None => Some(span.start),
+        Some('"') if !value.contains('\\') => Some(span.start + 1),
+        Some('\'') if !value.contains("''") => Some(span.start + 1),
         _ => None,
     };
-    let text = match s.quote {
-        Some('\'') => s.value.replace("''", "'"),
-        Some('"') if s.value.contains('\\') => unescape(&s.value),
-        _ => s.value.clone(),
+    let text = match quote {
+        Some('\'') => value.replace("''", "'"),
+        Some('"') if value.contains('\\') => unescape(value),
+        _ => value.to_string(),
     };
     Some(Token {
         dynamic: text.contains('$'),
         text,
-        span: s.span,
+        span,
         raw,
     })
 }
@@ -95,7 +106,7 @@ pub fn facts(root: Option<Node>, src: &str) -> LaunchFacts {
     if ci(&mut f, root, src) {
         return f;
     }
-    k8s(&mut f, root, src);
+    k8s_in(&mut f, TreeView::new(src), root);
     f
 }
 
@@ -429,27 +440,27 @@ fn pod_spec_path(kind: &str) -> Option<&'static [&'static str]> {
 }
 
 /// A ConfigMap's `data:` entries (read by containers through `envFrom:`).
-fn config_map(f: &mut LaunchFacts, root: Node, src: &str) {
+fn config_map<'s, V: View<'s>>(f: &mut LaunchFacts, v: V, root: V::Node) {
     let meta = |k: &str| {
-        get_path(root, &["metadata", k], src)
-            .and_then(|v| scalar(v, src))
-            .map(|s| s.value)
-            .filter(|v| !v.is_empty() && !v.contains("{{"))
+        v.get_path(root, &["metadata", k])
+            .and_then(|n| v.scalar(n))
+            .filter(|s| !s.is_empty() && !s.contains("{{"))
+            .map(str::to_string)
     };
     let Some(name) = meta("name") else {
         return;
     };
     let mut data = Vec::new();
-    if let Some(d) = get(root, "data", src) {
-        for p in pairs(d) {
-            let Some(k) = y::key_of(p).and_then(|k| token(k, src)) else {
+    if let Some(d) = v.get(root, "data") {
+        for p in v.pairs(d) {
+            let Some(k) = v.key(p).and_then(|k| leaf_token(v.src(), k)) else {
                 continue;
             };
             data.push(EnvVar {
                 name: k.text.clone(),
                 name_span: k.span,
-                value: y::value_of(p).and_then(|v| token(v, src)),
-                span: Span::new(p.start_byte(), p.end_byte()),
+                value: v.value(p).and_then(|n| token_in(v, n)),
+                span: v.pair_span(p),
                 scope: 0,
                 origin: EnvOrigin::Scope,
             });
@@ -462,25 +473,25 @@ fn config_map(f: &mut LaunchFacts, root: Node, src: &str) {
     });
 }
 
-fn k8s(f: &mut LaunchFacts, root: Node, src: &str) {
-    let Some(kind) = get(root, "kind", src)
-        .and_then(|k| scalar(k, src))
-        .map(|s| s.value)
-    else {
+/// The containers of a workload (or a ConfigMap's data), through either reader of the
+/// document (`syntax::yaml_view`).
+fn k8s_in<'s, V: View<'s>>(f: &mut LaunchFacts, v: V, root: V::Node) {
+    let Some(kind) = v.get(root, "kind").and_then(|k| v.scalar(k)) else {
         return;
     };
     if kind == "ConfigMap" {
-        config_map(f, root, src);
+        config_map(f, v, root);
         return;
     }
-    let Some(path) = pod_spec_path(&kind) else {
+    let Some(path) = pod_spec_path(kind) else {
         return;
     };
-    let namespace = get_path(root, &["metadata", "namespace"], src)
-        .and_then(|v| scalar(v, src))
-        .map(|s| s.value)
-        .filter(|v| !v.is_empty() && !v.contains("{{"));
-    let Some(spec) = get_path(root, path, src) else {
+    let namespace = v
+        .get_path(root, &["metadata", "namespace"])
+        .and_then(|n| v.scalar(n))
+        .filter(|s| !s.is_empty() && !s.contains("{{"))
+        .map(str::to_string);
+    let Some(spec) = v.get_path(root, path) else {
         return;
     };
     let meta_path: Vec<&str> = path[..path.len() - 1]
@@ -488,40 +499,43 @@ fn k8s(f: &mut LaunchFacts, root: Node, src: &str) {
         .copied()
         .chain(["metadata"])
         .collect();
-    let injected = get_path(root, &meta_path, src)
-        .and_then(|m| get(m, "annotations", src))
-        .and_then(|a| get(a, "instrumentation.opentelemetry.io/inject-python", src))
-        .and_then(|v| scalar(v, src))
-        .is_some_and(|s| {
-            !s.value.trim().eq_ignore_ascii_case("false") && !s.value.trim().is_empty()
-        });
+    let injected = v
+        .get_path(root, &meta_path)
+        .and_then(|m| v.get(m, "annotations"))
+        .and_then(|a| v.get(a, "instrumentation.opentelemetry.io/inject-python"))
+        .and_then(|n| v.scalar(n))
+        .is_some_and(|s| !s.trim().eq_ignore_ascii_case("false") && !s.trim().is_empty());
     let file = f.add_scope(None, ScopeKind::File, "");
     f.scopes[file].operator_injected = injected;
+    let token = |n: V::Node| token_in(v, n);
     for (list, init) in [("initContainers", true), ("containers", false)] {
-        let Some(cs) = get(spec, list, src) else {
+        let Some(cs) = v.get(spec, list) else {
             continue;
         };
-        for c in items(cs) {
-            let name = get(c, "name", src)
-                .and_then(|n| scalar(n, src))
-                .map(|s| s.value)
-                .unwrap_or_default();
+        for c in v.items(cs) {
+            let name = v
+                .get(c, "name")
+                .and_then(|n| v.scalar(n))
+                .unwrap_or_default()
+                .to_string();
             // envFrom ConfigMaps, in order (a later source wins), below the container's env.
             let mut parent = file;
             let mut imports: Vec<(Source, Span, usize)> = Vec::new();
-            if let Some(ef) = get(c, "envFrom", src) {
-                for it in items(ef) {
-                    let Some(r) = get(it, "configMapRef", src) else {
+            if let Some(ef) = v.get(c, "envFrom") {
+                for it in v.items(ef) {
+                    let Some(r) = v.get(it, "configMapRef") else {
                         continue;
                     };
-                    let Some(cm) = get(r, "name", src)
-                        .and_then(|n| token(n, src))
+                    let Some(cm) = v
+                        .get(r, "name")
+                        .and_then(token)
                         .filter(|t| !t.dynamic && !t.text.contains("{{"))
                     else {
                         continue;
                     };
-                    let prefix = get(it, "prefix", src)
-                        .and_then(|p| token(p, src))
+                    let prefix = v
+                        .get(it, "prefix")
+                        .and_then(token)
                         .map(|t| t.text)
                         .unwrap_or_default();
                     let s = f.add_scope(Some(parent), ScopeKind::Imported, &cm.text);
@@ -530,7 +544,7 @@ fn k8s(f: &mut LaunchFacts, root: Node, src: &str) {
                             name: cm.text,
                             prefix,
                         },
-                        Span::new(it.start_byte(), it.end_byte()),
+                        v.span(it),
                         s,
                     ));
                     parent = s;
@@ -551,27 +565,24 @@ fn k8s(f: &mut LaunchFacts, root: Node, src: &str) {
                 });
             }
             if injected {
-                if let Some(image) = get(c, "image", src).and_then(|i| scalar(i, src)) {
-                    f.injected_images.extend(image_base(&image.value));
-                    if get(c, "command", src).is_none() && get(c, "args", src).is_none() {
-                        f.injected_as_built.extend(image_base(&image.value));
+                if let Some(image) = v.get(c, "image").and_then(|i| v.scalar(i)) {
+                    f.injected_images.extend(image_base(image));
+                    if v.get(c, "command").is_none() && v.get(c, "args").is_none() {
+                        f.injected_as_built.extend(image_base(image));
                     }
                 }
             }
-            if let Some(env) = get(c, "env", src) {
-                for e in items(env) {
-                    let Some(n) = get(e, "name", src).and_then(|n| token(n, src)) else {
+            if let Some(env) = v.get(c, "env") {
+                for e in v.items(env) {
+                    let Some(n) = v.get(e, "name").and_then(token) else {
                         continue;
                     };
-                    let value = match get(e, "value", src) {
-                        Some(v) => token(v, src),
-                        None => None,
-                    };
+                    let value = v.get(e, "value").and_then(token);
                     f.env.push(EnvVar {
                         name: n.text.clone(),
                         name_span: n.span,
                         value,
-                        span: Span::new(e.start_byte(), e.end_byte()),
+                        span: v.span(e),
                         scope,
                         origin: EnvOrigin::Scope,
                     });
@@ -580,9 +591,9 @@ fn k8s(f: &mut LaunchFacts, root: Node, src: &str) {
             let mut words: Vec<Token> = Vec::new();
             let mut span: Option<Span> = None;
             for key in ["command", "args"] {
-                if let Some(v) = get(c, key, src) {
-                    span.get_or_insert(Span::new(v.start_byte(), v.end_byte()));
-                    words.extend(items(v).into_iter().filter_map(|i| token(i, src)));
+                if let Some(n) = v.get(c, key) {
+                    span.get_or_insert(v.span(n));
+                    words.extend(v.items(n).into_iter().filter_map(token));
                 }
             }
             if words.is_empty() {
@@ -592,9 +603,7 @@ fn k8s(f: &mut LaunchFacts, root: Node, src: &str) {
                 kind: LaunchKind::Kubernetes,
                 parent_scope: scope,
                 runtime: !init,
-                workdir: get(c, "workingDir", src)
-                    .and_then(|w| token(w, src))
-                    .map(|t| t.text),
+                workdir: v.get(c, "workingDir").and_then(token).map(|t| t.text),
                 stage: None,
                 exec_form: true,
                 stmt: None,
