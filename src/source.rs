@@ -32,6 +32,13 @@ pub trait Prefilter: Sync + Send {
     fn skips_unread(&self) -> bool {
         false
     }
+
+    /// Whether a parsed YAML document's object and launch facts may be read from its lines
+    /// (`launch::yaml::light_facts`) instead of its tree; the full path's prefilter says no,
+    /// so that it stays the tree's reference (`tests/fast_path.rs` compares the two).
+    fn reads_lines(&self) -> bool {
+        false
+    }
 }
 
 /// Which chunks of a file are parsed.
@@ -1035,7 +1042,7 @@ fn parsed_chunk(
             // the tree for them costs more than reading the lines again.
             PARSED_DOCS.fetch_add(1, Ordering::Relaxed);
             let from_lines = match lines {
-                Lines::Try if !templated => {
+                Lines::Try if !templated && prefilter.reads_lines() => {
                     launch::yaml::light_facts(src).map(|(o, l)| (Arc::new(o), l))
                 }
                 Lines::Read(read) => Some(*read),
