@@ -16,7 +16,7 @@ use crate::syntax::chunk;
 use crate::syntax::python::PyFacts;
 use crate::syntax::yaml::K8sObject;
 use crate::syntax::{parse, python, yaml};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, OnceLock};
 use tree_sitter::{InputEdit, Point, Tree};
 
@@ -30,6 +30,13 @@ pub trait Prefilter: Sync + Send {
     /// Whether the parser may leave out the YAML blocks no rule reads
     /// ([`crate::syntax::yaml_skip`]); the full path's prefilter says no.
     fn skips_unread(&self) -> bool {
+        false
+    }
+
+    /// Whether a parsed YAML document's object and launch facts may be read from its lines
+    /// (`launch::yaml::light_facts`) instead of its tree; the full path's prefilter says no,
+    /// so that it stays the tree's reference (`tests/fast_path.rs` compares the two).
+    fn reads_lines(&self) -> bool {
         false
     }
 }
@@ -169,11 +176,12 @@ pub struct Chunk {
 pub enum Need {
     /// Nothing: it is neither parsed nor summarised.
     Nothing,
-    /// Its facts only (a workspace summary): a YAML document of a kind that runs nothing is
-    /// read from its lines when it is plain enough (`launch::yaml::light_facts`); anything
-    /// else is parsed.
+    /// Its facts only (a workspace summary): a YAML document (a Kubernetes object) is read
+    /// from its lines when it is plain enough (`launch::yaml::light_facts`); anything else
+    /// is parsed.
     Facts,
-    /// Its tree and facts (a check).
+    /// Its tree and facts (a check). The facts of a YAML document are read from its lines
+    /// all the same when they can be, the tree being for the rules.
     Tree,
     /// Its tree and facts when it holds an object of these classes (the rules that look at
     /// it read those trees only, `rules::Rule::trees`), else its facts as [`Need::Facts`]
@@ -338,19 +346,28 @@ impl SourceFile {
                 Need::TreeOf(classes) => sniff_class(&text[s..e]).is_some_and(|c| c.meets(classes)),
                 _ => false,
             };
+            let mut lines = Lines::Try;
             if matches!(need, Need::Facts | Need::TreeOf(_)) && lang == Language::Yaml && !sniffed {
-                if let Some(c) = light_chunk(&text, s..e, bits) {
-                    let tree_wanted = match (need, &c.facts) {
-                        (Need::TreeOf(classes), ChunkFacts::Yaml(Some(o))) => {
-                            o.class().meets(classes)
+                match light_chunk(&text, s..e, bits) {
+                    Some(c) => {
+                        let tree_wanted = match (need, &c.facts) {
+                            (Need::TreeOf(classes), ChunkFacts::Yaml(Some(o))) => {
+                                o.class().meets(classes)
+                            }
+                            _ => false,
+                        };
+                        if !tree_wanted {
+                            LIGHT_BYTES.fetch_add(c.len, Ordering::Relaxed);
+                            LIGHT_DOCS.fetch_add(1, Ordering::Relaxed);
+                            chunks.push(c);
+                            continue;
                         }
-                        _ => false,
-                    };
-                    if !tree_wanted {
-                        LIGHT_BYTES.fetch_add(c.len, Ordering::Relaxed);
-                        chunks.push(c);
-                        continue;
+                        // Parsed for the rules, with the facts read already.
+                        if let ChunkFacts::Yaml(Some(o)) = c.facts {
+                            lines = Lines::Read(Box::new((o, c.launch)));
+                        }
                     }
+                    None => lines = Lines::Refused,
                 }
             }
             let w = if need == Need::Nothing {
@@ -358,7 +375,16 @@ impl SourceFile {
             } else {
                 Wanted::All
             };
-            chunks.push(make_chunk_with(lang, &text, s..e, None, bits, w, prefilter));
+            chunks.push(parsed_chunk(
+                lang,
+                &text,
+                s..e,
+                None,
+                bits,
+                w,
+                prefilter,
+                lines,
+            ));
         }
         SourceFile {
             lang,
@@ -844,12 +870,19 @@ fn make_chunk(
     make_chunk_with(lang, text, start..end, old, needles, wanted, prefilter)
 }
 
-/// Bytes of documents read from their lines so far in this process (`check --stats`).
-static LIGHT_BYTES: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+/// Bytes and documents read from their lines, not parsed, so far in this process
+/// (`check --stats`).
+static LIGHT_BYTES: AtomicUsize = AtomicUsize::new(0);
+static LIGHT_DOCS: AtomicUsize = AtomicUsize::new(0);
 
 /// How many bytes of YAML documents were read from their lines, not parsed, so far.
 pub fn light_bytes() -> usize {
     LIGHT_BYTES.load(Ordering::Relaxed)
+}
+
+/// How many YAML documents were read from their lines, not parsed, so far.
+pub fn light_docs() -> usize {
+    LIGHT_DOCS.load(Ordering::Relaxed)
 }
 
 /// The class of the object a YAML document holds, from its top-level `apiVersion:` and
@@ -912,6 +945,55 @@ fn make_chunk_with(
     wanted: Wanted,
     prefilter: &dyn Prefilter,
 ) -> Chunk {
+    parsed_chunk(
+        lang,
+        text,
+        span,
+        old,
+        needles,
+        wanted,
+        prefilter,
+        Lines::Try,
+    )
+}
+
+/// Whether a parsed YAML document's facts may be read from its lines.
+enum Lines {
+    /// Read them from its lines when the reader can (`launch::yaml::light_facts`), else
+    /// from its tree.
+    Try,
+    /// The reader was asked already and could not: from its tree.
+    Refused,
+    /// The reader read them already.
+    Read(Box<(Arc<K8sObject>, LaunchFacts)>),
+}
+
+/// YAML documents parsed so far in this process, and those of them whose object and launch
+/// facts were read from their lines all the same (`check --stats`).
+static PARSED_DOCS: AtomicUsize = AtomicUsize::new(0);
+static PARSED_DOCS_FROM_LINES: AtomicUsize = AtomicUsize::new(0);
+
+/// How many YAML documents were parsed so far, and of them how many had their facts read
+/// from their lines (their tree was for the rules only).
+pub fn parsed_docs() -> (usize, usize) {
+    (
+        PARSED_DOCS.load(Ordering::Relaxed),
+        PARSED_DOCS_FROM_LINES.load(Ordering::Relaxed),
+    )
+}
+
+/// [`make_chunk_with`], told whether the line reader was asked already.
+#[allow(clippy::too_many_arguments)]
+fn parsed_chunk(
+    lang: Language,
+    text: &str,
+    span: std::ops::Range<usize>,
+    old: Option<&Tree>,
+    needles: u128,
+    wanted: Wanted,
+    prefilter: &dyn Prefilter,
+    lines: Lines,
+) -> Chunk {
     let (start, end) = (span.start, span.end);
     let src = &text[start..end];
     let id = next_chunk_id();
@@ -956,7 +1038,26 @@ fn make_chunk_with(
         ),
         Language::Yaml => {
             let root = yaml::document_root(tree.root_node());
-            let obj = root.and_then(|r| yaml::k8s_object(r, src)).map(Arc::new);
+            // The facts the tree would give, read from the lines when they can be: walking
+            // the tree for them costs more than reading the lines again.
+            PARSED_DOCS.fetch_add(1, Ordering::Relaxed);
+            let from_lines = match lines {
+                Lines::Try if !templated && prefilter.reads_lines() => {
+                    launch::yaml::light_facts(src).map(|(o, l)| (Arc::new(o), l))
+                }
+                Lines::Read(read) => Some(*read),
+                _ => None,
+            };
+            if from_lines.is_some() {
+                PARSED_DOCS_FROM_LINES.fetch_add(1, Ordering::Relaxed);
+            }
+            let (obj, launch) = match from_lines {
+                Some((obj, launch)) => (Some(obj), launch),
+                None => (
+                    root.and_then(|r| yaml::k8s_object(r, src)).map(Arc::new),
+                    launch::yaml::facts(root, src),
+                ),
+            };
             kustomization = root
                 .filter(|_| {
                     obj.as_ref()
@@ -972,7 +1073,7 @@ fn make_chunk_with(
                         .collect();
                 }
             }
-            (ChunkFacts::Yaml(obj), launch::yaml::facts(root, src))
+            (ChunkFacts::Yaml(obj), launch)
         }
         Language::Dockerfile => (ChunkFacts::Launch, launch::dockerfile::facts(src)),
         Language::Shell => (

@@ -2,7 +2,8 @@
 //! tree-sitter-yaml reads: for every document of the fixtures, `examples/`, `tests/corpus/`
 //! and a generated manifest stream that it accepts — and for thousands of mutations of
 //! them — the document parses without error and its object and launch facts equal those of
-//! its tree. The fuzz target `light_yaml` checks the same property on what libFuzzer makes.
+//! its tree, every field of both (`fuzz/harness.rs::light_agrees`): workloads' containers,
+//! scopes, imports and launchers with their spans and tokens, Instrumentations' specs. The fuzz target `light_yaml` checks the same property on what libFuzzer makes.
 
 #[allow(dead_code)]
 #[path = "../fuzz/harness.rs"]
@@ -85,7 +86,7 @@ fn inputs(generated: &Path) -> Vec<String> {
 fn every_document_read_from_its_lines_has_the_facts_of_its_tree() {
     let gen = generated();
     let texts = inputs(gen.path());
-    let (mut docs, mut read) = (0, 0);
+    let (mut docs, mut read, mut launching) = (0, 0, 0);
     let mut kinds = std::collections::BTreeSet::new();
     for text in &texts {
         for doc in documents(text) {
@@ -93,8 +94,9 @@ fn every_document_read_from_its_lines_has_the_facts_of_its_tree() {
             match agrees(doc) {
                 Ok(true) => {
                     read += 1;
-                    if let Some((o, _)) = light_facts(doc) {
+                    if let Some((o, f)) = light_facts(doc) {
                         kinds.insert(o.kind);
+                        launching += usize::from(!f.launchers.is_empty());
                     }
                 }
                 Ok(false) => {}
@@ -102,14 +104,28 @@ fn every_document_read_from_its_lines_has_the_facts_of_its_tree() {
             }
         }
     }
-    // The reader is used: ConfigMaps and Services of the generated stream at least.
+    // The reader is used: most documents of the generated stream, workloads among them,
+    // with their containers' command lines.
     assert!(
-        read * 5 > docs,
+        read * 2 > docs,
         "{read} of {docs} documents read from lines"
     );
-    for k in ["ConfigMap", "Service", "ServiceAccount"] {
+    for k in [
+        "ConfigMap",
+        "Service",
+        "ServiceAccount",
+        "Deployment",
+        "StatefulSet",
+        "CronJob",
+        "Job",
+        "Instrumentation",
+    ] {
         assert!(kinds.contains(k), "no {k} read from lines: {kinds:?}");
     }
+    assert!(
+        launching * 10 > read,
+        "{launching} of {read} launch something"
+    );
 }
 
 /// A small deterministic generator (the test must not depend on a seed from outside).

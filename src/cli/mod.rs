@@ -318,7 +318,7 @@ fn run_check(args: &CheckArgs) -> anyhow::Result<ExitCode> {
                     let file = if layout.is_empty() {
                         engine::read(t.lang, text, w)
                     } else {
-                        // A summary: documents that run nothing are read from their lines.
+                        // A summary: plain Kubernetes objects are read from their lines.
                         engine::read_layout(t.lang, text, &layout, &|_, b| match w.wants(b) {
                             true => Need::Facts,
                             false => Need::Nothing,
@@ -622,13 +622,16 @@ fn run_check(args: &CheckArgs) -> anyhow::Result<ExitCode> {
             .collect();
         eprintln!("stats: phases: {}", phases.join(", "));
         eprintln!(
-            "stats: {files_read} files, {} bytes read; {} summarised, {} checked; {} bytes parsed ({} of them left out as unread), {} read from lines; {} checked early, {} of them again",
+            "stats: {files_read} files, {} bytes read; {} summarised, {} checked; {} bytes parsed ({} of them left out as unread), {} read from lines ({} YAML documents); {} YAML documents parsed, the facts of {} of them read from lines; {} checked early, {} of them again",
             stats.read_bytes.load(Relaxed),
             stats.summarised_files.load(Relaxed),
             stats.checked_files.load(Relaxed),
             stats.parsed_bytes.load(Relaxed),
             otel_lsp::syntax::yaml_skip::skipped_bytes(),
             otel_lsp::source::light_bytes(),
+            otel_lsp::source::light_docs(),
+            otel_lsp::source::parsed_docs().0,
+            otel_lsp::source::parsed_docs().1,
             stats.speculated.load(Relaxed),
             stats.stale.load(Relaxed),
         );

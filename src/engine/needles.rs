@@ -107,6 +107,10 @@ impl Prefilter for RuleNeedles {
     fn skips_unread(&self) -> bool {
         true
     }
+
+    fn reads_lines(&self) -> bool {
+        true
+    }
 }
 
 /// The same needles for the full path: every byte of every chunk is parsed.

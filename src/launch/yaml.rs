@@ -8,40 +8,51 @@ use super::normalize::{push_command, Origin};
 use super::shell::{self, Place, RawCommand};
 use super::{EnvOrigin, EnvVar, LaunchFacts, LaunchKind, ScopeKind, Token};
 use crate::diagnostic::Span;
-use crate::syntax::yaml::{self as y, content, get, get_path, items, pairs, scalar};
+use crate::syntax::yaml::{self as y, content, get, items, pairs};
+use crate::syntax::yaml_view::{Leaf, TreeView, View};
 use tree_sitter::Node;
 
 /// A YAML scalar (plain, quoted or block) as a token.
 pub fn token(node: Node, src: &str) -> Option<Token> {
-    let n = content(node);
-    if y::kind(n) == "block_scalar" {
-        let t = src.get(n.byte_range())?;
-        let nl = t.find('\n')?;
-        let body = &t[nl + 1..];
-        let start = n.start_byte() + nl + 1;
-        return Some(Token {
-            text: body.to_string(),
-            span: Span::new(n.start_byte(), n.end_byte()),
-            raw: Some(start),
-            dynamic: body.contains('$'),
-        });
-    }
-    let s = scalar(n, src)?;
-    let raw = match s.quote {
-        None => Some(s.span.start),
-        Some('"') if !s.value.contains('\\') => Some(s.span.start + 1),
-        Some('\'') if !s.value.contains("''") => Some(s.span.start + 1),
+    token_in(TreeView::new(src), node)
+}
+
+/// [`token`] through either reader of the document (`syntax::yaml_view`).
+pub fn token_in<'s, V: View<'s>>(v: V, node: V::Node) -> Option<Token> {
+    leaf_token(v.src(), v.leaf(node)?)
+}
+
+/// The token of a scalar of `src`.
+fn leaf_token(src: &str, leaf: Leaf) -> Option<Token> {
+    let (value, quote, span) = match leaf {
+        Leaf::Block { span } => {
+            let t = src.get(span.start..span.end)?;
+            let nl = t.find('\n')?;
+            let body = &t[nl + 1..];
+            return Some(Token {
+                text: body.to_string(),
+                span,
+                raw: Some(span.start + nl + 1),
+                dynamic: body.contains('$'),
+            });
+        }
+        Leaf::Scalar { value, quote, span } => (value, quote, span),
+    };
+    let raw = match quote {
+        None => Some(span.start),
+        Some('"') if !value.contains('\\') => Some(span.start + 1),
+        Some('\'') if !value.contains("''") => Some(span.start + 1),
         _ => None,
     };
-    let text = match s.quote {
-        Some('\'') => s.value.replace("''", "'"),
-        Some('"') if s.value.contains('\\') => unescape(&s.value),
-        _ => s.value.clone(),
+    let text = match quote {
+        Some('\'') => value.replace("''", "'"),
+        Some('"') if value.contains('\\') => unescape(value),
+        _ => value.to_string(),
     };
     Some(Token {
         dynamic: text.contains('$'),
         text,
-        span: s.span,
+        span,
         raw,
     })
 }
@@ -95,7 +106,7 @@ pub fn facts(root: Option<Node>, src: &str) -> LaunchFacts {
     if ci(&mut f, root, src) {
         return f;
     }
-    k8s(&mut f, root, src);
+    k8s_in(&mut f, TreeView::new(src), root);
     f
 }
 
@@ -429,27 +440,27 @@ fn pod_spec_path(kind: &str) -> Option<&'static [&'static str]> {
 }
 
 /// A ConfigMap's `data:` entries (read by containers through `envFrom:`).
-fn config_map(f: &mut LaunchFacts, root: Node, src: &str) {
+fn config_map<'s, V: View<'s>>(f: &mut LaunchFacts, v: V, root: V::Node) {
     let meta = |k: &str| {
-        get_path(root, &["metadata", k], src)
-            .and_then(|v| scalar(v, src))
-            .map(|s| s.value)
-            .filter(|v| !v.is_empty() && !v.contains("{{"))
+        v.get_path(root, &["metadata", k])
+            .and_then(|n| v.scalar(n))
+            .filter(|s| !s.is_empty() && !s.contains("{{"))
+            .map(str::to_string)
     };
     let Some(name) = meta("name") else {
         return;
     };
     let mut data = Vec::new();
-    if let Some(d) = get(root, "data", src) {
-        for p in pairs(d) {
-            let Some(k) = y::key_of(p).and_then(|k| token(k, src)) else {
+    if let Some(d) = v.get(root, "data") {
+        for p in v.pairs(d) {
+            let Some(k) = v.key(p).and_then(|k| leaf_token(v.src(), k)) else {
                 continue;
             };
             data.push(EnvVar {
                 name: k.text.clone(),
                 name_span: k.span,
-                value: y::value_of(p).and_then(|v| token(v, src)),
-                span: Span::new(p.start_byte(), p.end_byte()),
+                value: v.value(p).and_then(|n| token_in(v, n)),
+                span: v.pair_span(p),
                 scope: 0,
                 origin: EnvOrigin::Scope,
             });
@@ -462,25 +473,25 @@ fn config_map(f: &mut LaunchFacts, root: Node, src: &str) {
     });
 }
 
-fn k8s(f: &mut LaunchFacts, root: Node, src: &str) {
-    let Some(kind) = get(root, "kind", src)
-        .and_then(|k| scalar(k, src))
-        .map(|s| s.value)
-    else {
+/// The containers of a workload (or a ConfigMap's data), through either reader of the
+/// document (`syntax::yaml_view`).
+fn k8s_in<'s, V: View<'s>>(f: &mut LaunchFacts, v: V, root: V::Node) {
+    let Some(kind) = v.get(root, "kind").and_then(|k| v.scalar(k)) else {
         return;
     };
     if kind == "ConfigMap" {
-        config_map(f, root, src);
+        config_map(f, v, root);
         return;
     }
-    let Some(path) = pod_spec_path(&kind) else {
+    let Some(path) = pod_spec_path(kind) else {
         return;
     };
-    let namespace = get_path(root, &["metadata", "namespace"], src)
-        .and_then(|v| scalar(v, src))
-        .map(|s| s.value)
-        .filter(|v| !v.is_empty() && !v.contains("{{"));
-    let Some(spec) = get_path(root, path, src) else {
+    let namespace = v
+        .get_path(root, &["metadata", "namespace"])
+        .and_then(|n| v.scalar(n))
+        .filter(|s| !s.is_empty() && !s.contains("{{"))
+        .map(str::to_string);
+    let Some(spec) = v.get_path(root, path) else {
         return;
     };
     let meta_path: Vec<&str> = path[..path.len() - 1]
@@ -488,40 +499,43 @@ fn k8s(f: &mut LaunchFacts, root: Node, src: &str) {
         .copied()
         .chain(["metadata"])
         .collect();
-    let injected = get_path(root, &meta_path, src)
-        .and_then(|m| get(m, "annotations", src))
-        .and_then(|a| get(a, "instrumentation.opentelemetry.io/inject-python", src))
-        .and_then(|v| scalar(v, src))
-        .is_some_and(|s| {
-            !s.value.trim().eq_ignore_ascii_case("false") && !s.value.trim().is_empty()
-        });
+    let injected = v
+        .get_path(root, &meta_path)
+        .and_then(|m| v.get(m, "annotations"))
+        .and_then(|a| v.get(a, "instrumentation.opentelemetry.io/inject-python"))
+        .and_then(|n| v.scalar(n))
+        .is_some_and(|s| !s.trim().eq_ignore_ascii_case("false") && !s.trim().is_empty());
     let file = f.add_scope(None, ScopeKind::File, "");
     f.scopes[file].operator_injected = injected;
+    let token = |n: V::Node| token_in(v, n);
     for (list, init) in [("initContainers", true), ("containers", false)] {
-        let Some(cs) = get(spec, list, src) else {
+        let Some(cs) = v.get(spec, list) else {
             continue;
         };
-        for c in items(cs) {
-            let name = get(c, "name", src)
-                .and_then(|n| scalar(n, src))
-                .map(|s| s.value)
-                .unwrap_or_default();
+        for c in v.items(cs) {
+            let name = v
+                .get(c, "name")
+                .and_then(|n| v.scalar(n))
+                .unwrap_or_default()
+                .to_string();
             // envFrom ConfigMaps, in order (a later source wins), below the container's env.
             let mut parent = file;
             let mut imports: Vec<(Source, Span, usize)> = Vec::new();
-            if let Some(ef) = get(c, "envFrom", src) {
-                for it in items(ef) {
-                    let Some(r) = get(it, "configMapRef", src) else {
+            if let Some(ef) = v.get(c, "envFrom") {
+                for it in v.items(ef) {
+                    let Some(r) = v.get(it, "configMapRef") else {
                         continue;
                     };
-                    let Some(cm) = get(r, "name", src)
-                        .and_then(|n| token(n, src))
+                    let Some(cm) = v
+                        .get(r, "name")
+                        .and_then(token)
                         .filter(|t| !t.dynamic && !t.text.contains("{{"))
                     else {
                         continue;
                     };
-                    let prefix = get(it, "prefix", src)
-                        .and_then(|p| token(p, src))
+                    let prefix = v
+                        .get(it, "prefix")
+                        .and_then(token)
                         .map(|t| t.text)
                         .unwrap_or_default();
                     let s = f.add_scope(Some(parent), ScopeKind::Imported, &cm.text);
@@ -530,7 +544,7 @@ fn k8s(f: &mut LaunchFacts, root: Node, src: &str) {
                             name: cm.text,
                             prefix,
                         },
-                        Span::new(it.start_byte(), it.end_byte()),
+                        v.span(it),
                         s,
                     ));
                     parent = s;
@@ -551,27 +565,24 @@ fn k8s(f: &mut LaunchFacts, root: Node, src: &str) {
                 });
             }
             if injected {
-                if let Some(image) = get(c, "image", src).and_then(|i| scalar(i, src)) {
-                    f.injected_images.extend(image_base(&image.value));
-                    if get(c, "command", src).is_none() && get(c, "args", src).is_none() {
-                        f.injected_as_built.extend(image_base(&image.value));
+                if let Some(image) = v.get(c, "image").and_then(|i| v.scalar(i)) {
+                    f.injected_images.extend(image_base(image));
+                    if v.get(c, "command").is_none() && v.get(c, "args").is_none() {
+                        f.injected_as_built.extend(image_base(image));
                     }
                 }
             }
-            if let Some(env) = get(c, "env", src) {
-                for e in items(env) {
-                    let Some(n) = get(e, "name", src).and_then(|n| token(n, src)) else {
+            if let Some(env) = v.get(c, "env") {
+                for e in v.items(env) {
+                    let Some(n) = v.get(e, "name").and_then(token) else {
                         continue;
                     };
-                    let value = match get(e, "value", src) {
-                        Some(v) => token(v, src),
-                        None => None,
-                    };
+                    let value = v.get(e, "value").and_then(token);
                     f.env.push(EnvVar {
                         name: n.text.clone(),
                         name_span: n.span,
                         value,
-                        span: Span::new(e.start_byte(), e.end_byte()),
+                        span: v.span(e),
                         scope,
                         origin: EnvOrigin::Scope,
                     });
@@ -580,9 +591,9 @@ fn k8s(f: &mut LaunchFacts, root: Node, src: &str) {
             let mut words: Vec<Token> = Vec::new();
             let mut span: Option<Span> = None;
             for key in ["command", "args"] {
-                if let Some(v) = get(c, key, src) {
-                    span.get_or_insert(Span::new(v.start_byte(), v.end_byte()));
-                    words.extend(items(v).into_iter().filter_map(|i| token(i, src)));
+                if let Some(n) = v.get(c, key) {
+                    span.get_or_insert(v.span(n));
+                    words.extend(v.items(n).into_iter().filter_map(token));
                 }
             }
             if words.is_empty() {
@@ -592,9 +603,7 @@ fn k8s(f: &mut LaunchFacts, root: Node, src: &str) {
                 kind: LaunchKind::Kubernetes,
                 parent_scope: scope,
                 runtime: !init,
-                workdir: get(c, "workingDir", src)
-                    .and_then(|w| token(w, src))
-                    .map(|t| t.text),
+                workdir: v.get(c, "workingDir").and_then(token).map(|t| t.text),
                 stage: None,
                 exec_form: true,
                 stmt: None,
@@ -612,38 +621,15 @@ fn k8s(f: &mut LaunchFacts, root: Node, src: &str) {
     }
 }
 
-/// The kinds of object whose facts [`light_facts`] reads: they create no pods and launch
-/// nothing, so a document of one is its identity, and a ConfigMap's also its `data:`.
-const LIGHT_KINDS: &[&str] = &[
-    "ConfigMap",
-    "Service",
-    "ServiceAccount",
-    "Secret",
-    "HorizontalPodAutoscaler",
-    "Ingress",
-    "IngressClass",
-    "PodDisruptionBudget",
-    "NetworkPolicy",
-    "Role",
-    "RoleBinding",
-    "ClusterRole",
-    "ClusterRoleBinding",
-    "PersistentVolumeClaim",
-    "PriorityClass",
-    "StorageClass",
-    "LimitRange",
-    "ResourceQuota",
-    "ServiceMonitor",
-    "PodMonitor",
-    "VerticalPodAutoscaler",
-];
-
 /// The object and launch facts of a document, read from its lines
-/// ([`crate::syntax::yaml_lines`]) without a tree, when the document is a plain one of
-/// [`LIGHT_KINDS`]: what `syntax::yaml::k8s_object` and [`facts`] read from its tree (held
-/// by `tests/light_facts.rs` over the corpora). `None` for anything else, which is parsed.
+/// ([`crate::syntax::yaml_lines`]) without a tree: what `syntax::yaml::k8s_object` and
+/// [`facts`] read from its tree, through the same code (`syntax::yaml::object_in`,
+/// [`k8s_in`]) over the line reader's nodes — held equal by `tests/light_facts.rs` over the
+/// corpora and by the fuzz target `light_yaml`. `None` when the reader does not read the
+/// document, when it is no Kubernetes object, and for what [`facts`] reads otherwise or
+/// the chunk reads beside its facts: compose `services:`, CI jobs, kustomizations.
 pub fn light_facts(src: &str) -> Option<(y::K8sObject, LaunchFacts)> {
-    use crate::syntax::yaml_lines::{self as l, Kind};
+    use crate::syntax::yaml_lines::{self as l, LineView};
     let doc = l::read(src)?;
     let root = doc.root();
     // What [`facts`] reads before a Kubernetes object: compose services, CI jobs.
@@ -654,78 +640,17 @@ pub fn light_facts(src: &str) -> Option<(y::K8sObject, LaunchFacts)> {
     if has(root, "services") || has(root, "jobs") || doc.children(root).any(|c| has(c, "script")) {
         return None;
     }
-    let api_version = doc.scalar(doc.get(root, "apiVersion")?)?;
-    let kind = doc.scalar(doc.get(root, "kind")?)?;
-    // (A Knative `Service` has a pod template: [`k8s`] reads one wherever it is.)
-    if !LIGHT_KINDS.contains(&kind)
-        || y::pod_shape(api_version, kind).is_some()
-        || y::is_instrumentation(api_version, kind)
-        || pod_spec_path(kind).is_some_and(|p| doc.get_path(p).is_some())
-    {
+    let view = LineView::new(&doc);
+    let object = y::object_in(view, root)?;
+    // The chunk reads a kustomization from its tree (`syntax::kustomize::read`).
+    if matches!(object.kind.as_str(), "Kustomization" | "Component") {
         return None;
     }
-    let meta = |k: &str| {
-        doc.get_path(&["metadata", k])
-            .and_then(|v| doc.scalar(v))
-            .filter(|v| !v.is_empty())
-            .map(str::to_string)
-    };
-    let object = y::K8sObject {
-        api_version: api_version.to_string(),
-        kind: kind.to_string(),
-        name: meta("name"),
-        namespace: meta("namespace"),
-        ..Default::default()
-    };
     let mut f = LaunchFacts {
         vendor_distro: super::packaging::mentions_vendor_distro(src),
         ..LaunchFacts::default()
     };
-    if let (true, Some(name)) = (kind == "ConfigMap", meta("name")) {
-        let token = |n: &l::Node| {
-            let text = doc.text(n.span);
-            let (text, raw) = match n.kind {
-                Kind::Plain => (text, n.span.start),
-                Kind::Quoted => (&text[1..text.len() - 1], n.span.start + 1),
-                Kind::Block => {
-                    let nl = text.find('\n')?;
-                    (&text[nl + 1..], n.span.start + nl + 1)
-                }
-                _ => return None,
-            };
-            Some(Token {
-                text: text.to_string(),
-                span: n.span,
-                raw: Some(raw),
-                dynamic: text.contains('$'),
-            })
-        };
-        let mut data = Vec::new();
-        if let Some(d) = doc.get(root, "data") {
-            for v in doc.children(d) {
-                let Some(k) = v.key else { continue };
-                // A mapping or list as a value is no ConfigMap's: where such a node ends in
-                // the tree is not worth matching.
-                if matches!(v.kind, Kind::Map | Kind::Seq) && !v.empty {
-                    return None;
-                }
-                let name = doc.text(k);
-                data.push(EnvVar {
-                    name: name.to_string(),
-                    name_span: k,
-                    value: if v.empty { None } else { token(v) },
-                    span: Span::new(k.start, v.span.end.max(k.end + 1)),
-                    scope: 0,
-                    origin: EnvOrigin::Scope,
-                });
-            }
-        }
-        f.config_maps.push(ConfigMap {
-            name,
-            namespace: meta("namespace"),
-            data,
-        });
-    }
+    k8s_in(&mut f, view, root);
     Some((object, f))
 }
 
@@ -806,6 +731,142 @@ mod tests {
         assert_eq!(gha.uv_setup.len(), 1);
         let gl = yfacts("build:\n  script:\n    - uv sync\n    - opentelemetry-bootstrap -a install\nvariables:\n  A: b\n");
         assert_eq!(gl.launchers.len(), 2);
+    }
+
+    /// The facts [`light_facts`] reads from the lines of `src`, asserted to be its tree's.
+    fn from_lines(src: &str) -> (y::K8sObject, LaunchFacts) {
+        let (object, launch) = light_facts(src).expect("read from its lines");
+        let tree = crate::syntax::parse(crate::language::Language::Yaml, src, None);
+        assert!(!tree.root_node().has_error());
+        let root = y::document_root(tree.root_node());
+        assert_eq!(
+            root.and_then(|r| y::k8s_object(r, src)).as_ref(),
+            Some(&object)
+        );
+        assert_eq!(facts(root, src), launch);
+        (object, launch)
+    }
+
+    fn text(src: &str, s: Span) -> &str {
+        &src[s.start..s.end]
+    }
+
+    #[test]
+    fn a_deployment_is_read_from_its_lines() {
+        let src = "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: web\n  namespace: shop\nspec:\n  template:\n    metadata:\n      annotations:\n        instrumentation.opentelemetry.io/inject-python: \"false\"\n    spec:\n      containers:\n      - name: web\n        image: registry.example/web:1.2\n        command: [\"gunicorn\"]\n        args: [app.main:app, \"--bind\", 0.0.0.0:8000, -w, \"4\"]\n        workingDir: /srv\n        env:\n        - name: OTEL_PYTHON_DISABLED_INSTRUMENTATIONS\n          value: celery,psycopg2\n        - name: POD\n          valueFrom:\n            fieldRef:\n              fieldPath: metadata.name\n        # the last one\n        resources: {}\n";
+        let (o, f) = from_lines(src);
+        assert_eq!(
+            (o.kind.as_str(), o.name.as_deref()),
+            ("Deployment", Some("web"))
+        );
+        assert_eq!(o.pod_annotations.len(), 1);
+        assert_eq!(f.launchers.len(), 1);
+        let l = &f.launchers[0];
+        assert_eq!(l.program().as_deref(), Some("gunicorn"));
+        let argv: Vec<&str> = l.argv.iter().map(|t| t.text.as_str()).collect();
+        assert_eq!(
+            argv,
+            [
+                "gunicorn",
+                "app.main:app",
+                "--bind",
+                "0.0.0.0:8000",
+                "-w",
+                "4"
+            ]
+        );
+        assert_eq!(text(src, l.argv[2].span), "\"--bind\"");
+        assert!(!f.operator_injected(l.scope));
+        assert_eq!(f.env.len(), 2);
+        let v = f.env[0].value.as_ref().unwrap();
+        assert_eq!(text(src, v.span), "celery,psycopg2");
+        assert!(f.env[1].value.is_none());
+        // As in the tree, the item runs over the comment before the key that closes it.
+        assert!(text(src, f.env[1].span).ends_with("metadata.name\n        # the last one"));
+    }
+
+    #[test]
+    fn a_cron_job_is_read_from_its_lines() {
+        let src = "apiVersion: batch/v1\nkind: CronJob\nmetadata:\n  name: nightly\nspec:\n  schedule: \"0 2 * * *\"\n  jobTemplate:\n    spec:\n      template:\n        metadata:\n          annotations:\n            sidecar.opentelemetry.io/inject: \"true\"\n        spec:\n          initContainers:\n          - name: migrate\n            image: app:1\n            command:\n            - python\n            - -m\n            - app.migrate\n          containers:\n          - name: job\n            image: app:1\n            args:\n            - opentelemetry-instrument python -m app.nightly\n          restartPolicy: Never\n";
+        let (o, f) = from_lines(src);
+        assert!(o.sidecar);
+        assert!(o.pod_annotations.is_empty());
+        let runs: Vec<(Option<String>, bool)> = f
+            .launchers
+            .iter()
+            .map(|l| (l.program(), l.runtime))
+            .collect();
+        assert_eq!(runs.len(), 2);
+        assert_eq!(runs[0], (Some("python".into()), false));
+        assert!(runs[1].1);
+    }
+
+    #[test]
+    fn two_containers_with_env_from_a_prefixed_config_map() {
+        let src = "apiVersion: v1\nkind: Pod\nmetadata:\n  name: p\n  namespace: n\nspec:\n  containers:\n  - name: app\n    envFrom:\n    - configMapRef:\n        name: app-env\n      prefix: APP_\n    - secretRef:\n        name: s\n    env:\n    - name: A\n      value: '1'\n  - name: proxy\n    image: envoy:1\n    args: [\"--log-level\", info]\n";
+        let (_, f) = from_lines(src);
+        assert_eq!(f.imports.len(), 1);
+        let i = &f.imports[0];
+        assert_eq!(
+            i.source,
+            Source::ConfigMap {
+                name: "app-env".into(),
+                prefix: "APP_".into()
+            }
+        );
+        assert_eq!(i.namespace.as_deref(), Some("n"));
+        assert_eq!(
+            text(src, i.span),
+            "configMapRef:\n        name: app-env\n      prefix: APP_"
+        );
+        let containers: Vec<&str> = f
+            .scopes
+            .iter()
+            .filter(|s| s.kind == ScopeKind::Container)
+            .map(|s| s.label.as_str())
+            .collect();
+        assert_eq!(containers, ["app", "proxy"]);
+        assert!(f.within(i.owner, i.scope));
+        assert_eq!(f.launchers.len(), 1);
+    }
+
+    #[test]
+    fn an_injected_pod_and_its_instrumentation() {
+        let src = "apiVersion: apps/v1\nkind: StatefulSet\nmetadata:\n  name: s\nspec:\n  template:\n    metadata:\n      annotations:\n        instrumentation.opentelemetry.io/inject-python: \"true\"\n        instrumentation.opentelemetry.io/container-names: app\n    spec:\n      containers:\n      - name: sidecar\n        image: envoy:1\n      - name: app\n        image: registry.example/team/orders:1.2\n        env:\n        - name: OTEL_EXPORTER_OTLP_ENDPOINT\n          value: http://c:4318\n";
+        let (o, f) = from_lines(src);
+        assert!(o.own_endpoint);
+        assert_eq!(
+            o.pod_annotation("instrumentation.opentelemetry.io/container-names"),
+            Some("app")
+        );
+        assert_eq!(f.injected_images, ["envoy", "orders"]);
+        assert_eq!(f.injected_as_built, ["envoy", "orders"]);
+        assert!(f.scopes[0].operator_injected);
+
+        let src = "apiVersion: opentelemetry.io/v1alpha1\nkind: Instrumentation\nmetadata:\n  name: i\nspec:\n  exporter:\n    endpoint: http://c:4318\n  env:\n  - name: OTEL_TRACES_SAMPLER\n    value: parentbased_always_on\n  java:\n    env:\n    - name: OTEL_EXPORTER_OTLP_ENDPOINT\n      value: http://c:4317\n  python: {}\n";
+        let (o, _) = from_lines(src);
+        let spec = o.instrumentation.unwrap();
+        assert_eq!(spec.languages, ["java", "python"]);
+        assert_eq!(spec.language_endpoints, ["java"]);
+        assert!(!spec.unsure && !spec.conditional);
+    }
+
+    #[test]
+    fn documents_the_lines_do_not_tell_are_parsed() {
+        for src in [
+            // A comment after a value, an escape, a multi-line flow sequence, a template.
+            "apiVersion: v1\nkind: Pod\nspec:\n  containers:\n  - name: a # main\n",
+            "apiVersion: v1\nkind: Pod\nspec:\n  containers:\n  - name: a\n    args: [\"a\\tb\"]\n",
+            "apiVersion: v1\nkind: Pod\nspec:\n  containers:\n  - name: a\n    args: [a,\n      b]\n",
+            "apiVersion: v1\nkind: Pod\nmetadata:\n  name: {{ .Release.Name }}\n",
+            // What the chunk reads from its tree beside the facts, or [`facts`] otherwise.
+            "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources:\n- a.yaml\n",
+            "services:\n  api:\n    image: x\n",
+            "podAnnotations:\n  instrumentation.opentelemetry.io/inject-python: \"true\"\n",
+            "apiVersion: v1\nkind: ConfigMap\njobs:\n  a:\n    runs-on: x\n",
+        ] {
+            assert!(light_facts(src).is_none(), "{src}");
+        }
     }
 
     #[test]

@@ -9,6 +9,7 @@ pub mod python;
 pub mod yaml;
 pub mod yaml_lines;
 pub mod yaml_skip;
+pub mod yaml_view;
 
 use crate::language::Language;
 use std::cell::RefCell;

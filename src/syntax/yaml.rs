@@ -6,6 +6,7 @@
 //! whether the scalar was quoted, so rules can judge types the way the API server does.
 
 use crate::diagnostic::Span;
+use crate::syntax::yaml_view::{TreeView, View};
 use tree_sitter::Node;
 
 /// A scalar value as written.
@@ -550,25 +551,37 @@ pub fn env_vars<'t>(list: Node<'t>, src: &str) -> Vec<EnvVar<'t>> {
         .collect()
 }
 
-/// `(name, literal value)` of an `env:` list, for file facts.
-fn env_facts(list: Option<Node>, src: &str) -> Vec<(String, Option<String>)> {
-    list.map(|l| env_vars(l, src))
-        .unwrap_or_default()
+/// `(name, literal value)` of an `env:` list, for file facts (what [`env_vars`] reads).
+fn env_facts<'s, V: View<'s>>(v: V, list: Option<V::Node>) -> Vec<(String, Option<String>)> {
+    let Some(list) = list else {
+        return Vec::new();
+    };
+    v.items(list)
         .into_iter()
-        .map(|e| (e.name, e.value.map(|v| v.value)))
+        .filter_map(|item| {
+            let name = v.scalar(v.get(item, "name")?)?.to_string();
+            let value = v.get(item, "value").and_then(|n| v.scalar(n));
+            Some((name, value.map(str::to_string)))
+        })
         .collect()
 }
 
 /// Reads the object identity of a document root; `None` unless it has `apiVersion` and `kind`.
 pub fn k8s_object(root: Node, src: &str) -> Option<K8sObject> {
-    let api_version = scalar(get(root, "apiVersion", src)?, src)?.value;
-    let kind = scalar(get(root, "kind", src)?, src)?.value;
-    let meta = get(root, "metadata", src);
+    object_in(TreeView::new(src), root)
+}
+
+/// [`k8s_object`] through either reader of the document (`syntax::yaml_view`).
+pub fn object_in<'s, V: View<'s>>(v: V, root: V::Node) -> Option<K8sObject> {
+    let src = v.src();
+    let api_version = v.scalar(v.get(root, "apiVersion")?)?.to_string();
+    let kind = v.scalar(v.get(root, "kind")?)?.to_string();
+    let meta = v.get(root, "metadata");
     let field = |k: &str| {
-        meta.and_then(|m| get(m, k, src))
-            .and_then(|v| scalar(v, src))
-            .map(|s| s.value)
-            .filter(|v| !v.is_empty() && !v.contains("{{"))
+        meta.and_then(|m| v.get(m, k))
+            .and_then(|n| v.scalar(n))
+            .filter(|s| !s.is_empty() && !s.contains("{{"))
+            .map(str::to_string)
     };
     let mut pod_annotations = Vec::new();
     let mut sidecar = false;
@@ -576,52 +589,50 @@ pub fn k8s_object(root: Node, src: &str) -> Option<K8sObject> {
     if let Some(shape) = shape {
         let mut path = shape.pod_meta.to_vec();
         path.push("annotations");
-        if let Some(ann) = get_path(root, &path, src) {
-            sidecar = get(ann, SIDECAR_INJECT, src)
-                .and_then(|v| scalar(v, src))
+        if let Some(ann) = v.get_path(root, &path) {
+            sidecar = v
+                .get(ann, SIDECAR_INJECT)
+                .and_then(|n| v.scalar(n))
                 .is_some_and(|s| {
-                    let v = s.value.trim();
-                    !v.is_empty() && !v.eq_ignore_ascii_case("false")
+                    let s = s.trim();
+                    !s.is_empty() && !s.eq_ignore_ascii_case("false")
                 });
-            for p in pairs(ann) {
-                let Some(key) = pair_key(p, src).filter(|k| k.starts_with(OPERATOR_PREFIX)) else {
+            for p in v.pairs(ann) {
+                let Some(key) = v.pair_key(p).filter(|k| k.starts_with(OPERATOR_PREFIX)) else {
                     continue;
                 };
-                let value = p
-                    .child_by_field_name("value")
-                    .and_then(|v| scalar(v, src))
-                    .map(|s| s.value)
-                    .unwrap_or_default();
-                pod_annotations.push((key, value));
+                let value = v.value(p).and_then(|n| v.scalar(n)).unwrap_or_default();
+                pod_annotations.push((key.to_string(), value.to_string()));
             }
         }
     }
     let instrumentation = is_instrumentation(&api_version, &kind).then(|| {
-        let spec = get(root, "spec", src);
+        let spec = v.get(root, "spec");
         let languages = spec
             .map(|s| {
-                pairs(s)
+                v.pairs(s)
                     .into_iter()
-                    .filter_map(|p| pair_key(p, src))
-                    .filter(|k| INSTRUMENTATION_LANGUAGES.contains(&k.as_str()))
+                    .filter_map(|p| v.pair_key(p))
+                    .filter(|k| INSTRUMENTATION_LANGUAGES.contains(k))
+                    .map(str::to_string)
                     .collect()
             })
             .unwrap_or_default();
         InstrumentationSpec {
             languages,
-            env: env_facts(spec.and_then(|s| get(s, "env", src)), src),
-            python_env: env_facts(spec.and_then(|s| get_path(s, &["python", "env"], src)), src),
+            env: env_facts(v, spec.and_then(|s| v.get(s, "env"))),
+            python_env: env_facts(v, spec.and_then(|s| v.get_path(s, &["python", "env"]))),
             exporter_endpoint: spec
-                .and_then(|s| get_path(s, &["exporter", "endpoint"], src))
-                .and_then(|v| scalar(v, src))
-                .map(|s| s.value),
+                .and_then(|s| v.get_path(s, &["exporter", "endpoint"]))
+                .and_then(|n| v.scalar(n))
+                .map(str::to_string),
             language_endpoints: spec
                 .map(|s| {
                     INSTRUMENTATION_LANGUAGES
                         .iter()
                         .filter(|l| **l != "python")
                         .filter(|l| {
-                            env_facts(get_path(s, &[l, "env"], src), src)
+                            env_facts(v, v.get_path(s, &[l, "env"]))
                                 .iter()
                                 .any(|(n, _)| ENDPOINT_VARS.contains(&n.as_str()))
                         })
@@ -639,23 +650,17 @@ pub fn k8s_object(root: Node, src: &str) -> Option<K8sObject> {
                     .iter()
                     .any(|k| inner.starts_with(k))
             }),
-            unsure: src.contains("{{") || {
-                let mut top = root;
-                while let Some(p) = top.parent() {
-                    top = p;
-                }
-                top.has_error()
-            },
+            unsure: src.contains("{{") || v.has_error(root),
         }
     });
     let own_endpoint = !pod_annotations.is_empty()
-        && shape.is_some_and(|sh| containers_set_endpoint(root, sh, &pod_annotations, src));
+        && shape.is_some_and(|sh| containers_set_endpoint(v, root, sh, &pod_annotations));
     let collector_mode = (kind == "OpenTelemetryCollector"
         && api_version.starts_with("opentelemetry.io/"))
     .then(|| {
-        get_path(root, &["spec", "mode"], src)
-            .and_then(|v| scalar(v, src))
-            .map(|s| s.value)
+        v.get_path(root, &["spec", "mode"])
+            .and_then(|n| v.scalar(n))
+            .map(str::to_string)
     })
     .flatten();
     Some(K8sObject {
@@ -734,7 +739,7 @@ pub fn values_pods(root: Node, src: &str) -> Vec<K8sObject> {
             });
         // The env beside it (the main container's) sets the endpoint.
         let own_endpoint = VALUES_ENV_KEYS.iter().any(|k| {
-            env_facts(get(owner, k, src), src)
+            env_facts(TreeView::new(src), get(owner, k, src))
                 .iter()
                 .any(|(n, _)| ENDPOINT_VARS.contains(&n.as_str()))
         });
@@ -770,18 +775,18 @@ pub const ENDPOINT_VARS: &[&str] = &[
 
 /// Whether every container the Operator instruments sets its own endpoint: those named by
 /// a `*container-names` annotation, else the first of `containers`.
-fn containers_set_endpoint(
-    root: Node,
+fn containers_set_endpoint<'s, V: View<'s>>(
+    v: V,
+    root: V::Node,
     shape: PodShape,
     annotations: &[(String, String)],
-    src: &str,
 ) -> bool {
     let mut spec_path = shape.template().to_vec();
     spec_path.extend(["spec", "containers"]);
-    let Some(list) = get_path(root, &spec_path, src) else {
+    let Some(list) = v.get_path(root, &spec_path) else {
         return false;
     };
-    let containers = items(list);
+    let containers = v.items(list);
     let names: Vec<&str> = annotations
         .iter()
         .filter(|(k, _)| k.ends_with("container-names"))
@@ -789,20 +794,20 @@ fn containers_set_endpoint(
         .map(str::trim)
         .filter(|n| !n.is_empty())
         .collect();
-    let sets = |c: &Node| {
-        env_facts(get(*c, "env", src), src)
+    let sets = |c: &V::Node| {
+        env_facts(v, v.get(*c, "env"))
             .iter()
             .any(|(n, _)| ENDPOINT_VARS.contains(&n.as_str()))
     };
     if names.is_empty() {
         return containers.first().is_some_and(sets);
     }
-    let chosen: Vec<&Node> = containers
+    let chosen: Vec<&V::Node> = containers
         .iter()
         .filter(|c| {
-            get(**c, "name", src)
-                .and_then(|v| scalar(v, src))
-                .is_some_and(|s| names.contains(&s.value.as_str()))
+            v.get(**c, "name")
+                .and_then(|n| v.scalar(n))
+                .is_some_and(|s| names.contains(&s))
         })
         .collect();
     !chosen.is_empty() && chosen.into_iter().all(sets)

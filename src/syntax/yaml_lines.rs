@@ -1,6 +1,7 @@
 //! A reader of plain block YAML documents from their lines, without a parser: what the
-//! command line uses to learn the facts of a document no rule will look at (a ConfigMap, a
-//! Service) without building its tree-sitter tree.
+//! command line uses to learn the facts of a Kubernetes object (`launch::yaml::light_facts`)
+//! without building its tree-sitter tree, or beside the tree a rule needs (reading the
+//! facts from lines is cheaper than walking the tree for them).
 //!
 //! It reads only a strict subset, and says `None` for anything else, so that what it reads
 //! is exactly what tree-sitter-yaml reads (`tests/light_facts.rs` and the fuzz target
@@ -10,19 +11,26 @@
 //!   block structure requires (a sequence may sit at its key's own indentation);
 //! - plain keys (`[A-Za-z0-9][A-Za-z0-9_./-]*`), one per line, each followed by `:` and a
 //!   space or the line's end;
-//! - values on the key's line: a plain one-line scalar of a safe alphabet, a quoted one
-//!   without escapes or inner quotes, `{}`, `[]` or a one-line `[a, b]` (opaque), or a block
+//! - values on the key's line: a plain one-line scalar of a safe alphabet (commas after its
+//!   first character, and a leading `-`/`--` before a letter or digit, allowed), a quoted one
+//!   without escapes or inner quotes, `{}`, `[]`, a one-line flow sequence `[a, "b", c:d]`
+//!   of plain words and quoted scalars (its items are the node's children), or a block
 //!   scalar (`|`, `|-`, `|+`, `>`, `>-`, `>+`, no indentation indicator);
 //! - `- value` and `- key: …` sequence items;
 //! - comment lines and blank lines (not before a block scalar's first line), a leading
 //!   `---` line.
+//!
+//! Spans are the tree's: a mapping or sequence ends after the comment lines that precede the
+//! line closing it (tree-sitter-yaml puts them in the innermost open node), and at the end of
+//! the text when nothing but blank and comment lines follow it.
 //!
 //! Not read: tabs, carriage returns, control characters (C1 ones too), Unicode line
 //! separators, byte-order marks and non-characters, Helm templates,
 //! anchors, aliases, tags, directives, flow collections beyond the above, multi-line plain or
 //! quoted scalars, comments after a value, complex keys, `- - x`, empty block scalars.
 
-use super::yaml_skip::{lines, plain_key, plain_word, quoted, simple_value, Line};
+use super::yaml_skip::{lines, plain_key, plain_word, quoted, Line};
+use super::yaml_view::{Leaf, View};
 use crate::diagnostic::Span;
 
 /// What a node is.
@@ -40,7 +48,8 @@ pub enum Kind {
     /// (trailing spaces left out), or to the end of the text when nothing but blank lines
     /// follows it — as tree-sitter-yaml's node does.
     Block,
-    /// `{}`, `[]` or `[a, b]`: a flow collection, not looked into.
+    /// `{}`, `[]` or a one-line `[a, b]`: a flow collection; a sequence's children are its
+    /// items (plain or quoted scalars).
     Flow,
 }
 
@@ -231,12 +240,30 @@ impl<'s> Reader<'s, '_> {
         }))
     }
 
-    fn close(&mut self, me: u32, span: Span, children: Vec<u32>) -> Option<u32> {
+    /// Closes a mapping or sequence that the next significant line (or the end of the text)
+    /// ends. Its span runs as tree-sitter-yaml's node does: past the comment lines before
+    /// that line (the tree puts them in the innermost open node, whatever their
+    /// indentation), or to the end of the text when no such line follows.
+    fn close(&mut self, me: u32, mut span: Span, children: Vec<u32>) -> Option<u32> {
+        span.end = self.closed_end(span.end);
         self.depth -= 1;
         let node = &mut self.nodes[me as usize];
         node.span = span;
         node.children = children;
         Some(me)
+    }
+
+    /// Where a node whose last line ends at `end` ends in the tree when the next significant
+    /// line closes it (see [`Self::close`]).
+    fn closed_end(&self, mut end: usize) -> usize {
+        for l in &self.lines[self.at..] {
+            let Some(k) = l.indent else { continue };
+            if !l.body.starts_with('#') {
+                return end;
+            }
+            end = l.start + k + l.body.len();
+        }
+        self.src.len()
     }
 
     /// The block mapping whose keys are at indentation `ind`, from the next line.
@@ -285,7 +312,7 @@ impl<'s> Reader<'s, '_> {
                 }
             } else if BLOCK_HEADERS.contains(&v) {
                 self.block(ind, key_start + v_at)?
-            } else if simple_value(v) {
+            } else if one_line_value(v) {
                 self.scalar(key_start + v_at, v)
             } else {
                 return None;
@@ -314,7 +341,7 @@ impl<'s> Reader<'s, '_> {
             }
             let rest = l.body.strip_prefix("- ")?;
             let item = rest.trim_start_matches(' ');
-            if item.is_empty() || item.starts_with('-') || item.starts_with('#') {
+            if item.is_empty() || item == "-" || item.starts_with("- ") || item.starts_with('#') {
                 return None;
             }
             let item_ind = ind + (l.body.len() - item.len());
@@ -325,7 +352,7 @@ impl<'s> Reader<'s, '_> {
                 self.lines[i].indent = Some(item_ind);
                 self.lines[i].body = item;
                 self.map(item_ind)?
-            } else if simple_value(item.trim_end_matches(' ')) {
+            } else if one_line_value(item.trim_end_matches(' ')) {
                 self.at = i + 1;
                 self.scalar(at, item.trim_end_matches(' '))
             } else {
@@ -337,22 +364,40 @@ impl<'s> Reader<'s, '_> {
         self.close(me, Span::new(start?, end), children)
     }
 
-    /// A one-line value at offset `at`.
+    /// A one-line value at offset `at` (one [`one_line_value`] accepts).
     fn scalar(&mut self, at: usize, v: &str) -> u32 {
         let kind = if v.starts_with('[') || v.starts_with('{') {
             Kind::Flow
         } else if quoted(v) {
             Kind::Quoted
         } else {
-            debug_assert!(plain_word(v));
+            debug_assert!(plain(v, false));
             Kind::Plain
         };
+        let mut children = Vec::new();
+        if let Some(inner) = v.strip_prefix('[').and_then(|r| r.strip_suffix(']')) {
+            // The items of a flow sequence, each at its offset, spaces around it left out.
+            let mut from = at + 1;
+            for item in inner.split(',').filter(|_| !inner.is_empty()) {
+                let t = item.trim_start_matches(' ');
+                let start = from + (item.len() - t.len());
+                let t = t.trim_end_matches(' ');
+                children.push(self.push(Node {
+                    kind: if quoted(t) { Kind::Quoted } else { Kind::Plain },
+                    span: Span::new(start, start + t.len()),
+                    key: None,
+                    empty: false,
+                    children: Vec::new(),
+                }));
+                from += item.len() + 1;
+            }
+        }
         self.push(Node {
             kind,
             span: Span::new(at, at + v.len()),
             key: None,
             empty: false,
-            children: Vec::new(),
+            children,
         })
     }
 
@@ -409,6 +454,122 @@ impl<'s> Reader<'s, '_> {
     }
 }
 
+/// A plain one-line scalar the reader reads: [`plain_word`]'s, and also one that starts
+/// with `-` or `--` before a letter or digit (`-c`, `--bind=…`: no indicator), and, outside
+/// flow collections, one with commas after its first character (`celery,redis`).
+fn plain(s: &str, in_flow: bool) -> bool {
+    let body = match s.strip_prefix("--").or_else(|| s.strip_prefix('-')) {
+        Some(r) if r.bytes().next().is_some_and(|b| b.is_ascii_alphanumeric()) => r,
+        Some(_) => return false,
+        None => s,
+    };
+    if in_flow || !body.contains(',') {
+        return plain_word(body);
+    }
+    !s.starts_with(',') && plain_word(&body.replace(',', "_"))
+}
+
+/// A value on its key's line (or after `- `) that the reader reads: a [`plain`] or quoted
+/// scalar, `{}`, `[]`, or a one-line flow sequence of plain words (no spaces) and quoted
+/// scalars.
+fn one_line_value(v: &str) -> bool {
+    if v == "{}" || v == "[]" {
+        return true;
+    }
+    if let Some(inner) = v.strip_prefix('[').and_then(|r| r.strip_suffix(']')) {
+        return inner.split(',').all(|item| {
+            let item = item.trim_matches(' ');
+            (plain(item, true) && !item.contains(' ')) || quoted(item)
+        });
+    }
+    plain(v, false) || quoted(v)
+}
+
+/// The facts code's [`View`] of a [`Doc`].
+#[derive(Clone, Copy)]
+pub struct LineView<'d, 's> {
+    doc: &'d Doc<'s>,
+}
+
+impl<'d, 's> LineView<'d, 's> {
+    /// The view of a document read from its lines.
+    pub fn new(doc: &'d Doc<'s>) -> Self {
+        LineView { doc }
+    }
+}
+
+impl<'d, 's> View<'s> for LineView<'d, 's> {
+    type Node = &'d Node;
+    type Pair = &'d Node;
+
+    fn src(self) -> &'s str {
+        self.doc.src
+    }
+
+    fn get(self, n: &'d Node, key: &str) -> Option<&'d Node> {
+        self.doc.get(n, key)
+    }
+
+    fn items(self, n: &'d Node) -> Vec<&'d Node> {
+        match n.kind {
+            Kind::Seq | Kind::Flow => self.doc.children(n).collect(),
+            _ => Vec::new(),
+        }
+    }
+
+    fn pairs(self, n: &'d Node) -> Vec<&'d Node> {
+        match n.kind {
+            Kind::Map if !n.empty => self.doc.children(n).collect(),
+            _ => Vec::new(),
+        }
+    }
+
+    fn key(self, p: &'d Node) -> Option<Leaf<'s>> {
+        let k = p.key?;
+        Some(Leaf::Scalar {
+            value: self.doc.text(k),
+            quote: None,
+            span: k,
+        })
+    }
+
+    fn value(self, p: &'d Node) -> Option<&'d Node> {
+        (!p.empty).then_some(p)
+    }
+
+    fn pair_span(self, p: &'d Node) -> Span {
+        let k = p.key.unwrap_or(p.span);
+        Span::new(k.start, p.span.end.max(k.end + 1))
+    }
+
+    fn span(self, n: &'d Node) -> Span {
+        n.span
+    }
+
+    fn leaf(self, n: &'d Node) -> Option<Leaf<'s>> {
+        let text = self.doc.text(n.span);
+        match n.kind {
+            Kind::Plain => Some(Leaf::Scalar {
+                value: text,
+                quote: None,
+                span: n.span,
+            }),
+            Kind::Quoted => Some(Leaf::Scalar {
+                value: &text[1..text.len() - 1],
+                quote: text.chars().next(),
+                span: n.span,
+            }),
+            Kind::Block => Some(Leaf::Block { span: n.span }),
+            Kind::Map | Kind::Seq | Kind::Flow => None,
+        }
+    }
+
+    /// A document the reader reads parses without error (what `tests/light_facts.rs` holds).
+    fn has_error(self, _: &'d Node) -> bool {
+        false
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -431,6 +592,42 @@ mod tests {
         let list = d.get(d.root(), "list").unwrap();
         assert_eq!(list.kind, Kind::Seq);
         assert_eq!(list.children.len(), 2);
+    }
+
+    #[test]
+    fn reads_commas_dashes_and_flow_items_with_their_spans() {
+        let src = "a: celery,redis\nb:\n- -c\n- --bind=0.0.0.0:8000\nc: [app.main:app, \"--port\" , 8000]\n";
+        let d = read(src).expect("in the subset");
+        assert_eq!(
+            d.get(d.root(), "a").and_then(|n| d.scalar(n)),
+            Some("celery,redis")
+        );
+        let b: Vec<_> = d
+            .children(d.get(d.root(), "b").unwrap())
+            .map(|n| d.text(n.span))
+            .collect();
+        assert_eq!(b, ["-c", "--bind=0.0.0.0:8000"]);
+        let c = d.get(d.root(), "c").unwrap();
+        assert_eq!(c.kind, Kind::Flow);
+        let items: Vec<_> = d.children(c).map(|n| (n.kind, d.text(n.span))).collect();
+        assert_eq!(
+            items,
+            [
+                (Kind::Plain, "app.main:app"),
+                (Kind::Quoted, "\"--port\""),
+                (Kind::Plain, "8000")
+            ]
+        );
+    }
+
+    #[test]
+    fn a_node_closed_after_comments_ends_after_them_and_the_last_at_the_end() {
+        let src = "env:\n- name: A\n  value: b\n  # one\n# two  \n- name: B\nk: v\n\n";
+        let d = read(src).expect("in the subset");
+        let env = d.get(d.root(), "env").unwrap();
+        let items: Vec<_> = d.children(env).map(|n| d.text(n.span)).collect();
+        assert_eq!(items, ["name: A\n  value: b\n  # one\n# two  ", "name: B"]);
+        assert_eq!(d.root().span.end, src.len());
     }
 
     #[test]
@@ -462,6 +659,14 @@ mod tests {
             "a: |2\n  x\n",
             "a: |\n    x\n  y: z\n",
             "a:\n- - x\n",
+            "a:\n- -\n",
+            "a: - x\n",
+            "a: ,b\n",
+            "a: --\n",
+            "a: [b c]\n",
+            "a: [b, ]\n",
+            "a: [b:]\n",
+            "a: [b, {c: d}]\n",
             "\"a\": b\n",
             "a: b\n---\nc: d\n",
             "%YAML 1.2\n---\na: b\n",
