@@ -340,14 +340,8 @@ impl SourceFile {
         for (i, &(s, bits)) in layout.iter().enumerate() {
             let e = layout.get(i + 1).map_or(text.len(), |n| n.0);
             let need = wanted(s, bits);
-            // A document whose first lines say it holds an object the rules read trees of is
-            // parsed without reading its lines first.
-            let sniffed = match need {
-                Need::TreeOf(classes) => sniff_class(&text[s..e]).is_some_and(|c| c.meets(classes)),
-                _ => false,
-            };
             let mut lines = Lines::Try;
-            if matches!(need, Need::Facts | Need::TreeOf(_)) && lang == Language::Yaml && !sniffed {
+            if matches!(need, Need::Facts | Need::TreeOf(_)) && lang == Language::Yaml {
                 match light_chunk(&text, s..e, bits) {
                     Some(c) => {
                         let tree_wanted = match (need, &c.facts) {
@@ -883,34 +877,6 @@ pub fn light_bytes() -> usize {
 /// How many YAML documents were read from their lines, not parsed, so far.
 pub fn light_docs() -> usize {
     LIGHT_DOCS.load(Ordering::Relaxed)
-}
-
-/// The class of the object a YAML document holds, from its top-level `apiVersion:` and
-/// `kind:` lines, when both are plain one-line values; a guess only used to parse a document
-/// sooner (the line reader decides what it is otherwise).
-fn sniff_class(doc: &str) -> Option<crate::syntax::yaml::Classes> {
-    let mut api_version = None;
-    let mut kind = None;
-    for line in doc.lines() {
-        let value = |rest: &str| {
-            let v = rest.trim().trim_matches(|c| c == '"' || c == '\'');
-            (!v.is_empty() && !v.contains([' ', '#', '{'])).then(|| v.to_string())
-        };
-        if let Some(rest) = line.strip_prefix("apiVersion:") {
-            api_version = api_version.or_else(|| value(rest));
-        } else if let Some(rest) = line.strip_prefix("kind:") {
-            kind = kind.or_else(|| value(rest));
-        }
-        if api_version.is_some() && kind.is_some() {
-            break;
-        }
-    }
-    let object = crate::syntax::yaml::K8sObject {
-        api_version: api_version?,
-        kind: kind?,
-        ..Default::default()
-    };
-    Some(object.class())
 }
 
 /// A YAML document's chunk with the facts [`launch::yaml::light_facts`] reads from its

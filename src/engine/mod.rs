@@ -413,27 +413,13 @@ pub fn check_wanted(
     settings: &Settings,
     workspace: &Workspace,
 ) -> Option<Wanted> {
-    let mut wanted = check_trees(lang, text, bits, path, settings, workspace)?;
+    let mut wanted = check_docs(lang, text, bits, path, settings, workspace)?.wanted();
     if lang == Language::Yaml {
         // A document's facts are its Kubernetes identity, which every YAML rule reads: the
         // stream is parsed as for its summary.
         wanted = wanted.or(Wanted::Bits(needles::yaml_summary_mask()));
     }
     Some(wanted)
-}
-
-/// The part of [`check_wanted`] whose trees the relevant rules look at; in a YAML stream the
-/// other documents of its summary need only their facts (the command line reads the plain
-/// ones from their lines, `source::Need::Facts`).
-pub fn check_trees(
-    lang: Language,
-    text: &str,
-    bits: u128,
-    path: Option<&Path>,
-    settings: &Settings,
-    workspace: &Workspace,
-) -> Option<Wanted> {
-    check_docs(lang, text, bits, path, settings, workspace).map(|d| d.wanted())
 }
 
 /// What checking a file needs of each chunk: per relevant rule, the chunks it wants (its
@@ -479,7 +465,8 @@ pub struct DocWish {
 }
 
 impl DocWish {
-    /// Every chunk some rule wants, tree or facts: what [`check_trees`] answers.
+    /// Every chunk some rule wants, tree or facts: the chunks [`check_wanted`] parses
+    /// before it adds a YAML stream's summary documents.
     pub fn wanted(&self) -> Wanted {
         self.parts.iter().fold(Wanted::Bits(0), |w, p| w.or(p.0))
     }
